@@ -1,0 +1,29 @@
+"""Command-line surface. Each command lives in its own module and registers itself on `app`."""
+
+from __future__ import annotations
+
+import importlib
+
+from callkpi.cli.app import app
+
+COMMAND_MODULES = (
+    "callkpi.cli.ingest_cmd",
+    "callkpi.cli.kpi_cmd",
+    "callkpi.cli.catalog_cmd",
+    "callkpi.cli.simulate_cmd",
+    "callkpi.cli.staffing_cmd",
+)
+
+
+def _register_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a command module exists but its own import failed
+                raise
+
+
+def main() -> None:
+    _register_commands()
+    app()

@@ -1,0 +1,141 @@
+"""`callkpi kpi`: KPIs by any dimensions, in any period, as a table, JSON, CSV or XLSX."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from callkpi.cli.app import app
+from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
+from callkpi.config import parse_param_overrides
+from callkpi.metrics.describe import describe
+from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
+from callkpi.report.render import FORMATS, print_table, to_csv, to_json, write_xlsx
+from callkpi.storage import Store
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} expects a date like 2026-03-31, got {value!r}")
+        raise
+
+
+@app.command()
+def kpi(
+    db: Path | None = DbOption,
+    by: str = typer.Option("", "--by", help="dimensions: agent,team,queue,campaign,direction,source,"
+                           "pause_reason,hour,day,week,month,interval"),
+    date_from: str | None = typer.Option(None, "--from", help="first local date, e.g. 2026-03-01"),
+    date_to: str | None = typer.Option(None, "--to", help="last local date (inclusive)"),
+    queue: list[str] | None = typer.Option(None, "--queue", help="only these queues (repeat or comma list)"),
+    agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
+    team: list[str] | None = typer.Option(None, "--team", help="only these teams"),
+    campaign: list[str] | None = typer.Option(None, "--campaign", help="only these campaigns"),
+    direction: list[str] | None = typer.Option(None, "--direction", help="inbound, outbound, internal"),
+    metrics: str | None = typer.Option(
+        None, "--metrics", help="metric ids (comma list); default: every metric the data supports"
+    ),
+    param: list[str] | None = typer.Option(None, "--param", help="NAME=VALUE, e.g. sl_threshold_s=30"),
+    interval_minutes: int | None = typer.Option(None, "--interval-minutes", help="15, 30 or 60"),
+    tz: str | None = TzOption,
+    fmt: str = typer.Option("table", "--format", help="table, json, csv or xlsx"),
+    output: Path | None = typer.Option(None, "--output", help="write to this file"),
+    explain: bool = typer.Option(False, "--explain", help="add each metric's definition and parameters"),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Print KPIs. Rates are fractions in JSON/CSV, durations seconds, null where undefined."""
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt == "xlsx" and output is None:
+        fail("--format xlsx needs --output FILE")
+    settings = settings_for(config)
+    try:
+        overrides = parse_param_overrides(param)
+        if tz:
+            overrides["timezone"] = tz
+        if interval_minutes:
+            overrides["interval_minutes"] = interval_minutes
+        params = settings.params.with_overrides(overrides)
+    except ValueError as exc:
+        fail(str(exc))
+        raise
+    filters = {
+        name: values
+        for name, values in (
+            ("queue", _split(queue)),
+            ("agent", _split(agent)),
+            ("team", _split(team)),
+            ("campaign", _split(campaign)),
+            ("direction", _split(direction)),
+        )
+        if values
+    }
+    query = KpiQuery(
+        by=_split([by]),
+        date_from=_date(date_from, "--from"),
+        date_to=_date(date_to, "--to"),
+        filters=filters,
+        metrics=_split([metrics]) if metrics else None,
+        params=params,
+    )
+    db_path = resolve_db(db)
+    if not db_path.exists():
+        fail(f"{db_path}: no database yet; load records with `callkpi ingest`")
+    with Store(db_path, read_only=True) as store:
+        try:
+            result = compute(store, query)
+        except QueryError as exc:
+            fail(str(exc))
+            raise
+    _output(result, fmt, output, explain)
+
+
+def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool) -> None:
+    columns = [*result.dimensions, *result.metrics]
+    definitions = [describe(m, result.params) for m in result.definitions()]
+    parameters = result.params.model_dump()
+    if fmt == "xlsx":
+        assert output is not None
+        write_xlsx(output, result.rows, columns, definitions=definitions, parameters=parameters)
+        console.print(f"wrote {output} ({len(result.rows)} rows)")
+        return
+    if fmt == "json":
+        text = to_json(result.rows) if not explain else to_json_explained(result, definitions, parameters)
+    elif fmt == "csv":
+        text = to_csv(result.rows, columns)
+    else:
+        text = None
+    if text is not None:
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            print(text)
+        return
+    print_table(console, result.rows, columns, title=f"KPIs ({result.params.timezone})")
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if explain:
+        for item in definitions:
+            params_text = ", ".join(f"{k}={v}" for k, v in item["parameters"].items())
+            console.print(f"[bold]{item['id']}[/] = {item['formula']}  {params_text}\n  {item['description']}")
+
+
+def to_json_explained(result: KpiResult, definitions: list[dict], parameters: dict) -> str:
+    import json
+
+    return json.dumps(
+        {"rows": result.rows, "definitions": definitions, "parameters": parameters, "notes": result.notes},
+        ensure_ascii=False,
+        indent=2,
+        default=list,
+    )

@@ -1,0 +1,141 @@
+"""Settings: the business time zone and the metric parameters of the metric dictionary.
+
+Defaults are those of docs/metrics.md. A TOML file (``callkpi.toml`` in the working directory,
+or the file named by ``CALLKPI_CONFIG``) overrides them; ``--param NAME=VALUE`` on a command
+overrides both.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DEFAULT_CONFIG_FILE = "callkpi.toml"
+DEFAULT_DB_FILE = "callkpi.duckdb"
+
+ServiceLevelVariant = Literal["offered", "answered", "ignore_abandons_within_t", "abandons_positive"]
+
+
+class MetricParams(BaseModel):
+    """The parameters table of the metric dictionary, with its defaults."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    timezone: str = Field("UTC", description="business time zone for day and interval cuts")
+    sl_threshold_s: float = Field(20, ge=0, description="T of service level, seconds")
+    sl_variant: ServiceLevelVariant = Field("offered", description="service level denominator")
+    short_abandon_s: float = Field(5, ge=0, description="abandons with wait below this are short; 0 disables")
+    short_call_s: float = Field(10, ge=0, description="handled calls with talk below this are too short")
+    long_call_s: float = Field(1200, ge=0, description="handled calls with talk above this are too long")
+    fcr_window_h: float = Field(168, gt=0, description="repeat-call window for first-call resolution, hours")
+    callback_window_h: float = Field(24, gt=0, description="how long after a missed call a callback counts")
+    attribution_window_d: float = Field(30, gt=0, description="call to deal attribution window, days")
+    contact_min_talk_s: float = Field(10, ge=0, description="answered outbound talk that makes a live contact")
+    acw_pause_reasons: tuple[str, ...] = Field(
+        ("ACW", "wrapup", "постобработка"), description="pause reasons that count as after-call work"
+    )
+    qa_pass_score: float = Field(80, ge=0, le=100, description="CQR at or above this is a good call")
+    qa_sample_share: float = Field(0.30, gt=0, le=1, description="share of handled calls drawn for QA")
+    interval_minutes: Literal[15, 30, 60] = Field(30, description="length of the `interval` dimension")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("acw_pause_reasons", mode="before")
+    @classmethod
+    def _split_reasons(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def with_overrides(self, overrides: dict[str, object]) -> MetricParams:
+        merged = self.model_dump()
+        merged.update({key: value for key, value in overrides.items() if value is not None})
+        return MetricParams.model_validate(merged)
+
+
+class AgentNaming(BaseModel):
+    """How agent channel names are turned into one agent id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    normalise_channels: bool = Field(
+        True, description="Local/1127@ctx, SIP/1127-00ab, Agent/1127 are one agent `1127`"
+    )
+    aliases: dict[str, str] = Field(default_factory=dict, description="raw name -> agent id")
+
+
+class PhoneSettings(BaseModel):
+    """How phone numbers are normalised before callbacks and repeat calls are matched."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    country_code: str = Field("", pattern=r"^\d{0,3}$", description="e.g. 7 for Russia, 1 for NANP")
+    national_prefix: str = Field("", pattern=r"^\d{0,2}$", description="trunk prefix, e.g. 8 in Russia")
+    national_length: int = Field(10, ge=4, le=14, description="digits of a national number")
+    mask_numbers: bool = Field(False, description="show numbers as +7 495 ***-**-67 in reports")
+
+
+class IngestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    close_sessions_on_reload: bool = Field(
+        False,
+        description="CONFIGRELOAD ends open logins and pauses (Asterisk keeps members across reloads)",
+    )
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    params: MetricParams = Field(default_factory=MetricParams)
+    agents: AgentNaming = Field(default_factory=AgentNaming)
+    phone: PhoneSettings = Field(default_factory=PhoneSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("CALLKPI_CONFIG", DEFAULT_CONFIG_FILE))
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Settings from the config file when it exists, defaults otherwise."""
+    path = path or config_path()
+    if not path.exists():
+        return Settings()
+    with path.open("rb") as handle:
+        return Settings.model_validate(tomllib.load(handle))
+
+
+def parse_param_overrides(pairs: list[str] | None) -> dict[str, object]:
+    """``["sl_threshold_s=30", ...]`` -> ``{"sl_threshold_s": "30"}`` (pydantic coerces types)."""
+    overrides: dict[str, object] = {}
+    known = set(MetricParams.model_fields)
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--param expects NAME=VALUE, got {pair!r}")
+        if name not in known:
+            raise ValueError(f"unknown parameter {name!r}; known: {', '.join(sorted(known))}")
+        overrides[name] = value.strip()
+    return overrides
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("CALLKPI_DB", DEFAULT_DB_FILE))

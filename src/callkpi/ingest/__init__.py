@@ -1,0 +1,1 @@
+"""Ingestion: one module per source format, each mapping into the canonical model."""

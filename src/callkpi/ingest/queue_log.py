@@ -1,0 +1,316 @@
+"""Asterisk queue_log: the plain file (``epoch|callid|queue|agent|EVENT|data1|...``) and CSV
+exports of the realtime ``queue_log`` table (columns time, callid, queuename, agent, event and
+data1..data5 or one ``data`` field; ``time`` may be local text, read in ``--tz``).
+
+Lines are staged into DuckDB in chunks and checked there in bulk; a bad line goes to the
+quarantine with its file, line number and reason while the rest of the file loads. After the
+raw events are in, :mod:`callkpi.ingest.queue_log_model` rebuilds the calls they touch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+
+from callkpi.config import Settings
+from callkpi.ingest import queue_log_model
+from callkpi.ingest.base import (
+    FileChunk,
+    ImportReport,
+    LineIssue,
+    find_known_source,
+    next_source_id,
+    read_chunks,
+    record_source,
+)
+from callkpi.storage import Store, first_row
+
+FORMAT_PLAIN = "asterisk-queue-log"
+FORMAT_CSV = "asterisk-queue-log-csv"
+
+_PLAIN_LINE = re.compile(r"^\s*\d{9,11}(\.\d+)?\|")
+_CSV_TIME = ("time", "time_id", "timestamp", "date_time", "datetime")
+_CSV_FIELDS = {
+    "callid": ("callid", "call_id", "uniqueid"),
+    "queue": ("queuename", "queue", "queue_name"),
+    "agent": ("agent", "membername", "member"),
+    "event": ("event", "verb"),
+}
+
+Progress = Callable[[int], None]
+
+# Required numeric parameters per event: (data field, what it is). A line that lacks them is
+# quarantined, because its KPI contribution cannot be known.
+REQUIRED_NUMBERS: dict[str, tuple[tuple[str, str], ...]] = {
+    "CONNECT": (("data1", "holdtime"),),
+    "COMPLETEAGENT": (("data1", "holdtime"), ("data2", "calltime")),
+    "COMPLETECALLER": (("data1", "holdtime"), ("data2", "calltime")),
+    "TRANSFER": (("data3", "holdtime"), ("data4", "calltime")),
+    "BLINDTRANSFER": (("data3", "holdtime"), ("data4", "calltime")),
+    "ATTENDEDTRANSFER": (("data3", "holdtime"), ("data4", "calltime")),
+    "ABANDON": (("data3", "waittime"),),
+    "EXITWITHTIMEOUT": (("data3", "waittime"),),
+    "EXITEMPTY": (("data3", "waittime"),),
+    "RINGNOANSWER": (("data1", "ringtime in ms"),),
+}
+
+
+def sniff(head: bytes) -> str | None:
+    """The queue_log flavour of a file from its first bytes, or None."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return None
+    if _PLAIN_LINE.match(lines[0]):
+        return FORMAT_PLAIN
+    header = {name.strip().strip('"').lower() for name in re.split(r"[,;\t]", lines[0])}
+    if "event" in header and header & {"callid", "call_id"} and header & set(_CSV_TIME):
+        return FORMAT_CSV
+    return None
+
+
+def load(
+    store: Store,
+    path: Path,
+    settings: Settings,
+    *,
+    fmt: str,
+    timezone: str,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Load one queue_log file; only what is new since an earlier load of the same file."""
+    report = ImportReport(path=str(path), format=fmt)
+    known = find_known_source(store, path)
+    size = path.stat().st_size
+    if known is not None and known.bytes_loaded == size:
+        report.status = "unchanged"
+        report.messages.append("already loaded; nothing new")
+        return report
+    source_id = known.source_id if known else next_source_id(store)
+    start_offset = known.bytes_loaded if known else 0
+    first_line = known.lines_read + 1 if known else 1
+    if known is not None:
+        report.status = "appended"
+        report.messages.append(f"file grew since the last load; reading from line {first_line}")
+    with store.transaction() as con:
+        con.execute(
+            "DELETE FROM queue_log_events WHERE source_id = ? AND line_no >= ?", [source_id, first_line]
+        )
+        con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
+        con.execute("CREATE OR REPLACE TEMP TABLE ql_new_callids (callid VARCHAR)")
+        bytes_loaded, lines_read = start_offset, first_line - 1
+        header: list[str] | None = None
+        for chunk in read_chunks(path, start_offset, first_line):
+            if fmt == FORMAT_CSV:
+                header, staged = _stage_csv(chunk, header, first_chunk=chunk.first_line_no == 1)
+            else:
+                staged = _stage_plain(chunk)
+            _validate_and_insert(store, staged, source_id, path, settings, timezone)
+            if chunk.lines and chunk.raw_lines and _is_complete(chunk, path):
+                bytes_loaded = chunk.end_offset
+                lines_read = chunk.first_line_no + len(chunk.lines) - 1
+            if progress:
+                progress(chunk.end_offset)
+        queue_log_model.rebuild(store, settings)
+        _fill_report(store, report, source_id, first_line)
+        record_source(
+            store,
+            path=path,
+            fmt=fmt,
+            source_id=source_id,
+            known=known,
+            bytes_loaded=bytes_loaded,
+            lines_read=lines_read,
+            lines_loaded=_count(store, "queue_log_events", source_id),
+            report=report,
+            timezone=timezone,
+        )
+    return report
+
+
+def _is_complete(chunk: FileChunk, path: Path) -> bool:
+    """False for the last, unterminated line of a file that may still be written."""
+    if chunk.end_offset < path.stat().st_size:
+        return True
+    last = chunk.raw_lines[-1]
+    with path.open("rb") as handle:
+        handle.seek(max(chunk.end_offset - 1, 0))
+        tail = handle.read(1)
+    return tail in (b"\n", b"\r") or not last
+
+
+def _stage_plain(chunk: FileChunk) -> pa.Table:
+    numbers = range(chunk.first_line_no, chunk.first_line_no + len(chunk.lines))
+    keep = [i for i, line in enumerate(chunk.lines) if line.strip()]
+    return pa.table(
+        {
+            "line_no": pa.array([numbers[i] for i in keep], pa.int64()),
+            "raw": pa.array([chunk.lines[i] for i in keep], pa.string()),
+        }
+    )
+
+
+def _stage_csv(chunk: FileChunk, header: list[str] | None, *, first_chunk: bool) -> tuple[list[str], pa.Table]:
+    """CSV rows as the same columns the plain format splits into (line numbers kept)."""
+    text = "\n".join(chunk.lines)
+    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    columns: dict[str, list[object]] = {name: [] for name in ("line_no", "raw", "parts")}
+    for row in reader:
+        line_no = chunk.first_line_no + reader.line_num - 1
+        if not any(cell.strip() for cell in row):
+            continue
+        if header is None and first_chunk:
+            header = [cell.strip().strip('"').lower() for cell in row]
+            continue
+        columns["line_no"].append(line_no)
+        columns["raw"].append(chunk.lines[reader.line_num - 1] if reader.line_num <= len(chunk.lines) else "")
+        columns["parts"].append(_csv_parts(header or [], row))
+    staged = pa.table(
+        {
+            "line_no": pa.array(columns["line_no"], pa.int64()),
+            "raw": pa.array(columns["raw"], pa.string()),
+            "parts": pa.array(columns["parts"], pa.list_(pa.string())),
+        }
+    )
+    return header or [], staged
+
+
+def _csv_parts(header: list[str], row: list[str]) -> list[str | None]:
+    """[time, callid, queue, agent, event, data1..data5] of one CSV row, by header names."""
+    cells = dict(zip(header, row, strict=False))
+    time_value = next((cells[name] for name in _CSV_TIME if name in cells), None)
+    parts: list[str | None] = [time_value]
+    for aliases in _CSV_FIELDS.values():
+        parts.append(next((cells[name] for name in aliases if name in cells), None))
+    if any(f"data{i}" in cells for i in range(1, 6)):
+        data = [cells.get(f"data{i}", "") for i in range(1, 6)]
+    else:
+        data = (cells.get("data") or "").split("|")
+    parts.extend(data)
+    return parts
+
+
+def _validate_and_insert(
+    store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings, timezone: str
+) -> None:
+    if staged.num_rows == 0:
+        return
+    con = store.connection
+    con.register("ql_stage_arrow", staged)
+    try:
+        split = "parts" if "parts" in staged.column_names else "string_split(raw, '|')"
+        time_expr = _time_expression(csv_time="parts" in staged.column_names)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE ql_stage AS
+            SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {time_expr} AS epoch,
+                   p[2] AS callid, p[3] AS queue, p[4] AS agent_raw, p[5] AS event,
+                   p[6] AS data1, p[7] AS data2, p[8] AS data3, p[9] AS data4,
+                   CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END AS data5
+            FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
+            """,  # noqa: S608 - fixed expressions of this module, values are bound
+            {"tz": timezone} if "parts" in staged.column_names else {},
+        )
+    finally:
+        con.unregister("ql_stage_arrow")
+    con.execute(
+        f"""
+        INSERT INTO quarantine
+        SELECT $source_id, $path, line_no, raw, reason, now()::TIMESTAMP
+        FROM (SELECT line_no, raw, {_reason_expression()} AS reason FROM ql_stage)
+        WHERE reason IS NOT NULL
+        """,  # noqa: S608 - fixed expressions of this module, values are bound
+        {"source_id": source_id, "path": str(path)},
+    )
+    queue_log_model.register_agent_aliases(store, settings)
+    con.execute(
+        f"""
+        INSERT INTO queue_log_events
+        SELECT $source_id, line_no, epoch, trim(callid), trim(queue), trim(agent_raw),
+               {queue_log_model.agent_expression("trim(agent_raw)", settings)},
+               upper(trim(event)), data1, data2, data3, data4, data5
+        FROM ql_stage WHERE {_reason_expression()} IS NULL
+        """,  # noqa: S608 - fixed expressions of this module, values are bound
+        {"source_id": source_id},
+    )
+    con.execute(
+        f"INSERT INTO ql_new_callids SELECT DISTINCT trim(callid) FROM ql_stage "  # noqa: S608
+        f"WHERE {_reason_expression()} IS NULL"
+    )
+
+
+def _time_expression(*, csv_time: bool) -> str:
+    epoch_digits = (
+        "CASE WHEN regexp_full_match(trim(p[1]), '\\d{9,11}(\\.\\d+)?') "
+        "THEN floor(TRY_CAST(trim(p[1]) AS DOUBLE))::BIGINT END"
+    )
+    if not csv_time:
+        return epoch_digits
+    local_text = (
+        "epoch(timezone($tz, coalesce("
+        "TRY_STRPTIME(trim(p[1]), '%Y-%m-%d %H:%M:%S'), TRY_STRPTIME(trim(p[1]), '%Y-%m-%d %H:%M:%S.%f'), "
+        "TRY_STRPTIME(trim(p[1]), '%Y-%m-%dT%H:%M:%S'), TRY_STRPTIME(trim(p[1]), '%d.%m.%Y %H:%M:%S'))))::BIGINT"
+    )
+    return f"coalesce({epoch_digits}, {local_text})"
+
+
+def _reason_expression() -> str:
+    """SQL giving why a staged line cannot be loaded, or NULL when it can."""
+    checks = [
+        "WHEN raw LIKE '%' || chr(0) || '%' OR raw LIKE '%' || chr(65533) || '%' "
+        "THEN 'not text: binary data or an unknown encoding'",
+        "WHEN n_fields < 5 THEN format('truncated line: {} field(s); a queue_log line has at least 5 "
+        "(time|callid|queue|agent|event)', n_fields)",
+        "WHEN epoch IS NULL THEN format('time {} is not a UNIX timestamp or a date-time', "
+        "coalesce('''' || f_time || '''', 'missing'))",
+        "WHEN NOT regexp_full_match(trim(event), '[A-Za-z][A-Za-z0-9_]*') "
+        "THEN format('event name ''{}'' is not a queue_log event', event)",
+        "WHEN trim(coalesce(callid, '')) = '' THEN 'empty callid'",
+    ]
+    for event, fields in REQUIRED_NUMBERS.items():
+        for field_name, meaning in fields:
+            checks.append(
+                f"WHEN upper(trim(event)) = '{event}' AND TRY_CAST(trim({field_name}) AS DOUBLE) IS NULL "
+                f"THEN format('{event} needs {meaning} ({field_name}) as a number, got {{}}', "
+                f"coalesce('''' || {field_name} || '''', 'nothing'))"
+            )
+    return "CASE " + " ".join(checks) + " ELSE NULL END"
+
+
+def _fill_report(store: Store, report: ImportReport, source_id: int, first_line: int) -> None:
+    con = store.connection
+    read_row = first_row(con.execute(
+        "SELECT count(*), min(epoch), max(epoch) FROM queue_log_events WHERE source_id = ? AND line_no >= ?",
+        [source_id, first_line],
+    ))
+    quarantined = con.execute(
+        "SELECT line_no, raw, reason FROM quarantine WHERE source_id = ? AND line_no >= ? ORDER BY line_no",
+        [source_id, first_line],
+    ).fetchall()
+    report.lines_loaded = int(read_row[0]) if read_row else 0
+    report.quarantined = len(quarantined)
+    report.issues = [LineIssue(int(n), str(raw), str(reason)) for n, raw, reason in quarantined]
+    report.lines_read = report.lines_loaded + report.quarantined
+    calls = first_row(con.execute("SELECT count(DISTINCT call_id) FROM calls WHERE source = 'queue_log'"))
+    report.calls = int(calls[0]) if calls else 0
+    bounds = first_row(con.execute(
+        "SELECT to_timestamp(min(epoch))::TIMESTAMP, to_timestamp(max(epoch))::TIMESTAMP "
+        "FROM queue_log_events WHERE source_id = ? AND callid NOT IN ('NONE', 'MANAGER')",
+        [source_id],
+    ))
+    if bounds:
+        report.first_utc, report.last_utc = bounds
+
+
+def _count(store: Store, table: str, source_id: int) -> int:
+    row = first_row(store.connection.execute(
+        f'SELECT count(*) FROM "{table}" WHERE source_id = ?',  # noqa: S608 - table name is ours
+        [source_id],
+    ))
+    return int(row[0]) if row else 0

@@ -1,0 +1,243 @@
+"""The canonical model: every source maps into these tables; every KPI reads only these.
+
+Times are stored as UTC ``TIMESTAMP`` (named ``*_utc``). Every fact also carries a ``*_slice``
+column, the number of the 15-minute UTC slice it falls in (``epoch // 900``): any day, hour,
+week, month or 15/30/60-minute interval of any business time zone is a union of whole slices,
+so reports can cut time in any zone, DST-safe, with one join to a small calendar table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SLICE_SECONDS = 900
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[tuple[str, str], ...]
+    primary_key: tuple[str, ...] = ()
+
+    def ddl(self) -> str:
+        cols = [f'"{name}" {sql_type}' for name, sql_type in self.columns]
+        if self.primary_key:
+            cols.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in self.primary_key) + ")")
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  ' + ",\n  ".join(cols) + "\n)"
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)
+
+
+SOURCES = Table(
+    "sources",
+    "every file loaded: identity by content, how far it was read, what it gave",
+    (
+        ("source_id", "BIGINT"),
+        ("path", "VARCHAR"),
+        ("format", "VARCHAR"),
+        ("head_len", "BIGINT"),
+        ("head_sha256", "VARCHAR"),
+        ("prefix_sha256", "VARCHAR"),
+        ("bytes_loaded", "BIGINT"),
+        ("lines_read", "BIGINT"),
+        ("lines_loaded", "BIGINT"),
+        ("lines_quarantined", "BIGINT"),
+        ("first_utc", "TIMESTAMP"),
+        ("last_utc", "TIMESTAMP"),
+        ("loaded_at_utc", "TIMESTAMP"),
+        ("loads", "INTEGER"),
+        ("timezone", "VARCHAR"),
+    ),
+    ("source_id",),
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    "lines that could not be loaded, with the reason; the rest of their file still loads",
+    (
+        ("source_id", "BIGINT"),
+        ("path", "VARCHAR"),
+        ("line_no", "BIGINT"),
+        ("raw", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("loaded_at_utc", "TIMESTAMP"),
+    ),
+    ("source_id", "line_no"),
+)
+
+DATA_QUALITY = Table(
+    "data_quality",
+    "findings about loaded data: legs without an end, events without a call, clock problems",
+    (
+        ("source", "VARCHAR"),
+        ("kind", "VARCHAR"),
+        ("call_id", "VARCHAR"),
+        ("agent", "VARCHAR"),
+        ("time_utc", "TIMESTAMP"),
+        ("detail", "VARCHAR"),
+    ),
+)
+
+QUEUE_LOG_EVENTS = Table(
+    "queue_log_events",
+    "raw Asterisk queue_log lines as loaded (kept so calls can be rebuilt and shown as timelines)",
+    (
+        ("source_id", "BIGINT"),
+        ("line_no", "BIGINT"),
+        ("epoch", "BIGINT"),
+        ("callid", "VARCHAR"),
+        ("queue", "VARCHAR"),
+        ("agent_raw", "VARCHAR"),
+        ("agent", "VARCHAR"),
+        ("event", "VARCHAR"),
+        ("data1", "VARCHAR"),
+        ("data2", "VARCHAR"),
+        ("data3", "VARCHAR"),
+        ("data4", "VARCHAR"),
+        ("data5", "VARCHAR"),
+    ),
+    ("source_id", "line_no"),
+)
+
+CALLS = Table(
+    "calls",
+    "one row per customer contact (all queue legs of one callid, all CDR legs of one linkedid)",
+    (
+        ("call_id", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("direction", "VARCHAR"),  # inbound | outbound | internal | unknown
+        ("start_utc", "TIMESTAMP"),
+        ("answer_utc", "TIMESTAMP"),
+        ("end_utc", "TIMESTAMP"),
+        ("start_slice", "BIGINT"),
+        ("caller", "VARCHAR"),
+        ("caller_norm", "VARCHAR"),
+        ("callee", "VARCHAR"),
+        ("callee_norm", "VARCHAR"),
+        ("did", "VARCHAR"),
+        ("trunk", "VARCHAR"),
+        ("agent", "VARCHAR"),  # the first agent who answered
+        ("queue", "VARCHAR"),  # the first queue entered
+        ("campaign", "VARCHAR"),
+        ("answered", "BOOLEAN"),
+        ("outcome", "VARCHAR"),  # answered | abandoned | flowed_out | no_answer | busy | failed | unknown
+        ("wait_s", "DOUBLE"),
+        ("talk_s", "DOUBLE"),
+        ("hold_s", "DOUBLE"),
+        ("queue_legs", "INTEGER"),
+        ("agent_legs", "INTEGER"),
+        ("recording", "VARCHAR"),
+        ("next_inbound_gap_s", "DOUBLE"),  # to the next inbound call from the same number (FCR)
+        ("callback_attempt_gap_s", "DOUBLE"),  # missed call -> first outbound attempt to the number
+        ("callback_contact_gap_s", "DOUBLE"),  # missed call -> first answered call with the number
+    ),
+    ("call_id",),
+)
+
+QUEUE_LEGS = Table(
+    "queue_legs",
+    "one stay of one call in one queue; queue KPIs count these",
+    (
+        ("leg_id", "VARCHAR"),
+        ("call_id", "VARCHAR"),
+        ("leg_no", "INTEGER"),
+        ("source", "VARCHAR"),
+        ("queue", "VARCHAR"),
+        ("enter_utc", "TIMESTAMP"),
+        ("enter_slice", "BIGINT"),
+        ("end_utc", "TIMESTAMP"),
+        ("outcome", "VARCHAR"),  # answered | abandoned | flowed_out | unknown
+        ("exit_event", "VARCHAR"),
+        ("wait_s", "DOUBLE"),
+        ("agent", "VARCHAR"),
+        ("talk_s", "DOUBLE"),
+        ("transferred", "BOOLEAN"),
+        ("caller", "VARCHAR"),
+        ("caller_norm", "VARCHAR"),
+        ("position", "INTEGER"),
+    ),
+    ("leg_id",),
+)
+
+AGENT_LEGS = Table(
+    "agent_legs",
+    "every offer of a call to an agent (a ring), answered or not, with the talk that followed",
+    (
+        ("call_id", "VARCHAR"),
+        ("leg_id", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("agent", "VARCHAR"),
+        ("queue", "VARCHAR"),
+        ("direction", "VARCHAR"),
+        ("offer_utc", "TIMESTAMP"),
+        ("offer_slice", "BIGINT"),
+        ("outcome", "VARCHAR"),  # answered | no_answer | canceled | busy | failed
+        ("ring_s", "DOUBLE"),
+        ("answer_utc", "TIMESTAMP"),
+        ("talk_s", "DOUBLE"),
+        ("hold_s", "DOUBLE"),
+        ("transferred", "BOOLEAN"),
+        ("ended_by", "VARCHAR"),  # agent | caller | transfer | unknown
+        ("callee_norm", "VARCHAR"),
+        ("campaign", "VARCHAR"),
+    ),
+)
+
+AGENT_STATES = Table(
+    "agent_states",
+    "agent presence: logged-in sessions and pauses (with reason) as time spans",
+    (
+        ("source", "VARCHAR"),
+        ("agent", "VARCHAR"),
+        ("state", "VARCHAR"),  # logged_in | paused
+        ("reason", "VARCHAR"),
+        ("start_utc", "TIMESTAMP"),
+        ("end_utc", "TIMESTAMP"),
+        ("closed_by", "VARCHAR"),
+    ),
+)
+
+AGENT_TIME = Table(
+    "agent_time",
+    "agent time split into 15-minute UTC slices (logged_in, paused by reason, talk, hold)",
+    (
+        ("source", "VARCHAR"),
+        ("agent", "VARCHAR"),
+        ("slice_id", "BIGINT"),
+        ("state", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("seconds", "DOUBLE"),
+    ),
+)
+
+AGENTS = Table(
+    "agents",
+    "agents known from any source, with the names they appear under",
+    (
+        ("agent", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("team", "VARCHAR"),
+        ("aliases", "VARCHAR"),
+    ),
+    ("agent",),
+)
+
+META = Table("meta", "store metadata", (("key", "VARCHAR"), ("value", "VARCHAR")), ("key",))
+
+CANONICAL_TABLES: tuple[Table, ...] = (
+    META,
+    SOURCES,
+    QUARANTINE,
+    DATA_QUALITY,
+    QUEUE_LOG_EVENTS,
+    CALLS,
+    QUEUE_LEGS,
+    AGENT_LEGS,
+    AGENT_STATES,
+    AGENT_TIME,
+    AGENTS,
+)

@@ -1,0 +1,127 @@
+"""Rendering rows for people and programs: a terminal table, JSON, CSV and XLSX.
+
+XLSX files carry a second sheet with the definition and parameters of every metric shown, so a
+number never travels without its meaning.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from rich.console import Console
+from rich.table import Table
+
+from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
+
+FORMATS = ("table", "json", "csv", "xlsx")
+
+
+def format_value(column: str, value: Any) -> str:
+    """How a value reads in a terminal: rates as percent, seconds with one decimal."""
+    if value is None:
+        return "—"
+    metric = REGISTRY.metrics.get(column)
+    if metric is None or not isinstance(value, int | float):
+        return str(value)
+    if metric.unit == "ratio":
+        return f"{value * 100:.1f} %"
+    if metric.unit == "count":
+        return f"{int(value):,}".replace(",", " ")
+    if metric.unit in ("seconds", "per_hour", "score", "money", "nps"):
+        return f"{value:,.1f}".replace(",", " ")
+    return str(value)
+
+
+def to_json(rows: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps(list(rows), ensure_ascii=False, indent=2, default=str)
+
+
+def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: "" if row.get(c) is None else row.get(c) for c in columns})
+    return buffer.getvalue()
+
+
+def print_table(
+    console: Console, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None
+) -> None:
+    transpose = len(rows) == 1 and len(columns) > 8
+    table = Table(title=title, show_lines=False, header_style="bold")
+    if transpose:
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for column in columns:
+            table.add_row(_label(column), format_value(column, rows[0].get(column)))
+    else:
+        for column in columns:
+            table.add_column(_label(column), justify="left" if column in DIMENSIONS else "right")
+        for row in rows:
+            table.add_row(*[format_value(c, row.get(c)) for c in columns])
+    console.print(table)
+
+
+def _label(column: str) -> str:
+    metric = REGISTRY.metrics.get(column)
+    return f"{column}" if metric is None else f"{metric.title['en']} ({column})"
+
+
+def write_xlsx(
+    path: Path,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    definitions: Sequence[Mapping[str, Any]] = (),
+    parameters: Mapping[str, Any] | None = None,
+    sheet: str = "KPI",
+) -> None:
+    workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    try:
+        _write_sheet(workbook, sheet, rows, columns)
+        if definitions or parameters:
+            _write_definitions(workbook, definitions, parameters or {})
+    finally:
+        workbook.close()
+
+
+def _write_sheet(workbook: Any, name: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
+    sheet = workbook.add_worksheet(name[:31])
+    bold = workbook.add_format({"bold": True})
+    percent = workbook.add_format({"num_format": "0.0%"})
+    for col, column in enumerate(columns):
+        sheet.write(0, col, column, bold)
+    for r, row in enumerate(rows, start=1):
+        for col, column in enumerate(columns):
+            value = row.get(column)
+            if value is None:
+                continue
+            metric = REGISTRY.metrics.get(column)
+            if metric is not None and metric.unit == "ratio":
+                sheet.write_number(r, col, value, percent)
+            else:
+                sheet.write(r, col, value)
+
+
+def _write_definitions(workbook: Any, definitions: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any]) -> None:
+    sheet = workbook.add_worksheet("definitions")
+    bold = workbook.add_format({"bold": True})
+    headers = ("id", "title", "unit", "formula", "description", "parameters")
+    for col, header in enumerate(headers):
+        sheet.write(0, col, header, bold)
+    for r, item in enumerate(definitions, start=1):
+        for col, header in enumerate(headers):
+            sheet.write(r, col, str(item.get(header, "")))
+    start = len(definitions) + 3
+    sheet.write(start, 0, "parameter", bold)
+    sheet.write(start, 1, "value", bold)
+    for offset, (name, value) in enumerate(parameters.items(), start=1):
+        sheet.write(start + offset, 0, name)
+        sheet.write(start + offset, 1, ", ".join(value) if isinstance(value, list | tuple) else str(value))

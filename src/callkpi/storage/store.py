@@ -1,0 +1,100 @@
+"""Storage behind one interface.
+
+The default store is one DuckDB file (embedded: nothing to install). Ingestion writes through
+``Store.connection`` inside ``Store.transaction()``; KPI code reads only through
+``Store.table()``, which returns Ibis tables, so the same metric definitions compile for another
+engine (ClickHouse, Spark) that holds the same canonical tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import pyarrow as pa
+
+from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
+
+
+class Store:
+    """A callkpi database: the canonical tables in one DuckDB file (or in memory)."""
+
+    def __init__(self, path: Path | str = ":memory:", *, read_only: bool = False) -> None:
+        self.path = str(path)
+        self.read_only = read_only
+        self._con = duckdb.connect(self.path, read_only=read_only)
+        self._con.execute("SET TimeZone = 'UTC'")  # stored times are UTC; zones are applied in reports
+        self._ibis: Any = None
+        if not read_only:
+            self.ensure_schema()
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ensure_schema(self, tables: tuple[Table, ...] = CANONICAL_TABLES) -> None:
+        for table in tables:
+            self._con.execute(table.ddl())
+        self._con.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+        )
+
+    # -- writing ---------------------------------------------------------------------------
+    @property
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        return self._con
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: an interrupted import leaves no partial state."""
+        self._con.execute("BEGIN TRANSACTION")
+        try:
+            yield self._con
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
+
+    def append_arrow(self, table: str, data: pa.Table) -> None:
+        """Insert an Arrow table whose columns are named like the target table's."""
+        if data.num_rows == 0:
+            return
+        view = f"_append_{table}"
+        self._con.register(view, data)
+        try:
+            columns = ", ".join(f'"{name}"' for name in data.column_names)
+            self._con.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{view}"')  # noqa: S608 - names come from our schema
+        finally:
+            self._con.unregister(view)
+
+    # -- reading ---------------------------------------------------------------------------
+    @property
+    def ibis(self) -> Any:
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self._con)
+        return self._ibis
+
+    def table(self, name: str) -> ibis.Table:
+        return self.ibis.table(name)
+
+    def row_count(self, table: str) -> int:
+        return int(self.table(table).count().to_pyarrow().as_py())
+
+    def fetch_arrow(self, expr: ibis.Expr) -> pa.Table:
+        return self.ibis.to_pyarrow(expr)
+
+
+def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
+    """The first row of an executed query; reads all rows (DuckDB 2 refuses half-read results)."""
+    rows = cursor.fetchall()
+    return rows[0] if rows else None
