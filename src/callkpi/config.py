@@ -109,6 +109,15 @@ class Settings(BaseModel):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
 
 
+def effective_params(settings: Settings, store_timezone: str | None) -> MetricParams:
+    """The settings' parameters; the store's time zone (set by `ingest --tz`) when the settings
+    file names none."""
+    params = settings.params
+    if "timezone" not in params.model_fields_set and store_timezone:
+        return params.with_overrides({"timezone": store_timezone})
+    return params
+
+
 def config_path() -> Path:
     return Path(os.environ.get("CALLKPI_CONFIG", DEFAULT_CONFIG_FILE))
 

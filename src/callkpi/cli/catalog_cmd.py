@@ -7,16 +7,19 @@ from rich.table import Table
 
 from callkpi.cli.app import app
 from callkpi.cli.common import console
-from callkpi.metrics.describe import describe_all
+from callkpi.metrics.describe import describe_all, markdown_catalogue
 from callkpi.report.render import to_json
 
 
 @app.command("metrics")
 def list_metrics(
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: str = typer.Option("table", "--format", help="table, json or markdown"),
     lang: str = typer.Option("both", "--lang", help="en, ru or both"),
 ) -> None:
     """List every metric: id, unit, formula, parameters, description (EN/RU)."""
+    if fmt == "markdown":
+        print(markdown_catalogue(), end="")
+        return
     items = describe_all()
     if fmt == "json":
         print(to_json(items))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
@@ -15,6 +16,7 @@ from callkpi.cli.common import (
     TzOption,
     console,
     err_console,
+    fail,
     resolve_db,
     settings_for,
 )
@@ -42,6 +44,12 @@ def ingest(
     settings = settings_for(config)
     worst = 0
     with Store(resolve_db(db)) as store:
+        if tz:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                fail(f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Moscow)")
+            store.set_meta("timezone", tz)
         for path in paths:
             try:
                 report = _load_with_progress(store, path, settings, fmt, tz)

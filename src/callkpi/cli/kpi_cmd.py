@@ -9,7 +9,7 @@ import typer
 
 from callkpi.cli.app import app
 from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
-from callkpi.config import parse_param_overrides
+from callkpi.config import effective_params, parse_param_overrides
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
 from callkpi.report.render import FORMATS, print_table, to_csv, to_json, write_xlsx
@@ -59,13 +59,18 @@ def kpi(
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs --output FILE")
     settings = settings_for(config)
+    db_path = resolve_db(db)
+    if not db_path.exists():
+        fail(f"{db_path}: no database yet; load records with `callkpi ingest`")
+    with Store(db_path, read_only=True) as store:
+        store_timezone = store.get_meta("timezone")
     try:
         overrides = parse_param_overrides(param)
         if tz:
             overrides["timezone"] = tz
         if interval_minutes:
             overrides["interval_minutes"] = interval_minutes
-        params = settings.params.with_overrides(overrides)
+        params = effective_params(settings, store_timezone).with_overrides(overrides)
     except ValueError as exc:
         fail(str(exc))
         raise
@@ -88,9 +93,6 @@ def kpi(
         metrics=_split([metrics]) if metrics else None,
         params=params,
     )
-    db_path = resolve_db(db)
-    if not db_path.exists():
-        fail(f"{db_path}: no database yet; load records with `callkpi ingest`")
     with Store(db_path, read_only=True) as store:
         try:
             result = compute(store, query)

@@ -63,7 +63,7 @@ def print_table(
             table.add_row(_label(column), format_value(column, rows[0].get(column)))
     else:
         for column in columns:
-            table.add_column(_label(column), justify="left" if column in DIMENSIONS else "right")
+            table.add_column(column, justify="left" if column in DIMENSIONS else "right")
         for row in rows:
             table.add_row(*[format_value(c, row.get(c)) for c in columns])
     console.print(table)

@@ -87,6 +87,13 @@ class Store:
     def table(self, name: str) -> ibis.Table:
         return self.ibis.table(name)
 
+    def get_meta(self, key: str) -> str | None:
+        row = first_row(self._con.execute("SELECT value FROM meta WHERE key = ?", [key]))
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, value])
+
     def row_count(self, table: str) -> int:
         return int(self.table(table).count().to_pyarrow().as_py())
 
