@@ -209,40 +209,45 @@ def _validate_and_insert(
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE ql_stage AS
-            SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {time_expr} AS epoch,
-                   p[2] AS callid, p[3] AS queue, p[4] AS agent_raw, p[5] AS event,
-                   p[6] AS data1, p[7] AS data2, p[8] AS data3, p[9] AS data4,
-                   CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END AS data5
-            FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
+            SELECT *, {_reason_expression()} AS reason FROM (
+                SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {time_expr} AS epoch,
+                       p[2] AS callid, p[3] AS queue, p[4] AS agent_raw, p[5] AS event,
+                       upper(trim(p[5])) AS ev,
+                       p[6] AS data1, p[7] AS data2, p[8] AS data3, p[9] AS data4,
+                       CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END AS data5
+                FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
+            )
             """,  # noqa: S608 - fixed expressions of this module, values are bound
             {"tz": timezone} if "parts" in staged.column_names else {},
         )
     finally:
         con.unregister("ql_stage_arrow")
     con.execute(
-        f"""
+        """
         INSERT INTO quarantine
         SELECT $source_id, $path, line_no, raw, reason, now()::TIMESTAMP
-        FROM (SELECT line_no, raw, {_reason_expression()} AS reason FROM ql_stage)
-        WHERE reason IS NOT NULL
-        """,  # noqa: S608 - fixed expressions of this module, values are bound
+        FROM ql_stage WHERE reason IS NOT NULL
+        """,
         {"source_id": source_id, "path": str(path)},
     )
     queue_log_model.register_agent_aliases(store, settings)
     con.execute(
         f"""
-        INSERT INTO queue_log_events
-        SELECT $source_id, line_no, epoch, trim(callid), trim(queue), trim(agent_raw),
-               {queue_log_model.agent_expression("trim(agent_raw)", settings)},
-               upper(trim(event)), data1, data2, data3, data4, data5
-        FROM ql_stage WHERE {_reason_expression()} IS NULL
+        CREATE OR REPLACE TEMP TABLE ql_good AS
+        WITH names AS (
+            SELECT agent_raw, {queue_log_model.agent_expression("agent_raw", settings)} AS agent
+            FROM (SELECT DISTINCT trim(agent_raw) AS agent_raw FROM ql_stage WHERE reason IS NULL)
+        )
+        SELECT $source_id AS source_id, s.line_no, s.epoch, trim(s.callid) AS callid, trim(s.queue) AS queue,
+               n.agent_raw, n.agent, s.ev AS event, s.data1, s.data2, s.data3, s.data4, s.data5
+        FROM ql_stage s LEFT JOIN names n ON n.agent_raw = trim(s.agent_raw)
+        WHERE s.reason IS NULL
         """,  # noqa: S608 - fixed expressions of this module, values are bound
         {"source_id": source_id},
     )
-    con.execute(
-        f"INSERT INTO ql_new_callids SELECT DISTINCT trim(callid) FROM ql_stage "  # noqa: S608
-        f"WHERE {_reason_expression()} IS NULL"
-    )
+    queue_log_model.drop_lines_loaded_from_other_files(store, source_id)
+    con.execute("INSERT INTO queue_log_events SELECT * FROM ql_good")
+    con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM ql_good")
 
 
 def _time_expression(*, csv_time: bool) -> str:
@@ -276,7 +281,7 @@ def _reason_expression() -> str:
     for event, fields in REQUIRED_NUMBERS.items():
         for field_name, meaning in fields:
             checks.append(
-                f"WHEN upper(trim(event)) = '{event}' AND TRY_CAST(trim({field_name}) AS DOUBLE) IS NULL "
+                f"WHEN ev = '{event}' AND TRY_CAST(trim({field_name}) AS DOUBLE) IS NULL "
                 f"THEN format('{event} needs {meaning} ({field_name}) as a number, got {{}}', "
                 f"coalesce('''' || {field_name} || '''', 'nothing'))"
             )

@@ -69,6 +69,33 @@ def register_agent_aliases(store: Store, settings: Settings) -> None:
 _ALIAS_SCHEMA = pa.schema([("raw", pa.string()), ("agent", pa.string())])
 
 
+def drop_lines_loaded_from_other_files(store: Store, source_id: int) -> None:
+    """The same events loaded from another file (the log and a table export of it) count once:
+    staged lines identical to stored ones of another source in the same time span are dropped."""
+    con = store.connection
+    overlap = first_row(
+        con.execute(
+            "SELECT count(*) FROM queue_log_events WHERE source_id <> ? "
+            "AND epoch BETWEEN (SELECT min(epoch) FROM ql_good) AND (SELECT max(epoch) FROM ql_good)",
+            [source_id],
+        )
+    )
+    if not overlap or not overlap[0]:
+        return
+    con.execute(
+        """
+        DELETE FROM ql_good g WHERE EXISTS (
+            SELECT 1 FROM queue_log_events e
+            WHERE e.source_id <> g.source_id AND e.epoch = g.epoch AND e.callid = g.callid
+              AND e.event = g.event AND e.queue IS NOT DISTINCT FROM g.queue
+              AND e.agent_raw IS NOT DISTINCT FROM g.agent_raw
+              AND e.data1 IS NOT DISTINCT FROM g.data1 AND e.data2 IS NOT DISTINCT FROM g.data2
+              AND e.data3 IS NOT DISTINCT FROM g.data3 AND e.data4 IS NOT DISTINCT FROM g.data4
+              AND e.data5 IS NOT DISTINCT FROM g.data5)
+        """
+    )
+
+
 def rebuild(store: Store, settings: Settings) -> None:
     """Rebuild what the new events (callids in ``ql_new_callids``) change, then agent time."""
     con = store.connection
@@ -93,8 +120,6 @@ def _stage_events(store: Store) -> None:
             SELECT * FROM queue_log_events
             WHERE event IN {_in(CALL_EVENTS)} AND callid NOT IN {_in(NOT_A_CALL)}
               AND callid IN (SELECT callid FROM ql_new_callids)
-            QUALIFY source_id = min(source_id) OVER (
-                PARTITION BY epoch, callid, queue, agent_raw, event, data1, data2, data3, data4, data5)
         )
         SELECT *,
             sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END) OVER w AS leg_no,
@@ -117,6 +142,7 @@ def _stage_legs(store: Store) -> None:
                 any_value(data2) FILTER (WHERE event = 'ENTERQUEUE') AS caller,
                 any_value(TRY_CAST(data3 AS INTEGER)) FILTER (WHERE event = 'ENTERQUEUE') AS position,
                 min(epoch) FILTER (WHERE event = 'CONNECT') AS connect_epoch,
+                min(seq) FILTER (WHERE event = 'CONNECT') AS connect_seq,
                 arg_min(agent, seq) FILTER (WHERE event = 'CONNECT') AS connect_agent,
                 arg_min(TRY_CAST(data1 AS DOUBLE), seq) FILTER (WHERE event = 'CONNECT') AS connect_wait,
                 arg_min(event, seq) FILTER (WHERE event IN {terminal}) AS exit_event,
@@ -209,9 +235,7 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
             CASE WHEN e.event = 'CONNECT' THEN l.ended_by END,
             NULL, NULL
         FROM ql_ev e JOIN ql_legs l USING (callid, leg_no)
-        WHERE e.event IN ('RINGNOANSWER', 'RINGCANCELED')
-           OR (e.event = 'CONNECT' AND e.seq = (SELECT min(seq) FROM ql_ev c
-                WHERE c.callid = e.callid AND c.leg_no = e.leg_no AND c.event = 'CONNECT'))
+        WHERE e.event IN ('RINGNOANSWER', 'RINGCANCELED') OR e.seq = l.connect_seq
         UNION ALL
         SELECT callid, callid || '#' || leg_no, '{SOURCE}', agent, queue, 'inbound',
             {_ts("enter_epoch + coalesce(wait_s, 0)")},
@@ -238,10 +262,13 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
             CASE WHEN bool_or(outcome = 'answered') THEN 'answered' ELSE arg_max(outcome, leg_no) END,
             arg_min(coalesce(connect_epoch, enter_epoch + wait_s), leg_no) FILTER (WHERE outcome = 'answered')
                 - min(enter_epoch),
-            sum(talk_s), NULL, count(*),
-            (SELECT count(*) FROM agent_legs a WHERE a.call_id = l.callid AND a.source = '{SOURCE}'),
+            sum(talk_s), NULL, count(*), any_value(coalesce(a.offers, 0)),
             NULL, NULL, NULL, NULL
-        FROM ql_legs l GROUP BY callid
+        FROM ql_legs l LEFT JOIN (
+            SELECT call_id, count(*) AS offers FROM agent_legs
+            WHERE source = '{SOURCE}' AND call_id IN (SELECT callid FROM ql_new_callids) GROUP BY call_id
+        ) a ON a.call_id = l.callid
+        GROUP BY callid
         """,  # noqa: S608 - fixed expressions, values bound
         params,
     )

@@ -19,7 +19,7 @@ from callkpi.config import MetricParams
 from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
-from callkpi.storage import Store, first_row
+from callkpi.storage import Store
 
 FILTERABLE = ("agent", "team", "queue", "campaign", "direction", "source", "pause_reason")
 
@@ -68,7 +68,7 @@ def validate(query: KpiQuery, registry: Registry = REGISTRY) -> None:
 
 def available_metrics(store: Store, registry: Registry = REGISTRY) -> tuple[str, ...]:
     """Metrics whose facts have data in the store, in catalogue order."""
-    filled = {name for name in {f.table for f in registry.facts.values()} if store.row_count(name) > 0}
+    filled = {name for name in {f.table for f in registry.facts.values()} if store.has_rows(name)}
     return tuple(
         metric.id
         for metric in registry.metrics.values()
@@ -95,13 +95,22 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY) -> Kpi
         else:
             columns[metric.id] = ibis.null("float64")
             notes.append(f"{metric.id}: not available by {', '.join(query.by) or 'total'} with these filters")
+    optional = sorted({m for metric in metrics for m in metric.optional if m in supported})
+    for measure_id in optional:
+        columns[f"{_PROBE}{measure_id}"] = merged[measure_id]
     expr = merged.select(**columns)
     if query.by:
         expr = expr.order_by([ibis.asc(d, nulls_first=False) for d in query.by])
-    table = store.fetch_arrow(expr)
-    rows = _rows(table)
-    notes.extend(_missing_notes(metrics, supported, rows, measure_ids, store, merged, query))
+    rows = _rows(store.fetch_arrow(expr))
+    present = {m for m in optional if any(row.get(f"{_PROBE}{m}") for row in rows)}
+    for row in rows:
+        for measure_id in optional:
+            del row[f"{_PROBE}{measure_id}"]
+    notes.extend(_missing_notes(metrics, supported, present, rows))
     return KpiResult(query.by, tuple(metric_ids), rows, notes, query.params)
+
+
+_PROBE = "__measure_"
 
 
 def _typed(metric: Metric, value: ibis.Value) -> ibis.Value:
@@ -111,8 +120,7 @@ def _typed(metric: Metric, value: ibis.Value) -> ibis.Value:
 
 
 def _context(store: Store) -> Context:
-    row = first_row(store.connection.execute("SELECT max(start_utc) FROM calls"))
-    return Context(data_end_utc=row[0] if row else None)
+    return Context(data_end_utc=store.column_bounds("calls", "start_utc")[1])
 
 
 def _needed_measures(metrics: Iterable[Metric]) -> list[str]:
@@ -191,12 +199,10 @@ def _slice_bounds(
 ) -> tuple[int, int] | None:
     if first is not None and end is not None:
         return first, end - 1
-    row = store.fetch_arrow(
-        table.aggregate(lo=table[fact.slice_column].min(), hi=table[fact.slice_column].max())
-    ).to_pylist()[0]
-    if row["lo"] is None:
+    lo, hi = store.column_bounds(fact.table, fact.slice_column)
+    if lo is None or hi is None:
         return None
-    return int(first if first is not None else row["lo"]), int(end - 1 if end is not None else row["hi"])
+    return int(first if first is not None else lo), int(end - 1 if end is not None else hi)
 
 
 def _merge(
@@ -236,29 +242,16 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def _missing_notes(
-    metrics: Sequence[Metric],
-    supported: set[str],
-    rows: list[dict[str, Any]],
-    measure_ids: Sequence[str],
-    store: Store,
-    merged: ibis.Table,
-    query: KpiQuery,
+    metrics: Sequence[Metric], supported: set[str], present: set[str], rows: list[dict[str, Any]]
 ) -> list[str]:
     """Say which optional components (hold, ACW) the data lacks for the metrics shown."""
-    optional = {m for metric in metrics for m in metric.optional if m in supported}
-    if not optional or not rows:
-        missing_everywhere = {m for metric in metrics for m in metric.optional if m not in supported}
-    else:
-        totals = store.fetch_arrow(merged.aggregate(**{m: merged[m].max() for m in optional})).to_pylist()[0]
-        missing_everywhere = {m for m, v in totals.items() if v is None or v == 0}
-        missing_everywhere |= {m for metric in metrics for m in metric.optional if m not in supported}
     notes = []
     for metric in metrics:
-        lacking = [m for m in metric.optional if m in missing_everywhere]
+        lacking = [m for m in metric.optional if m not in present or m not in supported]
         if metric.id == "avg_hold_s" and all(r.get("avg_hold_s") is None for r in rows):
             notes.append(f"avg_hold_s: {metric.missing_note.get('en', 'missing')}")
         elif lacking:
-            names = ", ".join(_component_name(m) for m in lacking)
+            names = ", ".join(dict.fromkeys(_component_name(m) for m in lacking))
             notes.append(f"{metric.id}: no {names} in the loaded data for this scope; left out")
     return notes
 

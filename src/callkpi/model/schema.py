@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SLICE_SECONDS = 900
+# Large fact tables carry no PRIMARY KEY: DuckDB maintains an index per key, which slows bulk
+# loads several-fold; importers keep them unique themselves (delete-then-insert per call).
 SCHEMA_VERSION = 1
 
 
@@ -100,7 +102,6 @@ QUEUE_LOG_EVENTS = Table(
         ("data4", "VARCHAR"),
         ("data5", "VARCHAR"),
     ),
-    ("source_id", "line_no"),
 )
 
 CALLS = Table(
@@ -135,7 +136,6 @@ CALLS = Table(
         ("callback_attempt_gap_s", "DOUBLE"),  # missed call -> first outbound attempt to the number
         ("callback_contact_gap_s", "DOUBLE"),  # missed call -> first answered call with the number
     ),
-    ("call_id",),
 )
 
 QUEUE_LEGS = Table(
@@ -160,7 +160,6 @@ QUEUE_LEGS = Table(
         ("caller_norm", "VARCHAR"),
         ("position", "INTEGER"),
     ),
-    ("leg_id",),
 )
 
 AGENT_LEGS = Table(

@@ -28,6 +28,7 @@ class Store:
         self.read_only = read_only
         self._con = duckdb.connect(self.path, read_only=read_only)
         self._con.execute("SET TimeZone = 'UTC'")  # stored times are UTC; zones are applied in reports
+        self._con.execute("SET enable_progress_bar = false")
         self._ibis: Any = None
         if not read_only:
             self.ensure_schema()
@@ -96,6 +97,14 @@ class Store:
 
     def row_count(self, table: str) -> int:
         return int(self.table(table).count().to_pyarrow().as_py())
+
+    def has_rows(self, table: str) -> bool:
+        return bool(self._con.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchall()[0][0])  # noqa: S608
+
+    def column_bounds(self, table: str, column: str) -> tuple[object, object]:
+        """min and max of a column (cheap on DuckDB's zone maps)."""
+        row = self._con.execute(f'SELECT min("{column}"), max("{column}") FROM "{table}"').fetchall()[0]  # noqa: S608
+        return row[0], row[1]
 
     def fetch_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.ibis.to_pyarrow(expr)
