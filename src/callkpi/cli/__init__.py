@@ -12,6 +12,7 @@ COMMAND_MODULES = (
     "callkpi.cli.catalog_cmd",
     "callkpi.cli.simulate_cmd",
     "callkpi.cli.staffing_cmd",
+    "callkpi.cli.demo_cmd",
 )
 
 

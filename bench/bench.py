@@ -1,0 +1,127 @@
+"""callkpi benchmarks: ingest throughput, KPI report times, memory, database size, and the same
+report written plainly in pandas on the same data, in the same run.
+
+    ./dev bench                      # 100k and 1M calls
+    ./dev bench --calls 100000,1000000,10000000
+
+Prints figures; it is not a test. Each size is simulated with `callkpi simulate` (30 days),
+loaded with `callkpi ingest` in a child process (wall time and peak memory of that process),
+then reported through the metric engine (best of three runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import pandas_reference  # noqa: E402
+
+from callkpi.config import MetricParams  # noqa: E402
+from callkpi.metrics.engine import KpiQuery, compute  # noqa: E402
+from callkpi.storage import Store  # noqa: E402
+
+TIMEZONE = "Europe/Moscow"
+DAYS = 30
+START = date(2026, 3, 2)
+
+
+def run_child(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MB) of one child process."""
+    started = time.perf_counter()
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0 and os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise SystemExit(f"failed: {' '.join(args)}")
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
+def best_of(runs: int, action) -> float:  # noqa: ANN001
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def bench_size(calls: int, workdir: Path) -> dict[str, float]:
+    data = workdir / f"sim-{calls}"
+    callkpi = [sys.executable, "-m", "callkpi"]
+    figures: dict[str, float] = {"calls": calls}
+    if not (data / "queue_log").exists():
+        figures["simulate_s"], _ = run_child(
+            [*callkpi, "simulate", "--out", str(data), "--days", str(DAYS), "--calls-per-day", str(calls // DAYS),
+             "--agents", str(max(30, calls // 20000)), "--seed", "1", "--start", START.isoformat()]
+        )
+    log = data / "queue_log"
+    db = data / "bench.duckdb"
+    db.unlink(missing_ok=True)
+    size_mb = log.stat().st_size / 1e6
+    lines = sum(1 for _ in log.open("rb"))
+    seconds, peak = run_child([*callkpi, "ingest", "--db", str(db), "--tz", TIMEZONE, str(log)])
+    figures.update(
+        queue_log_mb=size_mb,
+        lines=lines,
+        ingest_s=seconds,
+        ingest_lines_per_s=lines / seconds,
+        ingest_mb_per_min=size_mb / seconds * 60,
+        ingest_peak_mb=peak,
+        db_mb_per_million_calls=db.stat().st_size / 1e6 / (calls / 1e6),
+    )
+    params = MetricParams(timezone=TIMEZONE)
+    day = (START + timedelta(days=DAYS // 2)).isoformat()
+    with Store(db, read_only=True) as store:
+        queue = store.connection.execute("SELECT min(queue) FROM queue_legs").fetchall()[0][0]
+        reports = {
+            "kpi_total_s": KpiQuery(params=params),
+            "kpi_agent_day_s": KpiQuery(by=("agent", "day"), params=params),
+            "kpi_queue_30min_s": KpiQuery(by=("queue", "interval"), params=params),
+            "kpi_one_day_one_queue_s": KpiQuery(
+                by=("interval",), date_from=date.fromisoformat(day), date_to=date.fromisoformat(day),
+                filters={"queue": (queue,)}, params=params,
+            ),
+        }
+        for name, query in reports.items():
+            figures[name] = best_of(3, lambda q=query: compute(store, q))
+    figures.update(bench_pandas(log))
+    figures["pandas_over_callkpi_agent_day"] = figures["pandas_agent_day_s"] / figures["kpi_agent_day_s"]
+    return figures
+
+
+def bench_pandas(log: Path) -> dict[str, float]:
+    started = time.perf_counter()
+    legs = pandas_reference.queue_legs(pandas_reference.load_events(log))
+    load = time.perf_counter() - started
+    timings = {"pandas_load_s": load}
+    for name, by in (("pandas_total_s", []), ("pandas_agent_day_s", ["agent", "day"]),
+                     ("pandas_queue_30min_s", ["queue", "interval"])):
+        timings[name] = load + best_of(1, lambda b=by: pandas_reference.report(legs, b, TIMEZONE))
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", default="100000,1000000", help="comma list of call counts")
+    parser.add_argument("--workdir", default="bench/out", type=Path)
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
+    results = [bench_size(int(n), args.workdir) for n in args.calls.split(",")]
+    keys = list(results[0])
+    print(f"{'figure':34s}" + "".join(f"{int(r['calls']):>16,d}" for r in results))
+    for key in keys[1:]:
+        print(f"{key:34s}" + "".join(f"{r.get(key, float('nan')):>16,.3f}" for r in results))
+    if len(results) > 1:
+        print("median pandas/callkpi ratio:", round(statistics.median(r["pandas_over_callkpi_agent_day"] for r in results), 2))
+
+
+if __name__ == "__main__":
+    main()
