@@ -66,7 +66,8 @@ class FileChunk:
     lines: list[str]
     raw_lines: list[bytes]
     first_line_no: int
-    end_offset: int  # file offset just after the last complete line
+    end_offset: int  # file offset just after the chunk's last line
+    complete: bool = True  # False for a last line without newline: it may still be being written
 
 
 def utc_now() -> datetime:
@@ -157,17 +158,17 @@ def read_chunks(path: Path, start_offset: int, first_line_no: int) -> Iterator[F
             offset += consumed
             line_no += len(raw_lines)
     if pending:
-        yield _chunk([pending], line_no, offset)  # unterminated: re-read when the file grows
+        yield _chunk([pending], line_no, offset + len(pending), complete=False)
 
 
-def _chunk(raw_lines: list[bytes], first_line_no: int, end_offset: int) -> FileChunk:
+def _chunk(raw_lines: list[bytes], first_line_no: int, end_offset: int, *, complete: bool = True) -> FileChunk:
     try:
         text_lines = b"\n".join(raw_lines).decode("utf-8").split("\n")
         if len(text_lines) != len(raw_lines):
             raise UnicodeDecodeError("utf-8", b"", 0, 1, "line count changed")
     except UnicodeDecodeError:
         text_lines = [decode_line(raw) for raw in raw_lines]
-    return FileChunk(text_lines, raw_lines, first_line_no, end_offset)
+    return FileChunk(text_lines, raw_lines, first_line_no, end_offset, complete)
 
 
 def record_source(

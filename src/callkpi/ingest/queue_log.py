@@ -111,7 +111,7 @@ def load(
             else:
                 staged = _stage_plain(chunk)
             _validate_and_insert(store, staged, source_id, path, settings, timezone)
-            if chunk.lines and chunk.raw_lines and _is_complete(chunk, path):
+            if chunk.complete:
                 bytes_loaded = chunk.end_offset
                 lines_read = chunk.first_line_no + len(chunk.lines) - 1
             if progress:
@@ -131,17 +131,6 @@ def load(
             timezone=timezone,
         )
     return report
-
-
-def _is_complete(chunk: FileChunk, path: Path) -> bool:
-    """False for the last, unterminated line of a file that may still be written."""
-    if chunk.end_offset < path.stat().st_size:
-        return True
-    last = chunk.raw_lines[-1]
-    with path.open("rb") as handle:
-        handle.seek(max(chunk.end_offset - 1, 0))
-        tail = handle.read(1)
-    return tail in (b"\n", b"\r") or not last
 
 
 def _stage_plain(chunk: FileChunk) -> pa.Table:
