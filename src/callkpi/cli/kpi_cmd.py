@@ -16,11 +16,11 @@ from callkpi.report.render import FORMATS, print_table, to_csv, to_json, write_x
 from callkpi.storage import Store
 
 
-def _split(values: list[str] | None) -> tuple[str, ...]:
+def split_values(values: list[str] | None) -> tuple[str, ...]:
     return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())
 
 
-def _date(value: str | None, option: str) -> date | None:
+def parse_date(value: str | None, option: str) -> date | None:
     if value is None:
         return None
     try:
@@ -77,20 +77,20 @@ def kpi(
     filters = {
         name: values
         for name, values in (
-            ("queue", _split(queue)),
-            ("agent", _split(agent)),
-            ("team", _split(team)),
-            ("campaign", _split(campaign)),
-            ("direction", _split(direction)),
+            ("queue", split_values(queue)),
+            ("agent", split_values(agent)),
+            ("team", split_values(team)),
+            ("campaign", split_values(campaign)),
+            ("direction", split_values(direction)),
         )
         if values
     }
     query = KpiQuery(
-        by=_split([by]),
-        date_from=_date(date_from, "--from"),
-        date_to=_date(date_to, "--to"),
+        by=split_values([by]),
+        date_from=parse_date(date_from, "--from"),
+        date_to=parse_date(date_to, "--to"),
         filters=filters,
-        metrics=_split([metrics]) if metrics else None,
+        metrics=split_values([metrics]) if metrics else None,
         params=params,
     )
     with Store(db_path, read_only=True) as store:

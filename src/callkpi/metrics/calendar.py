@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from callkpi.model.schema import SLICE_SECONDS
 
-TIME_DIMENSIONS = ("hour", "day", "week", "month", "interval")
+TIME_DIMENSIONS = ("hour", "day", "week", "month", "interval", "weekday", "time_of_day")
 
 
 @lru_cache(maxsize=32)
@@ -23,7 +23,7 @@ def calendar_table(timezone: str, first_slice: int, last_slice: int, interval_mi
     """One row per slice in [first_slice, last_slice] with its local day, hour, week, month, interval."""
     zone = ZoneInfo(timezone)
     slices = range(first_slice, last_slice + 1)
-    hours, days, weeks, months, intervals = [], [], [], [], []
+    hours, days, weeks, months, intervals, weekdays, times = [], [], [], [], [], [], []
     for slice_id in slices:
         local = datetime.fromtimestamp(slice_id * SLICE_SECONDS, UTC).astimezone(zone)
         day = local.date()
@@ -33,6 +33,8 @@ def calendar_table(timezone: str, first_slice: int, last_slice: int, interval_mi
         months.append(f"{day.year:04d}-{day.month:02d}")
         start_minute = (local.minute // interval_minutes) * interval_minutes
         intervals.append(local.replace(minute=start_minute, second=0, microsecond=0).isoformat())
+        weekdays.append(day.isoweekday())
+        times.append(f"{local.hour:02d}:{start_minute:02d}")
     return pa.table(
         {
             "slice_id": pa.array(slices, pa.int64()),
@@ -41,6 +43,8 @@ def calendar_table(timezone: str, first_slice: int, last_slice: int, interval_mi
             "week": pa.array(weeks, pa.string()),
             "month": pa.array(months, pa.string()),
             "interval": pa.array(intervals, pa.string()),
+            "weekday": pa.array(weekdays, pa.int64()),
+            "time_of_day": pa.array(times, pa.string()),
         }
     )
 

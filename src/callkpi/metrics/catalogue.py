@@ -305,6 +305,20 @@ _metric(
     _ratio_of(ql_ab_wait, ql_abandoned), params=("short_abandon_s",),
 )
 
+ql_all_wait = _sum("ql_all_wait_s", "queue_legs", "wait_s", lambda t, p: t.wait_s.notnull())
+ql_all_abandons = _count("ql_all_abandons", "queue_legs", lambda t, p: t.outcome == "abandoned")
+
+_metric(
+    "est_patience_s", QUEUE, "seconds", "neutral",
+    ("Caller patience (estimate)", "Терпение абонентов (оценка)"),
+    ("Mean patience of callers if patience is exponential: total waiting time of all legs over the "
+     "number of abandons (the censored-data estimate Erlang A needs).",
+     "Среднее терпение абонентов при экспоненциальном распределении: суммарное ожидание всех "
+     "заходов к числу сбросов (оценка для модели Erlang A)."),
+    "sum(wait of all legs) / abandons (short ones included)", (ql_all_wait, ql_all_abandons),
+    _ratio_of(ql_all_wait, ql_all_abandons),
+)
+
 # -- agent offers and handling ---------------------------------------------------------------
 
 HANDLING = "handling"
@@ -694,4 +708,6 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "week": ("Week", "Неделя"),
     "month": ("Month", "Месяц"),
     "interval": ("Interval", "Интервал"),
+    "weekday": ("Weekday (1 = Monday)", "День недели (1 = понедельник)"),
+    "time_of_day": ("Time of day (interval start)", "Время суток (начало интервала)"),
 }
