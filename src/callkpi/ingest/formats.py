@@ -82,7 +82,7 @@ def load_file(
         with path.open("rb") as handle:
             head = handle.read(65536)
         sniffed = FORMATS[name].sniff(head)
-        if sniffed is None:
+        if sniffed != name:
             raise ImportError_(
                 f"{path}: does not look like {name} (first line: {_first_line(head)!r}); "
                 "check --format or leave it out to detect the format"
@@ -93,3 +93,42 @@ def load_file(
 
 def _first_line(head: bytes) -> str:
     return head.splitlines()[0][:80].decode("utf-8", errors="replace") if head.strip() else ""
+
+
+# -- CDR-type sources (issue 3): registered after queue_log, the generic mapping first so that a
+# mapping named in $CALLKPI_MAPPING wins over the Asterisk header it may resemble.
+from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic  # noqa: E402
+
+register(
+    SourceFormat(
+        cdr_generic.FORMAT,
+        "call export of any cloud PBX read through a mapping ([cdr] mapping or $CALLKPI_MAPPING: a "
+        "TOML/YAML file or twilio, bitrix24, mango, zadarma, yeastar, elastix-callcenter)",
+        cdr_generic.sniff,
+        cdr_generic.load,
+    )
+)
+register(
+    SourceFormat(
+        cdr_asterisk.FORMAT,
+        "Asterisk CDR: cdr-csv Master.csv (no header) or a CSV export of the cdr table (FreePBX, Elastix, PBXware)",
+        cdr_asterisk.sniff,
+        cdr_asterisk.load,
+    )
+)
+register(
+    SourceFormat(
+        cdr_freeswitch.FORMAT_CSV,
+        "FreeSWITCH mod_cdr_csv file ([cdr] freeswitch_template or freeswitch_columns name its columns)",
+        cdr_freeswitch.sniff_csv,
+        cdr_freeswitch.load_csv,
+    )
+)
+register(
+    SourceFormat(
+        cdr_freeswitch.FORMAT_JSON,
+        "FreeSWITCH mod_json_cdr documents (a file per leg, a JSON array, or one document per line)",
+        cdr_freeswitch.sniff_json,
+        cdr_freeswitch.load_json,
+    )
+)

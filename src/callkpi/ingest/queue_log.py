@@ -13,7 +13,9 @@ import csv
 import io
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
@@ -63,10 +65,10 @@ REQUIRED_NUMBERS: dict[str, tuple[tuple[str, str], ...]] = {
 def sniff(head: bytes) -> str | None:
     """The queue_log flavour of a file from its first bytes, or None."""
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    lines = [line for line in text.splitlines() if line.strip()]
+    lines = [line for line in text.splitlines() if line.strip()][:20]
     if not lines:
         return None
-    if _PLAIN_LINE.match(lines[0]):
+    if any(_PLAIN_LINE.match(line) for line in lines):  # a damaged first line still reads as queue_log
         return FORMAT_PLAIN
     header = {name.strip().strip('"').lower() for name in re.split(r"[,;\t]", lines[0])}
     if "event" in header and header & {"callid", "call_id"} and header & set(_CSV_TIME):
@@ -105,12 +107,13 @@ def load(
         con.execute("CREATE OR REPLACE TEMP TABLE ql_new_callids (callid VARCHAR)")
         bytes_loaded, lines_read = start_offset, first_line - 1
         header: list[str] | None = None
+        clock = LocalClock(ZoneInfo(timezone))
         for chunk in read_chunks(path, start_offset, first_line):
             if fmt == FORMAT_CSV:
-                header, staged = _stage_csv(chunk, header, first_chunk=chunk.first_line_no == 1)
+                header, staged = _stage_csv(chunk, header, clock, first_chunk=chunk.first_line_no == 1)
             else:
                 staged = _stage_plain(chunk)
-            _validate_and_insert(store, staged, source_id, path, settings, timezone)
+            _validate_and_insert(store, staged, source_id, path, settings)
             if chunk.complete:
                 bytes_loaded = chunk.end_offset
                 lines_read = chunk.first_line_no + len(chunk.lines) - 1
@@ -144,7 +147,47 @@ def _stage_plain(chunk: FileChunk) -> pa.Table:
     )
 
 
-def _stage_csv(chunk: FileChunk, header: list[str] | None, *, first_chunk: bool) -> tuple[list[str], pa.Table]:
+class LocalClock:
+    """Reads local date-time text as UTC epochs, resolving the repeated hour of a DST fall-back
+    from the order of the rows: Asterisk writes queue_log rows in time order, so a local time
+    earlier than one already seen inside the ambiguous hour is its second occurrence."""
+
+    FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y %H:%M:%S")
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.latest: datetime | None = None
+
+    def epoch_text(self, value: str | None) -> str | None:
+        """Epoch seconds as text, or the value unchanged when it is not a local date-time."""
+        if value is None or _EPOCH.match(value.strip()):
+            return value
+        local = self._parse(value.strip())
+        if local is None:
+            return value
+        first = local.replace(tzinfo=self.zone, fold=0)
+        second = local.replace(tzinfo=self.zone, fold=1)
+        ambiguous = first.utcoffset() != second.utcoffset()
+        chosen = second if ambiguous and self.latest is not None and self.latest > local else first
+        if self.latest is None or local > self.latest:
+            self.latest = local
+        return str(int(chosen.timestamp()))
+
+    def _parse(self, text: str) -> datetime | None:
+        for fmt in self.FORMATS:
+            try:
+                return datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+        return None
+
+
+_EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
+
+
+def _stage_csv(
+    chunk: FileChunk, header: list[str] | None, clock: LocalClock, *, first_chunk: bool
+) -> tuple[list[str], pa.Table]:
     """CSV rows as the same columns the plain format splits into (line numbers kept)."""
     text = "\n".join(chunk.lines)
     dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
@@ -159,7 +202,9 @@ def _stage_csv(chunk: FileChunk, header: list[str] | None, *, first_chunk: bool)
             continue
         columns["line_no"].append(line_no)
         columns["raw"].append(chunk.lines[reader.line_num - 1] if reader.line_num <= len(chunk.lines) else "")
-        columns["parts"].append(_csv_parts(header or [], row))
+        parts = _csv_parts(header or [], row)
+        parts[0] = clock.epoch_text(parts[0])
+        columns["parts"].append(parts)
     staged = pa.table(
         {
             "line_no": pa.array(columns["line_no"], pa.int64()),
@@ -185,16 +230,14 @@ def _csv_parts(header: list[str], row: list[str]) -> list[str | None]:
     return parts
 
 
-def _validate_and_insert(
-    store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings, timezone: str
-) -> None:
+def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings) -> None:
     if staged.num_rows == 0:
         return
     con = store.connection
     con.register("ql_stage_arrow", staged)
     try:
         split = "parts" if "parts" in staged.column_names else "string_split(raw, '|')"
-        time_expr = _time_expression(csv_time="parts" in staged.column_names)
+        time_expr = _epoch_expression()
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE ql_stage AS
@@ -202,12 +245,12 @@ def _validate_and_insert(
                 SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {time_expr} AS epoch,
                        p[2] AS callid, p[3] AS queue, p[4] AS agent_raw, p[5] AS event,
                        upper(trim(p[5])) AS ev,
-                       p[6] AS data1, p[7] AS data2, p[8] AS data3, p[9] AS data4,
-                       CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END AS data5
+                       nullif(p[6], '') AS data1, nullif(p[7], '') AS data2, nullif(p[8], '') AS data3,
+                       nullif(p[9], '') AS data4,
+                       nullif(CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END, '') AS data5
                 FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
             )
             """,  # noqa: S608 - fixed expressions of this module, values are bound
-            {"tz": timezone} if "parts" in staged.column_names else {},
         )
     finally:
         con.unregister("ql_stage_arrow")
@@ -239,19 +282,11 @@ def _validate_and_insert(
     con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM ql_good")
 
 
-def _time_expression(*, csv_time: bool) -> str:
-    epoch_digits = (
+def _epoch_expression() -> str:
+    return (
         "CASE WHEN regexp_full_match(trim(p[1]), '\\d{9,11}(\\.\\d+)?') "
         "THEN floor(TRY_CAST(trim(p[1]) AS DOUBLE))::BIGINT END"
     )
-    if not csv_time:
-        return epoch_digits
-    local_text = (
-        "epoch(timezone($tz, coalesce("
-        "TRY_STRPTIME(trim(p[1]), '%Y-%m-%d %H:%M:%S'), TRY_STRPTIME(trim(p[1]), '%Y-%m-%d %H:%M:%S.%f'), "
-        "TRY_STRPTIME(trim(p[1]), '%Y-%m-%dT%H:%M:%S'), TRY_STRPTIME(trim(p[1]), '%d.%m.%Y %H:%M:%S'))))::BIGINT"
-    )
-    return f"coalesce({epoch_digits}, {local_text})"
 
 
 def _reason_expression() -> str:
