@@ -33,8 +33,8 @@ def parse_date(value: str | None, option: str) -> date | None:
 @app.command()
 def kpi(
     db: Path | None = DbOption,
-    by: str = typer.Option("", "--by", help="dimensions: agent,team,queue,campaign,direction,source,"
-                           "pause_reason,hour,day,week,month,interval"),
+    by: str = typer.Option("", "--by", help="dimensions: agent,team,queue,campaign,direction,source,did,trunk,"
+                           "pause_reason,hour,day,week,month,interval,weekday,time_of_day"),
     date_from: str | None = typer.Option(None, "--from", help="first local date, e.g. 2026-03-01"),
     date_to: str | None = typer.Option(None, "--to", help="last local date (inclusive)"),
     queue: list[str] | None = typer.Option(None, "--queue", help="only these queues (repeat or comma list)"),

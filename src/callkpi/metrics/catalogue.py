@@ -42,7 +42,13 @@ REGISTRY.add_fact(
     )
 )
 REGISTRY.add_fact(
-    Fact("calls", "calls", "start_slice", {**_COMMON_DIMS, "campaign": "campaign"}, "one customer contact")
+    Fact(
+        "calls",
+        "calls",
+        "start_slice",
+        {**_COMMON_DIMS, "campaign": "campaign", "did": "did", "trunk": "trunk"},
+        "one customer contact",
+    )
 )
 REGISTRY.add_fact(
     Fact(
@@ -702,6 +708,8 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "campaign": ("Campaign", "Кампания"),
     "direction": ("Direction", "Направление"),
     "source": ("Source", "Источник"),
+    "did": ("Dialled number (DID)", "Набранный номер (DID)"),
+    "trunk": ("Trunk", "Транк"),
     "pause_reason": ("Pause reason", "Причина паузы"),
     "hour": ("Hour", "Час"),
     "day": ("Day", "День"),

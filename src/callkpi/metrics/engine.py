@@ -21,7 +21,7 @@ from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
 from callkpi.storage import Store
 
-FILTERABLE = ("agent", "team", "queue", "campaign", "direction", "source", "pause_reason")
+FILTERABLE = ("agent", "team", "queue", "campaign", "direction", "source", "pause_reason", "did", "trunk")
 
 
 class QueryError(ValueError):
