@@ -9,8 +9,8 @@ from rich.console import Console
 
 from callkpi.config import Settings, default_db_path, load_settings
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = typer.Option(None, "--db", help="database file (default: $CALLKPI_DB or ./callkpi.duckdb)")
 TzOption = typer.Option(None, "--tz", help="business time zone, e.g. Europe/Moscow (default: settings)")

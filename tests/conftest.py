@@ -1,0 +1,193 @@
+"""Shared fixtures: an in-memory store, loading queue_log texts, KPI rows, the CLI.
+
+Scenario files live in ``tests/scenarios/`` (plain queue_log, epoch seconds in UTC); the test
+that uses each one explains it line by line in its docstring, because queue_log has no comments.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callkpi.config import MetricParams, Settings
+from callkpi.ingest.base import ImportReport
+from callkpi.ingest.formats import load_file
+from callkpi.metrics.engine import KpiQuery, KpiResult, compute
+from callkpi.storage import Store
+
+TESTS = Path(__file__).resolve().parent
+SCENARIOS = TESTS / "scenarios"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REAL_PBXWARE = SHARED / "data" / "real" / "pbxware-us-2018"
+
+# 2026-03-02 09:00:00 UTC, a Monday: the start of most scenarios.
+T0 = 1772442000
+
+
+def ql_line(epoch: int | float, callid: str, queue: str, agent: str, event: str, *data: object) -> str:
+    """One queue_log line: ``epoch|callid|queue|agent|EVENT|data1|...``."""
+    return "|".join([str(int(epoch)), callid, queue, agent, event, *[str(d) for d in data]])
+
+
+def scenario_text(name: str) -> str:
+    return (SCENARIOS / name).read_text(encoding="utf-8")
+
+
+def write_log(directory: Path, text: str | bytes, name: str = "queue_log") -> Path:
+    """Write a queue_log text (or raw bytes) into ``directory`` and return its path."""
+    path = directory / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def load_text(
+    store: Store,
+    directory: Path,
+    text: str | bytes,
+    *,
+    name: str = "queue_log",
+    settings: Settings | None = None,
+    tz: str = "UTC",
+    fmt: str | None = None,
+) -> ImportReport:
+    """Write ``text`` into ``directory`` and load it into ``store``."""
+    path = write_log(directory, text, name)
+    return load_file(store, path, settings or Settings(), fmt=fmt, timezone=tz)
+
+
+def load_scenario(
+    store: Store, directory: Path, name: str, *, settings: Settings | None = None, tz: str = "UTC"
+) -> ImportReport:
+    """Copy ``tests/scenarios/<name>`` into ``directory`` and load it."""
+    return load_text(store, directory, scenario_text(name), name=name, settings=settings, tz=tz)
+
+
+def kpi_result(
+    store: Store,
+    by: Sequence[str] = (),
+    *,
+    metrics: Sequence[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    filters: dict[str, tuple[str, ...]] | None = None,
+    **params: Any,
+) -> KpiResult:
+    """The engine's answer; ``params`` are MetricParams fields (timezone, sl_threshold_s, ...)."""
+    query = KpiQuery(
+        by=tuple(by),
+        date_from=date_from,
+        date_to=date_to,
+        filters=filters or {},
+        metrics=tuple(metrics) if metrics else None,
+        params=MetricParams(**params),
+    )
+    return compute(store, query)
+
+
+def kpis(store: Store, by: Sequence[str] = (), **kwargs: Any) -> list[dict[str, Any]]:
+    """KPI rows (one dict per group) for ``by``; see :func:`kpi_result` for the arguments."""
+    return kpi_result(store, by, **kwargs).rows
+
+
+def total(store: Store, **kwargs: Any) -> dict[str, Any]:
+    """The one ungrouped KPI row."""
+    rows = kpis(store, (), **kwargs)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def by_key(rows: list[dict[str, Any]], *dims: str) -> dict[Any, dict[str, Any]]:
+    """Rows indexed by their dimension value (a tuple when several dimensions are given)."""
+    indexed: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        key = row[dims[0]] if len(dims) == 1 else tuple(row[d] for d in dims)
+        assert key not in indexed, f"two rows for {key!r}"
+        indexed[key] = row
+    return indexed
+
+
+def query_rows(store: Store, sql: str, params: list | None = None) -> list[dict[str, Any]]:
+    cursor = store.connection.execute(sql, params or [])
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+@pytest.fixture
+def store() -> Iterator[Store]:
+    s = Store(":memory:")
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def load(store: Store, tmp_path: Path) -> Callable[..., ImportReport]:
+    """``load(text_or_scenario_name, **kw)``: a name ending in ``.queue_log`` is a scenario file."""
+
+    def _load(text: str | bytes, **kwargs: Any) -> ImportReport:
+        if isinstance(text, str) and text.endswith(".queue_log") and "\n" not in text:
+            return load_scenario(store, tmp_path, text, **kwargs)
+        return load_text(store, tmp_path, text, **kwargs)
+
+    return _load
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+class Cli:
+    """Runs ``callkpi`` in-process with a wide terminal and no settings file from the cwd."""
+
+    def __init__(self, config: Path) -> None:
+        from typer.testing import CliRunner
+
+        from callkpi.cli import _register_commands
+
+        _register_commands()
+        self.runner = CliRunner()
+        self.env = {"COLUMNS": "400", "CALLKPI_CONFIG": str(config), "NO_COLOR": "1"}
+
+    def __call__(self, *args: object) -> Any:
+        from callkpi.cli import common
+        from callkpi.cli.app import app
+
+        # rich fixes its width when first imported (pytest-xdist workers export COLUMNS=80) and
+        # would wrap long file paths in messages: widen the CLI's consoles for this call only.
+        consoles = [c for c in (getattr(common, "console", None), getattr(common, "err_console", None)) if c]
+        saved = [c._width for c in consoles]
+        for c in consoles:
+            c.width = 400
+        try:
+            return self.runner.invoke(app, [str(a) for a in args], env=self.env, catch_exceptions=False)
+        finally:
+            for c, width in zip(consoles, saved, strict=True):
+                c._width = width
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "no-such-callkpi.toml")
+
+
+def real_pbxware() -> Path:
+    """The real PBXware queue_log directory, or skip when ../shared is absent."""
+    if not (REAL_PBXWARE / "queue_log").is_file():
+        pytest.skip(f"real data not found at {REAL_PBXWARE}")
+    return REAL_PBXWARE
+
+
+@pytest.fixture(autouse=True)
+def _no_callkpi_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's database or settings."""
+    for name in ("CALLKPI_DB", "CALLKPI_CONFIG"):
+        if name in os.environ:
+            monkeypatch.delenv(name)
