@@ -8,6 +8,7 @@ overrides both.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Literal
@@ -100,6 +101,63 @@ class IngestSettings(BaseModel):
     )
 
 
+class DirectionRules(BaseModel):
+    """How CDR legs are told apart: which channels and contexts are trunks, which numbers are
+    extensions. Applied to every row alike; nothing is guessed row by row."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trunk_contexts: tuple[str, ...] = Field(
+        ("from-trunk*", "from-pstn*", "from-did*", "ext-did*", "from-external*", "*pstn*", "public",
+         "incoming*", "inbound*"),
+        description="dialplan contexts (glob patterns) where calls from outside arrive",
+    )
+    trunk_channels: tuple[str, ...] = Field(
+        ("DAHDI/*", "Zap/*", "mISDN/*", "sofia/external/*", "sofia/gateway/*"),
+        description="channel names (glob patterns) that are trunks; a SIP/PJSIP/IAX2 peer whose name "
+        "is not extension-shaped is a trunk too",
+    )
+    extension_pattern: str = Field(
+        r"\d{2,5}", description="regular expression an extension (internal number, phone peer) fully matches"
+    )
+    external_min_digits: int = Field(7, ge=3, le=15, description="a number with this many digits is external")
+
+    @field_validator("extension_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"extension_pattern is not a regular expression: {exc}") from exc
+        return value
+
+
+class CdrSettings(BaseModel):
+    """CDR-type sources: Asterisk CDR, FreeSWITCH CDR, cloud-PBX exports (``[cdr]`` in callkpi.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    direction: DirectionRules = Field(default_factory=DirectionRules)
+    dayfirst: bool = Field(
+        True, description="01/02/2024 is 1 February (true) or 2 January (false); decided here, never guessed"
+    )
+    asterisk_columns: tuple[str, ...] = Field(
+        (), description="column order of a headerless Asterisk CDR file (default: recognised by column count)"
+    )
+    freeswitch_template: str = Field(
+        "example", description="mod_cdr_csv template the CSV was written with (stock: example, sql, snom, "
+        "linksys, asterisk, opencdrrate)"
+    )
+    freeswitch_columns: tuple[str, ...] = Field(
+        (), description="variable names of a custom mod_cdr_csv template, in order (overrides the template)"
+    )
+    campaign_field: str = Field("", description="CDR column that names the campaign, e.g. accountcode")
+    mapping: str = Field(
+        "", description="generic export mapping: a TOML/YAML file or a shipped name (twilio, bitrix24, ...); "
+        "$CALLKPI_MAPPING overrides it"
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -107,6 +165,7 @@ class Settings(BaseModel):
     agents: AgentNaming = Field(default_factory=AgentNaming)
     phone: PhoneSettings = Field(default_factory=PhoneSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    cdr: CdrSettings = Field(default_factory=CdrSettings)
 
 
 def effective_params(settings: Settings, store_timezone: str | None) -> MetricParams:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from callkpi.config import Settings
-from callkpi.ingest import queue_log_model
+from callkpi.ingest import cdr_model, queue_log_model
 from callkpi.ingest.base import (
     FileChunk,
     ImportReport,
@@ -30,6 +30,7 @@ from callkpi.ingest.base import (
     read_chunks,
     record_source,
 )
+from callkpi.ingest.refresh import after_calls_changed
 from callkpi.storage import Store, first_row
 
 FORMAT_PLAIN = "asterisk-queue-log"
@@ -120,6 +121,8 @@ def load(
             if progress:
                 progress(chunk.end_offset)
         queue_log_model.rebuild(store, settings)
+        cdr_model.reconcile_with_queue_log(store, settings)
+        after_calls_changed(store, settings)
         _fill_report(store, report, source_id, first_line)
         record_source(
             store,

@@ -225,6 +225,50 @@ AGENTS = Table(
     ("agent",),
 )
 
+
+CDR_RECORDS = Table(
+    "cdr_records",
+    "raw CDR rows (Asterisk, FreeSWITCH, cloud-PBX exports) as loaded, one per leg; calls are rebuilt "
+    "from these, and columns the mapping does not know are kept in `extra` (JSON)",
+    (
+        ("source_id", "BIGINT"),
+        ("line_no", "BIGINT"),
+        ("source", "VARCHAR"),  # asterisk_cdr | freeswitch_cdr | the mapping's source name
+        ("dedupe_key", "VARCHAR"),  # rows with the same key (in any file) are one row
+        ("call_key", "VARCHAR"),  # linkedid, else uniqueid; FreeSWITCH a-leg uuid; export call id
+        ("leg_key", "VARCHAR"),  # uniqueid / uuid of this row's channel
+        ("peer_leg_key", "VARCHAR"),  # FreeSWITCH bleg_uuid
+        ("sequence", "BIGINT"),
+        ("start_utc", "TIMESTAMP"),
+        ("answer_utc", "TIMESTAMP"),
+        ("end_utc", "TIMESTAMP"),
+        ("duration_s", "DOUBLE"),
+        ("billsec_s", "DOUBLE"),
+        ("minute_precision", "BOOLEAN"),  # times had no seconds (re-saved by a spreadsheet)
+        ("disposition", "VARCHAR"),  # as written: ANSWERED, NO ANSWER, NORMAL_CLEARING, completed...
+        ("outcome", "VARCHAR"),  # answered | no_answer | busy | failed
+        ("src", "VARCHAR"),
+        ("dst", "VARCHAR"),
+        ("clid", "VARCHAR"),
+        ("dcontext", "VARCHAR"),
+        ("channel", "VARCHAR"),
+        ("dstchannel", "VARCHAR"),
+        ("lastapp", "VARCHAR"),
+        ("lastdata", "VARCHAR"),
+        ("did", "VARCHAR"),
+        ("trunk", "VARCHAR"),
+        ("recording", "VARCHAR"),
+        ("queue", "VARCHAR"),
+        ("queue_wait_s", "DOUBLE"),
+        ("queue_exit", "VARCHAR"),
+        ("campaign", "VARCHAR"),
+        ("agent", "VARCHAR"),  # named by the source (exports, mod_callcenter), else derived
+        ("direction", "VARCHAR"),  # named by the source, else derived from the direction rules
+        ("hold_s", "DOUBLE"),
+        ("extra", "VARCHAR"),
+    ),
+)
+
 META = Table("meta", "store metadata", (("key", "VARCHAR"), ("value", "VARCHAR")), ("key",))
 
 CANONICAL_TABLES: tuple[Table, ...] = (
@@ -239,4 +283,5 @@ CANONICAL_TABLES: tuple[Table, ...] = (
     AGENT_STATES,
     AGENT_TIME,
     AGENTS,
+    CDR_RECORDS,
 )

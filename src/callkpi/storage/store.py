@@ -17,6 +17,7 @@ import duckdb
 import ibis
 import pyarrow as pa
 
+from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
 
 
@@ -43,7 +44,7 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def ensure_schema(self, tables: tuple[Table, ...] = CANONICAL_TABLES) -> None:
+    def ensure_schema(self, tables: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES)) -> None:
         for table in tables:
             self._con.execute(table.ddl())
         self._con.execute(
@@ -98,7 +99,14 @@ class Store:
     def row_count(self, table: str) -> int:
         return int(self.table(table).count().to_pyarrow().as_py())
 
+    def has_table(self, table: str) -> bool:
+        return bool(first_row(self._con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]))[0])
+
     def has_rows(self, table: str) -> bool:
+        """False for an empty table and for one this store does not have (an older schema opened read-only)."""
+        if not self.has_table(table):
+            return False
         return bool(self._con.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchall()[0][0])  # noqa: S608
 
     def column_bounds(self, table: str, column: str) -> tuple[object, object]:

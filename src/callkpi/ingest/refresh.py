@@ -1,0 +1,16 @@
+"""What every call importer does once its calls are rebuilt, inside its transaction."""
+
+from __future__ import annotations
+
+from callkpi.config import Settings
+from callkpi.storage import Store
+
+
+def after_calls_changed(store: Store, settings: Settings) -> None:
+    """Re-attribute deals, surveys, adherence and costs to the calls just (re)built, so that the
+    order in which call files and business files are loaded never changes a KPI."""
+    # Imported here: the business importers register their formats next to the call importers.
+    from callkpi.ingest import attribution
+
+    if attribution.has_business_data(store):
+        attribution.refresh(store, settings)
