@@ -1,0 +1,82 @@
+"""`callkpi simulate`: write a simulated contact centre's records and their ground truth."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from callkpi.cli.app import app
+from callkpi.cli.common import console, fail
+from callkpi.simulate import Scenario, SimulationResult, Totals
+from callkpi.simulate import simulate as run_simulation
+
+
+@app.command()
+def simulate(
+    out: Path = typer.Option(..., "--out", help="folder for queue_log, Master.csv, the CRM files and truth_*"),
+    scenario_file: Path | None = typer.Option(
+        None, "--scenario", help="scenario TOML (default: the built-in 30-agent Moscow centre)"
+    ),
+    days: int | None = typer.Option(None, "--days", min=1, help="days to simulate"),
+    agents: int | None = typer.Option(None, "--agents", min=1, help="agents at the start"),
+    calls_per_day: float | None = typer.Option(
+        None, "--calls-per-day", min=0, help="inbound calls per day (weekly average); without --agents the head "
+        "count scales with it",
+    ),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="random seed: the same seed gives the same bytes"),
+    start: str | None = typer.Option(None, "--start", help="first local date, e.g. 2026-03-02"),
+    timezone: str | None = typer.Option(None, "--timezone", help="business time zone, e.g. Europe/Moscow"),
+) -> None:
+    """Simulate a sales contact centre: Asterisk queue_log and CDR, CRM deals, surveys, QA, staff,
+    costs, schedules, and the ground truth to check KPIs against."""
+    scenario = _scenario(scenario_file, days, agents, calls_per_day, seed, start, timezone)
+    result = _with_progress(scenario, out) if console.is_terminal else run_simulation(scenario, out)
+    _summary(result)
+
+
+def _scenario(path: Path | None, days: int | None, agents: int | None, calls_per_day: float | None,
+              seed: int | None, start: str | None, timezone: str | None) -> Scenario:
+    if path is not None and not path.is_file():
+        fail(f"no scenario file {path}")
+    try:
+        first_day = date.fromisoformat(start) if start else None
+    except ValueError:
+        fail(f"--start expects a date like 2026-03-02, got {start!r}")
+        raise
+    try:
+        return Scenario.load(path).with_overrides(days=days, agents=agents, calls_per_day=calls_per_day, seed=seed,
+                                                  start=first_day, timezone=timezone)
+    except (ValidationError, ValueError) as exc:
+        fail(f"scenario: {exc}")
+        raise
+
+
+def _with_progress(scenario: Scenario, out: Path) -> SimulationResult:
+    columns = (TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
+               TextColumn("{task.fields[calls]:,} calls"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("days", total=scenario.days, calls=0)
+
+        def on_day(day: int, totals: Totals) -> None:
+            progress.update(task, completed=day + 1, calls=totals.calls)
+
+        return run_simulation(scenario, out, on_day)
+
+
+def _summary(result: SimulationResult) -> None:
+    totals = result.totals
+    sizes = sum(path.stat().st_size for path in result.files)
+    console.print(
+        f"{totals.calls:,} inbound calls, {totals.queue_legs:,} queue legs "
+        f"({totals.answered_legs:,} answered, {totals.abandoned_legs:,} abandoned, "
+        f"{totals.flowed_out_legs:,} flowed out), {totals.outbound_dials:,} outbound dials"
+    )
+    console.print(
+        f"{len(result.files)} files, {sizes / 1e6:,.1f} MB in {result.files[0].parent if result.files else '?'}: "
+        f"{', '.join(path.name for path in result.files)}"
+    )
+    console.print(f"{result.seconds:,.1f} s ({result.calls_per_second:,.0f} calls/s)")
