@@ -132,3 +132,6 @@ register(
         cdr_freeswitch.load_json,
     )
 )
+
+# CRM deals, surveys, costs, staff, training and schedules register their layouts here too.
+from callkpi.ingest import business  # noqa: E402,F401

@@ -719,3 +719,6 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "weekday": ("Weekday (1 = Monday)", "День недели (1 = понедельник)"),
     "time_of_day": ("Time of day (interval start)", "Время суток (начало интервала)"),
 }
+
+# Sales, money, customer-voice and people KPIs live beside the call KPIs, in one registry.
+from callkpi.metrics import catalogue_business  # noqa: E402,F401

@@ -1,0 +1,371 @@
+"""`callkpi training-effect`, `callkpi scorecard`, `callkpi survey-list`, `callkpi relink`.
+
+The functions behind them (:func:`agent_scorecard`, :func:`survey_candidates`) take a store and
+parameters and return plain rows, so the web pages can show the same thing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+
+from callkpi.cli.app import app
+from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
+from callkpi.cli.kpi_cmd import parse_date, split_values
+from callkpi.config import MetricParams, PhoneSettings, Settings, effective_params, parse_param_overrides
+from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
+from callkpi.metrics.calendar import slice_range
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.describe import describe
+from callkpi.metrics.engine import KpiQuery, QueryError, compute
+from callkpi.model.business_schema import has_business_tables
+from callkpi.report.render import format_value, print_table, write_xlsx
+from callkpi.storage import Store, first_row
+from callkpi.training import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
+
+ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
+
+
+def _params(settings: Settings, store: Store, tz: str | None, param: list[str] | None) -> MetricParams:
+    try:
+        overrides = parse_param_overrides(param)
+        if tz:
+            overrides["timezone"] = tz
+        return effective_params(settings, store.get_meta("timezone")).with_overrides(overrides)
+    except ValueError as exc:
+        fail(str(exc))
+        raise
+
+
+def _existing_db(db: Path | None) -> Path:
+    path = resolve_db(db)
+    if not path.exists():
+        fail(f"{path}: no database yet; load records with `callkpi ingest`")
+    return path
+
+
+# -- training-effect ---------------------------------------------------------------------------
+
+EFFECT_COLUMNS = ("programme", "metric", "trained_agents", "control_agents", "trained_before", "trained_after",
+                  "untrained_before", "untrained_after", "effect", "ci_95", "p_value", "verdict")
+
+
+@app.command("training-effect")
+def training_effect_command(
+    db: Path | None = DbOption,
+    programme: str | None = typer.Option(None, "--programme", help="one programme (default: every programme)"),
+    window_days: int = typer.Option(DEFAULT_WINDOW_DAYS, "--window-days", help="days before and after the training"),
+    metrics: str | None = typer.Option(None, "--metrics", help=f"comma list of {', '.join(OUTCOMES)}"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+    param: list[str] | None = ParamOption,
+    tz: str | None = TzOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Did training pay off? Trained agents before vs after, against untrained agents over the same
+    windows (difference in differences): effect, 95 % confidence interval, p-value, sample sizes
+    and a verdict in words ("not enough data" when it is so)."""
+    if fmt not in ("table", "json"):
+        fail("--format must be table or json")
+    settings = settings_for(config)
+    with Store(_existing_db(db), read_only=True) as store:
+        params = _params(settings, store, tz, param)
+        try:
+            results = training_effect(store, params, programme=programme, window_days=window_days,
+                                      metrics=split_values([metrics]) if metrics else tuple(OUTCOMES))
+        except ValueError as exc:
+            fail(str(exc))
+            raise
+    if not results:
+        fail("no training programme in the database; load a training file with `callkpi ingest`", code=1)
+    if fmt == "json":
+        print(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
+        return
+    rows = []
+    for r in results:
+        spec = OUTCOMES[r.metric]
+        rows.append({
+            "programme": r.programme, "metric": r.metric, "trained_agents": r.trained_agents,
+            "control_agents": r.control_agents, **{k: r.cells[k] for k in EFFECT_COLUMNS[4:8]},
+            "effect": format_amount(spec, r.effect, signed=True),
+            "ci_95": f"{format_amount(spec, r.ci_low, signed=True)} .. {format_amount(spec, r.ci_high, signed=True)}",
+            "p_value": "—" if r.p_value is None else f"{r.p_value:.3g}", "verdict": r.verdict.replace("_", " "),
+        })
+    print_table(console, rows, EFFECT_COLUMNS, title=f"Training effect ({window_days} days each side)")
+    for r in results:
+        console.print(f"[bold]{r.programme} / {r.metric}[/]: {r.verdict_text}")
+
+
+# -- scorecard -----------------------------------------------------------------------------------
+
+SCORECARD_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("calls", ("calls_handled", "dials", "dials_answered", "transfers", "transfer_rate")),
+    ("handling", ("aht_s", "att_s", "acw_s", "avg_hold_s", "calls_per_hour", "utilization", "occupancy",
+                  "fcr_rate")),
+    ("missed and callbacks", ("ring_no_answer", "agent_answer_rate", "connect_rate")),
+    ("sales", ("deals_won", "revenue", "conversion_rate", "lead_conversion_rate", "aov", "arpc")),
+    ("money", ("cost", "cost_per_call", "profit_per_call", "cost_per_sale", "roi")),
+    ("customer", ("survey_responses", "survey_response_rate", "csat", "csat_mean", "nps")),
+    ("quality", ("qa_reviews", "qa_coverage", "cqr", "qa_pass_rate")),
+    ("people", ("adherence", "logged_in_s", "paused_s")),
+)
+#: Counts and sums: the team column shows them per agent of the team (rates and means are the team's own).
+PER_AGENT = {"calls_handled", "dials", "dials_answered", "transfers", "ring_no_answer", "deals_won", "revenue",
+             "cost", "survey_responses", "qa_reviews", "logged_in_s", "paused_s"}
+SCORECARD_COLUMNS = ("section", "metric", "title", "agent", "team")
+
+
+def scorecard_metrics() -> list[tuple[str, str]]:
+    """(section, metric id) of every scorecard metric the registry has (QA appears once it lands)."""
+    return [(section, m) for section, ids in SCORECARD_SECTIONS for m in ids if m in REGISTRY.metrics]
+
+
+def _agent_profile(store: Store, agent: str, as_of: date) -> dict[str, Any]:
+    row = first_row(store.connection.execute("SELECT name, team FROM agents WHERE agent = ?", [agent]))
+    profile: dict[str, Any] = {"agent": agent, "name": row[0] if row else None, "team": row[1] if row else None}
+    if not has_business_tables(store):
+        return {**profile, "hired": None, "left": None, "tenure_days": None, "trainings": []}
+    spell = first_row(store.connection.execute(
+        "SELECT hired, left_on, leave_reason FROM staff WHERE agent = ? ORDER BY hired DESC NULLS LAST LIMIT 1",
+        [agent]))
+    hired, left = (spell[0], spell[1]) if spell else (None, None)
+    end = min(as_of, left) if left else as_of
+    trainings = store.connection.execute(
+        "SELECT programme, module, start_date, end_date FROM training_events WHERE agent = ? ORDER BY start_date",
+        [agent]).fetchall()
+    return {
+        **profile,
+        "hired": hired.isoformat() if hired else None,
+        "left": left.isoformat() if left else None,
+        "tenure_days": (end - hired).days if hired else None,
+        "trainings": [{"programme": p, "module": m, "start": s.isoformat(), "end": e.isoformat()}
+                      for p, m, s, e in trainings],
+    }
+
+
+def _team_size(store: Store, team: str) -> int:
+    row = first_row(store.connection.execute("SELECT count(*) FROM agents WHERE team = ?", [team]))
+    return int(row[0]) if row else 0
+
+
+def agent_scorecard(store: Store, agent: str, params: MetricParams, *, date_from: date | None = None,
+                    date_to: date | None = None) -> dict[str, Any]:
+    """Everything about one agent in one period, with the team's values beside."""
+    wanted = scorecard_metrics()
+    ids = tuple(m for _, m in wanted)
+    as_of = date_to or datetime.now(UTC).date()
+    profile = _agent_profile(store, agent, as_of)
+    query = KpiQuery(date_from=date_from, date_to=date_to, filters={"agent": (agent,)}, metrics=ids, params=params)
+    mine = compute(store, query)
+    team_values: dict[str, Any] = {}
+    size = 0
+    if profile["team"]:
+        size = _team_size(store, profile["team"])
+        team_query = KpiQuery(date_from=date_from, date_to=date_to, filters={"team": (profile["team"],)},
+                              metrics=ids, params=params)
+        team_values = compute(store, team_query).rows[0]
+    rows = []
+    for section, metric_id in wanted:
+        team_value = team_values.get(metric_id)
+        if metric_id in PER_AGENT and team_value is not None:
+            team_value = team_value / size if size else None
+        rows.append({"section": section, "metric": metric_id, "title": REGISTRY.metrics[metric_id].title["en"],
+                     "agent": mine.rows[0].get(metric_id), "team": team_value})
+    return {"profile": profile, "period": {"from": _iso(date_from), "to": _iso(date_to)}, "team_agents": size,
+            "rows": rows, "notes": mine.notes, "definitions": [describe(REGISTRY.metrics[m], params) for m in ids]}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+@app.command()
+def scorecard(
+    agent: str = typer.Argument(..., help="agent id"),
+    db: Path | None = DbOption,
+    date_from: str | None = typer.Option(None, "--from", help="first local date"),
+    date_to: str | None = typer.Option(None, "--to", help="last local date (inclusive)"),
+    fmt: str = typer.Option("table", "--format", help="table, json or xlsx"),
+    output: Path | None = typer.Option(None, "--output", help="write to this file (needed for xlsx)"),
+    param: list[str] | None = ParamOption,
+    tz: str | None = TzOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """One agent on one page: calls, handling, missed calls and callbacks, sales and money, CSAT/NPS,
+    quality, adherence, tenure and trainings, with the team beside (counts per team agent)."""
+    if fmt not in ("table", "json", "xlsx"):
+        fail("--format must be table, json or xlsx")
+    if fmt == "xlsx" and output is None:
+        fail("--format xlsx needs --output FILE")
+    settings = settings_for(config)
+    with Store(_existing_db(db), read_only=True) as store:
+        params = _params(settings, store, tz, param)
+        try:
+            card = agent_scorecard(store, agent, params, date_from=parse_date(date_from, "--from"),
+                                   date_to=parse_date(date_to, "--to"))
+        except QueryError as exc:
+            fail(str(exc))
+            raise
+    _emit_scorecard(card, fmt, output, params)
+
+
+def _emit_scorecard(card: dict[str, Any], fmt: str, output: Path | None, params: MetricParams) -> None:
+    if fmt == "json":
+        text = json.dumps(card, ensure_ascii=False, indent=2, default=str)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            print(text)
+        return
+    if fmt == "xlsx":
+        assert output is not None
+        profile = card["profile"]
+        head = [{"section": "agent", "metric": key, "title": key, "agent": _plain(value), "team": None}
+                for key, value in profile.items()]
+        write_xlsx(output, [*head, *card["rows"]], SCORECARD_COLUMNS, definitions=card["definitions"],
+                   parameters=params.model_dump(), sheet=f"scorecard {profile['agent']}")
+        console.print(f"wrote {output}")
+        return
+    profile = card["profile"]
+    console.print(f"[bold]{profile['agent']}[/] {profile['name'] or ''}  team {profile['team'] or '—'} "
+                  f"({card['team_agents']} agents)  hired {profile['hired'] or '—'}  tenure "
+                  f"{profile['tenure_days'] if profile['tenure_days'] is not None else '—'} days"
+                  + (f"  left {profile['left']}" if profile["left"] else ""))
+    for training in profile["trainings"]:
+        console.print(f"  training: {training['programme']} {training['start']}"
+                      + (f"..{training['end']}" if training["end"] != training["start"] else ""))
+    shown = [{**row, "agent": format_value(row["metric"], row["agent"]),
+              "team": format_value(row["metric"], row["team"])} for row in card["rows"]]
+    print_table(console, shown, SCORECARD_COLUMNS, title="Scorecard (team: counts per agent, rates for the team)")
+    for note in card["notes"]:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return "; ".join(f"{t['programme']} {t['start']}" for t in value)
+    return value
+
+
+# -- survey-list ---------------------------------------------------------------------------------
+
+SURVEY_LIST_COLUMNS = ("phone_number", "call_id", "agent", "queue", "last_call")
+
+
+def survey_candidates(store: Store, params: MetricParams, phone_settings: PhoneSettings, *, since: date,
+                      until: date | None = None, not_surveyed_days: int = 90, as_of: datetime | None = None,
+                      queues: tuple[str, ...] = (), limit: int | None = None) -> list[dict[str, Any]]:
+    """Customers to call for a survey: every customer number with an answered call in the period (its
+    last such call), less the numbers that answered a survey in the last ``not_surveyed_days``."""
+    first, end = slice_range(since, until, params.timezone)
+    now = as_of or datetime.now(UTC).replace(tzinfo=None)
+    surveyed = ("SELECT phone_norm AS number, answered_utc AS t FROM surveys WHERE phone_norm IS NOT NULL "
+                "UNION ALL SELECT CASE WHEN c.direction = 'outbound' THEN c.callee_norm ELSE c.caller_norm END, "
+                "coalesce(s.answered_utc, c.start_utc) FROM surveys s JOIN calls c ON c.call_id = s.call_id"
+                if has_business_tables(store) else "SELECT NULL::VARCHAR AS number, NULL::TIMESTAMP AS t")
+    rows = store.connection.execute(
+        f"""
+        WITH answered AS (
+            SELECT call_id, start_utc, agent, queue,
+                CASE WHEN direction = 'outbound' THEN callee_norm ELSE caller_norm END AS number
+            FROM calls
+            WHERE answered AND agent IS NOT NULL AND direction IN ('inbound', 'outbound')
+              AND start_slice >= $first AND ($end IS NULL OR start_slice < $end)
+              AND (len($queues) = 0 OR list_contains($queues, queue))
+        ), last_call AS (
+            SELECT * FROM answered WHERE number IS NOT NULL AND length(number) >= 7
+            QUALIFY row_number() OVER (PARTITION BY number ORDER BY start_utc DESC, call_id) = 1
+        ), surveyed AS ({surveyed})
+        SELECT number, call_id, agent, queue, start_utc FROM last_call l
+        WHERE NOT EXISTS (SELECT 1 FROM surveyed s WHERE s.number = l.number
+                          AND s.t >= $now - to_days($days) AND s.t <= $now)
+        ORDER BY start_utc, number
+        LIMIT $limit
+        """,  # noqa: S608 - fixed SQL of this module, values bound
+        {"first": first, "end": end, "queues": list(queues), "now": now, "days": not_surveyed_days,
+         "limit": limit if limit else 2**62},
+    ).fetchall()
+    zone = ZoneInfo(params.timezone)
+    return [{
+        "phone_number": _dialable(number, phone_settings),
+        "call_id": call_id, "agent": agent, "queue": queue,
+        "last_call": start.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds"),
+    } for number, call_id, agent, queue, start in rows]
+
+
+def _dialable(number: str, settings: PhoneSettings) -> str:
+    """+E.164 when the number carries the country code the settings name; as stored otherwise."""
+    if settings.country_code and number.startswith(settings.country_code) and \
+            len(number) == len(settings.country_code) + settings.national_length:
+        return "+" + number
+    return number
+
+
+@app.command("survey-list")
+def survey_list(
+    since: str = typer.Option(..., "--since", help="first local date of the answered calls"),
+    until: str | None = typer.Option(None, "--until", help="last local date (default: all after --since)"),
+    not_surveyed_days: int = typer.Option(90, "--not-surveyed-days", help="skip numbers surveyed this recently"),
+    output: Path | None = typer.Option(None, "--output", help="CSV file for the dialer (default: stdout)"),
+    queue: list[str] | None = typer.Option(None, "--queue", help="only calls of these queues"),
+    limit: int | None = typer.Option(None, "--limit", help="at most this many numbers"),
+    as_of: str | None = typer.Option(None, "--as-of", help="count 'recently' back from this UTC time (default: now)"),
+    db: Path | None = DbOption,
+    tz: str | None = TzOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """The customers an auto-dial survey campaign should call, as a CSV a dialer accepts: one number
+    per line with the call it follows up. Load the answers back with `callkpi ingest` (a survey file
+    with call_id, survey_type, score)."""
+    settings = settings_for(config)
+    with Store(_existing_db(db), read_only=True) as store:
+        params = _params(settings, store, tz, None)
+        rows = survey_candidates(
+            store, params, settings.phone, since=parse_date(since, "--since") or date.min,
+            until=parse_date(until, "--until"), not_surveyed_days=not_surveyed_days,
+            as_of=_utc(as_of), queues=split_values(queue), limit=limit)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SURVEY_LIST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    if output:
+        output.write_text(buffer.getvalue(), encoding="utf-8")
+        console.print(f"wrote {output}: {len(rows)} number(s)")
+    else:
+        print(buffer.getvalue(), end="")
+
+
+def _utc(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--as-of expects a date-time like 2026-03-31T18:00, got {value!r}")
+        raise
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+# -- relink --------------------------------------------------------------------------------------
+
+
+@app.command()
+def relink(db: Path | None = DbOption, config: Path | None = ConfigOption) -> None:
+    """Redo what joins business data to calls (deal attribution, survey matching, agent names and
+    teams, headcount days, adherence, cost allocation): run it after loading calls that arrived
+    after the deals, surveys, costs or schedules that concern them."""
+    from callkpi.ingest import attribution
+
+    settings = settings_for(config)
+    with Store(_existing_db(db)) as store:
+        with store.transaction():
+            attribution.refresh(store, settings)
+        counts = {name: store.row_count(name) for name in ("deal_attribution", "surveys", "cost_allocation",
+                                                           "adherence_time", "staff_days")}
+    console.print("relinked: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

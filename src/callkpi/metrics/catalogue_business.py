@@ -1,0 +1,383 @@
+"""Sales, money, customer and people KPIs, on the same registry as every other KPI.
+
+Imported at the end of :mod:`callkpi.metrics.catalogue`. The facts read the business tables of
+:mod:`callkpi.model.business_schema`; a store that lacks them gives empty facts, never an error.
+
+Attribution (metrics.md): a deal names its call, or else the last handled call with the deal's
+customer number within ``attribution_window_d`` before the deal was won; the deal's agent is that
+call's agent unless the deal names an owner. :mod:`callkpi.ingest.attribution` keeps the candidate
+call and its gap, so the window is applied here, at report time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+from ibis.common.exceptions import TableNotFound
+
+from callkpi.config import MetricParams
+from callkpi.metrics.catalogue import REGISTRY, _count, _measure, _metric, _sum, al_handled
+from callkpi.metrics.registry import Fact, ratio
+from callkpi.model.business_schema import (
+    ADHERENCE_TIME,
+    COST_ALLOCATION,
+    DEAL_ATTRIBUTION,
+    DEALS,
+    STAFF,
+    STAFF_DAYS,
+    SURVEYS,
+    arrow_records,
+)
+from callkpi.model.schema import Table
+
+ATTRIBUTION_RULE = (
+    "Attribution: a deal counts for its named call, else for the last handled call with the deal's customer "
+    "number within attribution_window_d before the deal was won; its agent is that call's agent unless the "
+    "deal names an owner; a deal with neither is not attributed.",
+    "Атрибуция: сделка относится к указанному в ней звонку, иначе к последнему обработанному звонку с "
+    "номером клиента за attribution_window_d до выигрыша; оператор сделки — оператор этого звонка, если в "
+    "сделке не указан ответственный; сделка без того и другого не атрибутирована.",
+)
+SALES, MONEY, CUSTOMER, PEOPLE = "sales", "money", "customer", "people"
+
+
+@dataclass(frozen=True)
+class BuiltFact(Fact):
+    """A fact whose rows are built from several tables (a join), given the backend."""
+
+    build: Callable[[Any], ibis.Table] | None = None
+
+    def base(self, backend: Any) -> ibis.Table:
+        table = self.build(backend) if self.build else _table(backend, self.table)
+        return self.prepare(table) if self.prepare else table
+
+
+_TABLES: dict[str, Table] = {t.name: t for t in (DEALS, DEAL_ATTRIBUTION, SURVEYS, COST_ALLOCATION, STAFF,
+                                                   STAFF_DAYS, ADHERENCE_TIME)}
+
+
+def _table(backend: Any, name: str) -> ibis.Table:
+    """The stored table, or an empty one of its schema when the store predates the business tables."""
+    try:
+        return backend.table(name)
+    except TableNotFound:
+        if name not in _TABLES:
+            raise
+        return ibis.memtable(arrow_records(_TABLES[name], []))
+
+
+def _window_s(p: MetricParams) -> float:
+    return p.attribution_window_d * 86400
+
+
+# -- facts -----------------------------------------------------------------------------------
+
+
+def _deals_attributed(backend: Any) -> ibis.Table:
+    deals = _table(backend, "deals").select(
+        "deal_id", "status", "amount", "owner", "event_slice", "created_slice", deal_campaign="campaign")
+    attribution = _table(backend, "deal_attribution")
+    calls = attribution.select(
+        attributed_deal=attribution.deal_id, matched_by=attribution.matched_by, gap_s=attribution.gap_s,
+        call_agent=attribution.call_agent, call_campaign=attribution.call_campaign, call_queue=attribution.call_queue)
+    joined = deals.left_join(calls, deals.deal_id == calls.attributed_deal)
+    return joined.mutate(
+        agent=ibis.coalesce(joined.owner, joined.call_agent),
+        campaign=ibis.coalesce(joined.deal_campaign, joined.call_campaign),
+        queue=joined.call_queue,
+    )
+
+
+def _converted_legs(backend: Any) -> ibis.Table:
+    """Handled agent legs of calls that a won deal is attributed to (explicitly or by number, with the
+    smallest gap of those deals)."""
+    legs = backend.table("agent_legs")
+    legs = legs.filter((legs.outcome == "answered") & legs.agent.notnull())
+    won = _table(backend, "deals")
+    won = won.filter(won.status == "won").select(won_deal=won.deal_id)
+    attribution = _table(backend, "deal_attribution")
+    attributed = attribution.join(won, attribution.deal_id == won.won_deal)
+    per_call = attributed.group_by(won_call=attributed.call_id).aggregate(
+        named=(attributed.matched_by == "call_id").any(),
+        min_gap_s=attributed.gap_s.min(where=attributed.matched_by == "number"),
+    )
+    return legs.join(per_call, legs.call_id == per_call.won_call)
+
+
+_DEAL_DIMS = {"agent": "agent", "campaign": "campaign", "queue": "queue"}
+
+REGISTRY.add_fact(BuiltFact("deals", "deals", "event_slice", _DEAL_DIMS,
+                            "CRM deals at the time they were won/lost (open: created), with their attributed call",
+                            build=_deals_attributed))
+REGISTRY.add_fact(BuiltFact("leads", "deals", "created_slice", _DEAL_DIMS,
+                            "CRM deals and leads at the time they were created, with their attributed call",
+                            build=_deals_attributed))
+REGISTRY.add_fact(BuiltFact(
+    "converted_legs", "agent_legs", "offer_slice",
+    {"agent": "agent", "queue": "queue", "direction": "direction", "source": "source", "campaign": "campaign"},
+    "handled agent legs of calls a won deal is attributed to", build=_converted_legs))
+REGISTRY.add_fact(BuiltFact("surveys", "surveys", "slice_id", {"agent": "agent", "queue": "queue",
+                                                                "campaign": "campaign"},
+                            "survey answers, timed at their call's start"))
+REGISTRY.add_fact(BuiltFact("costs", "cost_allocation", "slice_id", {"agent": "agent", "campaign": "campaign"},
+                            "costs allocated to agents and 15-minute slices"))
+REGISTRY.add_fact(BuiltFact("staff_days", "staff_days", "day_slice", {"agent": "agent"},
+                            "one row per staff agent and local day: employed or not"))
+REGISTRY.add_fact(BuiltFact("leavers", "staff", "left_slice", {"agent": "agent"},
+                            "employment spells that ended, at their separation day",
+                            prepare=lambda t: t.filter(t.left_slice.notnull())))
+REGISTRY.add_fact(BuiltFact("adherence", "adherence_time", "slice_id", {"agent": "agent"},
+                            "scheduled seconds against presence per agent and 15-minute slice"))
+
+# -- sales -----------------------------------------------------------------------------------
+
+
+def _attributed(t: ibis.Table, p: MetricParams) -> ibis.Value:
+    return (t.owner.notnull() | (t.matched_by == "call_id") | (t.gap_s <= _window_s(p))).fill_null(False)
+
+
+def _won(t: ibis.Table, p: MetricParams) -> ibis.Value:
+    return (t.status == "won") & _attributed(t, p)
+
+
+d_won = _count("d_won", "deals", _won)
+d_revenue = _sum("d_revenue", "deals", "amount", _won)
+d_won_priced = _count("d_won_priced", "deals", lambda t, p: _won(t, p) & t.amount.notnull())
+d_unattributed = _count("d_won_unattributed", "deals", lambda t, p: (t.status == "won") & ~_attributed(t, p))
+l_leads = _count("l_leads", "leads", _attributed)
+l_won = _count("l_won", "leads", _won)
+conv_legs = _count(
+    "conv_legs", "converted_legs", lambda t, p: (t.named | (t.min_gap_s <= _window_s(p))).fill_null(False))
+handled = al_handled  # the measure of calls_handled
+
+
+def _rule(en: str, ru: str) -> tuple[str, str]:
+    return (f"{en} {ATTRIBUTION_RULE[0]}", f"{ru} {ATTRIBUTION_RULE[1]}")
+
+
+WINDOW = ("attribution_window_d",)
+
+_metric(
+    "deals_won", SALES, "count", "higher_is_better", ("Deals won", "Выиграно сделок"),
+    _rule("Won deals attributed to the scope, at the time they were won.",
+          "Выигранные сделки, атрибутированные срезу, по времени выигрыша."),
+    "count(won deals attributed to the scope)", (d_won,), lambda m, p: m[d_won], params=WINDOW,
+)
+_metric(
+    "revenue", SALES, "money", "higher_is_better", ("Revenue", "Выручка"),
+    _rule("Amount of the won deals attributed to the scope (currencies are added as written).",
+          "Сумма выигранных сделок среза (валюты складываются как записаны)."),
+    "sum(amount of won attributed deals)", (d_revenue,), lambda m, p: m[d_revenue], params=WINDOW,
+)
+_metric(
+    "deals_unattributed", SALES, "count", "lower_is_better", ("Won deals not attributed", "Сделки без атрибуции"),
+    _rule("Won deals with no owner, no named call and no handled call with their number in the window (by "
+          "agent: under the agent of the last call with their number, when it is older than the window).",
+          "Выигранные сделки без ответственного, без звонка и без звонка с их номером в окне (по операторам: "
+          "у оператора последнего звонка с их номером, если он старше окна)."),
+    "count(won deals neither owned nor matched to a call)", (d_unattributed,),
+    lambda m, p: m[d_unattributed], params=WINDOW,
+)
+_metric(
+    "conversion_rate", SALES, "ratio", "higher_is_better", ("Conversion rate", "Конверсия звонков в сделки"),
+    _rule("Handled calls (agent legs, as calls_handled counts them) that a won deal is attributed to, over "
+          "calls_handled.",
+          "Обработанные звонки (как их считает calls_handled), к которым атрибутирована выигранная сделка, "
+          "к calls_handled."),
+    "handled calls attributed to a won deal / calls_handled", (conv_legs, handled, d_won),
+    lambda m, p: ratio(m[conv_legs], m[handled]), params=WINDOW,
+)
+_metric(
+    "lead_conversion_rate", SALES, "ratio", "higher_is_better", ("Lead conversion", "Конверсия лидов"),
+    _rule("CRM deals and leads created in the scope that are won, over all of them (the CRM's records are the "
+          "leads).",
+          "Созданные в срезе сделки и лиды CRM, которые выиграны, ко всем им (лиды — записи CRM)."),
+    "won leads / leads (by creation time)", (l_won, l_leads), lambda m, p: ratio(m[l_won], m[l_leads]),
+    params=WINDOW,
+)
+_metric(
+    "aov", SALES, "money", "higher_is_better", ("Average order value", "Средний чек"),
+    _rule("Revenue over the won deals that have an amount.", "Выручка к выигранным сделкам с суммой."),
+    "revenue / won deals with an amount", (d_revenue, d_won_priced),
+    lambda m, p: ratio(m[d_revenue], m[d_won_priced]), params=WINDOW,
+)
+_metric(
+    "arpc", SALES, "money", "higher_is_better", ("Revenue per call", "Выручка на звонок"),
+    _rule("Revenue over calls_handled.", "Выручка к обработанным звонкам."),
+    "revenue / calls_handled", (d_revenue, handled), lambda m, p: ratio(m[d_revenue], m[handled]), params=WINDOW,
+)
+
+# -- money -----------------------------------------------------------------------------------
+
+cost_sum = _sum("cost_sum", "costs", "amount")
+COST_TEXT = (
+    "Cost = agent time x hourly rate (logged-in or scheduled hours) + monthly salaries by employed day + "
+    "telecom by call + fixed monthly costs shared equally by the month's handled calls.",
+    "Затраты = время оператора x ставка (в системе или по графику) + оклады по дням работы + связь по "
+    "звонкам + постоянные месячные затраты поровну на обработанные звонки месяца.",
+)
+
+_metric(
+    "cost", MONEY, "money", "lower_is_better", ("Cost", "Затраты"), COST_TEXT,
+    "agent cost + telecom cost + allocated fixed costs", (cost_sum,), lambda m, p: m[cost_sum],
+)
+_metric(
+    "cost_per_call", MONEY, "money", "lower_is_better", ("Cost per call", "Затраты на звонок"),
+    (f"Cost over calls_handled. {COST_TEXT[0]}", f"Затраты к обработанным звонкам. {COST_TEXT[1]}"),
+    "cost / calls_handled", (cost_sum, handled), lambda m, p: ratio(m[cost_sum], m[handled]),
+)
+_metric(
+    "profit_per_call", MONEY, "money", "higher_is_better", ("Profit per call", "Прибыль на звонок"),
+    _rule("(Revenue - cost) over calls_handled.", "(Выручка - затраты) к обработанным звонкам."),
+    "(revenue - cost) / calls_handled", (d_revenue, cost_sum, handled),
+    lambda m, p: ratio(m[d_revenue] - m[cost_sum], m[handled]), params=WINDOW,
+)
+_metric(
+    "cost_per_sale", MONEY, "money", "lower_is_better", ("Cost per sale", "Затраты на продажу"),
+    _rule("Cost over deals_won.", "Затраты к выигранным сделкам."),
+    "cost / deals_won", (cost_sum, d_won), lambda m, p: ratio(m[cost_sum], m[d_won]), params=WINDOW,
+)
+_metric(
+    "roi", MONEY, "ratio", "higher_is_better", ("Return on investment", "Окупаемость (ROI)"),
+    _rule("(Revenue - cost) over cost.", "(Выручка - затраты) к затратам."),
+    "(revenue - cost) / cost", (d_revenue, cost_sum),
+    lambda m, p: ratio(m[d_revenue] - m[cost_sum], m[cost_sum]), params=WINDOW,
+)
+
+# -- customer --------------------------------------------------------------------------------
+
+
+def _of_type(kind: str) -> Callable[[ibis.Table, MetricParams], ibis.Value]:
+    return lambda t, p: t.survey_type == kind
+
+
+s_responses = _count("s_responses", "surveys")
+s_calls = _measure("s_answered_calls", "surveys", lambda t, p, c: t.call_id.nunique(where=t.call_id.notnull()))
+c_answered = _count("c_answered", "calls", lambda t, p: t.answered)
+csat_n = _count("s_csat_n", "surveys", _of_type("csat"))
+csat_top = _count("s_csat_top2", "surveys", lambda t, p: (t.survey_type == "csat") & (t.score >= 4))
+csat_sum = _sum("s_csat_sum", "surveys", "score", _of_type("csat"))
+nps_n = _count("s_nps_n", "surveys", _of_type("nps"))
+promoters = _count("s_promoters", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score >= 9))
+detractors = _count("s_detractors", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score <= 6))
+ces_n = _count("s_ces_n", "surveys", _of_type("ces"))
+ces_sum = _sum("s_ces_sum", "surveys", "score", _of_type("ces"))
+
+_metric(
+    "survey_responses", CUSTOMER, "count", "neutral", ("Survey responses", "Ответы на опросы"),
+    ("Survey answers of any type, timed at their call (or at the answer when no call was found).",
+     "Ответы на опросы любого типа, по времени их звонка (или ответа, если звонок не найден)."),
+    "count(answers)", (s_responses,), lambda m, p: m[s_responses],
+)
+_metric(
+    "survey_response_rate", CUSTOMER, "ratio", "higher_is_better", ("Survey response rate", "Доля ответивших"),
+    ("Answered calls (inbound and outbound) with at least one survey answer, over answered calls.",
+     "Отвеченные звонки (входящие и исходящие) с хотя бы одним ответом на опрос к отвеченным звонкам."),
+    "answered calls with a response / answered calls", (s_calls, c_answered),
+    lambda m, p: ratio(m[s_calls], m[c_answered]),
+)
+_metric(
+    "csat", CUSTOMER, "ratio", "higher_is_better", ("CSAT (top-2-box)", "CSAT (доля 4-5)"),
+    ("CSAT answers of 4 or 5 on the 1-5 scale over CSAT answers.",
+     "Оценки CSAT 4 и 5 по шкале 1-5 ко всем оценкам CSAT."),
+    "answers 4-5 / CSAT answers", (csat_top, csat_n), lambda m, p: ratio(m[csat_top], m[csat_n]),
+)
+_metric(
+    "csat_mean", CUSTOMER, "score", "higher_is_better", ("CSAT mean score", "Средняя оценка CSAT"),
+    ("Mean CSAT score on the 1-5 scale.", "Средняя оценка CSAT по шкале 1-5."),
+    "sum(CSAT scores) / CSAT answers", (csat_sum, csat_n), lambda m, p: ratio(m[csat_sum], m[csat_n]),
+)
+_metric(
+    "nps", CUSTOMER, "nps", "higher_is_better", ("Net promoter score", "Индекс NPS"),
+    ("100 x (share of 9-10 answers - share of 0-6 answers) on the 0-10 scale, from counts.",
+     "100 x (доля оценок 9-10 - доля оценок 0-6) по шкале 0-10, из количеств."),
+    "100 x (promoters - detractors) / NPS answers", (promoters, detractors, nps_n),
+    lambda m, p: ratio((m[promoters] - m[detractors]) * 100, m[nps_n]),
+)
+_metric(
+    "ces_mean", CUSTOMER, "score", "lower_is_better", ("Customer effort (mean)", "Усилия клиента (среднее)"),
+    ("Mean CES score (the scale the survey used, 1-7 at most; lower is less effort).",
+     "Средняя оценка CES (шкала опроса, не больше 1-7; меньше — меньше усилий)."),
+    "sum(CES scores) / CES answers", (ces_sum, ces_n), lambda m, p: ratio(m[ces_sum], m[ces_n]),
+)
+
+# -- people ----------------------------------------------------------------------------------
+
+hc_days = _sum("hc_person_days", "staff_days", "employed")
+hc_period = _measure("hc_days", "staff_days", lambda t, p, c: t.day.nunique(), "null")
+separations = _count("p_separations", "leavers")
+
+
+def _headcount(m: Mapping[str, ibis.Value]) -> ibis.Value:
+    return ratio(m[hc_days], m[hc_period])
+
+
+_metric(
+    "headcount_avg", PEOPLE, "score", "neutral", ("Average headcount", "Средняя численность"),
+    ("Mean of the daily headcount (staff employed that day: hired on or before it, not yet left) over the "
+     "days of the period that the data covers.",
+     "Среднее дневной численности (принят не позже дня и ещё не уволен) по дням периода, покрытым данными."),
+    "sum(employed person-days) / days", (hc_days, hc_period), lambda m, p: _headcount(m),
+)
+_metric(
+    "separations", PEOPLE, "count", "lower_is_better", ("Separations", "Увольнения"),
+    ("Employment spells that ended in the period (the staff list's left date).",
+     "Трудовые периоды, завершившиеся в периоде (дата увольнения в списке персонала)."),
+    "count(left dates in the period)", (separations,), lambda m, p: m[separations],
+)
+_metric(
+    "turnover_rate", PEOPLE, "ratio", "lower_is_better", ("Turnover (period)", "Текучесть (за период)"),
+    ("Separations over average headcount for the period shown (monthly turnover when grouped by month).",
+     "Увольнения к средней численности за показанный период (месячная текучесть при группировке по месяцам)."),
+    "separations / headcount_avg", (separations, hc_days, hc_period),
+    lambda m, p: ratio(m[separations], _headcount(m)),
+)
+_metric(
+    "turnover_rate_annual", PEOPLE, "ratio", "lower_is_better",
+    ("Turnover (annualised)", "Текучесть (годовая)"),
+    ("Period turnover scaled to a year: turnover_rate x 365 / days of the period.",
+     "Текучесть за период, приведённая к году: turnover_rate x 365 / дней периода."),
+    "separations x 365 / person-days", (separations, hc_days, hc_period),
+    lambda m, p: ratio(m[separations] * 365, m[hc_days]),
+)
+
+
+def _acw(t: ibis.Table, p: MetricParams) -> ibis.Value:
+    return t.reason.isin(list(p.acw_pause_reasons)).fill_null(False)
+
+
+def _kind_sum(measure_id: str, kind: str, extra: Callable[[ibis.Table, MetricParams], ibis.Value] | None = None) -> str:
+    if extra is None:
+        return _sum(measure_id, "adherence", "seconds", lambda t, p: t.kind == kind)
+    return _sum(measure_id, "adherence", "seconds", lambda t, p: (t.kind == kind) & extra(t, p))
+
+
+a_work = _kind_sum("a_scheduled_work_s", "scheduled_work")
+a_off = _kind_sum("a_scheduled_off_s", "scheduled_off")
+a_work_in = _kind_sum("a_work_logged_in_s", "work_logged_in")
+a_work_paused = _kind_sum("a_work_paused_s", "work_paused", lambda t, p: ~_acw(t, p))
+a_off_in = _kind_sum("a_off_logged_in_s", "off_logged_in")
+a_off_paused = _kind_sum("a_off_paused_s", "off_paused")
+
+
+def _adherent(m: Mapping[str, ibis.Value]) -> ibis.Value:
+    work = m[a_work_in] - m[a_work_paused]
+    off = m[a_off] - (m[a_off_in] - m[a_off_paused])
+    return work + off
+
+
+_metric(
+    "adherence", PEOPLE, "ratio", "higher_is_better", ("Schedule adherence", "Соблюдение графика"),
+    ("Scheduled time spent in the scheduled state over scheduled time: during work logged in and not paused "
+     "(after-call-work pauses count as work), during breaks and other off-queue activities not available "
+     "(paused or logged out). Needs schedules; presence comes from queue_log.",
+     "Время по графику в запланированном состоянии ко времени по графику: в рабочее время — в системе и не "
+     "на паузе (паузы постобработки — работа), в перерывы и прочие активности — недоступен (пауза или вне "
+     "системы). Нужен график; присутствие — из queue_log."),
+    "(work logged in - non-ACW pauses + off-queue time unavailable) / scheduled time",
+    (a_work, a_off, a_work_in, a_work_paused, a_off_in, a_off_paused),
+    lambda m, p: ratio(_adherent(m), m[a_work] + m[a_off]), params=("acw_pause_reasons",),
+)

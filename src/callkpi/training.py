@@ -1,0 +1,441 @@
+"""Did a training programme pay off? Trained agents before vs after, against untrained agents over
+the same windows (difference in differences, definitions.md section 14).
+
+For each programme, trained agents are grouped by their training dates (a cohort). For a cohort
+that trained from ``start`` to ``end`` (local days), *before* is the ``window_days`` days before
+``start`` and *after* the ``window_days`` days after ``end``; the training days themselves are left
+out. Trained agents are the cohort's; untrained agents are those who never took the programme,
+observed over the same two windows. Cohorts are stacked (an untrained agent's observations can
+serve several cohorts).
+
+Observations, one per:
+
+* ``conversion_rate`` — handled call (agent leg): 1 when a won deal is attributed to its call
+  (named, or by number within ``attribution_window_d``), else 0;
+* ``arpc`` — handled call: the amount of the won deals attributed to its call;
+  for both, a call whose deal is still open at the end of the data counts as the share of its
+  group's closed deals that were won (the last weeks' deals had less time to close);
+* ``aov`` — won deal attributed to the agent (owner, else the call's agent): its amount;
+* ``fcr_rate`` — answered inbound call from a known number old enough to be decided: 1 when no
+  inbound call from that number followed within ``fcr_window_h``;
+* ``aht_s`` — handled call: talk + hold seconds (after-call work is not recorded per call);
+* ``att_s`` — handled call: talk seconds;
+* ``csat`` — CSAT answer: 1 for 4-5, else 0; ``nps`` — NPS answer: +100 promoter, -100 detractor, 0.
+
+The effect is the DiD estimate of :func:`callkpi.stats.tests.difference_in_differences` (OLS with
+standard errors clustered by agent) with its 95 % confidence interval and p-value; rates are in
+proportions (0.04 = 4 percentage points). Beside it, each group's before/after change is tested on
+its own: two-proportion z-test (pooled) for rates, Welch t-test for means. The verdict is the DiD's:
+improved / worsened / no significant change, or not enough data (fewer than 30 observations in any
+of the four groups, or fewer than 2 agents on either side).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import numpy as np
+
+from callkpi.config import MetricParams
+from callkpi.metrics.calendar import local_midnight_slice
+from callkpi.model.business_schema import has_business_tables
+from callkpi.model.schema import SLICE_SECONDS
+from callkpi.stats.tests import (
+    MIN_AGENTS_PER_GROUP,
+    MIN_OBSERVATIONS_PER_CELL,
+    Verdict,
+    difference_in_differences,
+    two_proportion_ztest,
+    welch_ttest_samples,
+)
+from callkpi.storage import Store
+
+Kind = Literal["binary", "continuous"]
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    id: str
+    kind: Kind
+    higher_is_better: bool
+    title: str
+    unit: Literal["pp", "s", "money", "points"]
+
+
+OUTCOMES: dict[str, OutcomeSpec] = {
+    spec.id: spec
+    for spec in (
+        OutcomeSpec("conversion_rate", "binary", True, "conversion rate", "pp"),
+        OutcomeSpec("aov", "continuous", True, "average order value", "money"),
+        OutcomeSpec("arpc", "continuous", True, "revenue per call", "money"),
+        OutcomeSpec("fcr_rate", "binary", True, "first-call resolution", "pp"),
+        OutcomeSpec("aht_s", "continuous", False, "average handle time", "s"),
+        OutcomeSpec("att_s", "continuous", False, "average talk time", "s"),
+        OutcomeSpec("csat", "binary", True, "CSAT", "pp"),
+        OutcomeSpec("nps", "continuous", True, "NPS", "points"),
+    )
+}
+DEFAULT_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Observations:
+    agent: np.ndarray  # object array of agent ids
+    epoch: np.ndarray  # seconds
+    value: np.ndarray  # float
+    # sales outcomes only: the call's deal state (won | lost | open | none) and, for a call whose deal is
+    # still open, what it is worth if won (1 for conversion, the open deal's amount for revenue per call)
+    state: np.ndarray | None = None
+    if_won: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """One group's before -> after change and its own significance test."""
+
+    n_before: int
+    n_after: int
+    mean_before: float | None
+    mean_after: float | None
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    test: str
+
+
+@dataclass(frozen=True)
+class Effect:
+    programme: str
+    metric: str
+    unit: str
+    window_days: int
+    cohorts: int
+    trained_agents: int
+    control_agents: int
+    cells: dict[str, int]
+    trained: Change
+    control: Change
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    se_kind: str
+    verdict: str
+    verdict_text: str
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return _clean(asdict(self))
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+# -- observations ---------------------------------------------------------------------------------
+
+# Per call: the deals attributed to it (named, or by number within the window) by their status.
+_DEALS_BY_CALL = """
+    SELECT a.call_id,
+        bool_or(d.status = 'won') AS won, bool_or(d.status = 'open') AS open, bool_or(d.status = 'lost') AS lost,
+        sum(CASE WHEN d.status = 'won' THEN d.amount END) AS revenue,
+        sum(CASE WHEN d.status = 'open' THEN d.amount END) AS open_amount
+    FROM deal_attribution a JOIN deals d ON d.deal_id = a.deal_id
+    WHERE a.matched_by = 'call_id' OR a.gap_s <= $window
+    GROUP BY a.call_id
+"""
+_DEAL_STATE = ("CASE WHEN w.won THEN 'won' WHEN w.open THEN 'open' WHEN w.lost THEN 'lost' ELSE 'none' END "
+               "AS state")
+_HANDLED = "FROM agent_legs g WHERE g.outcome = 'answered' AND g.agent IS NOT NULL"
+
+_QUERIES: dict[str, str] = {
+    "conversion_rate": f"""
+        SELECT g.agent, epoch(g.offer_utc) AS t, CASE WHEN w.won THEN 1.0 ELSE 0.0 END AS v, {_DEAL_STATE},
+            1.0 AS if_won
+        FROM agent_legs g LEFT JOIN ({_DEALS_BY_CALL}) w ON w.call_id = g.call_id
+        WHERE g.outcome = 'answered' AND g.agent IS NOT NULL""",  # noqa: S608 - constants of this module
+    "arpc": f"""
+        SELECT g.agent, epoch(g.offer_utc) AS t, coalesce(w.revenue, 0.0) AS v, {_DEAL_STATE},
+            coalesce(w.open_amount, 0.0) AS if_won
+        FROM agent_legs g LEFT JOIN ({_DEALS_BY_CALL}) w ON w.call_id = g.call_id
+        WHERE g.outcome = 'answered' AND g.agent IS NOT NULL""",  # noqa: S608 - constants of this module
+    "aov": """
+        SELECT coalesce(d.owner, a.call_agent) AS agent, epoch(d.event_utc) AS t, d.amount AS v
+        FROM deals d LEFT JOIN deal_attribution a ON a.deal_id = d.deal_id
+        WHERE d.status = 'won' AND d.amount IS NOT NULL
+          AND (d.owner IS NOT NULL OR a.matched_by = 'call_id' OR a.gap_s <= $window)
+          AND coalesce(d.owner, a.call_agent) IS NOT NULL""",
+    "fcr_rate": """
+        SELECT agent, epoch(start_utc) AS t,
+            CASE WHEN next_inbound_gap_s IS NULL OR next_inbound_gap_s > $fcr THEN 1.0 ELSE 0.0 END AS v
+        FROM calls
+        WHERE direction = 'inbound' AND answered AND caller_norm IS NOT NULL AND agent IS NOT NULL
+          AND start_utc <= (SELECT max(start_utc) FROM calls) - to_seconds($fcr)""",
+    "aht_s": f"SELECT g.agent, epoch(g.offer_utc) AS t, g.talk_s + coalesce(g.hold_s, 0) AS v {_HANDLED} "
+             "AND g.talk_s IS NOT NULL",
+    "att_s": f"SELECT g.agent, epoch(g.offer_utc) AS t, g.talk_s AS v {_HANDLED} AND g.talk_s IS NOT NULL",
+    "csat": """
+        SELECT agent, epoch(coalesce(answered_utc, to_timestamp(slice_id * 900)::TIMESTAMP)) AS t,
+            CASE WHEN score >= 4 THEN 1.0 ELSE 0.0 END AS v
+        FROM surveys WHERE survey_type = 'csat' AND agent IS NOT NULL""",
+    "nps": """
+        SELECT agent, epoch(coalesce(answered_utc, to_timestamp(slice_id * 900)::TIMESTAMP)) AS t,
+            CASE WHEN score >= 9 THEN 100.0 WHEN score <= 6 THEN -100.0 ELSE 0.0 END AS v
+        FROM surveys WHERE survey_type = 'nps' AND agent IS NOT NULL""",
+}
+
+
+def observations(store: Store, metric: str, params: MetricParams) -> Observations:
+    """Every observation of one outcome: agent, time (epoch seconds), value."""
+    sql = _QUERIES[metric]
+    bound = {"window": params.attribution_window_d * 86400, "fcr": params.fcr_window_h * 3600}
+    used = {k: v for k, v in bound.items() if f"${k}" in sql}
+    table = store.connection.sql(sql, params=used).to_arrow_table()
+
+    def column(index: int, dtype: Any) -> np.ndarray:
+        values = table.column(index).to_numpy(zero_copy_only=False)
+        return values.astype(dtype) if dtype is not object else values.astype(object)
+
+    agents, epochs, values = column(0, object), column(1, float), column(2, float)
+    if table.num_columns == 5:
+        return Observations(agents, epochs, values, column(3, object), column(4, float))
+    return Observations(agents, epochs, values)
+
+
+# -- programmes and cohorts -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cohort:
+    start: date
+    end: date
+    agents: frozenset[str]
+
+
+def programmes(store: Store) -> list[str]:
+    if not has_business_tables(store):
+        return []
+    rows = store.connection.execute(
+        "SELECT DISTINCT programme FROM training_events WHERE agent IS NOT NULL ORDER BY programme").fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def cohorts(store: Store, programme: str) -> tuple[list[Cohort], set[str]]:
+    """The programme's cohorts (agents by first start and last end date) and every agent trained in it."""
+    rows = store.connection.execute(
+        "SELECT agent, min(start_date), max(end_date) FROM training_events "
+        "WHERE programme = ? AND agent IS NOT NULL GROUP BY agent",
+        [programme],
+    ).fetchall()
+    by_dates: dict[tuple[date, date], set[str]] = {}
+    for agent, start, end in rows:
+        by_dates.setdefault((start, end), set()).add(str(agent))
+    found = [Cohort(s, e, frozenset(a)) for (s, e), a in sorted(by_dates.items())]
+    return found, {str(r[0]) for r in rows}
+
+
+def _window_bounds(cohort: Cohort, window_days: int, timezone: str) -> tuple[float, float, float, float]:
+    """[before_start, before_end) and [after_start, after_end) in epoch seconds (local days)."""
+    def midnight(day: date) -> float:
+        return float(local_midnight_slice(day, timezone) * SLICE_SECONDS)
+
+    after_first = cohort.end + timedelta(days=1)
+    return (midnight(cohort.start - timedelta(days=window_days)), midnight(cohort.start),
+            midnight(after_first), midnight(after_first + timedelta(days=window_days)))
+
+
+@dataclass
+class _Stack:
+    outcome: list[np.ndarray] = field(default_factory=list)
+    treated: list[np.ndarray] = field(default_factory=list)
+    post: list[np.ndarray] = field(default_factory=list)
+    agent: list[np.ndarray] = field(default_factory=list)
+    state: list[np.ndarray] = field(default_factory=list)
+    if_won: list[np.ndarray] = field(default_factory=list)
+
+    def add(self, obs: Observations, mask: np.ndarray, treated: bool, post: bool) -> None:
+        count = int(mask.sum())
+        self.outcome.append(obs.value[mask])
+        self.treated.append(np.full(count, int(treated)))
+        self.post.append(np.full(count, int(post)))
+        self.agent.append(obs.agent[mask])
+        self.state.append(obs.state[mask] if obs.state is not None else np.full(count, "none", dtype=object))
+        self.if_won.append(obs.if_won[mask] if obs.if_won is not None else np.zeros(count))
+
+    def arrays(self) -> _Stacked:
+        def joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.array([], dtype=dtype)
+
+        return _Stacked(joined(self.outcome, float), joined(self.treated, int), joined(self.post, int),
+                        joined(self.agent, object), joined(self.state, object), joined(self.if_won, float))
+
+
+@dataclass
+class _Stacked:
+    outcome: np.ndarray
+    treated: np.ndarray
+    post: np.ndarray
+    agent: np.ndarray
+    state: np.ndarray
+    if_won: np.ndarray
+
+    def cell(self, treated: int, post: int) -> np.ndarray:
+        return (self.treated == treated) & (self.post == post)
+
+
+def _count_open_deals(data: _Stacked) -> str | None:
+    """Calls whose deal is still open at the end of the data are not decided yet: each counts as the
+    share of its group's closed deals that were won (times what it would bring). Without this the
+    last weeks, whose deals had less time to close, would look worse for everyone, and most for the
+    group that sells most."""
+    pending = data.state == "open"
+    if not pending.any():
+        return None
+    shares = []
+    for treated in (1, 0):
+        for post in (0, 1):
+            cell = data.cell(treated, post)
+            won, lost = int((cell & (data.state == "won")).sum()), int((cell & (data.state == "lost")).sum())
+            share = won / (won + lost) if won + lost else 0.0
+            data.outcome[cell & pending] = share * data.if_won[cell & pending]
+            shares.append(share)
+    return (f"{int(pending.sum())} call(s) had a deal still open at the end of the data; each counts as the "
+            f"share of its group's closed deals that were won ({', '.join(f'{s:.0%}' for s in shares)} for "
+            "trained before/after, untrained before/after)")
+
+
+def _stack(obs: Observations, found: list[Cohort], trained_ever: set[str], window_days: int,
+           timezone: str) -> _Stack:
+    stack = _Stack()
+    is_control = ~np.isin(obs.agent, sorted(trained_ever))
+    for cohort in found:
+        before_lo, before_hi, after_lo, after_hi = _window_bounds(cohort, window_days, timezone)
+        in_cohort = np.isin(obs.agent, sorted(cohort.agents))
+        before = (obs.epoch >= before_lo) & (obs.epoch < before_hi)
+        after = (obs.epoch >= after_lo) & (obs.epoch < after_hi)
+        for group, treated in ((in_cohort, True), (is_control, False)):
+            stack.add(obs, group & before, treated, post=False)
+            stack.add(obs, group & after, treated, post=True)
+    return stack
+
+
+# -- the comparison -------------------------------------------------------------------------------
+
+
+def _change(values: np.ndarray, post: np.ndarray, kind: Kind) -> Change:
+    before, after = values[post == 0], values[post == 1]
+    mean_b = float(before.mean()) if before.size else None
+    mean_a = float(after.mean()) if after.size else None
+    if kind == "binary":
+        if before.size == 0 or after.size == 0:
+            return Change(before.size, after.size, mean_b, mean_a, None, None, None, None, "two-proportion z-test")
+        # successes are whole numbers (open deals may have added shares of one)
+        z = two_proportion_ztest(round(after.sum()), after.size, round(before.sum()), before.size)
+        return Change(before.size, after.size, mean_b, mean_a, z.difference, z.ci_low, z.ci_high, z.p_value,
+                      "two-proportion z-test")
+    if before.size < 2 or after.size < 2 or (before.std() == 0 and after.std() == 0):
+        difference = mean_a - mean_b if mean_a is not None and mean_b is not None else None
+        return Change(before.size, after.size, mean_b, mean_a, difference, None, None, None, "Welch t-test")
+    t = welch_ttest_samples(after, before)
+    return Change(before.size, after.size, mean_b, mean_a, t.difference, t.ci_low, t.ci_high, t.p_value,
+                  "Welch t-test")
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def estimate(programme: str, metric: str, obs: Observations, found: list[Cohort], trained_ever: set[str],
+             window_days: int, timezone: str) -> Effect:
+    spec = OUTCOMES[metric]
+    data = _stack(obs, found, trained_ever, window_days, timezone).arrays()
+    note = _count_open_deals(data)
+    outcome, treated, post, agents = data.outcome, data.treated, data.post, data.agent
+    trained_agents = len(set(agents[treated == 1]))
+    control_agents = len(set(agents[treated == 0]))
+    cells = {f"{g}_{p}": int(((treated == tv) & (post == pv)).sum())
+             for g, tv in (("trained", 1), ("untrained", 0)) for p, pv in (("before", 0), ("after", 1))}
+    changes = (_change(outcome[treated == 1], post[treated == 1], spec.kind),
+               _change(outcome[treated == 0], post[treated == 0], spec.kind))
+    if outcome.size and trained_agents and control_agents:
+        did = difference_in_differences(outcome, treated, post, agents, outcome_kind="continuous",
+                                        higher_is_better=spec.higher_is_better)
+        values = (_finite(did.estimate), _finite(did.ci_low), _finite(did.ci_high), _finite(did.p_value))
+        verdict, se_kind = did.verdict.value, did.se_kind
+    else:
+        values, verdict, se_kind = (None, None, None, None), Verdict.NOT_ENOUGH_DATA.value, "cluster_agent"
+    text = verdict_text(spec, verdict, values, cells, trained_agents, control_agents)
+    return Effect(programme, metric, spec.unit, window_days, len(found), trained_agents, control_agents, cells,
+                  changes[0], changes[1], *values, se_kind=se_kind, verdict=verdict, verdict_text=text,
+                  notes=[note] if note else [])
+
+
+def training_effect(
+    store: Store,
+    params: MetricParams,
+    *,
+    programme: str | None = None,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    metrics: Sequence[str] = tuple(OUTCOMES),
+) -> list[Effect]:
+    """One :class:`Effect` per programme and metric."""
+    unknown = [m for m in metrics if m not in OUTCOMES]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(OUTCOMES)}")
+    if window_days < 1:
+        raise ValueError("the window must be at least one day")
+    names = programmes(store) if programme is None else [programme]
+    cached = {m: observations(store, m, params) for m in metrics} if names else {}
+    results = []
+    for name in names:
+        found, trained_ever = cohorts(store, name)
+        for metric in metrics:
+            results.append(estimate(name, metric, cached[metric], found, trained_ever, window_days, params.timezone))
+    return results
+
+
+# -- plain language -------------------------------------------------------------------------------
+
+
+def format_amount(spec: OutcomeSpec, value: float | None, *, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    sign = "+" if signed else ""
+    if spec.unit == "pp":
+        return f"{value * 100:{sign}.1f} pp"
+    if spec.unit == "s":
+        return f"{value:{sign}.1f} s"
+    if spec.unit == "points":
+        return f"{value:{sign}.1f} points"
+    return f"{value:{sign},.0f}".replace(",", " ")
+
+
+def verdict_text(spec: OutcomeSpec, verdict: str, values: tuple[float | None, ...], cells: dict[str, int],
+                 trained_agents: int, control_agents: int) -> str:
+    effect, low, high, p_value = values
+    if verdict == Verdict.NOT_ENOUGH_DATA.value or effect is None:
+        sizes = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in cells.items())
+        return (f"not enough data: needs at least {MIN_OBSERVATIONS_PER_CELL} observations in each group and "
+                f"{MIN_AGENTS_PER_GROUP} agents on each side ({sizes}; {trained_agents} trained and "
+                f"{control_agents} untrained agents)")
+    interval = (f"95 % CI {format_amount(spec, low, signed=True)} to {format_amount(spec, high, signed=True)}, "
+                f"p = {p_value:.3g}")
+    moved = "rose" if effect > 0 else "fell"
+    size = format_amount(spec, abs(effect))
+    if verdict == Verdict.NO_SIGNIFICANT_CHANGE.value:
+        shift = format_amount(spec, effect, signed=True)
+        return (f"no significant change: {spec.title} of trained agents moved {shift} against untrained agents "
+                f"({interval})")
+    word = "improved" if verdict == Verdict.IMPROVED.value else "worsened"
+    return f"{word}: {spec.title} {moved} by {size} more than for untrained agents ({interval})"
