@@ -13,6 +13,9 @@ COMMAND_MODULES = (
     "callkpi.cli.simulate_cmd",
     "callkpi.cli.staffing_cmd",
     "callkpi.cli.demo_cmd",
+    "callkpi.cli.missed_cmd",
+    "callkpi.cli.business_cmd",
+    "callkpi.cli.serve_cmd",
 )
 
 

@@ -1,0 +1,164 @@
+"""`callkpi serve` (the dashboard and API), `callkpi user add|list|passwd|delete`, `callkpi token create`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from callkpi.cli.app import app
+from callkpi.cli.common import ConfigOption, DbOption, console, fail, resolve_db, settings_for
+from callkpi.storage import Store
+
+user_app = typer.Typer(help="Dashboard and API users.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())
+
+
+def _store(db: Path | None) -> Store:
+    from callkpi.web.schema import ensure_web_schema
+
+    try:
+        store = Store(resolve_db(db))
+    except Exception as exc:  # DuckDB: file locked by a running server, unreadable...
+        fail(f"{resolve_db(db)}: {exc}")
+        raise
+    ensure_web_schema(store)
+    return store
+
+
+@app.command()
+def serve(
+    db: Path | None = DbOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0 for all)"),
+    port: int = typer.Option(8000, "--port", help="TCP port"),
+    config: Path | None = ConfigOption,
+    secure_cookies: bool = typer.Option(False, "--secure-cookies", help="cookies only over HTTPS (behind TLS)"),
+) -> None:
+    """Run the web dashboard and the REST API (/api/v1, docs at /docs).
+
+    The first run on a store without users creates `admin` and prints its password once.
+    """
+    import uvicorn
+
+    from callkpi.web.app import create_app
+    from callkpi.web.auth import ensure_admin
+
+    settings = settings_for(config)
+    db_path = resolve_db(db)
+    with _store(db_path) as store:
+        password = ensure_admin(store)
+    if password:
+        console.print(
+            f"[bold]Created user [cyan]admin[/] with password [yellow]{password}[/][/] "
+            "(shown once; change it with `callkpi user passwd admin`)."
+        )
+    application = create_app(db_path, settings, secure_cookies=secure_cookies)
+    console.print(f"callkpi dashboard on http://{host}:{port}/  (API: /api/v1, docs: /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@user_app.command("add")
+def user_add(
+    name: str = typer.Argument(..., help="user name"),
+    role: str = typer.Option(..., "--role", help="admin, supervisor or agent"),
+    agent: str | None = typer.Option(None, "--agent", help="agent id (agent role): what they may see"),
+    queues: list[str] | None = typer.Option(None, "--queues", help="queues a supervisor sees (default all)"),
+    teams: list[str] | None = typer.Option(None, "--teams", help="teams a supervisor sees (default all)"),
+    password: str | None = typer.Option(None, "--password", help="default: prompt (or generate with --generate)"),
+    generate: bool = typer.Option(False, "--generate", help="generate a password and print it once"),
+    db: Path | None = DbOption,
+) -> None:
+    """Create a dashboard/API user (password hashed with argon2id)."""
+    from callkpi.web.auth import AuthError, create_user, random_password, validate_user
+
+    try:
+        validate_user(name, role, agent)
+    except AuthError as exc:
+        fail(str(exc))
+    if generate:
+        password = random_password()
+    elif password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _store(db) as store:
+        try:
+            create_user(store, name, password, role, agent=agent, queues=_split(queues), teams=_split(teams))
+        except AuthError as exc:
+            fail(str(exc))
+    console.print(f"created {role} [cyan]{name}[/]" + (f" with password [yellow]{password}[/]" if generate else ""))
+
+
+@user_app.command("list")
+def user_list(db: Path | None = DbOption) -> None:
+    """List users and what they may see."""
+    from callkpi.web.auth import list_users
+
+    with _store(db) as store:
+        for user in list_users(store):
+            scope = user.agent if user.role == "agent" else ", ".join((*user.queues, *user.teams)) or "all"
+            console.print(f"{user.username}\t{user.role}\t{scope}" + ("\tdisabled" if user.disabled else ""))
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: str = typer.Argument(...),
+    generate: bool = typer.Option(False, "--generate", help="generate a password and print it once"),
+    db: Path | None = DbOption,
+) -> None:
+    """Set a user's password (their open sessions end)."""
+    from callkpi.web.auth import AuthError, get_user, random_password, set_password
+
+    password = random_password() if generate else typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with _store(db) as store:
+        if get_user(store, name) is None:
+            fail(f"no user {name!r}")
+        try:
+            set_password(store, name, password)
+        except AuthError as exc:
+            fail(str(exc))
+    console.print(f"password of [cyan]{name}[/] changed" + (f" to [yellow]{password}[/]" if generate else ""))
+
+
+@user_app.command("delete")
+def user_delete(name: str = typer.Argument(...), db: Path | None = DbOption) -> None:
+    """Delete a user and their API tokens."""
+    from callkpi.web.auth import delete_user, get_user
+
+    with _store(db) as store:
+        if get_user(store, name) is None:
+            fail(f"no user {name!r}")
+        delete_user(store, name)
+    console.print(f"deleted [cyan]{name}[/]")
+
+
+@token_app.command("create")
+def token_create(
+    user: str = typer.Argument(..., help="the user the token acts as"),
+    label: str = typer.Option("", "--label", help="what the token is for"),
+    db: Path | None = DbOption,
+) -> None:
+    """Create an API token (printed once; use it as `Authorization: Bearer TOKEN`)."""
+    from callkpi.web.auth import AuthError, create_token
+
+    with _store(db) as store:
+        try:
+            token = create_token(store, user, label)
+        except AuthError as exc:
+            fail(str(exc))
+            raise
+    print(token)
+
+
+@token_app.command("revoke")
+def token_revoke(user: str = typer.Argument(...), db: Path | None = DbOption) -> None:
+    """Revoke every API token of a user."""
+    from callkpi.web.auth import revoke_tokens
+
+    with _store(db) as store:
+        count = revoke_tokens(store, user)
+    console.print(f"revoked {count} token(s) of [cyan]{user}[/]")

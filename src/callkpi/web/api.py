@@ -1,0 +1,248 @@
+"""REST API ``/api/v1``: KPIs (the rows of ``callkpi kpi --format json``), the call log, one call,
+missed calls, metric definitions, sources, targets. Bearer-token authentication."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from callkpi.config import parse_param_overrides
+from callkpi.metrics.describe import describe_all
+from callkpi.report.render import to_json
+from callkpi.web import kpi, queries
+from callkpi.web.i18n import pick_lang
+from callkpi.web.kpi import BadRequest, split_values
+from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
+from callkpi.web.security import api_principal, web_state
+from callkpi.web.targets import load_targets, save_target
+
+router = APIRouter(prefix="/api/v1", tags=["api"])
+Me = Annotated[Principal, Depends(api_principal)]
+Multi = Annotated[list[str] | None, Query()]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed or impossible request; `error` says which parameter and why"},
+    401: {"description": "no or no valid bearer token"},
+    403: {"description": "outside what this user may see"},
+    422: {"description": "a parameter of the wrong type"},
+}
+_KPI_EXAMPLE = [{"agent": "1127", "day": "2026-03-02", "calls_handled": 41, "answer_rate": 0.93, "aht_s": 212.5,
+                 "fcr_rate": None}]
+
+
+def _hide(me: Principal, request: Request) -> bool:
+    return not me.sees_numbers(web_state(request).db.settings.phone.mask_numbers)
+
+
+@router.get(
+    "/kpi",
+    summary="KPIs by any dimensions",
+    description=(
+        "The same JSON rows as `callkpi kpi --format json`: one object per group with the dimensions "
+        "and the metric ids. Rates are fractions (0..1), durations seconds, null where undefined. "
+        "Notes about the data (missing components, metrics unavailable by these dimensions) come as a "
+        "JSON list in the `X-KPI-Notes` header. Agents get their own agent forced in; supervisors their "
+        "queues/teams."
+    ),
+    responses={200: {"content": {"application/json": {"example": _KPI_EXAMPLE}},
+                     "headers": {"X-KPI-Notes": {"description": "JSON list of notes"}}}, **_ERRORS},
+)
+def get_kpi(
+    request: Request,
+    me: Me,
+    by: Annotated[str, Query(description="dimensions, comma list: agent,team,queue,campaign,direction,source,"
+                                         "pause_reason,hour,day,week,month,interval")] = "",
+    date_from: Annotated[str | None, Query(alias="from", description="first local date, YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, Query(alias="to", description="last local date (inclusive)")] = None,
+    queue: Multi = None,
+    agent: Multi = None,
+    team: Multi = None,
+    campaign: Multi = None,
+    direction: Multi = None,
+    metrics: Annotated[str | None, Query(description="metric ids, comma list; default all the data supports")] = None,
+    param: Annotated[list[str] | None, Query(description="NAME=VALUE, e.g. sl_threshold_s=30 (repeat)")] = None,
+    tz: Annotated[str | None, Query(description="business time zone, e.g. Europe/Moscow")] = None,
+    interval_minutes: Annotated[int | None, Query(description="15, 30 or 60")] = None,
+) -> Response:
+    db = web_state(request).db
+    try:
+        overrides = parse_param_overrides(param)
+        if tz:
+            overrides["timezone"] = tz
+        if interval_minutes is not None:
+            overrides["interval_minutes"] = interval_minutes
+        params = db.params().with_overrides(overrides)
+    except ValueError as exc:
+        raise BadRequest(str(exc).replace("--param", "param")) from exc
+    filters = {
+        name: split_values(values)
+        for name, values in (("queue", queue), ("agent", agent), ("team", team), ("campaign", campaign),
+                             ("direction", direction))
+        if split_values(values)
+    }
+    result = kpi.run(
+        db,
+        me,
+        by=split_values(by, unique=False),
+        date_from=kpi.parse_date(date_from, "from"),
+        date_to=kpi.parse_date(date_to, "to"),
+        filters=filters,
+        metrics=split_values(metrics) if metrics else None,
+        params=params,
+    )
+    return Response(
+        to_json(result.rows),
+        media_type="application/json",
+        headers={"X-KPI-Notes": json.dumps(result.notes)},
+    )
+
+
+@router.get("/calls", summary="The call log, filtered, sorted and paged", responses=_ERRORS)
+def get_calls(
+    request: Request,
+    me: Me,
+    date_from: Annotated[str | None, Query(alias="from", description="first local date, YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, Query(alias="to", description="last local date (inclusive)")] = None,
+    direction: Multi = None,
+    agent: Annotated[list[str] | None, Query(description="calls these agents talked on")] = None,
+    queue: Annotated[list[str] | None, Query(description="first queue entered")] = None,
+    team: Multi = None,
+    outcome: Multi = None,
+    campaign: Multi = None,
+    number: Annotated[str | None, Query(description="digits the caller or called number contains")] = None,
+    q: Annotated[str | None, Query(description="a call id, or digits of a number")] = None,
+    min_duration: Annotated[float | None, Query(ge=0, description="end - start, seconds")] = None,
+    max_duration: Annotated[float | None, Query(ge=0)] = None,
+    sort: Annotated[str, Query(description="start, wait, talk, duration, agent, queue, outcome, direction; "
+                                           "prefix - for descending")] = "-start",
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page "
+                                                                    "(keyset paging, sort by start)")] = None,
+    total: Annotated[bool, Query(description="count all matching calls")] = True,
+) -> dict[str, Any]:
+    db = web_state(request).db
+    params = db.params()
+    scope = scoped_filters(
+        me, {"agent": split_values(agent), "queue": split_values(queue), "team": split_values(team)}
+    )
+    query = queries.CallQuery(
+        date_from=kpi.parse_date(date_from, "from"),
+        date_to=kpi.parse_date(date_to, "to"),
+        direction=split_values(direction),
+        outcome=split_values(outcome),
+        campaign=split_values(campaign),
+        number=number,
+        search=q,
+        min_duration=min_duration,
+        max_duration=max_duration,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        cursor=cursor,
+    )
+    return queries.calls_page(db.store(), query, scope, params, hide_numbers=_hide(me, request), with_total=total)
+
+
+@router.get("/calls/{call_id}", summary="One call with its queue legs, agent legs and raw events",
+            responses={404: {"description": "no such call"}, **_ERRORS})
+def get_call(call_id: str, request: Request, me: Me) -> dict[str, Any]:
+    db = web_state(request).db
+    detail = queries.call_detail(db.store(), call_id, scoped_filters(me, {}), hide_numbers=_hide(me, request))
+    if detail is None:
+        raise NotFound(call_id)
+    return detail
+
+
+@router.get("/missed", summary="Missed calls nobody has returned yet, one row per number (the worklist)",
+            description="Missed inbound calls from a known number followed by no outbound attempt to it and "
+                        "no answered call with it, not marked handled; `overdue` when waiting longer than "
+                        "callback_window_h. The same rule as `callkpi missed`.",
+            responses=_ERRORS)
+def get_missed(
+    request: Request,
+    me: Me,
+    date_from: Annotated[str | None, Query(alias="from")] = None,
+    date_to: Annotated[str | None, Query(alias="to")] = None,
+    queue: Multi = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_WORKLIST)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    as_of: Annotated[datetime | None, Query(description="count ages up to this time (default now)")] = None,
+) -> dict[str, Any]:
+    require_role(me, "admin", "supervisor")
+    db = web_state(request).db
+    scope = scoped_filters(me, {"queue": split_values(queue)})
+    moment = as_of.astimezone(UTC).replace(tzinfo=None) if as_of and as_of.tzinfo else as_of
+    return queries.missed_worklist(
+        db.store(), db.params(), scope,
+        date_from=kpi.parse_date(date_from, "from"), date_to=kpi.parse_date(date_to, "to"),
+        hide_numbers=_hide(me, request), limit=limit, offset=offset, as_of=moment,
+    )
+
+
+class HandledBody(BaseModel):
+    note: str = Field("", max_length=500)
+
+
+@router.post("/missed/{call_id}/handled", summary="Mark a missed call (and earlier ones from its number) handled",
+             responses={404: {"description": "no such call"}, **_ERRORS})
+def post_handled(
+    call_id: str, request: Request, me: Me, body: Annotated[HandledBody | None, Body()] = None
+) -> dict[str, Any]:
+    require_role(me, "admin", "supervisor")
+    db = web_state(request).db
+    marked = queries.mark_handled(db.store(), call_id, scoped_filters(me, {}), me.username, body.note if body else "")
+    return {"call_id": call_id, "marked": marked}
+
+
+@router.get("/metrics", summary="Every metric: id, title, unit, direction, formula, description, parameters")
+def get_metrics(
+    request: Request, me: Me, lang: Annotated[str, Query(pattern="^(en|ru)$")] = "en"
+) -> list[dict[str, Any]]:
+    return describe_all(web_state(request).db.params(), pick_lang(lang))
+
+
+@router.get("/sources", summary="Files loaded into the store", responses=_ERRORS)
+def get_sources(request: Request, me: Me) -> list[dict[str, Any]]:
+    require_role(me, "admin", "supervisor")
+    return queries.sources(web_state(request).db.store())
+
+
+@router.get("/me", summary="Who the token belongs to and what it may see")
+def get_me(me: Me) -> dict[str, Any]:
+    user = me.user
+    return {"username": user.username, "role": user.role, "agent": user.agent, "queues": list(user.queues),
+            "teams": list(user.teams)}
+
+
+class TargetBody(BaseModel):
+    scope: str = Field("all", pattern="^(all|queue|team)$")
+    scope_value: str = Field("*", max_length=200)
+    metric: str
+    target: float = Field(description="goal, in the metric's unit (ratios as fractions)")
+    warn: float = Field(description="warning level; beyond it the colour is red")
+
+
+@router.get("/targets", summary="Targets behind the traffic-light colours (defaults included)")
+def get_targets(request: Request, me: Me) -> list[dict[str, Any]]:
+    return [t.__dict__ for t in load_targets(web_state(request).db.store()).all()]
+
+
+@router.put("/targets", summary="Set a target (admin)", responses=_ERRORS)
+def put_target(request: Request, me: Me, body: TargetBody) -> dict[str, Any]:
+    require_role(me, "admin")
+    try:
+        save_target(web_state(request).db.store(), body.scope, body.scope_value, body.metric, body.target,
+                    body.warn, me.username)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    return {"saved": body.model_dump()}
+
+
+def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)

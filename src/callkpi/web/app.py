@@ -1,0 +1,203 @@
+"""The web application: ``create_app(db_path, settings)`` builds it; ``callkpi serve`` runs it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from callkpi.config import Settings, load_settings
+from callkpi.metrics.engine import QueryError
+from callkpi.web import api, exports, pages, pages_admin, pages_calls
+from callkpi.web.auth import signing_secret
+from callkpi.web.db import Database
+from callkpi.web.kpi import BadRequest
+from callkpi.web.scope import Forbidden, NotFound, Principal
+from callkpi.web.security import (
+    CsrfFailed,
+    LoginRequired,
+    NotAuthenticated,
+    WebState,
+    api_principal,
+    session_principal,
+)
+from callkpi.web.ui import render
+
+HERE = Path(__file__).parent
+log = logging.getLogger("callkpi.web")
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "media-src 'self' https: http:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+
+
+def create_app(
+    db_path: Path | str,
+    settings: Settings | None = None,
+    *,
+    secure_cookies: bool = False,
+    warm: bool = True,
+) -> FastAPI:
+    """The dashboard and API over one store (created when missing, web tables added).
+    ``warm``: compute the default pages in the background at start-up."""
+    settings = settings or load_settings()
+    db = Database(db_path, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = threading.Thread(target=pages.warm_up, args=(db, stop), name="callkpi-warm-up", daemon=True)
+        if warm:
+            worker.start()
+        yield
+        stop.set()
+        if worker.is_alive():
+            worker.join(timeout=30)
+        db.close()
+
+    app = FastAPI(
+        title="callkpi",
+        version="1",
+        description="Contact-centre KPIs from phone-system records. Authenticate with "
+        "`Authorization: Bearer TOKEN` (create one with `callkpi token create USER`).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals["static_version"] = "1"
+    app.state.web = WebState(
+        db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies
+    )
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages_admin.router)
+    app.include_router(pages.router)
+    app.include_router(pages_calls.router)
+    app.include_router(exports.router)
+    _add_meta_routes(app)
+    _add_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.url.path != "/docs":
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app
+
+
+def _add_meta_routes(app: FastAPI) -> None:
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/v1/openapi.json", include_in_schema=False)
+    def openapi(me: Principal = Depends(api_principal)) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(request: Request) -> Response:
+        if session_principal(request) is None:
+            return RedirectResponse("/login?next=/docs", status_code=303)
+        return get_swagger_ui_html(openapi_url="/api/v1/openapi.json", title="callkpi API")
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _page_error(request: Request, status: int, key: str, detail: str = "") -> HTMLResponse:
+    principal = session_principal(request)
+    return render(request, principal, "error.html", status_code=status, key=key, detail=detail)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        return JSONResponse(
+            {"error": str(exc) or "authentication required"},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("hx-request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": "missing or wrong CSRF token (X-CSRF-Token header)"}, status_code=403)
+        return _page_error(request, 403, "forbidden", "CSRF token missing or expired; reload the page.")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": str(exc) or "forbidden"}, status_code=403)
+        return _page_error(request, 403, "forbidden", str(exc))
+
+    @app.exception_handler(BadRequest)
+    @app.exception_handler(QueryError)
+    async def bad_request(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return _page_error(request, 400, "bad_request", str(exc))
+
+    @app.exception_handler(NotFound)
+    async def not_found(request: Request, exc: NotFound) -> Response:
+        if _is_api(request):
+            return JSONResponse({"error": f"not found: {exc.args[0] if exc.args else ''}"}, status_code=404)
+        return _page_error(request, 404, "not_found")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"parameter": ".".join(str(p) for p in err.get("loc", ())[1:]) or str(err.get("loc")),
+             "problem": err.get("msg", "")}
+            for err in exc.errors()
+        ]
+        text = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)
+        if _is_api(request):
+            return JSONResponse({"error": text, "detail": problems}, status_code=422)
+        return _page_error(request, 422, "bad_request", text)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) or request.url.path.startswith("/static/"):
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        if exc.status_code == 404:
+            return _page_error(request, 404, "not_found")
+        return _page_error(request, exc.status_code, "bad_request", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s", request.url.path)
+        if _is_api(request):
+            return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
+        return _page_error(request, 500, "bad_request", "internal error; see the server log")

@@ -1,0 +1,92 @@
+"""The server's one database: a long-lived read-write store, a cursor per worker thread.
+
+DuckDB lets one process hold a file read-write; every request thread reads and writes through
+its own cursor of that connection (cursors are safe to use in parallel). KPI results are cached
+per *data version* (what was loaded), so a page opened twice does not recompute.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from callkpi.config import MetricParams, Settings, effective_params
+from callkpi.storage import Store, first_row
+from callkpi.web.schema import ensure_web_schema
+
+CACHE_SIZE = 256
+
+
+class CursorStore(Store):
+    """A Store over a cursor of the server's connection (no schema work, no own file handle)."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, path: str) -> None:
+        self.path = path
+        self.read_only = False
+        self._con = connection
+        self._con.execute("SET TimeZone = 'UTC'")
+        self._ibis = None
+
+
+class Database:
+    def __init__(self, path: Path | str, settings: Settings) -> None:
+        self.path = str(path)
+        self.settings = settings
+        self._keeper = Store(self.path)
+        ensure_web_schema(self._keeper)
+        self._local = threading.local()
+        self._cursors: list[CursorStore] = []
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._cursors:
+                with contextlib.suppress(duckdb.Error):
+                    store.close()
+            self._cursors.clear()
+        self._keeper.close()
+
+    def store(self) -> Store:
+        """This thread's store (created on first use)."""
+        store = getattr(self._local, "store", None)
+        if store is None:
+            with self._lock:
+                store = CursorStore(self._keeper.connection.cursor(), self.path)
+                self._cursors.append(store)
+            self._local.store = store
+        return store
+
+    # -- things every page needs -------------------------------------------------------------
+    def params(self) -> MetricParams:
+        return effective_params(self.settings, self.store().get_meta("timezone"))
+
+    def data_version(self) -> tuple:
+        row = first_row(
+            self.store().connection.execute(
+                "SELECT count(*), max(loaded_at_utc), coalesce(sum(loads), 0), "
+                "coalesce(sum(lines_loaded), 0) FROM sources"
+            )
+        )
+        calls = first_row(self.store().connection.execute("SELECT count(*) FROM calls"))
+        return (*(row or ()), calls[0] if calls else 0)
+
+    def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """``make()`` once per key and data version."""
+        full_key = (self.data_version(), key)
+        with self._lock:
+            if full_key in self._cache:
+                self._cache.move_to_end(full_key)
+                return self._cache[full_key]
+        value = make()
+        with self._lock:
+            self._cache[full_key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return value

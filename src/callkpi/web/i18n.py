@@ -1,0 +1,342 @@
+"""Russian and English: interface strings, and numbers, dates and durations in each locale.
+
+Formatting only changes how a value reads (grouping, decimal comma, percent sign, h:mm:ss);
+values themselves always come from the metric engine or the canonical tables.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
+
+LANGS = ("en", "ru")
+DEFAULT_LANG = "en"
+
+# Metrics whose catalogue unit does not say how they read best.
+_DISPLAY_UNIT = {"attempts_per_number": "decimal"}
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "app": ("callkpi", "callkpi"),
+    "overview": ("Overview", "Обзор"),
+    "agents": ("Agents", "Операторы"),
+    "agent": ("Agent", "Оператор"),
+    "queues": ("Queues & intervals", "Очереди и интервалы"),
+    "calls": ("Call log", "Журнал вызовов"),
+    "call": ("Call", "Вызов"),
+    "missed": ("Missed calls", "Пропущенные"),
+    "outbound": ("Outbound campaigns", "Исходящие кампании"),
+    "definitions": ("Metric definitions", "Определения метрик"),
+    "wallboard": ("Wallboard", "Табло"),
+    "admin": ("Administration", "Администрирование"),
+    "targets": ("Targets", "Целевые значения"),
+    "users": ("Users", "Пользователи"),
+    "login": ("Sign in", "Войти"),
+    "logout": ("Sign out", "Выйти"),
+    "username": ("User name", "Имя пользователя"),
+    "password": ("Password", "Пароль"),
+    "bad_login": ("Wrong user name or password.", "Неверное имя пользователя или пароль."),
+    "too_many": ("Too many failed attempts; wait a few minutes.", "Слишком много неудачных попыток; подождите."),
+    "period": ("Period", "Период"),
+    "from": ("From", "С"),
+    "to": ("To", "По"),
+    "apply": ("Apply", "Применить"),
+    "latest_day": ("Latest day", "Последний день"),
+    "last_7": ("7 days", "7 дней"),
+    "last_30": ("30 days", "30 дней"),
+    "queue": ("Queue", "Очередь"),
+    "all": ("all", "все"),
+    "previous": ("Previous period", "Предыдущий период"),
+    "change": ("Change", "Изменение"),
+    "prev_short": ("prev.", "пред."),
+    "by_day": ("By day", "По дням"),
+    "by_queue": ("By queue", "По очередям"),
+    "by_interval": ("By interval", "По интервалам"),
+    "interval": ("Interval", "Интервал"),
+    "minutes": ("min", "мин"),
+    "export": ("Export", "Выгрузить"),
+    "print_pdf": ("Print / PDF", "Печать / PDF"),
+    "no_data": ("No data for this period.", "Нет данных за период."),
+    "total": ("Total", "Итого"),
+    "name": ("Name", "Имя"),
+    "team": ("Team", "Группа"),
+    "trend": ("Trend by day", "Динамика по дням"),
+    "heatmap_day_hour": ("Calls by day and hour", "Вызовы по дням и часам"),
+    "heatmap_weekday_hour": ("Arrivals by weekday and hour", "Поступления по дням недели и часам"),
+    "heatmap_day_hour_arrivals": ("Arrivals by day and hour", "Поступления по дням и часам"),
+    "talk_distribution": ("Talk time distribution", "Распределение времени разговора"),
+    "too_short": ("too short", "слишком короткие"),
+    "too_long": ("too long", "слишком длинные"),
+    "their_calls": ("Their calls", "Вызовы оператора"),
+    "arrivals_vs_staff": ("Arrivals vs logged-in agent time", "Поступления и время операторов в системе"),
+    "arrivals": ("Arrivals", "Поступления"),
+    "logged_in_h": ("Logged-in agent hours", "Часы операторов в системе"),
+    "direction": ("Direction", "Направление"),
+    "outcome": ("Outcome", "Исход"),
+    "number": ("Number", "Номер"),
+    "search": ("Search (number or call id)", "Поиск (номер или id вызова)"),
+    "min_duration": ("Min duration, s", "Мин. длительность, с"),
+    "max_duration": ("Max duration, s", "Макс. длительность, с"),
+    "start": ("Start", "Начало"),
+    "caller": ("Caller", "Звонящий"),
+    "callee": ("Called", "Вызываемый"),
+    "wait": ("Wait, s", "Ожидание, с"),
+    "talk": ("Talk, s", "Разговор, с"),
+    "duration": ("Duration, s", "Длительность, с"),
+    "recording": ("Recording", "Запись"),
+    "found": ("found", "найдено"),
+    "next": ("Next", "Дальше"),
+    "prev": ("Previous", "Назад"),
+    "page": ("Page", "Страница"),
+    "queue_legs": ("Queue legs", "Заходы в очереди"),
+    "agent_legs": ("Agent legs (offers)", "Предложения операторам"),
+    "timeline": ("Event timeline", "Хронология событий"),
+    "time": ("Time", "Время"),
+    "event": ("Event", "Событие"),
+    "data": ("Data", "Данные"),
+    "offset_s": ("+s", "+с"),
+    "worklist": ("Unreturned missed calls", "Пропущенные без перезвона"),
+    "times_called": ("Times called", "Звонил раз"),
+    "first_call": ("First call", "Первый вызов"),
+    "last_call": ("Last call", "Последний вызов"),
+    "age": ("Age", "Давность"),
+    "mark_handled": ("Mark handled", "Обработан"),
+    "handled": ("handled", "обработан"),
+    "callback_kpis": ("Callback KPIs", "Показатели перезвона"),
+    "campaign": ("Campaign", "Кампания"),
+    "campaign_summary": ("Campaign summary", "Сводка по кампаниям"),
+    "connect_by_hour": ("Connect rate by hour of day", "Доля дозвонов по часам"),
+    "attempts": ("Attempts", "Попытки"),
+    "no_outbound": ("No outbound calls in the loaded data.", "В загруженных данных нет исходящих вызовов."),
+    "formula": ("Formula", "Формула"),
+    "unit": ("Unit", "Единица"),
+    "parameters": ("Parameters", "Параметры"),
+    "description": ("Description", "Описание"),
+    "id": ("Id", "Id"),
+    "value": ("Value", "Значение"),
+    "today_queues": ("Today by queue", "Сегодня по очередям"),
+    "updated": ("Updated", "Обновлено"),
+    "showing_day": (
+        "No calls today yet; showing the latest day with data",
+        "Сегодня вызовов нет; показан последний день с данными",
+    ),
+    "scope": ("Scope", "Область"),
+    "metric": ("Metric", "Метрика"),
+    "target": ("Target", "Цель"),
+    "warn": ("Warning level", "Порог предупреждения"),
+    "save": ("Save", "Сохранить"),
+    "delete": ("Delete", "Удалить"),
+    "add": ("Add", "Добавить"),
+    "default": ("default", "по умолчанию"),
+    "role": ("Role", "Роль"),
+    "create": ("Create", "Создать"),
+    "new_token": ("New API token", "Новый токен API"),
+    "token_once": ("Copy it now: it is not shown again.", "Скопируйте сейчас: он больше не будет показан."),
+    "notes": ("Notes", "Примечания"),
+    "targets_hint": (
+        "Ratios in percent (80 = 80 %), durations in seconds. Green meets the target, amber is between "
+        "target and warning level, red is beyond.",
+        "Доли в процентах (80 = 80 %), длительности в секундах. Зелёный — цель достигнута, жёлтый — "
+        "между целью и порогом, красный — хуже порога.",
+    ),
+    "api_docs": ("API", "API"),
+    "language": ("Language", "Язык"),
+    "forbidden": ("You may not see this.", "Нет доступа."),
+    "not_found": ("Not found.", "Не найдено."),
+    "bad_request": ("Bad request", "Неверный запрос"),
+    "agents_only_self": ("You see your own numbers only.", "Вы видите только свои показатели."),
+    "unknown": ("unknown", "неизвестно"),
+    "seconds_short": ("s", "с"),
+    "pp": ("pp", "п.п."),
+    "yes": ("yes", "да"),
+    "no": ("no", "нет"),
+}
+
+_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+WEEKDAYS = {
+    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    "ru": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"),
+}
+OUTCOMES = {
+    "answered": ("answered", "принят"),
+    "abandoned": ("abandoned", "потерян"),
+    "flowed_out": ("flowed out", "ушёл из очереди"),
+    "no_answer": ("no answer", "нет ответа"),
+    "busy": ("busy", "занято"),
+    "failed": ("failed", "сбой"),
+    "canceled": ("canceled", "отменён"),
+    "unknown": ("unknown", "неизвестно"),
+}
+DIRECTIONS = {
+    "inbound": ("inbound", "входящий"),
+    "outbound": ("outbound", "исходящий"),
+    "internal": ("internal", "внутренний"),
+    "unknown": ("unknown", "неизвестно"),
+}
+ROLE_NAMES = {
+    "admin": ("administrator", "администратор"),
+    "supervisor": ("supervisor", "руководитель"),
+    "agent": ("agent", "оператор"),
+}
+
+
+def pick_lang(value: str | None) -> str:
+    return value if value in LANGS else DEFAULT_LANG
+
+
+@dataclass(frozen=True)
+class Locale:
+    lang: str
+    timezone: str = "UTC"
+
+    @property
+    def _i(self) -> int:
+        return 0 if self.lang == "en" else 1
+
+    # -- words ---------------------------------------------------------------------------
+    def t(self, key: str) -> str:
+        pair = STRINGS.get(key)
+        return pair[self._i] if pair else key
+
+    def dim(self, dimension: str) -> str:
+        pair = DIMENSIONS.get(dimension)
+        return pair[self._i] if pair else dimension
+
+    def metric_title(self, metric_id: str) -> str:
+        metric = REGISTRY.metrics.get(metric_id)
+        return metric.title[self.lang] if metric else metric_id
+
+    def metric_hint(self, metric_id: str) -> str:
+        metric = REGISTRY.metrics.get(metric_id)
+        if metric is None:
+            return metric_id
+        return f"{metric.title[self.lang]} = {metric.formula}. {metric.description[self.lang]}"
+
+    def outcome(self, value: str | None) -> str:
+        pair = OUTCOMES.get(value or "")
+        return pair[self._i] if pair else (value or "—")
+
+    def direction(self, value: str | None) -> str:
+        pair = DIRECTIONS.get(value or "")
+        return pair[self._i] if pair else (value or "—")
+
+    def role(self, value: str) -> str:
+        pair = ROLE_NAMES.get(value)
+        return pair[self._i] if pair else value
+
+    def weekday(self, index: int) -> str:
+        return WEEKDAYS[self.lang][index]
+
+    # -- numbers -------------------------------------------------------------------------
+    def number(self, value: float | int | None, decimals: int = 0) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        text = f"{value:,.{decimals}f}"
+        if self.lang == "ru":
+            text = text.replace(",", "\u00a0").replace(".", ",")
+        return text.replace("-", "\u2212") if text.startswith("-") else text
+
+    def percent(self, fraction: float | None, decimals: int = 1) -> str:
+        if fraction is None:
+            return "—"
+        return f"{self.number(fraction * 100, decimals)}\u00a0%"
+
+    def duration(self, seconds: float | None) -> str:
+        """Short waits as ``12.5 s``; long spans as ``h:mm:ss``."""
+        if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+            return "—"
+        if abs(seconds) < 600:
+            return f"{self.number(seconds, 1)}\u00a0{self.t('seconds_short')}"
+        whole = round(seconds)
+        sign = "\u2212" if whole < 0 else ""
+        whole = abs(whole)
+        return f"{sign}{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+    def metric(self, metric_id: str, value: Any) -> str:
+        """A KPI value as it reads in this locale, by the metric's unit."""
+        if value is None:
+            return "—"
+        metric = REGISTRY.metrics.get(metric_id)
+        unit = _DISPLAY_UNIT.get(metric_id, metric.unit if metric else "")
+        if unit == "ratio":
+            return self.percent(value)
+        if unit == "count":
+            return self.number(value)
+        if unit == "seconds":
+            return self.duration(value)
+        if unit == "nps":
+            return self.number(value, 0)
+        if unit == "money":
+            return self.number(value, 2)
+        if unit in ("per_hour", "score", "decimal"):
+            return self.number(value, 2 if unit == "decimal" else 1)
+        return str(value)
+
+    def delta(self, metric_id: str, difference: float | None) -> str:
+        """A change between periods: percentage points for ratios, the unit otherwise."""
+        if difference is None:
+            return "—"
+        metric = REGISTRY.metrics.get(metric_id)
+        unit = _DISPLAY_UNIT.get(metric_id, metric.unit if metric else "")
+        sign = "+" if difference > 0 else ""
+        if unit == "ratio":
+            return f"{sign}{self.number(difference * 100, 1)}\u00a0{self.t('pp')}"
+        if unit == "seconds":
+            return f"{sign}{self.number(difference, 1)}\u00a0{self.t('seconds_short')}"
+        if unit == "count":
+            return f"{sign}{self.number(difference)}"
+        return f"{sign}{self.number(difference, 1)}"
+
+    # -- dates ---------------------------------------------------------------------------
+    def date(self, value: date | str | None) -> str:
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, str):
+            value = date.fromisoformat(value[:10])
+        if self.lang == "ru":
+            return f"{value.day:02d}.{value.month:02d}.{value.year}"
+        return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+
+    def local(self, value: datetime | str | None) -> datetime | None:
+        """A stored (naive UTC) time in the business time zone."""
+        if value is None or value == "":
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo("UTC"))
+        return value.astimezone(ZoneInfo(self.timezone))
+
+    def datetime(self, value: datetime | str | None) -> str:
+        local = self.local(value)
+        if local is None:
+            return "—"
+        return f"{self.date(local.date())} {local:%H:%M:%S}"
+
+    def clock(self, value: datetime | str | None) -> str:
+        local = self.local(value)
+        return "—" if local is None else f"{local:%H:%M:%S}"
+
+    def interval_label(self, value: str | None) -> str:
+        """An ``interval`` dimension value (local ISO time) as ``03.12 14:30``."""
+        if not value:
+            return "—"
+        moment = datetime.fromisoformat(value)
+        if self.lang == "ru":
+            return f"{moment.day:02d}.{moment.month:02d} {moment:%H:%M}"
+        return f"{moment.day} {_MONTHS_EN[moment.month - 1]} {moment:%H:%M}"
+
+    def age(self, seconds: float | None) -> str:
+        if seconds is None:
+            return "—"
+        minutes = int(seconds // 60)
+        if minutes < 60:
+            return f"{minutes}\u00a0{self.t('minutes')}"
+        hours = minutes // 60
+        if hours < 48:
+            return f"{hours}\u00a0{'h' if self.lang == 'en' else 'ч'}"
+        return f"{hours // 24}\u00a0{'d' if self.lang == 'en' else 'дн.'}"

@@ -1,0 +1,191 @@
+"""Pages over rows: the call log, one call, its recording, the missed-call worklist."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import QueryParams
+
+from callkpi.web import kpi, queries
+from callkpi.web.kpi import BadRequest, split_values
+from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
+from callkpi.web.security import check_form_csrf, page_principal, web_state
+from callkpi.web.targets import load_targets
+from callkpi.web.ui import locale, page_query, render
+
+router = APIRouter(include_in_schema=False)
+AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".webm", ".flac")
+
+
+def _float(value: str | None, name: str) -> float | None:
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise BadRequest(f"{name} expects a number of seconds, got {value!r}") from exc
+
+
+def call_query_from(qp: QueryParams, *, period: kpi.Period | None, limit: int = 50) -> queries.CallQuery:
+    try:
+        offset = int(qp.get("offset") or 0)
+    except ValueError as exc:
+        raise BadRequest("offset must be a whole number") from exc
+    return queries.CallQuery(
+        date_from=period.date_from if period else None,
+        date_to=period.date_to if period else None,
+        direction=split_values(qp.getlist("direction")),
+        outcome=split_values(qp.getlist("outcome")),
+        campaign=split_values(qp.getlist("campaign")),
+        number=qp.get("number") or None,
+        search=qp.get("q") or None,
+        min_duration=_float(qp.get("min_duration"), "min_duration"),
+        max_duration=_float(qp.get("max_duration"), "max_duration"),
+        sort=qp.get("sort") or "-start",
+        limit=limit,
+        offset=offset,
+        cursor=qp.get("cursor") or None,
+    )
+
+
+def call_scope(me: Principal, qp: QueryParams) -> dict[str, tuple[str, ...]]:
+    return scoped_filters(
+        me,
+        {
+            "agent": split_values(qp.getlist("agent")),
+            "queue": split_values(qp.getlist("queue")),
+            "team": split_values(qp.getlist("team")),
+        },
+    )
+
+
+@router.get("/calls", response_class=HTMLResponse)
+def calls(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
+    db = web_state(request).db
+    params = db.params()
+    pq = page_query(request, params)
+    q = call_query_from(request.query_params, period=pq.period)
+    page = queries.calls_page(
+        db.store(), q, call_scope(me, request.query_params), params,
+        hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
+    )
+    headers = request.headers
+    partial = headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
+    return render(
+        request,
+        me,
+        "_calls_table.html" if partial else "calls.html",
+        active="calls",
+        pq=pq,
+        q=q,
+        page=page,
+        directions=queries.DIRECTIONS,
+        outcomes=queries.OUTCOMES,
+        queues=db.cached(("queues",), lambda: queries.distinct_values(db.store(), "queue_legs", "queue")),
+        agents=db.cached(("agents",), lambda: queries.distinct_values(db.store(), "agents", "agent")),
+    )
+
+
+def _recording(call: dict[str, Any]) -> dict[str, str] | None:
+    value = (call.get("recording") or "").strip()
+    if not value:
+        return None
+    if value.startswith(("https://", "http://")):
+        return {"src": value, "kind": "url"}
+    path = Path(value)
+    if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
+        return {"src": f"/calls/{call['call_id']}/recording", "kind": "file"}
+    return {"src": "", "kind": "missing", "name": value}
+
+
+def _detail(request: Request, me: Principal, call_id: str) -> dict[str, Any]:
+    db = web_state(request).db
+    detail = queries.call_detail(
+        db.store(), call_id, scoped_filters(me, {}),
+        hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
+    )
+    if detail is None:
+        raise NotFound(call_id)
+    return detail
+
+
+@router.get("/calls/{call_id}", response_class=HTMLResponse)
+def call_page(call_id: str, request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
+    detail = _detail(request, me, call_id)
+    first = detail["events"][0]["epoch"] if detail["events"] else None
+    return render(
+        request,
+        me,
+        "call.html",
+        active="calls",
+        detail=detail,
+        call=detail["call"],
+        recording=_recording(detail["call"]),
+        first_epoch=first,
+    )
+
+
+@router.get("/calls/{call_id}/recording")
+def recording(call_id: str, request: Request, me: Principal = Depends(page_principal)) -> Response:
+    detail = _detail(request, me, call_id)
+    found = _recording(detail["call"])
+    if not found or found["kind"] != "file":
+        raise NotFound(call_id)
+    path = Path(detail["call"]["recording"])
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type)
+
+
+@router.get("/missed", response_class=HTMLResponse)
+def missed(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
+    require_role(me, "admin", "supervisor")
+    db = web_state(request).db
+    params = db.params()
+    pq = page_query(request, params)
+    scope = scoped_filters(me, pq.filters)
+    worklist = queries.missed_worklist(
+        db.store(), params, scope, date_from=pq.period.date_from, date_to=pq.period.date_to,
+        hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers), limit=200,
+    )
+    metrics = kpi.present(db, kpi.CALLBACK_METRICS)
+    result = kpi.run_period(db, me, pq.period, filters=pq.filters, metrics=metrics)
+    return render(
+        request,
+        me,
+        "missed.html",
+        loc=locale(request, me, params),
+        active="missed",
+        pq=pq,
+        worklist=worklist,
+        metrics=metrics,
+        row=result.rows[0] if result.rows else {},
+        notes=result.notes,
+        targets=load_targets(db.store()),
+        params=params,
+        export_metrics=",".join(metrics),
+        queues=db.cached(("queues",), lambda: queries.distinct_values(db.store(), "queue_legs", "queue")),
+    )
+
+
+@router.post("/missed/{call_id}/handled", response_model=None)
+async def missed_handled(
+    call_id: str, request: Request, me: Principal = Depends(page_principal)
+) -> HTMLResponse | RedirectResponse:
+    form = await check_form_csrf(request, me)
+    require_role(me, "admin", "supervisor")
+    db = web_state(request).db
+    marked = queries.mark_handled(
+        db.store(), call_id, scoped_filters(me, {}), me.username, str(form.get("note", ""))[:500]
+    )
+    if request.headers.get("hx-request") == "true":
+        loc = locale(request, me)
+        return HTMLResponse(
+            f'<tr class="handled"><td colspan="7">{loc.t("handled")}: {len(marked)}</td></tr>'
+        )
+    back = request.headers.get("referer") or "/missed"
+    return RedirectResponse(back if back.startswith(str(request.base_url)) else "/missed", status_code=303)
+

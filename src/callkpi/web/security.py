@@ -1,0 +1,171 @@
+"""Who is asking: signed session cookies (pages), bearer tokens (API), CSRF tokens, login throttling."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from callkpi.web.auth import get_user, user_for_token
+from callkpi.web.db import Database
+from callkpi.web.scope import Principal
+
+SESSION_COOKIE = "callkpi_session"
+LANG_COOKIE = "callkpi_lang"
+SESSION_MAX_AGE_S = 12 * 3600
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class NotAuthenticated(Exception):
+    """No or no valid credentials (401 for the API)."""
+
+
+class LoginRequired(Exception):
+    """A page was opened without a session (redirect to the login page)."""
+
+
+class CsrfFailed(Exception):
+    """A form or htmx request without the session's CSRF token."""
+
+
+class LoginThrottle:
+    """At most ``limit`` failed sign-ins per client and user name in ``window_s``."""
+
+    def __init__(self, limit: int = 10, window_s: float = 600) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str]) -> deque[float]:
+        failures = self._failures[key]
+        cutoff = time.monotonic() - self.window_s
+        while failures and failures[0] < cutoff:
+            failures.popleft()
+        return failures
+
+    def blocked(self, client: str, username: str) -> bool:
+        with self._lock:
+            return len(self._recent((client, username))) >= self.limit
+
+    def failed(self, client: str, username: str) -> None:
+        with self._lock:
+            self._recent((client, username)).append(time.monotonic())
+
+    def succeeded(self, client: str, username: str) -> None:
+        with self._lock:
+            self._failures.pop((client, username), None)
+
+
+@dataclass
+class WebState:
+    db: Database
+    secret: str
+    templates: Jinja2Templates
+    secure_cookies: bool = False
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+
+    def __post_init__(self) -> None:
+        self._serializer = URLSafeTimedSerializer(self.secret, salt="callkpi-session")
+
+    # -- the session cookie --------------------------------------------------------------
+    def read_session(self, request: Request) -> dict[str, Any] | None:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            return None
+        try:
+            data = self._serializer.loads(raw, max_age=SESSION_MAX_AGE_S)
+        except BadSignature:
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("c"), str) else None
+
+    def session_cookie(self, username: str | None, fingerprint: str = "") -> tuple[str, str]:
+        """A fresh session (new CSRF token): (cookie value, csrf token)."""
+        csrf = secrets.token_urlsafe(24)
+        return self._serializer.dumps({"u": username, "f": fingerprint, "c": csrf}), csrf
+
+    def set_session(self, response: Any, value: str) -> None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            value,
+            max_age=SESSION_MAX_AGE_S,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure_cookies,
+            path="/",
+        )
+
+
+def web_state(request: Request) -> WebState:
+    return request.app.state.web
+
+
+def session_principal(request: Request) -> Principal | None:
+    state = web_state(request)
+    data = state.read_session(request)
+    if not data or not data.get("u"):
+        return None
+    user = get_user(state.db.store(), str(data["u"]))
+    if user is None or user.disabled or not hmac.compare_digest(user.fingerprint, str(data.get("f", ""))):
+        return None
+    return Principal(user, "session", data["c"])
+
+
+def page_principal(request: Request) -> Principal:
+    principal = session_principal(request)
+    if principal is None:
+        raise LoginRequired()
+    return principal
+
+
+def api_principal(request: Request) -> Principal:
+    """Bearer token; a browser session works too (with the CSRF header for writes)."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthenticated("use the header Authorization: Bearer TOKEN")
+        user = user_for_token(web_state(request).db.store(), token.strip())
+        if user is None:
+            raise NotAuthenticated("the bearer token is not valid")
+        return Principal(user, "token")
+    principal = session_principal(request)
+    if principal is None:
+        raise NotAuthenticated("missing bearer token (Authorization: Bearer TOKEN)")
+    if request.method not in SAFE_METHODS:
+        check_csrf(principal.csrf, request.headers.get(CSRF_HEADER))
+    return principal
+
+
+def check_csrf(expected: str | None, given: str | None) -> None:
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        raise CsrfFailed()
+
+
+async def check_form_csrf(request: Request, principal: Principal) -> dict[str, Any]:
+    """The posted form, after checking its CSRF token (form field or htmx header)."""
+    form = await request.form()
+    given = request.headers.get(CSRF_HEADER) or form.get(CSRF_FIELD)
+    check_csrf(principal.csrf, given if isinstance(given, str) else None)
+    return dict(form)
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def safe_next(value: str | None) -> str:
+    """Only local paths: no open redirects."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"

@@ -1,0 +1,142 @@
+/* callkpi dashboard: charts from data-chart specs, sortable tables, small helpers.
+   No inline scripts: the server describes each chart as JSON; values are engine results. */
+(function () {
+  "use strict";
+  const lang = () => document.body.dataset.lang || "en";
+  const nf = (digits) => new Intl.NumberFormat(lang() === "ru" ? "ru-RU" : "en-US", {
+    maximumFractionDigits: digits, minimumFractionDigits: 0 });
+  function fmt(value, unit) {
+    if (value === null || value === undefined || value === "-") return "—";
+    if (unit === "ratio") return nf(1).format(value * 100) + " %";
+    if (unit === "hours") return nf(1).format(value / 3600) + (lang() === "ru" ? " ч" : " h");
+    if (unit === "seconds") return nf(1).format(value) + (lang() === "ru" ? " с" : " s");
+    if (unit === "count") return nf(0).format(value);
+    return nf(2).format(value);
+  }
+  const palette = ["#2f6fb0", "#e07b39", "#3a9d5d", "#8e5bb5", "#c23b4e"];
+
+  function spark(spec) {
+    return {
+      animation: false,
+      grid: { left: 2, right: 2, top: 4, bottom: 2 },
+      xAxis: { type: "category", show: false, data: spec.labels },
+      yAxis: { type: "value", show: false, scale: true },
+      tooltip: { trigger: "axis", confine: true, valueFormatter: (v) => fmt(v, spec.unit) },
+      series: [{ type: "line", data: spec.data, symbol: "none", lineStyle: { width: 1.5, color: palette[0] },
+                 areaStyle: { opacity: 0.12, color: palette[0] }, connectNulls: false }],
+    };
+  }
+  function line(spec) {
+    const axes = [...new Set(spec.series.map((s) => s.axis || 0))];
+    const unitOf = (i) => (spec.series.find((s) => (s.axis || 0) === i) || {}).unit;
+    return {
+      animation: false,
+      color: palette,
+      legend: { top: 0 },
+      grid: { left: 60, right: axes.length > 1 ? 60 : 20, top: 30, bottom: 40 },
+      tooltip: { trigger: "axis", confine: true },
+      xAxis: { type: "category", data: spec.labels },
+      yAxis: axes.map((i) => ({ type: "value", position: i === 0 ? "left" : "right",
+        axisLabel: { formatter: (v) => fmt(v, unitOf(i)) }, splitLine: { show: i === 0 } })),
+      series: spec.series.map((s) => ({ name: s.name, type: s.type || "line", data: s.data,
+        yAxisIndex: axes.indexOf(s.axis || 0), tooltip: { valueFormatter: (v) => fmt(v, s.unit) } })),
+    };
+  }
+  function histogram(spec) {
+    const pick = (kind) => spec.data.map((v, i) => (spec.kinds[i] === kind ? v : "-"));
+    return {
+      animation: false,
+      legend: { top: 0 },
+      grid: { left: 50, right: 10, top: 30, bottom: 60 },
+      tooltip: { trigger: "axis", confine: true },
+      xAxis: { type: "category", data: spec.labels, axisLabel: { rotate: 45 }, name: spec.name + "" },
+      yAxis: { type: "value", minInterval: 1 },
+      series: [
+        { name: spec.name, type: "bar", stack: "t", data: pick(""), itemStyle: { color: palette[0] } },
+        { name: spec.legend.short, type: "bar", stack: "t", data: pick("short"), itemStyle: { color: "#e0a030" } },
+        { name: spec.legend.long, type: "bar", stack: "t", data: pick("long"), itemStyle: { color: "#c23b4e" } },
+      ],
+    };
+  }
+  function heatmap(spec) {
+    const max = spec.data.reduce((m, d) => Math.max(m, d[2] || 0), 0);
+    return {
+      animation: false,
+      tooltip: { position: "top", confine: true },
+      grid: { left: 90, right: 20, top: 10, bottom: 60 },
+      xAxis: { type: "category", data: spec.x, splitArea: { show: true } },
+      yAxis: { type: "category", data: spec.y, splitArea: { show: true } },
+      visualMap: { min: 0, max: Math.max(max, 1), calculable: true, orient: "horizontal", left: "center",
+                   bottom: 0, itemHeight: 120, inRange: { color: ["#f4f8fc", "#2f6fb0"] } },
+      series: [{ name: spec.name, type: "heatmap", data: spec.data, label: { show: spec.data.length < 200 } }],
+    };
+  }
+  const builders = { spark, line, histogram, heatmap };
+
+  function initCharts(root) {
+    if (typeof echarts === "undefined") return;
+    root.querySelectorAll(".chart[data-chart]").forEach((el) => {
+      if (el.dataset.ready) return;
+      try {
+        const spec = JSON.parse(el.dataset.chart);
+        const build = builders[spec.kind];
+        if (!build) return;
+        const chart = echarts.init(el, null, { renderer: "svg" });
+        chart.setOption(build(spec));
+        el.dataset.ready = "1";
+      } catch (err) {
+        el.textContent = "chart: " + err;
+      }
+    });
+  }
+
+  function cellValue(row, index, numeric) {
+    const cell = row.children[index];
+    if (!cell) return numeric ? -Infinity : "";
+    const raw = cell.dataset.value !== undefined ? cell.dataset.value : cell.textContent.trim();
+    if (!numeric) return raw.toLowerCase();
+    return raw === "" ? -Infinity : parseFloat(raw);
+  }
+  function sortBy(th) {
+    const table = th.closest("table");
+    const tbody = table.tBodies[0];
+    const index = Array.from(th.parentNode.children).indexOf(th);
+    const numeric = th.dataset.sort === "num";
+    const desc = th.classList.contains("sorted-asc") || (numeric && !th.classList.contains("sorted-desc"));
+    table.querySelectorAll("th").forEach((h) => h.classList.remove("sorted-asc", "sorted-desc"));
+    th.classList.add(desc ? "sorted-desc" : "sorted-asc");
+    const rows = Array.from(tbody.rows).filter((r) => !r.querySelector(".empty"));
+    rows.sort((a, b) => {
+      const x = cellValue(a, index, numeric), y = cellValue(b, index, numeric);
+      const order = x < y ? -1 : x > y ? 1 : 0;
+      return desc ? -order : order;
+    });
+    rows.forEach((r) => tbody.appendChild(r));
+  }
+
+  function init(root) {
+    initCharts(root);
+    root.querySelectorAll("table.sortable th[data-sort]").forEach((th) => {
+      if (th.dataset.bound) return;
+      th.dataset.bound = "1";
+      th.addEventListener("click", (event) => {
+        if (event.target.closest("a")) event.preventDefault();
+        sortBy(th);
+      });
+    });
+    root.querySelectorAll("[data-print]").forEach((b) => b.addEventListener("click", () => window.print()));
+    root.querySelectorAll("select[data-autosubmit]").forEach((s) =>
+      s.addEventListener("change", () => s.form.submit()));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => init(document));
+  document.addEventListener("htmx:afterSettle", (event) => init(event.target));
+  window.addEventListener("resize", () => {
+    if (typeof echarts === "undefined") return;
+    document.querySelectorAll(".chart[data-ready]").forEach((el) => {
+      const chart = echarts.getInstanceByDom(el);
+      if (chart) chart.resize();
+    });
+  });
+  window.callkpi = { fmt, sortBy };
+})();

@@ -1,0 +1,128 @@
+"""What every page shares: the locale, the period and queue filter, rendering, chart specs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from callkpi.config import MetricParams
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.web import kpi
+from callkpi.web.i18n import LANGS, Locale, pick_lang
+from callkpi.web.kpi import Period
+from callkpi.web.scope import Principal
+from callkpi.web.security import LANG_COOKIE, web_state
+
+NAV = (
+    ("overview", "/"),
+    ("agents", "/agents"),
+    ("queues", "/queues"),
+    ("calls", "/calls"),
+    ("missed", "/missed"),
+    ("outbound", "/outbound"),
+    ("definitions", "/metrics"),
+    ("wallboard", "/wallboard"),
+)
+PRESETS = {"day": 1, "7": 7, "30": 30}
+
+
+def request_lang(request: Request, principal: Principal | None) -> str:
+    chosen = request.cookies.get(LANG_COOKIE)
+    if chosen in LANGS:
+        return chosen
+    if principal is not None and principal.user.lang in LANGS:
+        return principal.user.lang
+    accept = request.headers.get("accept-language", "")
+    return "ru" if accept.lower().startswith("ru") else pick_lang(None)
+
+
+def locale(request: Request, principal: Principal | None, params: MetricParams | None = None) -> Locale:
+    timezone = params.timezone if params else web_state(request).db.params().timezone
+    return Locale(request_lang(request, principal), timezone)
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    period: Period
+    queues: tuple[str, ...]
+    preset: str | None
+
+    @property
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        return {"queue": self.queues} if self.queues else {}
+
+
+def page_query(request: Request, params: MetricParams, default_days: int = 7) -> PageQuery:
+    qp = request.query_params
+    db = web_state(request).db
+    preset = qp.get("preset")
+    if preset in PRESETS:
+        end = kpi.last_data_day(db, params)
+        period = Period(end - timedelta(days=PRESETS[preset] - 1), end)
+    else:
+        preset = None
+        period = kpi.resolve_period(db, params, qp.get("from"), qp.get("to"), default_days)
+    return PageQuery(period, kpi.split_values(qp.getlist("queue")), preset)
+
+
+def query_string(request: Request, **changes: Any) -> str:
+    """This page's query with some parameters changed (None drops one)."""
+    items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]
+    for key, value in changes.items():
+        if value is None:
+            continue
+        if isinstance(value, list | tuple):
+            items.extend((key, str(v)) for v in value)
+        else:
+            items.append((key, str(value)))
+    return "?" + urlencode(items) if items else ""
+
+
+def render(
+    request: Request,
+    principal: Principal | None,
+    template: str,
+    *,
+    active: str = "",
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    state = web_state(request)
+    loc = context.pop("loc", None) or locale(request, principal)
+    return state.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "loc": loc,
+            "me": principal,
+            "csrf": principal.csrf if principal else context.pop("csrf", ""),
+            "nav": NAV,
+            "active": active,
+            "qs": lambda **changes: query_string(request, **changes),
+            "path": request.url.path,
+            "full_path": request.url.path + (("?" + request.url.query) if request.url.query else ""),
+            "registry": REGISTRY.metrics,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def chart(kind: str, **spec: Any) -> str:
+    """A chart description for static/app.js (JSON in a data attribute; no inline scripts)."""
+    return json.dumps({"kind": kind, **spec}, ensure_ascii=False, default=str)
+
+
+def unit_of(metric_id: str) -> str:
+    metric = REGISTRY.metrics.get(metric_id)
+    return metric.unit if metric else ""
+
+
+def series(rows: list[dict[str, Any]], column: str) -> list[Any]:
+    return [row.get(column) for row in rows]
