@@ -1166,13 +1166,17 @@ def _replace(store: Store, settings: Settings, source: str, built: list[BuiltCal
             [source],
         )
     queue_log_calls = _queue_log_calls(store, [b.row["call_id"] for b in built])
+    queue_log_agents = _queue_log_agents(store, list(queue_log_calls))
     calls, queue_legs, agent_legs, merged = [], [], [], []
     for item in built:
         call_id = item.row["call_id"]
         kept_legs = item.agent_legs
         if call_id in queue_log_calls:
             merged.append(item)
-            kept_legs = [leg for leg in item.agent_legs if not leg.from_queue_app]
+            # The queue_log already counts every agent its queues rang, including the ones the
+            # queue reached through a Local channel (whose CDR row runs Dial, not Queue).
+            rung = queue_log_agents.get(call_id, set())
+            kept_legs = [leg for leg in item.agent_legs if not leg.from_queue_app and leg.agent not in rung]
         else:
             calls.append(item.row)
             queue_legs.extend(item.queue_legs)
@@ -1264,6 +1268,25 @@ def _queue_log_calls(store: Store, call_ids: list[str]) -> dict[str, tuple]:
     finally:
         con.unregister("cdr_ids")
     return {row[0]: row[1:] for row in rows}
+
+
+def _queue_log_agents(store: Store, call_ids: list[str]) -> dict[str, set[str]]:
+    """The agents the queue_log has a leg of, per call."""
+    if not call_ids:
+        return {}
+    con = store.connection
+    con.register("cdr_ids", pa.table({"call_id": pa.array(call_ids, pa.string())}))
+    try:
+        rows = con.execute(
+            "SELECT call_id, agent FROM agent_legs "
+            "WHERE source = 'queue_log' AND agent IS NOT NULL AND call_id IN (SELECT call_id FROM cdr_ids)"
+        ).fetchall()
+    finally:
+        con.unregister("cdr_ids")
+    agents: dict[str, set[str]] = {}
+    for call_id, agent in rows:
+        agents.setdefault(call_id, set()).add(agent)
+    return agents
 
 
 def _merge_with_queue_log(store: Store, settings: Settings, source: str, merged: list[BuiltCall],

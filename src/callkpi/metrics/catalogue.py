@@ -334,8 +334,14 @@ def _answered(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return (t.outcome == "answered") & t.agent.notnull()
 
 
-al_rna = _count("al_ring_no_answer", "agent_legs", lambda t, p: t.outcome == "no_answer")
-al_rung = _count("al_offers_rung", "agent_legs", lambda t, p: t.outcome.isin(["answered", "no_answer"]))
+def _offered_to_agent(t: ibis.Table) -> ibis.Value:
+    """Legs that rang an agent; an outbound dial rings the customer, so its no-answer is not the agent's."""
+    return t.direction.isnull() | (t.direction != "outbound")
+
+
+al_rna = _count("al_ring_no_answer", "agent_legs", lambda t, p: _offered_to_agent(t) & (t.outcome == "no_answer"))
+al_rung = _count("al_offers_rung", "agent_legs",
+                 lambda t, p: _offered_to_agent(t) & t.outcome.isin(["answered", "no_answer"]))
 al_handled = _count("al_handled", "agent_legs", _answered)
 al_talk_n = _count("al_talk_n", "agent_legs", lambda t, p: _answered(t, p) & t.talk_s.notnull())
 al_talk = _sum("al_talk_s", "agent_legs", "talk_s", _answered)
