@@ -60,7 +60,7 @@ def bench_size(calls: int, workdir: Path) -> dict[str, float]:
     if not (data / "queue_log").exists():
         figures["simulate_s"], _ = run_child(
             [*callkpi, "simulate", "--out", str(data), "--days", str(DAYS), "--calls-per-day", str(calls // DAYS),
-             "--agents", str(max(30, calls // 20000)), "--seed", "1", "--start", START.isoformat()]
+             "--seed", "1", "--start", START.isoformat()]
         )
     log = data / "queue_log"
     db = data / "bench.duckdb"
@@ -78,13 +78,14 @@ def bench_size(calls: int, workdir: Path) -> dict[str, float]:
         db_mb_per_million_calls=db.stat().st_size / 1e6 / (calls / 1e6),
     )
     params = MetricParams(timezone=TIMEZONE)
+    half_hours = MetricParams(timezone=TIMEZONE, interval_minutes=30)
     day = (START + timedelta(days=DAYS // 2)).isoformat()
     with Store(db, read_only=True) as store:
         queue = store.connection.execute("SELECT min(queue) FROM queue_legs").fetchall()[0][0]
         reports = {
             "kpi_total_s": KpiQuery(params=params),
             "kpi_agent_day_s": KpiQuery(by=("agent", "day"), params=params),
-            "kpi_queue_30min_s": KpiQuery(by=("queue", "interval"), params=params),
+            "kpi_queue_30min_s": KpiQuery(by=("queue", "interval"), params=half_hours),
             "kpi_one_day_one_queue_s": KpiQuery(
                 by=("interval",), date_from=date.fromisoformat(day), date_to=date.fromisoformat(day),
                 filters={"queue": (queue,)}, params=params,

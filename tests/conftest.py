@@ -188,6 +188,6 @@ def real_pbxware() -> Path:
 @pytest.fixture(autouse=True)
 def _no_callkpi_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's database or settings."""
-    for name in ("CALLKPI_DB", "CALLKPI_CONFIG"):
+    for name in ("CALLKPI_DB", "CALLKPI_CONFIG", "CALLKPI_MAPPING"):
         if name in os.environ:
             monkeypatch.delenv(name)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +24,7 @@ from callkpi.cli.common import (
     settings_for,
 )
 from callkpi.ingest.base import ImportError_, ImportReport
+from callkpi.ingest.cdr_generic import MAPPING_ENV
 from callkpi.ingest.formats import FORMATS, load_file
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store
@@ -34,6 +38,9 @@ def ingest(
     db: Path | None = DbOption,
     tz: str | None = TzOption,
     fmt: str | None = typer.Option(None, "--format", help=f"force a format: {', '.join(FORMATS)}"),
+    mapping: str | None = typer.Option(
+        None, "--mapping", help="mapping of a cloud-PBX export: a TOML/YAML file or a shipped name "
+        "(twilio, bitrix24, mango, zadarma, yeastar, elastix-callcenter); see docs/formats.md"),
     config: Path | None = ConfigOption,
 ) -> None:
     """Load phone-system records. Loading the same file again adds nothing; a file that grew
@@ -42,8 +49,10 @@ def ingest(
     Exit status: 0 all loaded, 1 some lines quarantined, 2 a file could not be loaded.
     """
     settings = settings_for(config)
+    if mapping:
+        settings = settings.model_copy(update={"cdr": settings.cdr.model_copy(update={"mapping": mapping})})
     worst = 0
-    with Store(resolve_db(db)) as store:
+    with _mapping_in_environment(mapping), Store(resolve_db(db)) as store:
         if tz:
             try:
                 ZoneInfo(tz)
@@ -65,6 +74,21 @@ def ingest(
             if report.quarantined:
                 worst = max(worst, 1)
     raise typer.Exit(worst)
+
+
+@contextmanager
+def _mapping_in_environment(mapping: str | None) -> Iterator[None]:
+    """Format detection reads the mapping from the environment: --mapping wins over it for this command."""
+    saved = os.environ.get(MAPPING_ENV)
+    if mapping:
+        os.environ[MAPPING_ENV] = mapping
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(MAPPING_ENV, None)
+        else:
+            os.environ[MAPPING_ENV] = saved
 
 
 def _load_with_progress(store: Store, path: Path, settings, fmt: str | None, tz: str | None) -> ImportReport:
@@ -126,8 +150,12 @@ def sources(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
         """
         SELECT s.source_id AS id, s.path AS file, s.format, s.lines_read AS lines, s.lines_loaded AS loaded,
                s.lines_quarantined AS quarantined,
-               (SELECT count(DISTINCT callid) FROM queue_log_events e
-                 WHERE e.source_id = s.source_id AND e.event = 'ENTERQUEUE') AS calls,
+               CASE WHEN s.format LIKE 'asterisk-queue-log%'
+                    THEN (SELECT count(DISTINCT callid) FROM queue_log_events e
+                          WHERE e.source_id = s.source_id AND e.event = 'ENTERQUEUE')
+                    WHEN s.format IN ('asterisk-cdr', 'freeswitch-cdr-csv', 'freeswitch-json-cdr', 'generic')
+                    THEN (SELECT count(DISTINCT call_key) FROM cdr_records r WHERE r.source_id = s.source_id)
+               END AS calls,
                strftime(s.first_utc, '%Y-%m-%d %H:%M:%S') AS first_utc,
                strftime(s.last_utc, '%Y-%m-%d %H:%M:%S') AS last_utc, s.loads, s.timezone
         FROM sources s ORDER BY s.source_id
