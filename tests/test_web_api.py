@@ -712,6 +712,31 @@ def test_csv_export_is_the_engine_rows(web: Web, browser_client: TestClient) -> 
     assert lines[1].split(",")[1] == str(expected.rows[0]["calls_offered"])
 
 
+def test_overview_pdf_shows_the_engine_numbers_in_either_language(web: Web, browser_client: TestClient) -> None:
+    from pypdf import PdfReader
+
+    from callkpi.web.i18n import Locale
+
+    period = {"from": "2026-03-02", "to": "2026-03-03"}
+    assert browser_client.get("/export/overview.pdf", params=period, follow_redirects=False).status_code in (302, 303)
+    login(browser_client)
+    expected = web.engine(metrics=("calls_inbound", "service_level"), date_from=DAY1, date_to=DAY2).rows[0]
+    for lang, title in (("en", "Service level"), ("ru", "Уровень сервиса")):
+        browser_client.get(f"/lang/{lang}", params={"next": "/"})
+        response = browser_client.get("/export/overview.pdf", params=period)
+        assert response.status_code == 200 and response.headers["content-type"] == "application/pdf", response.text[:300]
+        assert response.content.startswith(b"%PDF")
+        text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+        text = " ".join(text.split())  # a cell per line, no-break spaces as spaces
+
+        def shown(metric: str, loc: Locale = Locale(lang, TZ)) -> str:
+            return " ".join(f"{loc.metric_title(metric)} {loc.metric(metric, expected[metric])}".split())
+
+        assert title in text, text[:1500]
+        assert shown("service_level") in text and shown("calls_inbound") in text, text[:1500]
+        assert "sl_threshold_s = 20" in text  # the definitions page carries the parameters
+
+
 def test_xlsx_exports_have_definitions(web: Web, browser_client: TestClient) -> None:
     from openpyxl import load_workbook
 

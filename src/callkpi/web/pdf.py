@@ -1,0 +1,171 @@
+"""The overview as a PDF (`/export/overview.pdf`): the same engine results the overview page shows,
+laid out on A4 landscape with the metric definitions and parameters on the last page.
+
+reportlab writes the file; DejaVu Sans (shipped in ``web/fonts``) has the Cyrillic letters the
+standard PDF fonts lack."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from callkpi.metrics.describe import describe
+from callkpi.web.i18n import Locale
+from callkpi.web.kpi import Period
+from callkpi.web.pages import overview_results
+from callkpi.web.scope import Principal
+from callkpi.web.security import page_principal, web_state
+from callkpi.web.targets import Targets, load_targets
+from callkpi.web.ui import locale, page_query
+from callkpi.web.views import KpiTable
+
+router = APIRouter(include_in_schema=False)
+FONTS = Path(__file__).resolve().parent / "fonts"
+STATUS_COLOURS = {"good": colors.HexColor("#c8ebd0"), "warn": colors.HexColor("#fbe7b5"),
+                  "bad": colors.HexColor("#f6c4c0")}
+QUEUES_PER_TABLE = 6
+TITLES = {"en": ("Overview", "Previous period", "Change", "Target", "Value", "By queue", "Definitions",
+                 "Metric", "Period", "Queues", "all", "Generated", "Formula", "Description and parameters"),
+          "ru": ("Обзор", "Прошлый период", "Изменение", "Цель", "Значение", "По очередям", "Определения",
+                 "Показатель", "Период", "Очереди", "все", "Сформирован", "Формула", "Описание и параметры")}
+
+
+@cache
+def _fonts() -> tuple[str, str]:
+    pdfmetrics.registerFont(TTFont("CallkpiSans", str(FONTS / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont("CallkpiSans-Bold", str(FONTS / "DejaVuSans-Bold.ttf")))
+    return "CallkpiSans", "CallkpiSans-Bold"
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    regular, bold = _fonts()
+    return {
+        "title": ParagraphStyle("title", fontName=bold, fontSize=16, leading=20, spaceAfter=4),
+        "heading": ParagraphStyle("heading", fontName=bold, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4),
+        "body": ParagraphStyle("body", fontName=regular, fontSize=8, leading=10),
+        "cell": ParagraphStyle("cell", fontName=regular, fontSize=7.5, leading=9),
+    }
+
+
+def _grid(data: list[list[Any]], widths: Sequence[float] | None = None) -> Table:
+    regular, bold = _fonts()
+    table = Table(data, colWidths=widths, repeatRows=1)
+    table.setStyle(TableStyle([
+        ("FONTNAME", (0, 0), (-1, -1), regular),
+        ("FONTNAME", (0, 0), (-1, 0), bold),
+        ("FONTSIZE", (0, 0), (-1, -1), 8),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef1f5")),
+        ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#b8c0cc")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+    ]))
+    return table
+
+
+def _cards_table(loc: Locale, metrics: Sequence[str], row: dict[str, Any], before: dict[str, Any],
+                 targets: Targets, queue: str | None) -> Table:
+    words = TITLES[loc.lang]
+    data: list[list[Any]] = [["", words[4], words[1], words[2], words[3]]]
+    shading = []
+    for index, metric_id in enumerate(metrics, start=1):
+        value, previous = row.get(metric_id), before.get(metric_id)
+        change = value - previous if isinstance(value, int | float) and isinstance(previous, int | float) else None
+        target = targets.find(metric_id, queue=queue)
+        data.append([loc.metric_title(metric_id), loc.metric(metric_id, value), loc.metric(metric_id, previous),
+                     loc.delta(metric_id, change), loc.metric(metric_id, target.target) if target else ""])
+        status = targets.status(metric_id, value, queue=queue)
+        if status in STATUS_COLOURS:
+            shading.append(("BACKGROUND", (1, index), (1, index), STATUS_COLOURS[status]))
+    table = _grid(data, widths=[70 * mm, 35 * mm, 35 * mm, 35 * mm, 35 * mm])
+    table.setStyle(TableStyle(shading))
+    return table
+
+
+def _queue_tables(loc: Locale, table: KpiTable) -> list[Table]:
+    """Metrics down, queues across (a few queues per table, so any number of queues fits)."""
+    out = []
+    for start in range(0, len(table.rows), QUEUES_PER_TABLE):
+        chunk = table.rows[start:start + QUEUES_PER_TABLE]
+        data: list[list[Any]] = [["", *[str(r.get("queue") or "—") for r in chunk]]]
+        for metric_id in table.metrics:
+            data.append([loc.metric_title(metric_id), *[loc.metric(metric_id, r.get(metric_id)) for r in chunk]])
+        out.append(_grid(data, widths=[70 * mm, *[32 * mm] * len(chunk)]))
+    return out
+
+
+def _definitions(loc: Locale, metrics: Sequence[str], table: KpiTable, styles: dict[str, ParagraphStyle]) -> Table:
+    from callkpi.metrics.catalogue import REGISTRY
+
+    words = TITLES[loc.lang]
+    data: list[list[Any]] = [[words[7], words[12], words[13]]]
+    for metric_id in metrics:
+        info = describe(REGISTRY.metrics[metric_id], table.params, loc.lang)
+        params = ", ".join(f"{k} = {v}" for k, v in info["parameters"].items())
+        data.append([Paragraph(f"{info['title']} ({metric_id})", styles["cell"]),
+                     Paragraph(info["formula"], styles["cell"]),
+                     Paragraph(f"{info['description']} {params}".strip(), styles["cell"])])
+    grid = _grid(data, widths=[55 * mm, 70 * mm, 140 * mm])
+    grid.setStyle(TableStyle([("ALIGN", (0, 0), (-1, -1), "LEFT")]))
+    return grid
+
+
+def overview_pdf(loc: Locale, period: Period, queues: Sequence[str], metrics: Sequence[str],
+                 current: dict[str, Any], previous: dict[str, Any], by_queue: KpiTable, targets: Targets,
+                 notes: Sequence[str]) -> bytes:
+    styles = _styles()
+    words = TITLES[loc.lang]
+    queue = queues[0] if len(queues) == 1 else None
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                                 topMargin=12 * mm, bottomMargin=12 * mm, title=f"callkpi — {words[0]}",
+                                 author="callkpi")
+    generated = loc.datetime(datetime.now(UTC))
+    story: list[Any] = [
+        Paragraph(f"callkpi — {words[0]}", styles["title"]),
+        Paragraph(f"{words[8]}: {loc.date(period.date_from)} – {loc.date(period.date_to)} ({loc.timezone}); "
+                  f"{words[1].lower()}: {loc.date(period.previous().date_from)} – "
+                  f"{loc.date(period.previous().date_to)}. {words[9]}: {', '.join(queues) or words[10]}. "
+                  f"{words[11]}: {generated}.", styles["body"]),
+        Spacer(1, 4 * mm),
+        _cards_table(loc, metrics, current, previous, targets, queue),
+    ]
+    story += [Paragraph(note, styles["body"]) for note in notes]
+    if by_queue.rows:
+        story.append(Paragraph(words[5], styles["heading"]))
+        for table in _queue_tables(loc, by_queue):
+            story += [table, Spacer(1, 3 * mm)]
+    story += [PageBreak(), Paragraph(words[6], styles["heading"]), _definitions(loc, metrics, by_queue, styles)]
+    document.build(story)
+    return buffer.getvalue()
+
+
+@router.get("/export/overview.pdf")
+def export_overview_pdf(request: Request, me: Principal = Depends(page_principal)) -> Response:
+    """The overview of the period and queues in the query string, as the page shows them."""
+    db = web_state(request).db
+    params = db.params()
+    pq = page_query(request, params)
+    loc = locale(request, me, params)
+    metrics, current, previous, _daily, by_queue = overview_results(db, me, pq.period, pq.filters)
+    content = overview_pdf(
+        loc, pq.period, pq.queues, metrics,
+        current.rows[0] if current.rows else {}, previous.rows[0] if previous.rows else {},
+        by_queue, load_targets(db.store()), current.notes,
+    )
+    name = f"callkpi-overview-{pq.period.date_from.isoformat()}-{pq.period.date_to.isoformat()}.pdf"
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
