@@ -724,7 +724,8 @@ def test_overview_pdf_shows_the_engine_numbers_in_either_language(web: Web, brow
     for lang, title in (("en", "Service level"), ("ru", "Уровень сервиса")):
         browser_client.get(f"/lang/{lang}", params={"next": "/"})
         response = browser_client.get("/export/overview.pdf", params=period)
-        assert response.status_code == 200 and response.headers["content-type"] == "application/pdf", response.text[:300]
+        assert response.status_code == 200, response.text[:300]
+        assert response.headers["content-type"] == "application/pdf"
         assert response.content.startswith(b"%PDF")
         text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
         text = " ".join(text.split())  # a cell per line, no-break spaces as spaces
