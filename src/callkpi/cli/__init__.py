@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "callkpi.cli.demo_cmd",
     "callkpi.cli.missed_cmd",
     "callkpi.cli.business_cmd",
+    "callkpi.cli.qa_cmd",
     "callkpi.cli.serve_cmd",
 )
 

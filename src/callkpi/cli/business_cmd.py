@@ -1,7 +1,7 @@
 """`callkpi training-effect`, `callkpi scorecard`, `callkpi survey-list`, `callkpi relink`.
 
-The functions behind them (:func:`agent_scorecard`, :func:`survey_candidates`) take a store and
-parameters and return plain rows, so the web pages can show the same thing.
+The functions behind them (:func:`callkpi.scorecard.agent_scorecard`, :func:`callkpi.training.training_effect`,
+:func:`survey_candidates`) take a store and parameters and return plain rows, so the web pages show the same.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from callkpi.cli.kpi_cmd import parse_date, split_values
 from callkpi.config import MetricParams, PhoneSettings, Settings, effective_params, parse_param_overrides
 from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
 from callkpi.metrics.calendar import slice_range
-from callkpi.metrics.catalogue import REGISTRY
-from callkpi.metrics.describe import describe
-from callkpi.metrics.engine import KpiQuery, QueryError, compute
+from callkpi.metrics.engine import QueryError
 from callkpi.model.business_schema import has_business_tables
 from callkpi.report.render import format_value, print_table, write_xlsx
-from callkpi.storage import Store, first_row
+from callkpi.scorecard import SCORECARD_COLUMNS, agent_scorecard, export_rows
+from callkpi.storage import Store
 from callkpi.training import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
@@ -104,87 +103,6 @@ def training_effect_command(
 
 # -- scorecard -----------------------------------------------------------------------------------
 
-SCORECARD_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("calls", ("calls_handled", "dials", "dials_answered", "transfers", "transfer_rate")),
-    ("handling", ("aht_s", "att_s", "acw_s", "avg_hold_s", "calls_per_hour", "utilization", "occupancy",
-                  "fcr_rate")),
-    ("missed and callbacks", ("ring_no_answer", "agent_answer_rate", "connect_rate")),
-    ("sales", ("deals_won", "revenue", "conversion_rate", "lead_conversion_rate", "aov", "arpc")),
-    ("money", ("cost", "cost_per_call", "profit_per_call", "cost_per_sale", "roi")),
-    ("customer", ("survey_responses", "survey_response_rate", "csat", "csat_mean", "nps")),
-    ("quality", ("qa_reviews", "qa_coverage", "cqr", "qa_pass_rate")),
-    ("people", ("adherence", "logged_in_s", "paused_s")),
-)
-#: Counts and sums: the team column shows them per agent of the team (rates and means are the team's own).
-PER_AGENT = {"calls_handled", "dials", "dials_answered", "transfers", "ring_no_answer", "deals_won", "revenue",
-             "cost", "survey_responses", "qa_reviews", "logged_in_s", "paused_s"}
-SCORECARD_COLUMNS = ("section", "metric", "title", "agent", "team")
-
-
-def scorecard_metrics() -> list[tuple[str, str]]:
-    """(section, metric id) of every scorecard metric the registry has (QA appears once it lands)."""
-    return [(section, m) for section, ids in SCORECARD_SECTIONS for m in ids if m in REGISTRY.metrics]
-
-
-def _agent_profile(store: Store, agent: str, as_of: date) -> dict[str, Any]:
-    row = first_row(store.connection.execute("SELECT name, team FROM agents WHERE agent = ?", [agent]))
-    profile: dict[str, Any] = {"agent": agent, "name": row[0] if row else None, "team": row[1] if row else None}
-    if not has_business_tables(store):
-        return {**profile, "hired": None, "left": None, "tenure_days": None, "trainings": []}
-    spell = first_row(store.connection.execute(
-        "SELECT hired, left_on, leave_reason FROM staff WHERE agent = ? ORDER BY hired DESC NULLS LAST LIMIT 1",
-        [agent]))
-    hired, left = (spell[0], spell[1]) if spell else (None, None)
-    end = min(as_of, left) if left else as_of
-    trainings = store.connection.execute(
-        "SELECT programme, module, start_date, end_date FROM training_events WHERE agent = ? ORDER BY start_date",
-        [agent]).fetchall()
-    return {
-        **profile,
-        "hired": hired.isoformat() if hired else None,
-        "left": left.isoformat() if left else None,
-        "tenure_days": (end - hired).days if hired else None,
-        "trainings": [{"programme": p, "module": m, "start": s.isoformat(), "end": e.isoformat()}
-                      for p, m, s, e in trainings],
-    }
-
-
-def _team_size(store: Store, team: str) -> int:
-    row = first_row(store.connection.execute("SELECT count(*) FROM agents WHERE team = ?", [team]))
-    return int(row[0]) if row else 0
-
-
-def agent_scorecard(store: Store, agent: str, params: MetricParams, *, date_from: date | None = None,
-                    date_to: date | None = None) -> dict[str, Any]:
-    """Everything about one agent in one period, with the team's values beside."""
-    wanted = scorecard_metrics()
-    ids = tuple(m for _, m in wanted)
-    as_of = date_to or datetime.now(UTC).date()
-    profile = _agent_profile(store, agent, as_of)
-    query = KpiQuery(date_from=date_from, date_to=date_to, filters={"agent": (agent,)}, metrics=ids, params=params)
-    mine = compute(store, query)
-    team_values: dict[str, Any] = {}
-    size = 0
-    if profile["team"]:
-        size = _team_size(store, profile["team"])
-        team_query = KpiQuery(date_from=date_from, date_to=date_to, filters={"team": (profile["team"],)},
-                              metrics=ids, params=params)
-        team_values = compute(store, team_query).rows[0]
-    rows = []
-    for section, metric_id in wanted:
-        team_value = team_values.get(metric_id)
-        if metric_id in PER_AGENT and team_value is not None:
-            team_value = team_value / size if size else None
-        rows.append({"section": section, "metric": metric_id, "title": REGISTRY.metrics[metric_id].title["en"],
-                     "agent": mine.rows[0].get(metric_id), "team": team_value})
-    return {"profile": profile, "period": {"from": _iso(date_from), "to": _iso(date_to)}, "team_agents": size,
-            "rows": rows, "notes": mine.notes, "definitions": [describe(REGISTRY.metrics[m], params) for m in ids]}
-
-
-def _iso(day: date | None) -> str | None:
-    return day.isoformat() if day else None
-
-
 @app.command()
 def scorecard(
     agent: str = typer.Argument(..., help="agent id"),
@@ -225,11 +143,8 @@ def _emit_scorecard(card: dict[str, Any], fmt: str, output: Path | None, params:
         return
     if fmt == "xlsx":
         assert output is not None
-        profile = card["profile"]
-        head = [{"section": "agent", "metric": key, "title": key, "agent": _plain(value), "team": None}
-                for key, value in profile.items()]
-        write_xlsx(output, [*head, *card["rows"]], SCORECARD_COLUMNS, definitions=card["definitions"],
-                   parameters=params.model_dump(), sheet=f"scorecard {profile['agent']}")
+        write_xlsx(output, export_rows(card), SCORECARD_COLUMNS, definitions=card["definitions"],
+                   parameters=params.model_dump(), sheet=f"scorecard {card['profile']['agent']}")
         console.print(f"wrote {output}")
         return
     profile = card["profile"]
@@ -245,12 +160,6 @@ def _emit_scorecard(card: dict[str, Any], fmt: str, output: Path | None, params:
     print_table(console, shown, SCORECARD_COLUMNS, title="Scorecard (team: counts per agent, rates for the team)")
     for note in card["notes"]:
         console.print(f"[yellow]note:[/] {note}")
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, list):
-        return "; ".join(f"{t['programme']} {t['start']}" for t in value)
-    return value
 
 
 # -- survey-list ---------------------------------------------------------------------------------

@@ -133,5 +133,6 @@ register(
     )
 )
 
-# CRM deals, surveys, costs, staff, training and schedules register their layouts here too.
-from callkpi.ingest import business  # noqa: E402,F401
+# CRM deals, surveys, costs, staff, training and schedules register their layouts here too, and QA
+# reviews done elsewhere (ahead of surveys, whose score column they share).
+from callkpi.ingest import business, qa_reviews  # noqa: E402,F401

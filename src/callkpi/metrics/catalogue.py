@@ -726,5 +726,5 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "time_of_day": ("Time of day (interval start)", "Время суток (начало интервала)"),
 }
 
-# Sales, money, customer-voice and people KPIs live beside the call KPIs, in one registry.
-from callkpi.metrics import catalogue_business  # noqa: E402,F401
+# Sales, money, customer-voice, people and call-quality KPIs live beside the call KPIs, in one registry.
+from callkpi.metrics import catalogue_business, catalogue_qa  # noqa: E402,F401

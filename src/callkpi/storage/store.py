@@ -8,6 +8,7 @@ engine (ClickHouse, Spark) that holds the same canonical tables.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ import ibis
 import pyarrow as pa
 
 from callkpi.model.business_schema import BUSINESS_TABLES
+from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
 
 
@@ -30,6 +32,9 @@ class Store:
         self._con = duckdb.connect(self.path, read_only=read_only)
         self._con.execute("SET TimeZone = 'UTC'")  # stored times are UTC; zones are applied in reports
         self._con.execute("SET enable_progress_bar = false")
+        # DuckDB's default (80 % of RAM) leaves too little for the importer's Python side: a large
+        # import transaction then grows until the kernel kills it; with less, DuckDB spills to disk.
+        self._con.execute("SET memory_limit = ?", [os.environ.get("CALLKPI_MEMORY_LIMIT", _default_memory_limit())])
         self._ibis: Any = None
         if not read_only:
             self.ensure_schema()
@@ -44,7 +49,7 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def ensure_schema(self, tables: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES)) -> None:
+    def ensure_schema(self, tables: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES)) -> None:
         for table in tables:
             self._con.execute(table.ddl())
         self._con.execute(
@@ -116,6 +121,15 @@ class Store:
 
     def fetch_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.ibis.to_pyarrow(expr)
+
+
+def _default_memory_limit() -> str:
+    """Half of the machine's memory, as DuckDB writes sizes."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "4GB"
+    return f"{max(total // 2 // 2**20, 512)}MB"
 
 
 def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple | None:

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callkpi.config import Settings, load_settings
 from callkpi.metrics.engine import QueryError
-from callkpi.web import api, exports, pages, pages_admin, pages_calls, pdf
+from callkpi.web import api, exports, pages, pages_admin, pages_business, pages_calls, pages_qa, pdf
 from callkpi.web.auth import signing_secret
 from callkpi.web.db import Database
 from callkpi.web.kpi import BadRequest
@@ -88,6 +88,8 @@ def create_app(
     app.include_router(pages_admin.router)
     app.include_router(pages.router)
     app.include_router(pages_calls.router)
+    app.include_router(pages_qa.router)
+    app.include_router(pages_business.router)
     app.include_router(pdf.router)  # before exports: /export/{view}.{format} would take overview.pdf
     app.include_router(exports.router)
     _add_meta_routes(app)

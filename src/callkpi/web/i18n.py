@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
+from callkpi.metrics.catalogue_business import ATTRIBUTION_RULE
 
 LANGS = ("en", "ru")
 DEFAULT_LANG = "en"
@@ -155,6 +156,67 @@ STRINGS: dict[str, tuple[str, str]] = {
     "yes": ("yes", "да"),
     "no": ("no", "нет"),
 }
+
+# Sales, money, customers and people (web/pages_business.py).
+STRINGS.update({
+    "sales": ("Sales & money", "Продажи и деньги"),
+    "training": ("Training effect", "Эффект обучения"),
+    "scorecard": ("Scorecard", "Карточка оператора"),
+    "open_scorecard": ("Scorecard", "Карточка оператора"),
+    "attribution_rule": ATTRIBUTION_RULE,
+    "group_by": ("Group by", "Группировать по"),
+    "no_business_data": (
+        "No deals, surveys, costs, staff or schedules loaded: load the business files with `callkpi ingest`.",
+        "Сделки, опросы, затраты, штат и графики не загружены: загрузите их командой `callkpi ingest`.",
+    ),
+    "programme": ("Programme", "Программа"),
+    "all_programmes": ("every programme", "все программы"),
+    "window_days": ("Days before and after", "Дней до и после"),
+    "outcomes": ("Metrics", "Метрики"),
+    "trained": ("Trained", "Обученные"),
+    "untrained": ("Untrained", "Необученные"),
+    "before_after": ("before → after", "до → после"),
+    "observations": ("Observations (before / after)", "Наблюдений (до / после)"),
+    "effect_did": ("Effect (DiD)", "Эффект (DiD)"),
+    "ci_95": ("95 % CI", "95 % ДИ"),
+    "p_value": ("p-value", "p-значение"),
+    "verdict": ("Verdict", "Вывод"),
+    "verdict_improved": ("improved", "улучшение"),
+    "verdict_worsened": ("worsened", "ухудшение"),
+    "verdict_no_significant_change": ("no significant change", "значимых изменений нет"),
+    "verdict_not_enough_data": ("not enough data", "недостаточно данных"),
+    "no_programmes": (
+        "No training programme loaded: load a training file with `callkpi ingest`.",
+        "Программы обучения не загружены: загрузите файл обучения командой `callkpi ingest`.",
+    ),
+    "training_method": (
+        "For each programme, trained agents' change from the days before the training to the days after it, "
+        "minus the change of agents who never took it over the same days (difference in differences, OLS with "
+        "standard errors clustered by agent). Rates in percentage points. 'Not enough data' when a group has "
+        "fewer than 30 observations or a side fewer than 2 agents. Read with care: trained and untrained agents "
+        "are assumed to move in parallel without the training, and who gets trained is rarely random.",
+        "Для каждой программы: изменение показателя обученных операторов от дней до обучения к дням после, "
+        "минус изменение за те же дни у операторов, не проходивших её (разность разностей, МНК с ошибками, "
+        "кластеризованными по операторам). Доли — в процентных пунктах. «Недостаточно данных» — если в группе "
+        "меньше 30 наблюдений или с какой-то стороны меньше 2 операторов. Осторожно: предполагается, что без "
+        "обучения обе группы менялись бы одинаково, а на обучение редко отправляют случайно.",
+    ),
+    "hired": ("Hired", "Принят"),
+    "left_on": ("Left", "Уволен"),
+    "tenure_days": ("Tenure, days", "Стаж, дней"),
+    "trainings": ("Trainings", "Обучение"),
+    "team_beside": ("Team (counts per agent)", "Группа (количества — на оператора)"),
+    "team_agents": ("agents in the team", "операторов в группе"),
+    "rule_title": ("Deal attribution", "Атрибуция сделок"),
+    "section_calls": ("Calls", "Вызовы"),
+    "section_handling": ("Handling", "Обработка"),
+    "section_missed and callbacks": ("Missed calls and callbacks", "Пропущенные и перезвоны"),
+    "section_sales": ("Sales", "Продажи"),
+    "section_money": ("Money", "Деньги"),
+    "section_customer": ("Customer", "Клиенты"),
+    "section_quality": ("Quality", "Качество"),
+    "section_people": ("People", "Персонал"),
+})
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = {

@@ -1,0 +1,202 @@
+"""`callkpi qa ...`: scorecards (export / import YAML), the review sample, the review queue, reviews
+and the QA reports. Reviews done elsewhere load with `callkpi ingest` (format ``qa-reviews``)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import typer
+
+from callkpi.cli.app import app
+from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
+from callkpi.cli.kpi_cmd import parse_date, split_values
+from callkpi.config import MetricParams, effective_params, parse_param_overrides
+from callkpi.ingest import qa_reviews  # noqa: F401 - registers the qa-reviews format with `callkpi ingest`
+from callkpi.metrics.engine import KpiQuery, QueryError, compute
+from callkpi.qa import reports
+from callkpi.qa.review import ReviewFilter, list_reviews
+from callkpi.qa.sample import DEFAULT_SEED, RULES, draw_sample, pick_by_rule, review_queue
+from callkpi.qa.scorecards import ScorecardError, ensure_default_scorecards, import_scorecards, list_scorecards, to_yaml
+from callkpi.report.render import print_table, to_json
+from callkpi.storage import Store
+
+qa_app = typer.Typer(help="Call quality: scorecards, the review sample, reviews and QA reports (docs/qa.md).",
+                     no_args_is_help=True)
+app.add_typer(qa_app, name="qa")
+FormatOption = typer.Option("table", "--format", help="table or json")
+ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. qa_sample_share=0.2")
+
+
+def _params(store: Store, config: Path | None, tz: str | None, param: list[str] | None) -> MetricParams:
+    try:
+        overrides = parse_param_overrides(param)
+        if tz:
+            overrides["timezone"] = tz
+        return effective_params(settings_for(config), store.get_meta("timezone")).with_overrides(overrides)
+    except ValueError as exc:
+        fail(str(exc))
+        raise
+
+
+def _show(rows: list[dict], columns: tuple[str, ...], fmt: str, title: str) -> None:
+    if fmt == "json":
+        print(to_json(rows))
+    elif fmt == "table":
+        print_table(console, rows, columns, title=title)
+    else:
+        fail("--format must be table or json")
+
+
+@qa_app.command("scorecards")
+def scorecards_command(
+    db: Path | None = DbOption,
+    output: Path | None = typer.Option(None, "--output", help="write the YAML to this file (default: print it)"),
+) -> None:
+    """Export every scorecard (latest versions) as YAML; the defaults are created on first use."""
+    with Store(resolve_db(db)) as store:
+        ensure_default_scorecards(store)
+        text = to_yaml(list_scorecards(store))
+    if output:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output}")
+    else:
+        print(text, end="")
+
+
+@qa_app.command("import-scorecards")
+def import_scorecards_command(
+    file: Path = typer.Argument(..., help="YAML file with a `scorecards:` list"),
+    db: Path | None = DbOption,
+    user: str = typer.Option("cli", "--user", help="recorded as the author of the new versions"),
+) -> None:
+    """Import scorecards from YAML: a changed scorecard gets a new version, past reviews keep theirs."""
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    with Store(resolve_db(db)) as store:
+        ensure_default_scorecards(store)
+        try:
+            versions = import_scorecards(store, file.read_text(encoding="utf-8"), user)
+        except ScorecardError as exc:
+            fail(f"{file}: {exc}")
+            raise
+    for call_type, version in versions.items():
+        console.print(f"{call_type}: version {version}")
+
+
+@qa_app.command("sample")
+def sample_command(
+    day: str | None = typer.Option(None, "--day", help="one local day (default: the latest day with calls)"),
+    date_from: str | None = typer.Option(None, "--from", help="first day of a range"),
+    date_to: str | None = typer.Option(None, "--to", help="last day of a range"),
+    seed: str = typer.Option(DEFAULT_SEED, "--seed", help="the same seed draws the same calls"),
+    rule: list[str] | None = typer.Option(None, "--rule", help=f"also pick by rule: {', '.join(RULES)}"),
+    min_talk_s: float | None = typer.Option(None, "--min-talk-s", help="skip shorter calls (default: short_call_s)"),
+    db: Path | None = DbOption,
+    param: list[str] | None = ParamOption,
+    tz: str | None = TzOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Draw qa_sample_share of each agent's handled calls per day, stratified by agent and call type."""
+    rules = split_values(rule)
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        fail(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
+    with Store(resolve_db(db)) as store:
+        ensure_default_scorecards(store)
+        params = _params(store, config, tz, param)
+        rows = []
+        for one_day in _days(store, params, day, date_from, date_to):
+            result = draw_sample(store, one_day, params, seed=seed, min_talk_s=min_talk_s, user="cli")
+            added = {r: pick_by_rule(store, one_day, params, r, seed=seed, user="cli") for r in rules}
+            rows.append({"day": one_day.isoformat(), "handled": result.handled, "sampled": result.drawn,
+                         **{f"rule_{r}": n for r, n in added.items()}})
+    print_table(console, rows, tuple(rows[0]) if rows else ("day",), title=f"QA sample ({params.qa_sample_share:.0%})")
+
+
+def _days(store: Store, params: MetricParams, day: str | None, date_from: str | None,
+          date_to: str | None) -> list[date]:
+    if day:
+        return [parse_date(day, "--day") or date.today()]
+    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    if first is None or last is None:
+        latest = store.column_bounds("calls", "start_utc")[1]
+        if latest is None:
+            fail("no calls loaded; load records with `callkpi ingest`")
+        from zoneinfo import ZoneInfo
+
+        latest_day = latest.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(params.timezone)).date()  # type: ignore[union-attr]
+        first, last = first or last or latest_day, last or latest_day
+    if first > last:
+        fail("--from is after --to")
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+@qa_app.command("queue")
+def queue_command(
+    agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
+    fmt: str = FormatOption,
+    db: Path | None = DbOption,
+) -> None:
+    """Sampled calls still waiting for a review."""
+    with Store(resolve_db(db), read_only=True) as store:
+        rows = review_queue(store, agents=split_values(agent), limit=10_000)
+    _show(rows, ("day", "call_id", "agent", "call_type", "reason", "queue", "talk_s"), fmt, "QA review queue")
+
+
+@qa_app.command("reviews")
+def reviews_command(
+    agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
+    limit: int = typer.Option(200, "--limit"),
+    fmt: str = FormatOption,
+    db: Path | None = DbOption,
+) -> None:
+    """Reviews (latest version of each), newest first."""
+    with Store(resolve_db(db), read_only=True) as store:
+        rows = list_reviews(store, ReviewFilter(agents=split_values(agent), limit=limit))
+    _show(rows, ("review_id", "version", "call_id", "agent", "reviewer", "call_type", "cqr", "response"), fmt,
+          "QA reviews")
+
+
+@qa_app.command("report")
+def report_command(
+    kind: str = typer.Argument(..., help="weakest | calibration | trend | agents"),
+    agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
+    date_from: str | None = typer.Option(None, "--from"),
+    date_to: str | None = typer.Option(None, "--to"),
+    by: str = typer.Option("week", "--by", help="trend: day, week or month"),
+    fmt: str = FormatOption,
+    db: Path | None = DbOption,
+    param: list[str] | None = ParamOption,
+    tz: str | None = TzOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """QA reports: the weakest criteria per agent, reviewer calibration, the CQR trend, agents' CQR."""
+    first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    agents = split_values(agent)
+    with Store(resolve_db(db), read_only=True) as store:
+        params = _params(store, config, tz, param)
+        if kind == "weakest":
+            rows = reports.weakest_criteria(store, agents=agents, date_from=first, date_to=last,
+                                            timezone=params.timezone)
+            _show(rows, ("agent", "criterion", "scored", "mean_score", "weight", "points_lost", "zeros"), fmt,
+                  "Weakest criteria per agent")
+        elif kind == "calibration":
+            rows = reports.calibration(store, date_from=first, date_to=last, timezone=params.timezone)
+            _show(rows, ("criterion", "pairs", "mean_abs_diff", "agreement", "na_mismatches"), fmt,
+                  "Reviewer calibration (same call, two reviewers)")
+        elif kind in ("trend", "agents"):
+            dims = (by,) if kind == "trend" else ("agent",)
+            metrics = ("qa_reviews", "cqr", "qa_pass_rate", "qa_fatal_rate")
+            filters = {"agent": agents} if agents else {}
+            try:
+                result = compute(store, KpiQuery(by=dims, date_from=first, date_to=last, filters=filters,
+                                                 metrics=metrics, params=params))
+            except QueryError as exc:
+                fail(str(exc))
+                raise
+            for row in result.rows:
+                row["needs_work_share"] = None if row["qa_pass_rate"] is None else 1 - row["qa_pass_rate"]
+            _show(result.rows, (*dims, *metrics, "needs_work_share"), fmt, f"CQR by {', '.join(dims)}")
+        else:
+            fail("report must be weakest, calibration, trend or agents")

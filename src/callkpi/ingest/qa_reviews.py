@@ -1,0 +1,266 @@
+"""QA reviews done elsewhere (CSV), one row per criterion of a review.
+
+Columns (compared without case, spaces or punctuation): ``review_id`` (optional: rows of one call,
+reviewer, time and call type make one review without it), ``call_id``, ``agent`` (optional: the
+call's answering agent), ``reviewer``, ``reviewed_at`` (ISO time; without an offset it is in the
+``--tz`` zone), ``call_type`` (the scorecard), ``criterion``, ``weight`` and ``fatal`` (optional:
+taken from the stored scorecard of the call type), ``score`` (0, 0.5, 1 or NA), ``comment``.
+The simulator's ``qa_reviews.csv`` has this layout.
+
+A review with one bad row goes to the quarantine whole (every line, with the reason), since a
+missing criterion would change its CQR. The CQR of each review is computed on loading, with the
+same function as reviews scored in the web (:func:`callkpi.qa.review.compute_cqr`). A review id
+already loaded from another file counts once; a changed file replaces what it gave before.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from callkpi.config import Settings
+from callkpi.ingest.base import (
+    ImportReport,
+    LineIssue,
+    find_known_source,
+    next_source_id,
+    quarantine_rows,
+    record_source,
+)
+from callkpi.ingest.business import header_key, header_of, is_xlsx, read_table
+from callkpi.model.schema import SLICE_SECONDS
+from callkpi.qa.review import ReviewError, ScoredCriterion, compute_cqr, parse_score
+from callkpi.qa.scorecards import load_scorecard
+from callkpi.storage import Store, first_row
+
+FORMAT = "qa-reviews"
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "review_id": ("reviewid", "review", "evaluationid"),
+    "call_id": ("callid", "uniqueid", "linkedid", "call"),
+    "agent": ("agent", "agentid", "operator"),
+    "reviewer": ("reviewer", "evaluator", "qa"),
+    "reviewed_at": ("reviewedat", "reviewed", "evaluatedat", "time", "date"),
+    "call_type": ("calltype", "scorecard", "form"),
+    "criterion": ("criterion", "question", "item"),
+    "weight": ("weight",),
+    "fatal": ("fatal", "autofail", "critical"),
+    "score": ("score", "points", "value"),
+    "comment": ("comment", "note"),
+}
+REQUIRED = ("call_id", "reviewer", "call_type", "criterion", "score")
+
+
+class RowProblem(ValueError):
+    pass
+
+
+@dataclass
+class PendingReview:
+    key: tuple[str, ...]
+    call_id: str
+    agent: str | None
+    reviewer: str
+    reviewed_utc: datetime | None
+    call_type: str
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    items: list[ScoredCriterion] = field(default_factory=list)
+    problem: str | None = None
+
+
+def _columns(header: list[str]) -> dict[str, int]:
+    keys = [header_key(h) for h in header]
+    found = {}
+    for name, spellings in COLUMNS.items():
+        index = next((keys.index(s) for s in spellings if s in keys), None)
+        if index is not None:
+            found[name] = index
+    return found
+
+
+def sniff(head: bytes) -> str | None:
+    if is_xlsx(head):
+        return None
+    header = header_of(head)
+    if not header:
+        return None
+    found = _columns(header)
+    return FORMAT if all(name in found for name in REQUIRED) else None
+
+
+def _parse_time(text: str, zone: ZoneInfo) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise RowProblem(f"reviewed_at {text!r} is not an ISO time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _flag(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "y", "да"):
+        return True
+    if lowered in ("", "0", "false", "no", "n", "нет"):
+        return False
+    raise RowProblem(f"fatal {text!r} is not 0 or 1")
+
+
+class _Reader:
+    def __init__(self, store: Store, columns: dict[str, int], zone: ZoneInfo) -> None:
+        self.store = store
+        self.columns = columns
+        self.zone = zone
+        self.reviews: OrderedDict[tuple[str, ...], PendingReview] = OrderedDict()
+
+    def cell(self, cells: list[object], name: str) -> str:
+        index = self.columns.get(name)
+        if index is None or index >= len(cells) or cells[index] is None:
+            return ""
+        return str(cells[index]).strip()
+
+    def add(self, line_no: int, raw: str, cells: list[object]) -> None:
+        get = lambda name: self.cell(cells, name)  # noqa: E731
+        key = (get("review_id"),) if get("review_id") else (get("call_id"), get("reviewer"), get("reviewed_at"),
+                                                             get("call_type"))
+        review = self.reviews.get(key)
+        if review is None:
+            review = PendingReview(key, get("call_id"), get("agent") or None, get("reviewer"), None,
+                                   get("call_type").lower())
+            self.reviews[key] = review
+        review.lines.append((line_no, raw))
+        if review.problem:
+            return
+        try:
+            review.reviewed_utc = review.reviewed_utc or _parse_time(get("reviewed_at"), self.zone)
+            review.items.append(self._criterion(review, get))
+        except (RowProblem, ReviewError) as exc:
+            review.problem = f"line {line_no}: {exc}"
+
+    def _criterion(self, review: PendingReview, get: Callable[[str], str]) -> ScoredCriterion:
+        for name in REQUIRED:
+            if not get(name):
+                raise RowProblem(f"empty {name}")
+        name = get("criterion")
+        if any(i.criterion == name for i in review.items):
+            raise RowProblem(f"criterion {name!r} twice in one review")
+        weight_text, fatal_text = get("weight"), get("fatal")
+        if weight_text:
+            try:
+                weight = float(weight_text.replace(",", "."))
+            except ValueError as exc:
+                raise RowProblem(f"weight {weight_text!r} is not a number") from exc
+            if weight <= 0:
+                raise RowProblem("weight must be above 0")
+            fatal = _flag(fatal_text)
+        else:
+            card = load_scorecard(self.store, review.call_type)
+            criterion = card.criterion(name) if card else None
+            if criterion is None:
+                raise RowProblem(f"no weight, and {name!r} is not a criterion of a stored {review.call_type!r} "
+                                 "scorecard")
+            weight, fatal = criterion.weight, _flag(fatal_text) if fatal_text else criterion.fatal
+        return ScoredCriterion(name, weight, fatal, parse_score(get("score")), get("comment"))
+
+
+def _record(review: PendingReview, source_id: int) -> dict[str, Any]:
+    cqr, fatal = compute_cqr(review.items)
+    reviewed = review.reviewed_utc
+    return {
+        "review_id": review.key[0] if len(review.key) == 1 else "I-" + "|".join(review.key),
+        "call_id": review.call_id, "agent": review.agent, "reviewer": review.reviewer,
+        "reviewed_utc": reviewed, "call_type": review.call_type, "cqr": cqr, "fatal": fatal,
+        "source_id": source_id,
+        "slice": int(reviewed.replace(tzinfo=UTC).timestamp()) // SLICE_SECONDS if reviewed else None,
+        "items": review.items,
+    }
+
+
+def _store(store: Store, records: list[dict[str, Any]], source_id: int, report: ImportReport) -> None:
+    con = store.connection
+    con.execute("DELETE FROM qa_scores WHERE review_id IN (SELECT review_id FROM qa_reviews WHERE source_id = ?)",
+                [source_id])
+    con.execute("DELETE FROM qa_reviews WHERE source_id = ?", [source_id])
+    known = {r[0] for r in con.execute("SELECT DISTINCT review_id FROM qa_reviews").fetchall()}
+    fresh = [r for r in records if r["review_id"] not in known]
+    if len(fresh) < len(records):
+        report.messages.append(f"{len(records) - len(fresh)} review(s) were already loaded; counted once")
+    con.executemany(
+        "INSERT INTO qa_reviews VALUES (?, 1, ?, coalesce(?, (SELECT agent FROM calls WHERE call_id = ?)), ?, ?, ?, "
+        "NULL, ?, ?, NULL, NULL, 'import', ?, coalesce((SELECT start_slice FROM calls WHERE call_id = ?), ?))",
+        [[r["review_id"], r["call_id"], r["agent"], r["call_id"], r["reviewer"], r["reviewed_utc"], r["call_type"],
+          r["cqr"], r["fatal"], r["source_id"], r["call_id"], r["slice"]] for r in fresh])
+    con.executemany(
+        "INSERT INTO qa_scores VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
+        [[r["review_id"], i, s.criterion, s.weight, s.fatal, s.score, s.comment or None]
+         for r in fresh for i, s in enumerate(r["items"])])
+    times = [r["reviewed_utc"] for r in fresh if r["reviewed_utc"] is not None]
+    if times:
+        report.first_utc, report.last_utc = min(times), max(times)
+
+
+def load(store: Store, path: Path, settings: Settings, *, timezone: str,
+         progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Load one file of reviews in one transaction (see the module docstring)."""
+    report = ImportReport(path=str(path), format=FORMAT)
+    known = find_known_source(store, path)
+    size = path.stat().st_size
+    if known is not None and known.bytes_loaded == size:
+        report.status = "unchanged"
+        report.messages.append("already loaded; nothing new")
+        return report
+    table = read_table(path)
+    reader = _Reader(store, _columns(table.header), ZoneInfo(timezone))
+    for row in table.rows:
+        reader.add(row.line_no, row.raw, row.cells)
+    source_id = known.source_id if known else next_source_id(store)
+    good = [r for r in reader.reviews.values() if not r.problem]
+    issues = [LineIssue(line, raw, f"review {'/'.join(r.key)}: {r.problem}")
+              for r in reader.reviews.values() if r.problem for line, raw in r.lines]
+    records = [_record(r, source_id) for r in good]
+    if known is not None:
+        report.status = "appended"
+        report.messages.append("the file changed since the last load; its reviews are replaced")
+    with store.transaction():
+        store.connection.execute("DELETE FROM quarantine WHERE source_id = ?", [source_id])
+        _store(store, records, source_id, report)
+        quarantine_rows(store, source_id, path, issues)
+        report.lines_read = len(table.rows)
+        report.lines_loaded = sum(len(r.lines) for r in good)
+        report.quarantined = len(issues)
+        report.issues = issues
+        report.calls = _calls(store)
+        report.messages.insert(0, f"{len(records)} review(s) read")
+        record_source(store, path=path, fmt=FORMAT, source_id=source_id, known=known, bytes_loaded=size,
+                      lines_read=table.last_line, lines_loaded=report.lines_loaded, report=report,
+                      timezone=timezone)
+    if progress:
+        progress(size)
+    return report
+
+
+def _calls(store: Store) -> int:
+    row = first_row(store.connection.execute("SELECT count(*) FROM calls"))
+    return int(row[0]) if row else 0
+
+
+def register_format() -> None:
+    """Register the format ahead of the survey layout, whose ``score`` column these files also have."""
+    from callkpi.ingest.formats import FORMATS, SourceFormat
+
+    fmt = SourceFormat(FORMAT, "QA reviews done elsewhere: one row per criterion (call, reviewer, call type, "
+                               "criterion, weight, fatal, score; see docs/qa.md)", sniff, load)
+    others = {name: f for name, f in FORMATS.items() if name != FORMAT}
+    FORMATS.clear()
+    FORMATS[FORMAT] = fmt
+    FORMATS.update(others)
+
+
+register_format()

@@ -1,0 +1,202 @@
+"""What the business pages show, arranged from :mod:`callkpi.training`, :mod:`callkpi.scorecard` and
+engine results: who may see which agent, cached results, training rows in words, scorecard sections.
+Nothing here computes a KPI or a statistic."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from callkpi.config import MetricParams
+from callkpi.scorecard import agent_scorecard, known_agent
+from callkpi.stats.tests import MIN_AGENTS_PER_GROUP, MIN_OBSERVATIONS_PER_CELL
+from callkpi.storage import first_row
+from callkpi.training import OUTCOMES, Effect, programmes, training_effect
+from callkpi.web import kpi
+from callkpi.web.db import Database
+from callkpi.web.i18n import Locale
+from callkpi.web.kpi import BadRequest, Period
+from callkpi.web.queries import agent_names
+from callkpi.web.scope import Forbidden, NotFound, Principal
+from callkpi.web.views import KpiTable, by_table
+
+SALES_METRICS = (
+    "deals_won",
+    "revenue",
+    "conversion_rate",
+    "lead_conversion_rate",
+    "aov",
+    "arpc",
+    "deals_unattributed",
+    "cost",
+    "cost_per_call",
+    "profit_per_call",
+    "cost_per_sale",
+    "roi",
+    "csat",
+    "nps",
+    "turnover_rate",
+    "adherence",
+)
+SALES_BY = ("agent", "team", "campaign", "queue", "day", "week", "month")
+MAX_WINDOW_DAYS = 366
+TRAINING_COLUMNS = (
+    "programme", "metric", "unit", "window_days", "cohorts", "trained_agents", "control_agents",
+    "trained_before", "trained_after", "untrained_before", "untrained_after",
+    "trained_mean_before", "trained_mean_after", "trained_change_p_value",
+    "untrained_mean_before", "untrained_mean_after", "untrained_change_p_value",
+    "effect", "ci_low", "ci_high", "p_value", "verdict", "verdict_text", "notes",
+)
+
+
+# -- who may see an agent ------------------------------------------------------------------------
+
+
+def check_agent_visible(db: Database, me: Principal, agent: str) -> None:
+    """Agents see only themselves; supervisors the agents of their teams and of their queues (both
+    when both are named); admins everyone. An agent nobody knows is a 404 for those who may look."""
+    user = me.user
+    store = db.store()
+    if user.role == "agent" and agent != user.agent:
+        raise Forbidden("an agent may see only their own scorecard")
+    if user.role == "supervisor":
+        if user.teams and _team_of(db, agent) not in user.teams:
+            raise Forbidden(f"agent {agent} is not in the teams of this user")
+        if user.queues and not _serves_queues(db, agent, user.queues):
+            raise Forbidden(f"agent {agent} took no call of the queues of this user")
+    if not known_agent(store, agent):
+        raise NotFound(agent)
+
+
+def _team_of(db: Database, agent: str) -> str | None:
+    names = db.cached(("agent_names",), lambda: agent_names(db.store()))
+    return names.get(agent, {}).get("team")
+
+
+def _serves_queues(db: Database, agent: str, queues: Sequence[str]) -> bool:
+    row = first_row(db.store().connection.execute(
+        "SELECT EXISTS (SELECT 1 FROM agent_legs WHERE agent = $agent AND list_contains($queues, queue))",
+        {"agent": agent, "queues": list(queues)}))
+    return bool(row and row[0])
+
+
+# -- cached results ------------------------------------------------------------------------------
+
+
+def scorecard(db: Database, agent: str, params: MetricParams, date_from: date | None,
+              date_to: date | None) -> dict[str, Any]:
+    key = ("scorecard", agent, date_from, date_to, params.model_dump_json())
+    return db.cached(key, lambda: agent_scorecard(db.store(), agent, params, date_from=date_from, date_to=date_to))
+
+
+def programme_names(db: Database) -> list[str]:
+    return db.cached(("programmes",), lambda: programmes(db.store()))
+
+
+def effects(db: Database, params: MetricParams, programme: str | None, window_days: int,
+            metrics: Sequence[str]) -> list[Effect]:
+    """:func:`callkpi.training.training_effect`, with the request's values checked (400 otherwise)."""
+    if programme is not None and programme not in programme_names(db):
+        raise BadRequest(f"programme: no training programme {programme!r} is loaded")
+    if not 1 <= window_days <= MAX_WINDOW_DAYS:
+        raise BadRequest(f"window_days must be between 1 and {MAX_WINDOW_DAYS}")
+    unknown = [m for m in metrics if m not in OUTCOMES]
+    if unknown:
+        raise BadRequest(f"metrics: unknown {', '.join(unknown)}; known: {', '.join(OUTCOMES)}")
+    key = ("training", programme, window_days, tuple(metrics), params.model_dump_json())
+    return db.cached(key, lambda: training_effect(db.store(), params, programme=programme, window_days=window_days,
+                                                  metrics=metrics))
+
+
+def training_export_rows(found: Sequence[Effect]) -> list[dict[str, Any]]:
+    return [{
+        **{k: getattr(e, k) for k in ("programme", "metric", "unit", "window_days", "cohorts", "trained_agents",
+                                      "control_agents", "effect", "ci_low", "ci_high", "p_value", "verdict",
+                                      "verdict_text")},
+        **e.cells,
+        "trained_mean_before": e.trained.mean_before, "trained_mean_after": e.trained.mean_after,
+        "trained_change_p_value": e.trained.p_value,
+        "untrained_mean_before": e.control.mean_before, "untrained_mean_after": e.control.mean_after,
+        "untrained_change_p_value": e.control.p_value,
+        "notes": "; ".join(e.notes),
+    } for e in found]
+
+
+# -- training effect in words --------------------------------------------------------------------
+
+
+def amount(loc: Locale, unit: str, value: float | None, *, signed: bool = False, mean: bool = False) -> str:
+    """A training effect (rates in percentage points) or a group's mean (rates in percent) in its unit."""
+    if value is None:
+        return "—"
+    sign = "+" if signed and value > 0 else ""
+    if unit == "pp":
+        return f"{sign}{loc.number(value * 100, 1)}\u00a0{'%' if mean else loc.t('pp')}"
+    if unit == "s":
+        return f"{sign}{loc.number(value, 1)}\u00a0{loc.t('seconds_short')}"
+    if unit == "money":
+        return f"{sign}{loc.number(value, 0)}"
+    return f"{sign}{loc.number(value, 1)}"
+
+
+def verdict_text(loc: Locale, e: Effect) -> str:
+    """The plain-language verdict: training.py's own words in English, the same sentence in Russian."""
+    if loc.lang == "en":
+        return e.verdict_text
+    if e.verdict == "not_enough_data" or e.effect is None:
+        c = e.cells
+        return (f"недостаточно данных: нужно не менее {MIN_OBSERVATIONS_PER_CELL} наблюдений в каждой группе и "
+                f"{MIN_AGENTS_PER_GROUP} операторов с каждой стороны (обученные до {c['trained_before']}, после "
+                f"{c['trained_after']}; необученные до {c['untrained_before']}, после {c['untrained_after']}; "
+                f"обученных операторов {e.trained_agents}, необученных {e.control_agents})")
+    p_value = loc.number(e.p_value, 3) if e.p_value is not None and e.p_value >= 0.001 else "< 0,001"
+    low, high = amount(loc, e.unit, e.ci_low, signed=True), amount(loc, e.unit, e.ci_high, signed=True)
+    interval = f"95 % ДИ {low} … {high}, p = {p_value}"
+    title = loc.metric_title(e.metric)
+    if e.verdict == "no_significant_change":
+        return (f"значимых изменений нет: показатель «{title}» обученных операторов изменился на "
+                f"{amount(loc, e.unit, e.effect, signed=True)} относительно необученных ({interval})")
+    word = "улучшение" if e.verdict == "improved" else "ухудшение"
+    moved = "вырос" if e.effect > 0 else "снизился"
+    return (f"{word}: показатель «{title}» {moved} на {amount(loc, e.unit, abs(e.effect))} больше, чем у "
+            f"необученных ({interval})")
+
+
+def training_view(loc: Locale, found: Sequence[Effect]) -> list[dict[str, Any]]:
+    """Effects grouped by programme, each with its words."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for e in found:
+        groups.setdefault(e.programme, []).append({"e": e, "text": verdict_text(loc, e)})
+    return [{"programme": name, "rows": rows} for name, rows in groups.items()]
+
+
+# -- scorecard and sales tables ------------------------------------------------------------------
+
+
+def scorecard_sections(card: dict[str, Any]) -> list[dict[str, Any]]:
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for row in card["rows"]:
+        sections.setdefault(row["section"], []).append(row)
+    return [{"id": name, "rows": rows} for name, rows in sections.items()]
+
+
+def sales_table(db: Database, me: Principal, period: Period, by: str,
+                filters: dict[str, tuple[str, ...]]) -> KpiTable | None:
+    """The sales and money KPIs by one dimension; None when no business data is loaded."""
+    if by not in SALES_BY:
+        raise BadRequest(f"by must be one of {', '.join(SALES_BY)}, got {by!r}")
+    if not sales_metrics(db):
+        return None
+    table = by_table(db, me, f"sales-{by}", period, (by,), SALES_METRICS, filters)
+    if by == "agent":
+        names = db.cached(("agent_names",), lambda: agent_names(db.store()))
+        for row in table.rows:
+            known = names.get(row["agent"], {})
+            row["name"], row["team"] = known.get("name"), known.get("team")
+        table.labels = ("name", "team")
+    return table
+
+
+def sales_metrics(db: Database) -> tuple[str, ...]:
+    return kpi.present(db, SALES_METRICS)
