@@ -335,6 +335,9 @@ def test_overview_and_outbound_show_conversion_csat_nps(web: Web, session: TestC
     assert escape(ATTRIBUTION_RULE[0]) in hint
     outbound = session.get("/outbound", params=DAY).text
     assert 'data-card="conversion_rate"' in outbound
+    agents = session.get("/agents", params=DAY).text
+    for page in (overview, outbound, agents):  # and as a visible box wherever sales numbers are
+        assert 'data-rule="attribution"' in page and escape(ATTRIBUTION_RULE[0]) in page
 
 
 def test_openapi_lists_the_business_endpoints(web: Web) -> None:
