@@ -17,8 +17,18 @@ from zoneinfo import ZoneInfo
 import typer
 
 from callkpi.cli.app import app
-from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
-from callkpi.cli.kpi_cmd import parse_date, split_values
+from callkpi.cli.common import (
+    ConfigOption,
+    DbOption,
+    TzOption,
+    console,
+    fail,
+    parse_date,
+    parse_utc,
+    resolve_db,
+    settings_for,
+    split_values,
+)
 from callkpi.config import MetricParams, PhoneSettings, Settings, effective_params, parse_param_overrides
 from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
 from callkpi.metrics.calendar import slice_range
@@ -238,7 +248,7 @@ def survey_list(
         rows = survey_candidates(
             store, params, settings.phone, since=parse_date(since, "--since") or date.min,
             until=parse_date(until, "--until"), not_surveyed_days=not_surveyed_days,
-            as_of=_utc(as_of), queues=split_values(queue), limit=limit)
+            as_of=parse_utc(as_of), queues=split_values(queue), limit=limit)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SURVEY_LIST_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -250,15 +260,6 @@ def survey_list(
         print(buffer.getvalue(), end="")
 
 
-def _utc(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--as-of expects a date-time like 2026-03-31T18:00, got {value!r}")
-        raise
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 # -- relink --------------------------------------------------------------------------------------

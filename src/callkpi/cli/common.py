@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import typer
@@ -32,3 +33,31 @@ def settings_for(config: Path | None) -> Settings:
 def fail(message: str, code: int = 2) -> None:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
+
+
+def parse_date(value: str | None, option: str) -> date | None:
+    """A ``--from``/``--to`` style date option, or a clear error naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} expects a date like 2026-03-31, got {value!r}")
+        raise
+
+
+def parse_utc(value: str | None, option: str = "--as-of") -> datetime | None:
+    """A date-time option as naive UTC (an offset in the value is honoured; without one it is UTC)."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} expects a date-time like 2026-03-31T18:00, got {value!r}")
+        raise
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def split_values(values: list[str] | None) -> tuple[str, ...]:
+    """Repeated and comma-separated option values: ``--queue a,b --queue c`` -> ``("a", "b", "c")``."""
+    return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())

@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
 from callkpi.cli.app import app
-from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
+from callkpi.cli.common import (
+    ConfigOption,
+    DbOption,
+    TzOption,
+    console,
+    fail,
+    parse_date,
+    resolve_db,
+    settings_for,
+    split_values,
+)
 from callkpi.config import effective_params, parse_param_overrides
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
 from callkpi.report.render import FORMATS, print_table, to_csv, to_json, write_xlsx
 from callkpi.storage import Store
-
-
-def split_values(values: list[str] | None) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())
-
-
-def parse_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} expects a date like 2026-03-31, got {value!r}")
-        raise
 
 
 @app.command()

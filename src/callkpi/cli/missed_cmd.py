@@ -19,7 +19,17 @@ import typer
 
 from callkpi import phone
 from callkpi.cli.app import app
-from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
+from callkpi.cli.common import (
+    ConfigOption,
+    DbOption,
+    TzOption,
+    console,
+    fail,
+    parse_date,
+    parse_utc,
+    resolve_db,
+    settings_for,
+)
 from callkpi.config import MetricParams, effective_params
 from callkpi.metrics.calendar import slice_range
 from callkpi.report.render import print_table, to_csv, to_json
@@ -80,25 +90,8 @@ def _local(utc: datetime, zone: ZoneInfo) -> str:
     return utc.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
-def _date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option} expects a date like 2026-03-31, got {value!r}")
-        raise
 
 
-def _as_of(value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--as-of expects a date-time like 2026-03-31T18:00, got {value!r}")
-        raise
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 @app.command()
@@ -127,8 +120,8 @@ def missed(
             fail(str(exc))
             raise
         rows = missed_worklist(
-            store, params, date_from=_date(date_from, "--from"), date_to=_date(date_to, "--to"),
-            as_of=_as_of(as_of), mask=settings.phone.mask_numbers,
+            store, params, date_from=parse_date(date_from, "--from"), date_to=parse_date(date_to, "--to"),
+            as_of=parse_utc(as_of), mask=settings.phone.mask_numbers,
         )
     if fmt == "json":
         print(to_json(rows))

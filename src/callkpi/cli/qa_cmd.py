@@ -9,8 +9,17 @@ from pathlib import Path
 import typer
 
 from callkpi.cli.app import app
-from callkpi.cli.common import ConfigOption, DbOption, TzOption, console, fail, resolve_db, settings_for
-from callkpi.cli.kpi_cmd import parse_date, split_values
+from callkpi.cli.common import (
+    ConfigOption,
+    DbOption,
+    TzOption,
+    console,
+    fail,
+    parse_date,
+    resolve_db,
+    settings_for,
+    split_values,
+)
 from callkpi.config import MetricParams, effective_params, parse_param_overrides
 from callkpi.ingest import qa_reviews  # noqa: F401 - registers the qa-reviews format with `callkpi ingest`
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
