@@ -5,12 +5,14 @@ windows (``fcr_window_h``, ``callback_window_h``) stay report-time parameters.
 
 from __future__ import annotations
 
+from callkpi.metrics import rollup
 from callkpi.storage import Store
 
 
 def refresh_call_links(store: Store) -> None:
+    """Recompute the gaps; the calls whose gaps changed are marked for the KPI rollups."""
     con = store.connection
-    con.execute(
+    changed = con.sql(
         """
         UPDATE calls SET next_inbound_gap_s = g.gap
         FROM (
@@ -20,9 +22,11 @@ def refresh_call_links(store: Store) -> None:
             FROM calls WHERE direction = 'inbound' AND caller_norm IS NOT NULL
         ) g
         WHERE calls.call_id = g.call_id AND calls.next_inbound_gap_s IS DISTINCT FROM g.gap
+        RETURNING calls.call_id
         """
-    )
-    con.execute(
+    ).to_arrow_table()
+    rollup.mark_call_ids(store, changed)
+    changed = con.sql(
         """
         UPDATE calls SET callback_attempt_gap_s = g.attempt_gap, callback_contact_gap_s = g.contact_gap
         FROM (
@@ -49,8 +53,12 @@ def refresh_call_links(store: Store) -> None:
                 ON w.number = c.number AND w.start_utc < c.start_utc
         ) g
         WHERE calls.call_id = g.call_id
+          AND (calls.callback_attempt_gap_s IS DISTINCT FROM g.attempt_gap
+               OR calls.callback_contact_gap_s IS DISTINCT FROM g.contact_gap)
+        RETURNING calls.call_id
         """
-    )
+    ).to_arrow_table()
+    rollup.mark_call_ids(store, changed)
 
 
 def refresh_agents(store: Store) -> None:

@@ -23,6 +23,7 @@ import pyarrow as pa
 from callkpi import phone
 from callkpi.config import Settings
 from callkpi.ingest import derive
+from callkpi.metrics import rollup
 from callkpi.storage import Store, first_row
 
 SOURCE = "queue_log"
@@ -194,6 +195,7 @@ def _ts(epoch_sql: str) -> str:
 def _replace_call_tables(store: Store, settings: Settings) -> None:
     con = store.connection
     params = phone.sql_params(settings.phone)
+    rollup.mark_calls(store, "SELECT callid FROM ql_new_callids")
     for table in ("queue_legs", "agent_legs", "calls"):
         con.execute(
             f"DELETE FROM {table} WHERE source = '{SOURCE}' "  # noqa: S608 - fixed table names
@@ -411,20 +413,28 @@ def _number(value: object) -> float | None:
 def rebuild_agent_states(store: Store, settings: Settings) -> None:
     """Replay every presence event (they are few next to call events) into agent_states."""
     con = store.connection
-    events = con.execute(
+    end_row = first_row(con.execute("SELECT max(epoch) FROM queue_log_events"))
+    data_end = float(end_row[0]) if end_row and end_row[0] is not None else 0.0
+    one_file = first_row(con.execute("SELECT min(source_id) = max(source_id) FROM queue_log_events"))
+    # The same line loaded from two files counts once; with one file there is nothing to drop.
+    dedupe = "" if one_file and one_file[0] else (
+        "QUALIFY source_id = min(source_id) OVER ("
+        "PARTITION BY epoch, callid, queue, agent_raw, event, data1, data2, data3, data4, data5)"
+    )
+    events = con.sql(
         f"""
         SELECT epoch, queue, agent, event, data1, data2 FROM queue_log_events
         WHERE event IN {_in(PRESENCE_EVENTS)}
-        QUALIFY source_id = min(source_id) OVER (
-            PARTITION BY epoch, callid, queue, agent_raw, event, data1, data2, data3, data4, data5)
+        {dedupe}
         ORDER BY epoch, source_id, line_no
         """  # noqa: S608 - constants of this module
-    ).fetchall()
-    end_row = first_row(con.execute("SELECT max(epoch) FROM queue_log_events"))
-    data_end = float(end_row[0]) if end_row and end_row[0] is not None else 0.0
+    )
     builder = _PresenceBuilder(close_on_reload=settings.ingest.close_sessions_on_reload)
-    for epoch, queue, agent, event, data1, data2 in events:
-        builder.feed(float(epoch), queue, agent, event, (data1, data2))
+    # In batches: tens of millions of pause events would not fit in memory as Python tuples.
+    for batch in events.to_arrow_reader(200_000):
+        columns = [batch.column(i).to_pylist() for i in range(6)]
+        for epoch, queue, agent, event, data1, data2 in zip(*columns, strict=True):
+            builder.feed(float(epoch), queue, agent, event, (data1, data2))
     builder.close_all(data_end, "end_of_data")
     rows = merge_overlapping_sessions(builder.rows)
     con.execute(f"DELETE FROM agent_states WHERE source = '{SOURCE}'")  # noqa: S608
@@ -464,12 +474,12 @@ def _timestamps(epochs: list[float]) -> pa.Array:
 
 
 def rebuild_agent_time(store: Store, source: str) -> None:
-    """Split presence spans and talk spans into 15-minute UTC slices, pro rata."""
+    """Split presence spans and talk spans into 15-minute UTC slices, pro rata; only the slices
+    whose rows changed are rewritten (and marked for the rollups)."""
     con = store.connection
-    con.execute("DELETE FROM agent_time WHERE source = ?", [source])
     con.execute(
         """
-        INSERT INTO agent_time
+        CREATE OR REPLACE TEMP TABLE agent_time_new AS
         WITH spans AS (
             SELECT agent, state, reason, epoch(start_utc) AS s, epoch(end_utc) AS e
             FROM agent_states WHERE source = $source AND end_utc > start_utc
@@ -484,10 +494,29 @@ def rebuild_agent_time(store: Store, source: str) -> None:
                 unnest(range(CAST(floor(s / 900) AS BIGINT), CAST(ceil(e / 900) AS BIGINT))) AS slice_id
             FROM spans
         )
-        SELECT $source, agent, slice_id, state, reason,
+        SELECT $source AS source, agent, slice_id, state, reason,
             sum(least(e, (slice_id + 1) * 900) - greatest(s, slice_id * 900)) AS seconds
         FROM sliced GROUP BY agent, slice_id, state, reason
         HAVING sum(least(e, (slice_id + 1) * 900) - greatest(s, slice_id * 900)) > 0
         """,
         {"source": source},
     )
+    columns = "agent, slice_id, state, reason, seconds"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE agent_time_changed AS
+        SELECT DISTINCT slice_id FROM (
+            (SELECT {columns} FROM agent_time WHERE source = $source EXCEPT ALL SELECT {columns} FROM agent_time_new)
+            UNION ALL
+            (SELECT {columns} FROM agent_time_new EXCEPT ALL SELECT {columns} FROM agent_time WHERE source = $source)
+        )
+        """,  # noqa: S608 - fixed column list
+        {"source": source},
+    )
+    con.execute("DELETE FROM agent_time WHERE source = ? AND slice_id IN (SELECT slice_id FROM agent_time_changed)",
+                [source])
+    con.execute("INSERT INTO agent_time SELECT * FROM agent_time_new "
+                "WHERE slice_id IN (SELECT slice_id FROM agent_time_changed)")
+    rollup.mark_slices(store, "agent_time", "SELECT slice_id FROM agent_time_changed")
+    con.execute("DROP TABLE agent_time_new")
+    con.execute("DROP TABLE agent_time_changed")

@@ -7,6 +7,7 @@ measures. Everything is one Ibis expression, executed by the store's engine.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -14,8 +15,10 @@ from typing import Any
 
 import ibis
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from callkpi.config import MetricParams
+from callkpi.metrics import rollup
 from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
@@ -76,16 +79,113 @@ def available_metrics(store: Store, registry: Registry = REGISTRY) -> tuple[str,
     )
 
 
-def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY) -> KpiResult:
+def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rollups: bool = True) -> KpiResult:
+    """The query's KPIs; additive measures come from the rollups where they answer the query exactly
+    (``rollups=False`` reads only the raw tables, e.g. to check the rollups).
+
+    The SQL of a query is kept per *shape* (everything but the filter values and the dates, for
+    one version of the data), so asking again for another day, queue or agent skips building and
+    compiling the expression: the values are bound as parameters."""
     validate(query, registry)
     metric_ids = query.metrics or available_metrics(store, registry)
     metrics = [registry.metrics[m] for m in metric_ids]
     context = _context(store)
+    key = (store.path if store.path != ":memory:" else id(store), _data_version(store, registry), id(registry),
+           rollups, tuple(metric_ids), context, _shape(query))
+    template = _TEMPLATES.get(key)
+    if template is None:
+        template = _template(store, query, registry, metrics, context, rollups)
+        _TEMPLATES[key] = template
+        while len(_TEMPLATES) > _TEMPLATE_CACHE_SIZE:
+            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+    notes = list(template.notes)
+    if template.sql is None:
+        return KpiResult(query.by, tuple(metric_ids), [], notes, query.params)
+    for name, calendar in template.calendars.items():
+        store.connection.register(name, calendar)
+    values = _bound_values(query, template.placeholders)
+    rows = _rows(store.connection.sql(template.sql, params=values).to_arrow_table())
+    present = {m for m in template.optional if any(row.get(f"{_PROBE}{m}") for row in rows)}
+    for row in rows:
+        for measure_id in template.optional:
+            del row[f"{_PROBE}{measure_id}"]
+    notes.extend(_missing_notes(metrics, template.supported, present, rows))
+    return KpiResult(query.by, tuple(metric_ids), rows, notes, query.params)
+
+
+@dataclass
+class _Template:
+    sql: str | None
+    supported: set[str]
+    optional: list[str]
+    notes: list[str]
+    placeholders: dict[str, str]  # parameter name -> the literal that stands for it in the SQL
+    calendars: dict[str, pa.Table]
+
+
+_TEMPLATES: dict[tuple, _Template] = {}
+_TEMPLATE_CACHE_SIZE = 256
+# Stand-ins for the slice range while a shape is compiled: far beyond any real slice number.
+_FIRST_SLICE, _END_SLICE = 9_100_000_001, 9_100_000_002
+
+
+def _shape(query: KpiQuery) -> tuple:
+    filters = tuple(sorted((dim, len(values)) for dim, values in query.filters.items()))
+    return (query.by, filters, query.date_from is None, query.date_to is None, query.params.model_dump_json())
+
+
+def _data_version(store: Store, registry: Registry) -> tuple:
+    """What the SQL of a shape depends on: table sizes (which rollup is smallest), the slice span
+    of every fact table (the calendars), the sources' load counters."""
+    tables = store.connection.execute(
+        "SELECT table_name, estimated_size FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+    ).fetchall()
+    names = {name for name, _ in tables}
+    spans = sorted({(f.table, f.slice_column) for f in registry.facts.values() if f.table in names}
+                   | {(name, "slice_id") for name in names if name.startswith("rollup_")})
+    selects = [f'SELECT min("{column}"), max("{column}") FROM "{table}"' for table, column in spans]  # noqa: S608
+    bounds = store.connection.execute(" UNION ALL ".join(selects)).fetchall() if selects else []
+    loads = store.connection.execute(
+        "SELECT count(*), max(loaded_at_utc), sum(loads), sum(lines_loaded) FROM sources"
+    ).fetchall() if "sources" in names else []
+    return (tuple(tables), tuple(bounds), tuple(loads))
+
+
+def _placeholder_query(query: KpiQuery) -> tuple[KpiQuery, dict[str, str]]:
+    """The query with stand-ins for its filter values (``__callkpi_fN_I__``)."""
+    placeholders: dict[str, str] = {}
+    filters: dict[str, tuple[str, ...]] = {}
+    for n, (dim, values) in enumerate(sorted(query.filters.items())):
+        names = [f"f{n}_{i}" for i in range(len(values))]
+        filters[dim] = tuple(f"__callkpi_{name}__" for name in names)
+        placeholders.update({name: f"'__callkpi_{name}__'" for name in names})
+    if query.date_from is not None:
+        placeholders["first_slice"] = str(_FIRST_SLICE)
+    if query.date_to is not None:
+        placeholders["end_slice"] = str(_END_SLICE)
+    return KpiQuery(query.by, query.date_from, query.date_to, filters, query.metrics, query.params), placeholders
+
+
+def _bound_values(query: KpiQuery, placeholders: dict[str, str]) -> dict[str, object]:
+    first, end = slice_range(query.date_from, query.date_to, query.params.timezone)
+    values: dict[str, object] = {"first_slice": first, "end_slice": end}
+    for n, (_, given) in enumerate(sorted(query.filters.items())):
+        values.update({f"f{n}_{i}": value for i, value in enumerate(given)})
+    return {name: values[name] for name in placeholders}
+
+
+def _template(
+    store: Store, query: KpiQuery, registry: Registry, metrics: Sequence[Metric], context: Context, rollups: bool
+) -> _Template:
+    shaped, placeholders = _placeholder_query(query)
     measure_ids = _needed_measures(metrics)
     notes: list[str] = []
-    supported, parts = _fact_parts(store, query, registry, measure_ids, context, notes)
+    calendars: dict[str, pa.Table] = {}
+    build = _Build(store, shaped, calendars, placeholders)
+    plan = _RollupPlan.of(build) if rollups and registry is REGISTRY else None
+    supported, parts = _fact_parts(build, registry, measure_ids, context, plan)
     if not parts:
-        return KpiResult(query.by, tuple(metric_ids), [], notes, query.params)
+        return _Template(None, supported, [], notes, {}, {})
     merged = _merge(parts, query.by, measure_ids, supported, registry)
     values = {m: merged[m] if m in supported else ibis.null("float64") for m in measure_ids}
     columns = {d: merged[d] for d in query.by}
@@ -101,13 +201,37 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY) -> Kpi
     expr = merged.select(**columns)
     if query.by:
         expr = expr.order_by([ibis.asc(d, nulls_first=False) for d in query.by])
-    rows = _rows(store.fetch_arrow(expr))
-    present = {m for m in optional if any(row.get(f"{_PROBE}{m}") for row in rows)}
-    for row in rows:
-        for measure_id in optional:
-            del row[f"{_PROBE}{measure_id}"]
-    notes.extend(_missing_notes(metrics, supported, present, rows))
-    return KpiResult(query.by, tuple(metric_ids), rows, notes, query.params)
+    sql = store.ibis.compile(expr)
+    used = {}
+    for name, literal in placeholders.items():
+        if literal in sql:
+            sql = sql.replace(literal, f"${name}")
+            used[name] = literal
+    return _Template(sql, supported, optional, notes, used, calendars)
+
+
+@dataclass
+class _Build:
+    """What building one query's expression needs: the store, the query with stand-ins for its
+    values, and the calendars the expression reads (registered under their names)."""
+
+    store: Store
+    query: KpiQuery
+    calendars: dict[str, pa.Table]
+    placeholders: dict[str, str]
+
+    def slice_range(self) -> tuple[int | None, int | None]:
+        return (_FIRST_SLICE if "first_slice" in self.placeholders else None,
+                _END_SLICE if "end_slice" in self.placeholders else None)
+
+    def calendar(self, first: int, last: int, time_dims: Sequence[str]) -> ibis.Table:
+        params = self.query.params
+        data = calendar_table(params.timezone, first, last, params.interval_minutes)
+        digest = hashlib.sha1(f"{params.timezone}|{first}|{last}|{params.interval_minutes}".encode()).hexdigest()
+        name = f"callkpi_calendar_{digest[:16]}"
+        self.store.connection.register(name, data)
+        self.calendars[name] = data
+        return self.store.table(name).select("slice_id", *time_dims)
 
 
 _PROBE = "__measure_"
@@ -137,13 +261,13 @@ def _fact_supports(fact: Fact, query: KpiQuery) -> bool:
 
 
 def _fact_parts(
-    store: Store,
-    query: KpiQuery,
+    build: _Build,
     registry: Registry,
     measure_ids: Sequence[str],
     context: Context,
-    notes: list[str],
+    plan: _RollupPlan | None,
 ) -> tuple[set[str], list[ibis.Table]]:
+    query = build.query
     by_fact: dict[str, list[str]] = {}
     for measure_id in measure_ids:
         by_fact.setdefault(registry.measures[measure_id].fact, []).append(measure_id)
@@ -153,23 +277,101 @@ def _fact_parts(
         fact = registry.facts[fact_id]
         if not _fact_supports(fact, query):
             continue
-        table = _prepared(store, fact, query)
-        if table is None:
-            continue
-        aggregates = {
-            m: registry.measures[m].aggregate(table, query.params, context).cast("float64") for m in fact_measures
-        }
-        keys = [table[d] for d in query.by]
-        part = table.group_by(keys).aggregate(**aggregates) if keys else table.aggregate(**aggregates)
-        parts.append(part)
+        raw_measures = list(fact_measures)
+        if plan is not None:
+            rolled = plan.part(fact, raw_measures)
+            if rolled is not None:
+                parts.append(rolled[0])
+                raw_measures = [m for m in raw_measures if m not in rolled[1]]
+        if raw_measures:
+            table = _prepared(build, fact)
+            if table is None:
+                continue
+            aggregates = {
+                m: registry.measures[m].aggregate(table, query.params, context).cast("float64") for m in raw_measures
+            }
+            parts.append(_grouped(table, query.by, aggregates))
         supported.update(fact_measures)
     return supported, parts
 
 
-def _prepared(store: Store, fact: Fact, query: KpiQuery) -> ibis.Table | None:
+def _grouped(table: ibis.Table, by: Sequence[str], aggregates: dict[str, ibis.Value]) -> ibis.Table:
+    keys = [table[d] for d in by]
+    return table.group_by(keys).aggregate(**aggregates) if keys else table.aggregate(**aggregates)
+
+
+@dataclass
+class _RollupPlan:
+    """Which rollup grain answers which measures of a query (rollup.py explains the grains)."""
+
+    build: _Build
+    stored: MetricParams
+    grains: list[rollup.Grain]
+    sizes: dict[str, int]
+
+    @property
+    def store(self) -> Store:
+        return self.build.store
+
+    @property
+    def query(self) -> KpiQuery:
+        return self.build.query
+
+    @classmethod
+    def of(cls, build: _Build) -> _RollupPlan | None:
+        stored = rollup.stored_params(build.store)
+        if stored is None:
+            return None
+        sizes = rollup.rollup_sizes(build.store)
+        usable = [g for g in rollup.grains(build.store.ibis, stored) if g.table in sizes]
+        return cls(build, stored, usable, sizes) if usable else None
+
+    def part(self, fact: Fact, measure_ids: Sequence[str]) -> tuple[ibis.Table, set[str]] | None:
+        """The fact's measures this query can take from a rollup, aggregated by the query's dimensions."""
+        candidates = [g for g in self.grains if g.fact == fact.id and self._covers(g)]
+        if not candidates:
+            return None
+        grain = min(candidates, key=lambda g: self.sizes[g.table])
+        base = fact.base(self.store.ibis)
+        wanted = [
+            m for m in measure_ids
+            if m in grain.measures
+            and rollup.same_definition(REGISTRY.measures[m], base, self.stored, self.query.params)
+        ]
+        if not wanted:
+            return None
+        view = Fact(fact.id, grain.table, "slice_id", {d: d for d in grain.dimensions}, fact.description)
+        table = _prepared(self.build, view)
+        if table is None:
+            return None
+        aggregates = {m: _reaggregate(table[m], base, m, self.stored).cast("float64") for m in wanted}
+        return _grouped(table, self.query.by, aggregates), set(wanted)
+
+    def _covers(self, grain: rollup.Grain) -> bool:
+        asked = [d for d in (*self.query.by, *self.query.filters) if d not in TIME_DIMENSIONS]
+        asked = ["agent" if d == "team" else d for d in asked]
+        if not all(d in grain.dimensions for d in asked):
+            return False
+        if grain.time == "slice":
+            return True
+        times = {d for d in self.query.by if d in TIME_DIMENSIONS}
+        return self.query.params.timezone == self.stored.timezone and times <= rollup.DAY_TIME_DIMENSIONS
+
+
+def _reaggregate(column: ibis.Value, base: ibis.Table, measure_id: str, params: MetricParams) -> ibis.Value:
+    kind = rollup.reaggregation(REGISTRY.measures[measure_id].aggregate(base, params, Context()))
+    if kind == "max":
+        return column.max()
+    if kind == "min":
+        return column.min()
+    return column.sum()
+
+
+def _prepared(build: _Build, fact: Fact) -> ibis.Table | None:
     """The fact's rows in range and filter, with every requested dimension as a column."""
+    store, query = build.store, build.query
     table = fact.base(store.ibis)
-    first, end = slice_range(query.date_from, query.date_to, query.params.timezone)
+    first, end = build.slice_range()
     if first is not None:
         table = table.filter(table[fact.slice_column] >= first)
     if end is not None:
@@ -184,25 +386,13 @@ def _prepared(store: Store, fact: Fact, query: KpiQuery) -> ibis.Table | None:
         table = table.filter(table[dim].isin(list(values)))
     time_dims = [d for d in query.by if d in TIME_DIMENSIONS]
     if time_dims:
-        bounds = _slice_bounds(store, table, fact, first, end)
-        if bounds is None:
+        # The calendar spans the table's data (not the asked dates), so one SQL serves any dates.
+        lo, hi = store.column_bounds(fact.table, fact.slice_column)
+        if lo is None or hi is None:
             return None
-        calendar = ibis.memtable(
-            calendar_table(query.params.timezone, bounds[0], bounds[1], query.params.interval_minutes)
-        ).select("slice_id", *time_dims)
+        calendar = build.calendar(int(lo), int(hi), time_dims)
         table = table.join(calendar, table[fact.slice_column] == calendar.slice_id)
     return table
-
-
-def _slice_bounds(
-    store: Store, table: ibis.Table, fact: Fact, first: int | None, end: int | None
-) -> tuple[int, int] | None:
-    if first is not None and end is not None:
-        return first, end - 1
-    lo, hi = store.column_bounds(fact.table, fact.slice_column)
-    if lo is None or hi is None:
-        return None
-    return int(first if first is not None else lo), int(end - 1 if end is not None else hi)
 
 
 def _merge(
@@ -231,14 +421,17 @@ def _merge(
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    rows = table.to_pylist()
-    for row in rows:
-        for key, value in row.items():
-            if isinstance(value, float) and value != value:  # NaN from engines -> null
-                row[key] = None
-            elif isinstance(value, datetime):
-                row[key] = value.isoformat()
-    return rows
+    """Result rows as dicts: NaN from engines becomes null, times ISO text (column-wise: fast)."""
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if pa.types.is_floating(column.type):
+            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+        values = column.to_pylist()
+        if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
+            values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+        columns[name] = values
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)] if names else []
 
 
 def _missing_notes(

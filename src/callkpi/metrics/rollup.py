@@ -1,0 +1,303 @@
+"""Rollups: the additive measures of the call facts, pre-aggregated and kept up to date by the importers.
+
+Each rollup is a grain of one fact (:mod:`callkpi.metrics.catalogue`): a time bucket and some of the
+fact's dimensions. Two grains per fact:
+
+- ``slice``: every 15-minute UTC slice x the fact's dimensions except ``agent`` (any zone, any
+  interval, any filter on queue, direction, source, campaign, DID, trunk, pause reason);
+- ``day``: every local day of the business time zone x all the fact's dimensions, agent included
+  (stored under the number of the day's first slice, so the engine joins it to the calendar as
+  it joins raw facts).
+
+The measures are the fact's own registry measures whose aggregate is a count, a sum, a max or a
+min (they re-aggregate by sum, sum, max, min) and that do not depend on the store's context
+(FCR's pending window does); distinct counts and medians are never rolled up. A measure whose
+definition depends on a parameter (service-level threshold, ACW reasons) is stored for the
+parameters in effect at import time; the engine uses it only when the query's parameters give
+the same expression, and otherwise reads the raw table.
+
+Importers mark what they change (:func:`mark_calls`, :func:`mark_slices`) inside their
+transaction; :func:`refresh` then recomputes only the buckets those changes touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.operations as ops
+import pyarrow as pa
+
+from callkpi.config import MetricParams, Settings, effective_params
+from callkpi.metrics.calendar import local_midnight_slice
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.registry import Context, Fact, Measure, Registry
+from callkpi.model.schema import SLICE_SECONDS
+from callkpi.storage import Store
+
+TimeGrain = Literal["slice", "day"]
+Reaggregation = Literal["sum", "max", "min"]
+
+# Canonical call tables whose facts are rolled up; business facts (deals, surveys...) stay raw.
+ROLLED_UP_TABLES: dict[str, str] = {
+    "queue_legs": "enter_slice",
+    "calls": "start_slice",
+    "agent_legs": "offer_slice",
+    "agent_time": "slice_id",
+}
+CALL_TABLES = ("queue_legs", "agent_legs", "calls")
+DAY_TIME_DIMENSIONS = frozenset({"day", "week", "month", "weekday"})
+PARAMS_KEY = "rollup_params"
+FINGERPRINT_KEY = "rollup_fingerprint"
+_MAP = "rollup_map"
+_DIRTY = "rollup_dirty"
+_TOUCHED = "rollup_touched_calls"
+_SAMPLE_CONTEXTS = (Context(), Context(data_end_utc=datetime(2000, 1, 1)))
+
+
+@dataclass(frozen=True)
+class Grain:
+    fact: str
+    time: TimeGrain
+    dimensions: tuple[str, ...]
+    measures: tuple[str, ...]
+
+    @property
+    def table(self) -> str:
+        return f"rollup_{self.fact}_{self.time}"
+
+
+def reaggregation(expr: ibis.Value) -> Reaggregation | None:
+    """How partial values of an aggregate combine into the value of a larger group, if they do."""
+    op = expr.op()
+    if isinstance(op, ops.CountStar | ops.Count | ops.Sum):
+        return "sum"
+    if isinstance(op, ops.Max):
+        return "max"
+    if isinstance(op, ops.Min):
+        return "min"
+    return None
+
+
+def rolled_up_facts(registry: Registry = REGISTRY) -> list[Fact]:
+    return [f for f in registry.facts.values() if type(f) is Fact and f.table in ROLLED_UP_TABLES]
+
+
+_GRAINS: dict[tuple[int, str], list[Grain]] = {}
+
+
+def grains(backend: Any, params: MetricParams, registry: Registry = REGISTRY) -> list[Grain]:
+    """Every rollup grain of the registry, with the measures it holds (the same for any store)."""
+    key = (id(registry), params.model_dump_json())
+    if key not in _GRAINS:
+        _GRAINS[key] = _grains(backend, params, registry)
+    return _GRAINS[key]
+
+
+def _grains(backend: Any, params: MetricParams, registry: Registry) -> list[Grain]:
+    result = []
+    for fact in rolled_up_facts(registry):
+        table = fact.base(backend)
+        measures = tuple(m.id for m in registry.measures.values()
+                         if m.fact == fact.id and _rollable(m, table, params))
+        if not measures:
+            continue
+        dims = tuple(fact.dimensions)
+        result.append(Grain(fact.id, "slice", tuple(d for d in dims if d != "agent"), measures))
+        result.append(Grain(fact.id, "day", dims, measures))
+    return result
+
+
+def _rollable(measure: Measure, table: ibis.Table, params: MetricParams) -> bool:
+    exprs = [measure.aggregate(table, params, context) for context in _SAMPLE_CONTEXTS]
+    return reaggregation(exprs[0]) is not None and exprs[0].equals(exprs[1])
+
+
+def same_definition(measure: Measure, table: ibis.Table, stored: MetricParams, asked: MetricParams) -> bool:
+    """True when the measure under the query's parameters is the expression the rollup stored."""
+    context = _SAMPLE_CONTEXTS[0]
+    asked, stored = normalized(asked), normalized(stored)
+    return measure.aggregate(table, asked, context).equals(measure.aggregate(table, stored, context))
+
+
+def normalized(params: MetricParams) -> MetricParams:
+    """The parameters as they read back from JSON (a default of 10 becomes 10.0), so that equal
+    values give equal expressions."""
+    return _from_json(params.model_dump_json())
+
+
+@lru_cache(maxsize=64)
+def _from_json(text: str) -> MetricParams:
+    return MetricParams.model_validate_json(text)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def stored_params(store: Store) -> MetricParams | None:
+    """The parameters the rollups were built with, or None when the store has no rollups."""
+    if not store.has_table("meta"):
+        return None
+    text = store.get_meta(PARAMS_KEY)
+    return MetricParams.model_validate_json(text) if text else None
+
+
+def rollup_sizes(store: Store) -> dict[str, int]:
+    rows = store.connection.execute(
+        "SELECT table_name, estimated_size FROM duckdb_tables() "
+        "WHERE NOT temporary AND table_name LIKE 'rollup\\_%' ESCAPE '\\'"
+    ).fetchall()
+    return {str(name): int(size or 0) for name, size in rows}
+
+
+# -- maintenance -----------------------------------------------------------------------------
+
+
+def start_tracking(store: Store) -> None:
+    con = store.connection
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DIRTY} (tbl VARCHAR, slice BIGINT)")
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TOUCHED} (call_id VARCHAR)")
+
+
+def mark_calls(store: Store, call_ids_sql: str, params: Sequence[object] = ()) -> None:
+    """Remember calls about to be replaced or updated (``call_ids_sql`` selects their ids; a fixed
+    query of the caller, values bound): the buckets of their rows now and after the change are
+    recomputed."""
+    start_tracking(store)
+    store.connection.execute(f"INSERT INTO {_TOUCHED} {call_ids_sql}", list(params))
+    _mark_touched_calls(store)
+
+
+def mark_call_ids(store: Store, call_ids: pa.Table) -> None:
+    """Like :func:`mark_calls`, for ids already at hand (an Arrow table with a ``call_id`` column)."""
+    if call_ids.num_rows == 0:
+        return
+    store.connection.register("rollup_ids_arrow", call_ids)
+    try:
+        mark_calls(store, "SELECT call_id FROM rollup_ids_arrow")
+    finally:
+        store.connection.unregister("rollup_ids_arrow")
+
+
+def mark_slices(store: Store, table: str, slices_sql: str, params: Sequence[object] = ()) -> None:
+    """Remember slices of ``table`` whose rows changed (``slices_sql`` selects slice numbers)."""
+    start_tracking(store)
+    store.connection.execute(f"INSERT INTO {_DIRTY} SELECT ?, s FROM ({slices_sql}) AS m(s)", [table, *params])  # noqa: S608
+
+
+def _mark_touched_calls(store: Store) -> None:
+    for table in CALL_TABLES:
+        column = ROLLED_UP_TABLES[table]
+        store.connection.execute(
+            f"INSERT INTO {_DIRTY} SELECT DISTINCT ?, {column} FROM {table} "  # noqa: S608 - names are ours
+            f"WHERE call_id IN (SELECT call_id FROM {_TOUCHED})",
+            [table],
+        )
+
+
+def refresh(store: Store, settings: Settings) -> None:
+    """Bring every rollup up to date with what this import changed (inside its transaction)."""
+    params = normalized(effective_params(settings, store.get_meta("timezone")))
+    all_grains = grains(store.ibis, params)
+    fingerprint = _fingerprint(store, all_grains, params)
+    start_tracking(store)
+    if store.get_meta(FINGERPRINT_KEY) != fingerprint or not all(store.has_table(g.table) for g in all_grains):
+        rebuild(store, params, all_grains)
+        store.set_meta(FINGERPRINT_KEY, fingerprint)
+    else:
+        _mark_touched_calls(store)
+        for grain in all_grains:
+            _update(store, grain, params)
+    store.set_meta(PARAMS_KEY, params.model_dump_json())
+    store.connection.execute("DELETE FROM rollup_dirty")
+    store.connection.execute("DELETE FROM rollup_touched_calls")
+
+
+def rebuild(store: Store, params: MetricParams, all_grains: Iterable[Grain] | None = None) -> None:
+    """Recompute every rollup from the raw tables."""
+    for grain in all_grains if all_grains is not None else grains(store.ibis, params):
+        fact = REGISTRY.facts[grain.fact]
+        lo, hi = store.column_bounds(fact.table, fact.slice_column)
+        slices = range(int(lo), int(hi) + 1) if lo is not None and hi is not None else range(0)
+        _write_map(store, grain, params, slices)
+        select = store.ibis.compile(_aggregate(store, grain, params))
+        store.connection.execute(f'CREATE OR REPLACE TABLE "{grain.table}" AS {select}')
+
+
+def _update(store: Store, grain: Grain, params: MetricParams) -> None:
+    fact = REGISTRY.facts[grain.fact]
+    rows = store.connection.execute(
+        f"SELECT DISTINCT slice FROM {_DIRTY} WHERE tbl = ? AND slice IS NOT NULL", [fact.table]  # noqa: S608
+    ).fetchall()
+    if not rows:
+        return
+    _write_map(store, grain, params, sorted(int(r[0]) for r in rows))
+    con = store.connection
+    con.execute(f'DELETE FROM "{grain.table}" WHERE slice_id IN (SELECT DISTINCT bucket FROM {_MAP})')  # noqa: S608
+    select = store.ibis.compile(_aggregate(store, grain, params))
+    con.execute(f'INSERT INTO "{grain.table}" BY NAME {select}')
+
+
+def _aggregate(store: Store, grain: Grain, params: MetricParams) -> ibis.Table:
+    """The grain's rows for the buckets in the map table, from the fact's own measure definitions."""
+    fact = REGISTRY.facts[grain.fact]
+    table = fact.base(store.ibis)
+    buckets = store.table(_MAP)
+    table = table.join(buckets, table[fact.slice_column] == buckets.map_slice)
+    keys = {"slice_id": table.bucket, **{d: table[fact.dimensions[d]] for d in grain.dimensions}}
+    context = _SAMPLE_CONTEXTS[0]
+    values = {m: REGISTRY.measures[m].aggregate(table, params, context).cast("float64") for m in grain.measures}
+    return table.group_by(**keys).aggregate(**values)
+
+
+def _write_map(store: Store, grain: Grain, params: MetricParams, slices: Sequence[int] | range) -> None:
+    """The temp table map_slice -> bucket for the given slices (whole local days for the day grain)."""
+    if grain.time == "slice" or not slices:
+        data = pa.table({"map_slice": pa.array(slices, pa.int64()), "bucket": pa.array(slices, pa.int64())})
+    else:
+        data = _day_map(params.timezone, slices)
+    con = store.connection
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_MAP} (map_slice BIGINT, bucket BIGINT)")
+    con.register("rollup_map_arrow", data)
+    try:
+        con.execute(f"INSERT INTO {_MAP} SELECT map_slice, bucket FROM rollup_map_arrow")  # noqa: S608
+    finally:
+        con.unregister("rollup_map_arrow")
+
+
+def _day_map(timezone: str, slices: Sequence[int] | range) -> pa.Table:
+    days = sorted({_local_day(s, timezone) for s in _day_probes(slices)})
+    firsts, buckets = [], []
+    for day in days:
+        start = local_midnight_slice(day, timezone)
+        end = local_midnight_slice(date.fromordinal(day.toordinal() + 1), timezone)
+        firsts.extend(range(start, end))
+        buckets.extend([start] * (end - start))
+    return pa.table({"map_slice": pa.array(firsts, pa.int64()), "bucket": pa.array(buckets, pa.int64())})
+
+
+def _day_probes(slices: Sequence[int] | range) -> Iterable[int]:
+    # A full range needs one probe per 8 hours only (every day is at least 23 hours long).
+    if isinstance(slices, range):
+        return [*range(slices.start, slices.stop, 32), slices.stop - 1]
+    return slices
+
+
+def _local_day(slice_id: int, timezone: str) -> date:
+    return datetime.fromtimestamp(slice_id * SLICE_SECONDS, UTC).astimezone(ZoneInfo(timezone)).date()
+
+
+def _fingerprint(store: Store, all_grains: Sequence[Grain], params: MetricParams) -> str:
+    """Changes when a rolled-up definition, a parameter value it uses or the business zone changes."""
+    _write_map(store, Grain("", "slice", (), ()), params, [])
+    digest = hashlib.sha256(params.timezone.encode())
+    for grain in all_grains:
+        digest.update(repr(grain).encode())
+        digest.update(store.ibis.compile(_aggregate(store, grain, params)).encode())
+    return digest.hexdigest()

@@ -1,0 +1,316 @@
+"""KPI rollups give the numbers the raw tables give: for every grouping, filter, date range and
+time zone (DST days included), after first loads, appended lines, re-imports and files loaded later."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from callkpi.config import MetricParams, Settings
+from callkpi.ingest.formats import load_file
+from callkpi.metrics import engine, rollup
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.engine import KpiQuery, compute
+from callkpi.simulate import Scenario, simulate
+from callkpi.storage import Store
+from conftest import SCENARIOS, scenario_text, write_log
+
+GROUPINGS: tuple[tuple[str, ...], ...] = (
+    (), ("agent",), ("queue",), ("team",), ("direction",), ("source",), ("pause_reason",), ("campaign",),
+    ("did",), ("agent", "day"), ("queue", "interval"), ("queue", "hour"), ("day",), ("week",), ("month",),
+    ("weekday", "time_of_day"), ("agent", "interval"), ("queue", "direction", "day"),
+)
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata")
+
+
+def assert_same(store: Store, query: KpiQuery) -> None:
+    """The engine's answer with rollups equals its answer from the raw tables."""
+    rolled = compute(store, query)
+    raw = compute(store, query, rollups=False)
+    assert rolled.metrics == raw.metrics
+    assert len(rolled.rows) == len(raw.rows), query
+    for got, want in zip(rolled.rows, raw.rows, strict=True):
+        assert got.keys() == want.keys()
+        for key, value in want.items():
+            assert _same(got[key], value), (query, key, got[key], value)
+    assert rolled.notes == raw.notes
+
+
+def _same(got: Any, want: Any) -> bool:
+    if isinstance(want, float) and isinstance(got, float):
+        return math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-6)
+    return bool(got == want)
+
+
+def rollup_rows(store: Store) -> dict[str, list[tuple]]:
+    """Every rollup table's rows, sorted, floats rounded (sums may be added in another order)."""
+    result = {}
+    for table in sorted(rollup.rollup_sizes(store)):
+        rows = store.connection.execute(f'SELECT * FROM "{table}"').fetchall()  # noqa: S608 - our table names
+        rounded = [tuple(round(v, 6) if isinstance(v, float) else v for v in row) for row in rows]
+        result[table] = sorted(rounded, key=lambda r: tuple((v is None, str(v)) for v in r))
+    return result
+
+
+def assert_incremental_equals_rebuild(store: Store) -> None:
+    """The incrementally maintained rollups equal rollups recomputed from scratch."""
+    maintained = rollup_rows(store)
+    assert maintained, "no rollups were built"
+    params = rollup.stored_params(store)
+    assert params is not None
+    rollup.rebuild(store, params)
+    assert rollup_rows(store) == maintained
+
+
+def _queries(by_options: Sequence[tuple[str, ...]], zones: Sequence[str], days: Sequence[tuple[date, date] | None],
+             filters: Sequence[dict[str, tuple[str, ...]]] = ({},)) -> Iterator[KpiQuery]:
+    for by in by_options:
+        for zone in zones:
+            for span in days:
+                for flt in filters:
+                    yield KpiQuery(by=by, date_from=span[0] if span else None, date_to=span[1] if span else None,
+                                   filters=flt, params=MetricParams(timezone=zone, interval_minutes=15))
+
+
+# -- queue_log scenarios ---------------------------------------------------------------------------
+
+
+def _scenario_store(tmp_path: Path, names: Sequence[str], zone: str = "UTC") -> Store:
+    store = Store(":memory:")
+    store.set_meta("timezone", zone)
+    for name in names:
+        path = write_log(tmp_path, scenario_text(name), name)
+        load_file(store, path, Settings(), timezone=zone)
+    return store
+
+
+SCENARIO_NAMES = sorted(p.name for p in SCENARIOS.glob("*.queue_log"))
+
+
+@pytest.mark.parametrize("name", SCENARIO_NAMES)
+def test_every_scenario_rollups_equal_a_rebuild(tmp_path: Path, name: str) -> None:
+    with _scenario_store(tmp_path, [name]) as store:
+        assert_incremental_equals_rebuild(store)
+
+
+def test_all_scenarios_same_with_rollups(tmp_path: Path) -> None:
+    """Every scenario file, loaded one after the other into one store, every grouping in two zones."""
+    with _scenario_store(tmp_path, SCENARIO_NAMES) as store:
+        for query in _queries(GROUPINGS, ("UTC", "Europe/Berlin"), (None,)):
+            assert_same(store, query)
+
+
+def _rotated(by_options: Sequence[tuple[str, ...]], zones: Sequence[str],
+             days: Sequence[tuple[date, date] | None]) -> Iterator[KpiQuery]:
+    """Each grouping once, cycling through the zones and date ranges (a product would be too slow)."""
+    for i, by in enumerate(by_options):
+        span = days[i % len(days)]
+        zone = zones[(i // len(days)) % len(zones)] if len(zones) > 1 else zones[0]
+        yield KpiQuery(by=by, date_from=span[0] if span else None, date_to=span[1] if span else None,
+                       params=MetricParams(timezone=zone, interval_minutes=15))
+
+
+def test_dst_days_same_with_rollups(tmp_path: Path) -> None:
+    """dst_berlin and dst_new_york, rolled up by day in Europe/Berlin, queried in several zones on
+    the days around the 2026 spring and autumn changes."""
+    days = [(date(2026, 3, 29), date(2026, 3, 29)), (date(2026, 10, 24), date(2026, 10, 26)),
+            (date(2026, 3, 28), date(2026, 3, 30)), (date(2026, 10, 25), date(2026, 10, 25)), None]
+    grouped = (("day",), ("agent", "day"), ("queue", "interval"), ("hour",), ())
+    with _scenario_store(tmp_path, ["dst_berlin.queue_log", "dst_new_york.queue_log"], "Europe/Berlin") as store:
+        for query in _queries(grouped, ("Europe/Berlin",), days):
+            assert_same(store, query)
+        for query in _rotated(GROUPINGS, ("America/New_York", "UTC", "Asia/Kolkata"), days):
+            assert_same(store, query)
+
+
+def _plan(store: Store, query: KpiQuery) -> engine._RollupPlan | None:
+    return engine._RollupPlan.of(engine._Build(store, query, {}, {}))
+
+
+def test_day_rollup_is_used_in_its_zone(tmp_path: Path) -> None:
+    with _scenario_store(tmp_path, ["dst_berlin.queue_log", "acw.queue_log"], "Europe/Berlin") as store:
+        berlin = KpiQuery(by=("agent", "day"), params=MetricParams(timezone="Europe/Berlin"))
+        plan = _plan(store, berlin)
+        assert plan is not None
+        part = plan.part(REGISTRY.facts["queue_legs"], ["ql_offered", "ql_answered"])
+        assert part is not None and part[1] == {"ql_offered", "ql_answered"}
+        assert "rollup_queue_legs_day" in engine.ibis.to_sql(part[0])
+        by_interval = KpiQuery(by=("agent", "interval"), params=MetricParams(timezone="Europe/Berlin"))
+        plan = _plan(store, by_interval)
+        assert plan is not None and plan.part(REGISTRY.facts["queue_legs"], ["ql_offered"]) is None
+        other_zone = KpiQuery(by=("queue", "interval"), params=MetricParams(timezone="Asia/Kolkata"))
+        plan = _plan(store, other_zone)
+        assert plan is not None
+        part = plan.part(REGISTRY.facts["queue_legs"], ["ql_offered"])
+        assert part is not None and "rollup_queue_legs_slice" in engine.ibis.to_sql(part[0])
+
+
+def test_distinct_counts_and_fcr_are_never_rolled_up() -> None:
+    with Store(":memory:") as store:
+        held = {m for g in rollup.grains(store.ibis, MetricParams()) for m in g.measures}
+    assert {"ql_offered", "ql_max_wait_s", "al_talk_s", "at_idle_s", "at_acw_s", "c_missed"} <= held
+    assert not held & {"o_unique_numbers", "o_numbers_contacted", "c_time_to_callback_s", "c_fcr_eligible",
+                       "c_fcr_resolved"}
+
+
+def test_other_parameters_fall_back_to_raw(tmp_path: Path) -> None:
+    with _scenario_store(tmp_path, ["answered.queue_log", "acw.queue_log", "empty_denominators.queue_log"]) as store:
+        for params in (MetricParams(sl_threshold_s=5), MetricParams(short_abandon_s=0),
+                       MetricParams(acw_pause_reasons=("Lunch",)), MetricParams(sl_variant="answered")):
+            for by in ((), ("agent",), ("queue", "interval")):
+                assert_same(store, KpiQuery(by=by, params=params))
+        plan = _plan(store, KpiQuery(params=MetricParams(sl_threshold_s=5)))
+        assert plan is not None
+        part = plan.part(REGISTRY.facts["queue_legs"], ["ql_offered", "ql_answered_within_t"])
+        assert part is not None and part[1] == {"ql_offered"}
+
+
+def test_filters_same_with_rollups(tmp_path: Path) -> None:
+    names = ["answered.queue_log", "overflow.queue_log", "transfers.queue_log", "pauseall.queue_log"]
+    with _scenario_store(tmp_path, names) as store:
+        queues = [r[0] for r in store.connection.execute("SELECT DISTINCT queue FROM queue_legs").fetchall()]
+        agents = [r[0] for r in store.connection.execute("SELECT DISTINCT agent FROM agent_legs").fetchall()]
+        filters = [{"queue": (queues[0],)}, {"queue": tuple(queues)}, {"agent": (agents[0],)},
+                   {"agent": tuple(agents[:2]), "queue": (queues[-1],)}, {"direction": ("inbound",)}]
+        days = (None, (date(2026, 3, 2), date(2026, 3, 2)))
+        for i, by in enumerate(GROUPINGS[:12]):
+            span = days[i % 2]
+            assert_same(store, KpiQuery(by=by, filters=filters[i % len(filters)], date_from=span and span[0],
+                                        date_to=span and span[1]))
+
+
+# -- incremental maintenance -------------------------------------------------------------------------
+
+
+def test_appended_lines_keep_rollups_identical(tmp_path: Path) -> None:
+    with Store(":memory:") as store:
+        path = write_log(tmp_path, scenario_text("growth_part1.queue_log"), "queue_log")
+        load_file(store, path, Settings(), timezone="UTC")
+        assert_incremental_equals_rebuild(store)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(scenario_text("growth_part2.queue_log"))
+        assert load_file(store, path, Settings(), timezone="UTC").status == "appended"
+        for query in _rotated(GROUPINGS[:8], ("UTC", "Europe/Berlin"), (None,)):
+            assert_same(store, query)
+        assert_incremental_equals_rebuild(store)
+        assert load_file(store, path, Settings(), timezone="UTC").status == "unchanged"
+        assert_incremental_equals_rebuild(store)
+
+
+def test_files_loaded_later_keep_rollups_identical(tmp_path: Path) -> None:
+    with Store(":memory:") as store:
+        for name in ("sessions.queue_log", "acw.queue_log", "overflow.queue_log", "fcr.queue_log",
+                     "cut_mid_call.queue_log", "queuestart.queue_log"):
+            path = write_log(tmp_path, scenario_text(name), name)
+            load_file(store, path, Settings(), timezone="UTC")
+            assert_incremental_equals_rebuild(store)
+        for by in GROUPINGS[:6]:
+            assert_same(store, KpiQuery(by=by))
+
+
+def test_changed_parameters_rebuild_the_rollups(tmp_path: Path) -> None:
+    with Store(":memory:") as store:
+        load_file(store, write_log(tmp_path, scenario_text("acw.queue_log"), "a"), Settings(), timezone="UTC")
+        other = Settings.model_validate({"params": {"sl_threshold_s": 7, "acw_pause_reasons": ["Lunch"]}})
+        load_file(store, write_log(tmp_path, scenario_text("answered.queue_log"), "b"), other, timezone="UTC")
+        stored = rollup.stored_params(store)
+        assert stored is not None and stored.sl_threshold_s == 7
+        assert_same(store, KpiQuery(by=("agent",), params=MetricParams(sl_threshold_s=7,
+                                                                       acw_pause_reasons=("Lunch",))))
+        assert_incremental_equals_rebuild(store)
+
+
+# -- a simulated centre: queue_log and CDR, either order -------------------------------------------
+
+
+def _scenario() -> Scenario:
+    data = Scenario().model_dump()
+    data.update(days=3, seed=5, agents=8)
+    data["arrivals"]["calls_per_day"] = 300
+    return Scenario.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("rollup_sim")
+    simulate(_scenario(), folder)
+    return folder
+
+
+def _load_sim(run: Path, names: Sequence[str], zone: str = "Europe/Moscow") -> Store:
+    store = Store(":memory:")
+    store.set_meta("timezone", zone)
+    for name in names:
+        load_file(store, run / name, Settings(), timezone="Europe/Moscow")
+    return store
+
+
+@pytest.fixture(scope="module", params=[("queue_log", "Master.csv"), ("Master.csv", "queue_log")],
+                ids=["queue_log-first", "cdr-first"])
+def centre(run: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    store = _load_sim(run, request.param)
+    yield store
+    store.close()
+
+
+def test_simulated_centre_same_with_rollups(centre: Store) -> None:
+    first = centre.connection.execute("SELECT min(start_utc)::DATE FROM calls").fetchall()[0][0]
+    days = [None, (first, first), (date.fromordinal(first.toordinal() + 1), date.fromordinal(first.toordinal() + 2))]
+    for query in _rotated(GROUPINGS, ("Europe/Moscow", "Europe/Berlin", "Asia/Kolkata"), days):
+        assert_same(centre, query)
+    assert_incremental_equals_rebuild(centre)
+
+
+def test_simulated_centre_filters_same_with_rollups(centre: Store) -> None:
+    queue = centre.connection.execute("SELECT min(queue) FROM queue_legs").fetchall()[0][0]
+    agent = centre.connection.execute("SELECT min(agent) FROM agent_legs").fetchall()[0][0]
+    filters = [{"queue": (queue,)}, {"agent": (agent,)}, {"direction": ("outbound",)}, {"source": ("queue_log",)}]
+    for flt, by in zip(filters * 2, GROUPINGS[1:9], strict=True):
+        assert_same(centre, KpiQuery(by=by, filters=flt, params=MetricParams(timezone="Europe/Moscow")))
+
+
+def test_cdr_loaded_after_queue_log_in_parts_keeps_rollups_identical(run: Path, tmp_path: Path) -> None:
+    """queue_log in two appended parts with the CDR loaded between them."""
+    lines = (run / "queue_log").read_text(encoding="utf-8").splitlines(keepends=True)
+    path = write_log(tmp_path, "".join(lines[: len(lines) // 2]), "queue_log")
+    with Store(":memory:") as store:
+        store.set_meta("timezone", "Europe/Moscow")
+        load_file(store, path, Settings(), timezone="Europe/Moscow")
+        load_file(store, run / "Master.csv", Settings(), timezone="Europe/Moscow")
+        assert_incremental_equals_rebuild(store)
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write("".join(lines[len(lines) // 2:]))
+        load_file(store, path, Settings(), timezone="Europe/Moscow")
+        assert_incremental_equals_rebuild(store)
+        for by in ((), ("agent", "day"), ("queue", "interval"), ("did",)):
+            assert_same(store, KpiQuery(by=by, params=MetricParams(timezone="Europe/Moscow")))
+
+
+_DIMS = ("agent", "team", "queue", "direction", "source", "campaign", "pause_reason", "did", "trunk")
+_TIMES = ("hour", "day", "week", "month", "interval", "weekday", "time_of_day")
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    dims=st.lists(st.sampled_from(_DIMS), max_size=2, unique=True),
+    times=st.lists(st.sampled_from(_TIMES), max_size=1, unique=True),
+    zone=st.sampled_from(("Europe/Moscow", "Europe/Berlin", "America/New_York", "Asia/Kathmandu", "UTC")),
+    start=st.integers(min_value=-1, max_value=4),
+    length=st.integers(min_value=0, max_value=3),
+    interval=st.sampled_from((15, 30, 60)),
+    threshold=st.sampled_from((20.0, 20.0, 30.0)),
+)
+def test_any_query_same_with_rollups(centre: Store, dims: list[str], times: list[str], zone: str, start: int,
+                                     length: int, interval: int, threshold: float) -> None:
+    first = centre.connection.execute("SELECT min(start_utc)::DATE FROM calls").fetchall()[0][0]
+    date_from = date.fromordinal(first.toordinal() + start) if start >= 0 else None
+    date_to = date.fromordinal(date_from.toordinal() + length) if date_from else None
+    params = MetricParams(timezone=zone, interval_minutes=interval, sl_threshold_s=threshold)
+    assert_same(centre, KpiQuery(by=(*dims, *times), date_from=date_from, date_to=date_to, params=params))
