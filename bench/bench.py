@@ -69,6 +69,10 @@ def bench_size(calls: int, workdir: Path) -> dict[str, float]:
     size_mb = log.stat().st_size / 1e6
     lines = sum(1 for _ in log.open("rb"))
     seconds, peak = run_child([*callkpi, "ingest", "--db", str(db), "--tz", TIMEZONE, str(log)])
+    with Store(db, read_only=True) as store:  # exit status 1 is also a crash: check the load happened
+        loaded = store.connection.execute("SELECT coalesce(sum(lines_loaded), 0) FROM sources").fetchall()[0][0]
+    if loaded < lines * 0.99:
+        raise SystemExit(f"ingest of {log} loaded {loaded} of {lines} lines")
     figures.update(
         queue_log_mb=size_mb,
         lines=lines,

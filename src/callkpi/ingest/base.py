@@ -111,6 +111,35 @@ def next_source_id(store: Store) -> int:
     return int(value[0]) if value else 1
 
 
+@dataclass(frozen=True)
+class ImportStart:
+    """Where an import of a file begins: its source id and, for a file that grew, the first new line."""
+
+    source_id: int
+    known: KnownSource | None
+    start_offset: int
+    first_line: int
+
+
+def start_import(store: Store, path: Path, report: ImportReport) -> ImportStart | None:
+    """None when this very content was loaded before (the report then says so); else where to begin."""
+    known = find_known_source(store, path)
+    if known is not None and known.bytes_loaded == path.stat().st_size:
+        report.status = "unchanged"
+        report.messages.append("already loaded; nothing new")
+        return None
+    if known is None:
+        return ImportStart(next_source_id(store), None, 0, 1)
+    return ImportStart(known.source_id, known, known.bytes_loaded, known.lines_read + 1)
+
+
+def note_growth(report: ImportReport, start: ImportStart) -> None:
+    """Say that a known file grew and only its new lines are read."""
+    if start.known is not None:
+        report.status = "appended"
+        report.messages.append(f"file grew since the last load; reading from line {start.first_line}")
+
+
 def split_lines(data: bytes) -> tuple[list[bytes], bytes]:
     """Complete lines of ``data`` and the unterminated rest. \\n, \\r\\n and old-Mac \\r all end a line."""
     if b"\n" in data:

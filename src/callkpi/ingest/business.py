@@ -40,10 +40,9 @@ from callkpi.ingest.base import (
     ImportError_,
     ImportReport,
     LineIssue,
-    find_known_source,
-    next_source_id,
     quarantine_rows,
     record_source,
+    start_import,
 )
 from callkpi.model.business_schema import ensure_business_schema
 from callkpi.model.schema import SLICE_SECONDS
@@ -795,18 +794,16 @@ def load_business(
     """Load one business file of ``kind`` in one transaction (see the module docstring)."""
     report = ImportReport(path=str(path), format=kind)
     ensure_business_schema(store)
-    known = find_known_source(store, path)
-    size = path.stat().st_size
-    if known is not None and known.bytes_loaded == size:
-        report.status = "unchanged"
-        report.messages.append("already loaded; nothing new")
+    start = start_import(store, path, report)
+    if start is None:
         return report
+    known, size = start.known, path.stat().st_size
     table = read_table(path)
     mapping = choose_mapping(kind, table.header)
     if mapping.encoding != "auto" or mapping.delimiter != "auto" or mapping.sheet:
         table = read_table(path, mapping)
     zone = ZoneInfo(mapping.timezone or timezone)
-    source_id = known.source_id if known else next_source_id(store)
+    source_id = start.source_id
     ctx = ParseContext(kind, mapping, zone, settings, path, source_id)
     module = importlib.import_module(f"callkpi.ingest.{KINDS[kind].module}")
     records, issues = _parse_rows(module, table, ctx)

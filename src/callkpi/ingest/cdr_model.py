@@ -46,11 +46,11 @@ from callkpi.ingest.base import (
     ImportReport,
     LineIssue,
     decode_line,
-    find_known_source,
-    next_source_id,
+    note_growth,
     read_chunks,
     record_source,
     split_lines,
+    start_import,
 )
 from callkpi.ingest.refresh import after_calls_changed
 from callkpi.metrics import rollup
@@ -337,18 +337,11 @@ def load_records(
 ) -> ImportReport:
     """Load one CDR-type file (only what is new since an earlier load of the same content)."""
     report = ImportReport(path=str(path), format=fmt)
-    known = find_known_source(store, path)
-    size = path.stat().st_size
-    if known is not None and known.bytes_loaded == size:
-        report.status = "unchanged"
-        report.messages.append("already loaded; nothing new")
+    start = start_import(store, path, report)
+    if start is None:
         return report
-    source_id = known.source_id if known else next_source_id(store)
-    start_offset = known.bytes_loaded if known else 0
-    first_line = known.lines_read + 1 if known else 1
-    if known is not None:
-        report.status = "appended"
-        report.messages.append(f"file grew since the last load; reading from line {first_line}")
+    note_growth(report, start)
+    source_id, known, start_offset, first_line = start.source_id, start.known, start.start_offset, start.first_line
     day_first = settings.cdr.dayfirst if dayfirst is None else dayfirst
     formats = time_formats(day_first, extra_formats)
     with store.transaction() as con:

@@ -27,10 +27,9 @@ from callkpi.config import Settings
 from callkpi.ingest.base import (
     ImportReport,
     LineIssue,
-    find_known_source,
-    next_source_id,
     quarantine_rows,
     record_source,
+    start_import,
 )
 from callkpi.ingest.business import header_key, header_of, is_xlsx, read_table
 from callkpi.model.schema import SLICE_SECONDS
@@ -210,17 +209,15 @@ def load(store: Store, path: Path, settings: Settings, *, timezone: str,
          progress: Callable[[int], None] | None = None) -> ImportReport:
     """Load one file of reviews in one transaction (see the module docstring)."""
     report = ImportReport(path=str(path), format=FORMAT)
-    known = find_known_source(store, path)
-    size = path.stat().st_size
-    if known is not None and known.bytes_loaded == size:
-        report.status = "unchanged"
-        report.messages.append("already loaded; nothing new")
+    start = start_import(store, path, report)
+    if start is None:
         return report
+    known, size = start.known, path.stat().st_size
     table = read_table(path)
     reader = _Reader(store, _columns(table.header), ZoneInfo(timezone))
     for row in table.rows:
         reader.add(row.line_no, row.raw, row.cells)
-    source_id = known.source_id if known else next_source_id(store)
+    source_id = start.source_id
     good = [r for r in reader.reviews.values() if not r.problem]
     issues = [LineIssue(line, raw, f"review {'/'.join(r.key)}: {r.problem}")
               for r in reader.reviews.values() if r.problem for line, raw in r.lines]
