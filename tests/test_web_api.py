@@ -627,6 +627,31 @@ def test_pages_refuse_what_a_role_may_not_see(web: Web, browser_client: TestClie
     assert "/agents/1001" in agents and "/agents/1003" not in agents
 
 
+def test_a_long_agent_table_is_paged_and_sorted_on_the_server(web: Web, browser_client: TestClient,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from callkpi.web import views
+
+    login(browser_client)
+    period = {"from": "2026-03-02", "to": "2026-03-03"}
+    engine = web.engine(by=("agent",), metrics=("calls_handled",), date_from=DAY1, date_to=DAY2).rows
+    handled = {r["agent"]: r["calls_handled"] for r in engine}
+    assert len(handled) >= 3
+    assert "data-paging" not in browser_client.get("/agents", params=period).text  # short: one sortable table
+    monkeypatch.setattr(views, "AGENTS_PER_PAGE", 2)
+
+    def shown(**query: str) -> list[str]:
+        html = browser_client.get("/agents", params={**period, **query}).text
+        assert "data-paging" in html and 'class="data"' in html  # the browser no longer sorts a part
+        return re.findall(r'<td data-value="([^"]+)"><a href="/agents/', html)
+
+    ordered = sorted(handled, key=lambda a: (handled[a] is None, -(handled[a] or 0)))
+    pages = [shown(sort="calls_handled", dir="desc", page=str(n)) for n in range(1, len(handled) // 2 + 2)]
+    assert [a for page in pages for a in page] == ordered[: sum(len(p) for p in pages)]
+    assert [handled[a] for a in pages[0]] == sorted((handled[a] for a in pages[0]), reverse=True)
+    assert shown(sort="agent", dir="asc") == sorted(handled)[:2]
+    assert shown(sort="no_such_column", page="999")  # unknown values fall back, never fail
+
+
 def test_forms_need_the_csrf_token(web: Web, browser_client: TestClient) -> None:
     login(browser_client)
     row = web.api("/api/v1/missed").json()["items"][0]

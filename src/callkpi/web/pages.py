@@ -15,7 +15,7 @@ from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe_all
 from callkpi.metrics.engine import KpiResult
-from callkpi.web import kpi, queries
+from callkpi.web import kpi, queries, views
 from callkpi.web.auth import User
 from callkpi.web.db import Database
 from callkpi.web.i18n import Locale
@@ -24,7 +24,7 @@ from callkpi.web.scope import Principal, scoped_filters
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.targets import Targets, load_targets
 from callkpi.web.ui import chart, locale, page_query, render, series
-from callkpi.web.views import KpiTable, agents_table, by_table, intervals_table
+from callkpi.web.views import KpiTable, agents_table, by_table, intervals_table, page_of
 
 router = APIRouter(include_in_schema=False)
 log = logging.getLogger("callkpi.web")
@@ -128,6 +128,14 @@ def agents(request: Request, me: Principal = Depends(page_principal)) -> HTMLRes
     params = db.params()
     pq = page_query(request, params)
     table = agents_table(db, me, pq.period, pq.filters)
+    paging, per_page = None, views.AGENTS_PER_PAGE
+    if len(table.rows) > per_page:  # thousands of rows would take seconds to render
+        qp = request.query_params
+        try:
+            number = int(qp.get("page", "1"))
+        except ValueError:
+            number = 1
+        table, paging = page_of(table, qp.get("sort"), qp.get("dir", "desc") != "asc", number, per_page)
     return render(
         request,
         me,
@@ -135,6 +143,7 @@ def agents(request: Request, me: Principal = Depends(page_principal)) -> HTMLRes
         active="agents",
         pq=pq,
         table=table,
+        paging=paging,
         targets=load_targets(db.store()),
         queues=_queues(request),
     )

@@ -90,6 +90,40 @@ def agents_table(
     return table
 
 
+AGENTS_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class Paging:
+    """One page of a long table: the rows shown are sorted on the server, the rest a click away."""
+
+    sort: str
+    descending: bool
+    page: int
+    pages: int
+    total: int
+    first: int  # 1-based number of the first row shown
+    last: int
+
+
+def page_of(table: KpiTable, sort: str | None, descending: bool, page: int,
+            per_page: int = AGENTS_PER_PAGE) -> tuple[KpiTable, Paging]:
+    """The rows of ``page`` after sorting by ``sort`` (empty values last, whichever the direction)."""
+    columns = table.columns
+    key = sort if sort in columns else (table.metrics[0] if table.metrics else columns[0])
+    filled = [row for row in table.rows if row.get(key) is not None]
+    empty = [row for row in table.rows if row.get(key) is None]
+    filled.sort(key=lambda row: (isinstance(row[key], str), row[key]), reverse=descending)
+    ordered = filled + empty
+    pages = max(1, -(-len(ordered) // per_page))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * per_page
+    shown = ordered[start:start + per_page]
+    paged = KpiTable(table.name, table.dimensions, table.metrics, shown, table.notes, table.params,
+                     table.labels, table.context)
+    return paged, Paging(key, descending, page, pages, len(ordered), start + 1 if shown else 0, start + len(shown))
+
+
 def intervals_table(
     db: Database,
     principal: Principal,
