@@ -322,7 +322,7 @@ def _fill_report(store: Store, report: ImportReport, source_id: int, first_line:
     report.quarantined = len(quarantined)
     report.issues = [LineIssue(int(n), str(raw), str(reason)) for n, raw, reason in quarantined]
     report.lines_read = report.lines_loaded + report.quarantined
-    calls = first_row(con.execute("SELECT count(DISTINCT call_id) FROM calls WHERE source = 'queue_log'"))
+    calls = first_row(con.execute("SELECT count(*) FROM calls"))
     report.calls = int(calls[0]) if calls else 0
     bounds = first_row(con.execute(
         "SELECT to_timestamp(min(epoch))::TIMESTAMP, to_timestamp(max(epoch))::TIMESTAMP "
