@@ -22,10 +22,10 @@ from callkpi.cli.common import (
     DbOption,
     TzOption,
     console,
+    existing_db,
     fail,
     parse_date,
     parse_utc,
-    resolve_db,
     settings_for,
     split_values,
 )
@@ -53,13 +53,6 @@ def _params(settings: Settings, store: Store, tz: str | None, param: list[str] |
         raise
 
 
-def _existing_db(db: Path | None) -> Path:
-    path = resolve_db(db)
-    if not path.exists():
-        fail(f"{path}: no database yet; load records with `callkpi ingest`")
-    return path
-
-
 # -- training-effect ---------------------------------------------------------------------------
 
 EFFECT_COLUMNS = ("programme", "metric", "trained_agents", "control_agents", "trained_before", "trained_after",
@@ -83,7 +76,7 @@ def training_effect_command(
     if fmt not in ("table", "json"):
         fail("--format must be table or json")
     settings = settings_for(config)
-    with Store(_existing_db(db), read_only=True) as store:
+    with Store(existing_db(db), read_only=True) as store:
         params = _params(settings, store, tz, param)
         try:
             results = training_effect(store, params, programme=programme, window_days=window_days,
@@ -132,7 +125,7 @@ def scorecard(
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs --output FILE")
     settings = settings_for(config)
-    with Store(_existing_db(db), read_only=True) as store:
+    with Store(existing_db(db), read_only=True) as store:
         params = _params(settings, store, tz, param)
         try:
             card = agent_scorecard(store, agent, params, date_from=parse_date(date_from, "--from"),
@@ -243,7 +236,7 @@ def survey_list(
     per line with the call it follows up. Load the answers back with `callkpi ingest` (a survey file
     with call_id, survey_type, score)."""
     settings = settings_for(config)
-    with Store(_existing_db(db), read_only=True) as store:
+    with Store(existing_db(db), read_only=True) as store:
         params = _params(settings, store, tz, None)
         rows = survey_candidates(
             store, params, settings.phone, since=parse_date(since, "--since") or date.min,
@@ -273,7 +266,7 @@ def relink(db: Path | None = DbOption, config: Path | None = ConfigOption) -> No
     from callkpi.ingest import attribution
 
     settings = settings_for(config)
-    with Store(_existing_db(db)) as store:
+    with Store(existing_db(db)) as store:
         with store.transaction():
             attribution.refresh(store, settings)
         counts = {name: store.row_count(name) for name in ("deal_attribution", "surveys", "cost_allocation",

@@ -22,6 +22,14 @@ def resolve_db(db: Path | None) -> Path:
     return db or default_db_path()
 
 
+def existing_db(db: Path | None) -> Path:
+    """The database to read, or a clear error when nothing was loaded yet."""
+    path = resolve_db(db)
+    if not path.exists():
+        fail(f"{path}: no database yet; load records with `callkpi ingest`")
+    return path
+
+
 def settings_for(config: Path | None) -> Settings:
     try:
         return load_settings(config)

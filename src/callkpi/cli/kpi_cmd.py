@@ -12,9 +12,9 @@ from callkpi.cli.common import (
     DbOption,
     TzOption,
     console,
+    existing_db,
     fail,
     parse_date,
-    resolve_db,
     settings_for,
     split_values,
 )
@@ -54,9 +54,7 @@ def kpi(
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs --output FILE")
     settings = settings_for(config)
-    db_path = resolve_db(db)
-    if not db_path.exists():
-        fail(f"{db_path}: no database yet; load records with `callkpi ingest`")
+    db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
         store_timezone = store.get_meta("timezone")
     try:

@@ -24,10 +24,10 @@ from callkpi.cli.common import (
     DbOption,
     TzOption,
     console,
+    existing_db,
     fail,
     parse_date,
     parse_utc,
-    resolve_db,
     settings_for,
 )
 from callkpi.config import MetricParams, effective_params
@@ -108,9 +108,7 @@ def missed(
     if fmt not in ("table", "json", "csv"):
         fail("--format must be table, json or csv")
     settings = settings_for(config)
-    db_path = resolve_db(db)
-    if not db_path.exists():
-        fail(f"{db_path}: no database yet; load records with `callkpi ingest`")
+    db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
         try:
             params = effective_params(settings, store.get_meta("timezone"))

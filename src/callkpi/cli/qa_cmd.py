@@ -14,6 +14,7 @@ from callkpi.cli.common import (
     DbOption,
     TzOption,
     console,
+    existing_db,
     fail,
     parse_date,
     resolve_db,
@@ -148,7 +149,7 @@ def queue_command(
     db: Path | None = DbOption,
 ) -> None:
     """Sampled calls still waiting for a review."""
-    with Store(resolve_db(db), read_only=True) as store:
+    with Store(existing_db(db), read_only=True) as store:
         rows = review_queue(store, agents=split_values(agent), limit=10_000)
     _show(rows, ("day", "call_id", "agent", "call_type", "reason", "queue", "talk_s"), fmt, "QA review queue")
 
@@ -161,7 +162,7 @@ def reviews_command(
     db: Path | None = DbOption,
 ) -> None:
     """Reviews (latest version of each), newest first."""
-    with Store(resolve_db(db), read_only=True) as store:
+    with Store(existing_db(db), read_only=True) as store:
         rows = list_reviews(store, ReviewFilter(agents=split_values(agent), limit=limit))
     _show(rows, ("review_id", "version", "call_id", "agent", "reviewer", "call_type", "cqr", "response"), fmt,
           "QA reviews")
@@ -183,7 +184,7 @@ def report_command(
     """QA reports: the weakest criteria per agent, reviewer calibration, the CQR trend, agents' CQR."""
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     agents = split_values(agent)
-    with Store(resolve_db(db), read_only=True) as store:
+    with Store(existing_db(db), read_only=True) as store:
         params = _params(store, config, tz, param)
         if kind == "weakest":
             rows = reports.weakest_criteria(store, agents=agents, date_from=first, date_to=last,

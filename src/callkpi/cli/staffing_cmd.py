@@ -15,9 +15,9 @@ from callkpi.cli.common import (
     DbOption,
     TzOption,
     console,
+    existing_db,
     fail,
     parse_date,
-    resolve_db,
     settings_for,
     split_values,
 )
@@ -51,9 +51,7 @@ def staffing(
     if model not in ("auto", "erlang-c", "erlang-a"):
         fail("--model must be auto, erlang-c or erlang-a")
     settings = settings_for(config)
-    db_path = resolve_db(db)
-    if not db_path.exists():
-        fail(f"{db_path}: no database yet; load records with `callkpi ingest`")
+    db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
         overrides: dict[str, object] = {"interval_minutes": interval_minutes}
         if tz:
