@@ -89,8 +89,8 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     validate(query, registry)
     metric_ids = query.metrics or available_metrics(store, registry)
     metrics = [registry.metrics[m] for m in metric_ids]
-    context = _context(store)
-    key = (store.path if store.path != ":memory:" else id(store), _data_version(store, registry), id(registry),
+    version, context = _data_version(store, registry)
+    key = (store.path if store.path != ":memory:" else id(store), version, id(registry),
            rollups, tuple(metric_ids), context, _shape(query))
     template = _TEMPLATES.get(key)
     if template is None:
@@ -134,21 +134,38 @@ def _shape(query: KpiQuery) -> tuple:
     return (query.by, filters, query.date_from is None, query.date_to is None, query.params.model_dump_json())
 
 
-def _data_version(store: Store, registry: Registry) -> tuple:
+def _data_version(store: Store, registry: Registry) -> tuple[tuple, Context]:
     """What the SQL of a shape depends on: table sizes (which rollup is smallest), the slice span
-    of every fact table (the calendars), the sources' load counters."""
-    tables = store.connection.execute(
+    of every fact table (the calendars), the sources' load counters; and the end of the data.
+
+    The spans and the end take a scan of every fact table's slice column, so for a store file they
+    are kept while the table sizes, the load counters and this process's commits stay the same."""
+    con = store.connection
+    tables = tuple(con.execute(
         "SELECT table_name, estimated_size FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
-    ).fetchall()
+    ).fetchall())
     names = {name for name, _ in tables}
+    loads = tuple(con.execute(
+        "SELECT count(*), max(loaded_at_utc), sum(loads), sum(lines_loaded) FROM sources"
+    ).fetchall()) if "sources" in names else ()
+    cache_key = (store.path, Store.commits, id(registry), tables, loads) if store.path != ":memory:" else None
+    cached = _VERSIONS.get(cache_key) if cache_key else None
+    if cached is not None:
+        return cached
     spans = sorted({(f.table, f.slice_column) for f in registry.facts.values() if f.table in names}
                    | {(name, "slice_id") for name in names if name.startswith("rollup_")})
     selects = [f'SELECT min("{column}"), max("{column}") FROM "{table}"' for table, column in spans]  # noqa: S608
-    bounds = store.connection.execute(" UNION ALL ".join(selects)).fetchall() if selects else []
-    loads = store.connection.execute(
-        "SELECT count(*), max(loaded_at_utc), sum(loads), sum(lines_loaded) FROM sources"
-    ).fetchall() if "sources" in names else []
-    return (tuple(tables), tuple(bounds), tuple(loads))
+    bounds = tuple(con.execute(" UNION ALL ".join(selects)).fetchall()) if selects else ()
+    result = ((tables, bounds, loads), _context(store))
+    if cache_key:
+        _VERSIONS[cache_key] = result
+        while len(_VERSIONS) > _VERSION_CACHE_SIZE:
+            _VERSIONS.pop(next(iter(_VERSIONS)))
+    return result
+
+
+_VERSIONS: dict[tuple, tuple[tuple, Context]] = {}
+_VERSION_CACHE_SIZE = 16
 
 
 def _placeholder_query(query: KpiQuery) -> tuple[KpiQuery, dict[str, str]]:

@@ -26,6 +26,10 @@ from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
 class Store:
     """A callkpi database: the canonical tables in one DuckDB file (or in memory)."""
 
+    # Committed transactions of this process (any store): cached facts about the data are kept
+    # only while it stays the same.
+    commits = 0
+
     def __init__(self, path: Path | str = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
         self.read_only = read_only
@@ -71,6 +75,7 @@ class Store:
             self._con.execute("ROLLBACK")
             raise
         self._con.execute("COMMIT")
+        Store.commits += 1
 
     def append_arrow(self, table: str, data: pa.Table) -> None:
         """Insert an Arrow table whose columns are named like the target table's."""
