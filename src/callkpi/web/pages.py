@@ -76,16 +76,20 @@ def overview_results(
 
 def warm_up(db: Database, stop: threading.Event) -> None:
     """Compute the default overview, agent table and wallboard once at start-up, so the first
-    visitor does not wait for the engine (results are cached per data version)."""
+    visitor does not wait for the engine (results are cached per data version); the overview of
+    one queue too, which compiles the queries of every one-queue view (the engine keeps them)."""
     me = Principal(User("warm-up", "admin"), "internal")
     try:
         params = db.params()
         end = kpi.last_data_day(db, params)
         week = Period(end - timedelta(days=6), end)
+        queues = queries.distinct_values(db.store(), "queue_legs", "queue")[:1]
         for step in (
             lambda: overview_results(db, me, week, {}),
             lambda: agents_table(db, me, week, {}),
             lambda: kpi.run_period(db, me, Period(end, end), metrics=kpi.present(db, kpi.WALLBOARD_METRICS)),
+            *[lambda q=q: overview_results(db, me, week, {"queue": (q,)}) for q in queues],
+            *[lambda q=q: agents_table(db, me, week, {"queue": (q,)}) for q in queues],
         ):
             if stop.is_set():
                 return
