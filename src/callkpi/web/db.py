@@ -77,6 +77,11 @@ class Database:
         calls = first_row(self.store().connection.execute("SELECT count(*) FROM calls"))
         return (*(row or ()), calls[0] if calls else 0)
 
+    def forget(self) -> None:
+        """Drop every cached result: for writes that change KPIs without an import (a saved review)."""
+        with self._lock:
+            self._cache.clear()
+
     def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()`` once per key and data version."""
         full_key = (self.data_version(), key)

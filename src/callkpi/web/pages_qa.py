@@ -106,9 +106,7 @@ def _store(request: Request) -> Store:
 def _reviews_changed(request: Request) -> None:
     """Saved reviews change KPIs (CQR on the overview) without changing the data version the KPI cache is
     keyed on (loaded files and calls), so cached results are dropped."""
-    db = web_state(request).db
-    with db._lock:  # the Database has no public way to forget its cache yet
-        db._cache.clear()
+    web_state(request).db.forget()
 
 
 def _hide(request: Request, me: Principal) -> bool:
