@@ -5,9 +5,6 @@ Screenshots go to ``test-artifacts/``."""
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving, signed_in_tab
 from callkpi.config import Settings
 from test_business_sales import RU
 from test_business_web import PASSWORD, PROGRAMME, BusinessStore, build_business_store
-from test_web_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -43,34 +40,13 @@ class Server:
         return response.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     from callkpi.web.app import create_app
 
     data = build_business_store(tmp_path_factory.mktemp("business-browser"))
-    port = _free_port()
-    uv = uvicorn.Server(uvicorn.Config(create_app(data.path, Settings(phone=RU.phone), warm=False),
-                                       host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}", data)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(data.path, Settings(phone=RU.phone), warm=False)) as base:
+        yield Server(base, data)
 
 
 @pytest.fixture(scope="module")
@@ -78,23 +54,10 @@ def page(server: Server) -> Iterator[Any]:
     """One signed-in admin tab (tests run in file order)."""
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True,
-                                      locale="en-US")
-        tab = context.new_page()
-        tab.set_default_timeout(30_000)
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        tab.errors = errors
-        tab.goto(server.base + "/login")
-        tab.fill("input[name=username]", "admin")
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("form[action='/login'] button[type=submit]")
-        tab.wait_for_url(server.base + "/")
         try:
-            yield tab
+            with signed_in_tab(browser, server.base, PASSWORD, timeout_ms=30_000, accept_downloads=True) as tab:
+                yield tab
         finally:
-            context.close()
             browser.close()
 
 

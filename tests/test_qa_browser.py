@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 import struct
-import threading
 import time
 import wave
 from collections.abc import Iterator
@@ -16,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving, signed_in_tab
 from callkpi.config import Settings
 from callkpi.storage import Store
 from test_web_api import PASSWORD, build_web_store
-from test_web_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _free_port
 
 pytestmark = pytest.mark.browser
 
@@ -55,8 +54,6 @@ def write_tone(path: Path, seconds: float = 3.0, rate: int = 8000) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     from callkpi.web.app import create_app
 
     folder = tmp_path_factory.mktemp("qa-browser")
@@ -66,20 +63,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         call_id = store.connection.execute(
             "SELECT min(call_id) FROM agent_legs WHERE agent = '1001' AND outcome = 'answered'").fetchall()[0][0]
         store.connection.execute("UPDATE calls SET recording = ? WHERE call_id = ?", [str(tone), call_id])
-    app = create_app(data.path, Settings(), warm=False)
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=_free_port(), log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{uv.config.port}", call_id)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(data.path, Settings(), warm=False)) as base:
+        yield Server(base, call_id)
 
 
 @pytest.fixture(scope="module")
@@ -87,22 +72,10 @@ def page(server: Server) -> Iterator[Any]:
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                              args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required"])
-        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
-        tab = context.new_page()
-        tab.set_default_timeout(15_000)
-        errors: list[str] = []
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        tab.errors = errors
-        tab.goto(server.base + "/login")
-        tab.fill("input[name=username]", "admin")
-        tab.fill("input[name=password]", PASSWORD)
-        tab.click("form[action='/login'] button[type=submit]")
-        tab.wait_for_url(server.base + "/")
         try:
-            yield tab
+            with signed_in_tab(browser, server.base, PASSWORD) as tab:
+                yield tab
         finally:
-            context.close()
             browser.close()
 
 

@@ -9,9 +9,6 @@ marks a missed call handled and switches to Russian.
 from __future__ import annotations
 
 import io
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,24 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, serving, signed_in_tab
 from callkpi.config import Settings
 from test_web_api import PASSWORD, WebStore, build_web_store
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 PERIOD = {"from": "2026-03-02", "to": "2026-03-03"}
 PAGES = {
     "overview": "/?from=2026-03-02&to=2026-03-03",
@@ -70,34 +55,13 @@ class Server:
         return response.json()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    import uvicorn
-
     from callkpi.web.app import create_app
 
     data = build_web_store(tmp_path_factory.mktemp("browser"))
-    port = _free_port()
-    app = create_app(data.path, Settings())
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        yield Server(f"http://127.0.0.1:{port}", data)
-    finally:
-        uv.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(data.path, Settings())) as base:
+        yield Server(base, data)
 
 
 @pytest.fixture(scope="module")
@@ -113,21 +77,8 @@ def browser() -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def page(browser: Any, server: Server) -> Iterator[Any]:
     """One signed-in tab for the whole module (pages are opened in the order of the tests)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, accept_downloads=True, locale="en-US")
-    tab = context.new_page()
-    tab.set_default_timeout(15_000)
-    errors: list[str] = []
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    tab.errors = errors
-    tab.goto(server.base + "/")
-    assert "/login" in tab.url
-    tab.fill("input[name=username]", "admin")
-    tab.fill("input[name=password]", PASSWORD)
-    tab.click("form[action='/login'] button[type=submit]")
-    tab.wait_for_url(server.base + "/")
-    yield tab
-    context.close()
+    with signed_in_tab(browser, server.base, PASSWORD, accept_downloads=True) as tab:
+        yield tab
 
 
 def _number(tab: Any, selector: str) -> float | None:
