@@ -1250,34 +1250,28 @@ _INSERTS = {
 # -- the same calls in queue_log and CDR -----------------------------------------------------
 
 
-def _queue_log_calls(store: Store, call_ids: list[str]) -> dict[str, tuple]:
+def _rows_of_calls(store: Store, call_ids: list[str], sql: str) -> list[tuple]:
+    """Rows of ``sql``, which selects from the registered id list ``cdr_ids`` (column call_id)."""
     if not call_ids:
-        return {}
+        return []
     con = store.connection
     con.register("cdr_ids", pa.table({"call_id": pa.array(call_ids, pa.string())}))
     try:
-        rows = con.execute(
-            "SELECT call_id, answered, agent, talk_s, wait_s FROM calls "
-            "WHERE source = 'queue_log' AND call_id IN (SELECT call_id FROM cdr_ids)"
-        ).fetchall()
+        return con.execute(sql).fetchall()
     finally:
         con.unregister("cdr_ids")
+
+
+def _queue_log_calls(store: Store, call_ids: list[str]) -> dict[str, tuple]:
+    rows = _rows_of_calls(store, call_ids, "SELECT call_id, answered, agent, talk_s, wait_s FROM calls "
+                          "WHERE source = 'queue_log' AND call_id IN (SELECT call_id FROM cdr_ids)")
     return {row[0]: row[1:] for row in rows}
 
 
 def _queue_log_agents(store: Store, call_ids: list[str]) -> dict[str, set[str]]:
     """The agents the queue_log has a leg of, per call."""
-    if not call_ids:
-        return {}
-    con = store.connection
-    con.register("cdr_ids", pa.table({"call_id": pa.array(call_ids, pa.string())}))
-    try:
-        rows = con.execute(
-            "SELECT call_id, agent FROM agent_legs "
-            "WHERE source = 'queue_log' AND agent IS NOT NULL AND call_id IN (SELECT call_id FROM cdr_ids)"
-        ).fetchall()
-    finally:
-        con.unregister("cdr_ids")
+    rows = _rows_of_calls(store, call_ids, "SELECT call_id, agent FROM agent_legs WHERE source = 'queue_log' "
+                          "AND agent IS NOT NULL AND call_id IN (SELECT call_id FROM cdr_ids)")
     agents: dict[str, set[str]] = {}
     for call_id, agent in rows:
         agents.setdefault(call_id, set()).add(agent)
