@@ -21,6 +21,7 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     TzOption,
+    command_params,
     console,
     existing_db,
     fail,
@@ -29,7 +30,7 @@ from callkpi.cli.common import (
     settings_for,
     split_values,
 )
-from callkpi.config import MetricParams, PhoneSettings, Settings, effective_params, parse_param_overrides
+from callkpi.config import MetricParams, PhoneSettings
 from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
 from callkpi.metrics.calendar import slice_range
 from callkpi.metrics.engine import QueryError
@@ -40,17 +41,6 @@ from callkpi.storage import Store
 from callkpi.training import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
-
-
-def _params(settings: Settings, store: Store, tz: str | None, param: list[str] | None) -> MetricParams:
-    try:
-        overrides = parse_param_overrides(param)
-        if tz:
-            overrides["timezone"] = tz
-        return effective_params(settings, store.get_meta("timezone")).with_overrides(overrides)
-    except ValueError as exc:
-        fail(str(exc))
-        raise
 
 
 # -- training-effect ---------------------------------------------------------------------------
@@ -77,7 +67,7 @@ def training_effect_command(
         fail("--format must be table or json")
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
-        params = _params(settings, store, tz, param)
+        params = command_params(settings, store.get_meta("timezone"), tz=tz, param=param)
         try:
             results = training_effect(store, params, programme=programme, window_days=window_days,
                                       metrics=split_values([metrics]) if metrics else tuple(OUTCOMES))
@@ -126,7 +116,7 @@ def scorecard(
         fail("--format xlsx needs --output FILE")
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
-        params = _params(settings, store, tz, param)
+        params = command_params(settings, store.get_meta("timezone"), tz=tz, param=param)
         try:
             card = agent_scorecard(store, agent, params, date_from=parse_date(date_from, "--from"),
                                    date_to=parse_date(date_to, "--to"))
@@ -237,7 +227,7 @@ def survey_list(
     with call_id, survey_type, score)."""
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
-        params = _params(settings, store, tz, None)
+        params = command_params(settings, store.get_meta("timezone"), tz=tz, param=None)
         rows = survey_candidates(
             store, params, settings.phone, since=parse_date(since, "--since") or date.min,
             until=parse_date(until, "--until"), not_surveyed_days=not_surveyed_days,

@@ -8,7 +8,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from callkpi.config import Settings, default_db_path, load_settings
+from callkpi.config import (
+    MetricParams,
+    Settings,
+    default_db_path,
+    effective_params,
+    load_settings,
+    parse_param_overrides,
+)
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
@@ -69,3 +76,18 @@ def parse_utc(value: str | None, option: str = "--as-of") -> datetime | None:
 def split_values(values: list[str] | None) -> tuple[str, ...]:
     """Repeated and comma-separated option values: ``--queue a,b --queue c`` -> ``("a", "b", "c")``."""
     return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())
+
+
+def command_params(settings: Settings, store_timezone: str | None, *, tz: str | None = None,
+                   param: list[str] | None = None, options: dict[str, object] | None = None) -> MetricParams:
+    """A command's metric parameters: the settings (the zone given at ingest when they name none),
+    then ``--param NAME=VALUE``, the command's own options and ``--tz``; a bad value is a clear error."""
+    try:
+        overrides = parse_param_overrides(param)
+        overrides.update({name: value for name, value in (options or {}).items() if value is not None})
+        if tz:
+            overrides["timezone"] = tz
+        return effective_params(settings, store_timezone).with_overrides(overrides)
+    except ValueError as exc:
+        fail(str(exc))
+        raise

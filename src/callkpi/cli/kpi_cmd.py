@@ -11,6 +11,7 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     TzOption,
+    command_params,
     console,
     existing_db,
     fail,
@@ -18,7 +19,6 @@ from callkpi.cli.common import (
     settings_for,
     split_values,
 )
-from callkpi.config import effective_params, parse_param_overrides
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
 from callkpi.report.render import FORMATS, print_table, to_csv, to_json, write_xlsx
@@ -57,16 +57,8 @@ def kpi(
     db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
         store_timezone = store.get_meta("timezone")
-    try:
-        overrides = parse_param_overrides(param)
-        if tz:
-            overrides["timezone"] = tz
-        if interval_minutes:
-            overrides["interval_minutes"] = interval_minutes
-        params = effective_params(settings, store_timezone).with_overrides(overrides)
-    except ValueError as exc:
-        fail(str(exc))
-        raise
+    params = command_params(settings, store_timezone, tz=tz, param=param,
+                            options={"interval_minutes": interval_minutes or None})
     filters = {
         name: values
         for name, values in (

@@ -23,6 +23,7 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     TzOption,
+    command_params,
     console,
     existing_db,
     fail,
@@ -30,7 +31,7 @@ from callkpi.cli.common import (
     parse_utc,
     settings_for,
 )
-from callkpi.config import MetricParams, effective_params
+from callkpi.config import MetricParams
 from callkpi.metrics.calendar import slice_range
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store
@@ -110,13 +111,7 @@ def missed(
     settings = settings_for(config)
     db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
-        try:
-            params = effective_params(settings, store.get_meta("timezone"))
-            if tz:
-                params = params.with_overrides({"timezone": tz})
-        except ValueError as exc:
-            fail(str(exc))
-            raise
+        params = command_params(settings, store.get_meta("timezone"), tz=tz)
         rows = missed_worklist(
             store, params, date_from=parse_date(date_from, "--from"), date_to=parse_date(date_to, "--to"),
             as_of=parse_utc(as_of), mask=settings.phone.mask_numbers,

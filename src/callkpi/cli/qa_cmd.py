@@ -13,6 +13,7 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     TzOption,
+    command_params,
     console,
     existing_db,
     fail,
@@ -21,7 +22,7 @@ from callkpi.cli.common import (
     settings_for,
     split_values,
 )
-from callkpi.config import MetricParams, effective_params, parse_param_overrides
+from callkpi.config import MetricParams
 from callkpi.ingest import qa_reviews  # noqa: F401 - registers the qa-reviews format with `callkpi ingest`
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.qa import reports
@@ -36,17 +37,6 @@ qa_app = typer.Typer(help="Call quality: scorecards, the review sample, reviews 
 app.add_typer(qa_app, name="qa")
 FormatOption = typer.Option("table", "--format", help="table or json")
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. qa_sample_share=0.2")
-
-
-def _params(store: Store, config: Path | None, tz: str | None, param: list[str] | None) -> MetricParams:
-    try:
-        overrides = parse_param_overrides(param)
-        if tz:
-            overrides["timezone"] = tz
-        return effective_params(settings_for(config), store.get_meta("timezone")).with_overrides(overrides)
-    except ValueError as exc:
-        fail(str(exc))
-        raise
 
 
 def _show(rows: list[dict], columns: tuple[str, ...], fmt: str, title: str) -> None:
@@ -114,7 +104,7 @@ def sample_command(
         fail(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
     with Store(resolve_db(db)) as store:
         ensure_default_scorecards(store)
-        params = _params(store, config, tz, param)
+        params = command_params(settings_for(config), store.get_meta("timezone"), tz=tz, param=param)
         rows = []
         for one_day in _days(store, params, day, date_from, date_to):
             result = draw_sample(store, one_day, params, seed=seed, min_talk_s=min_talk_s, user="cli")
@@ -185,7 +175,7 @@ def report_command(
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     agents = split_values(agent)
     with Store(existing_db(db), read_only=True) as store:
-        params = _params(store, config, tz, param)
+        params = command_params(settings_for(config), store.get_meta("timezone"), tz=tz, param=param)
         if kind == "weakest":
             rows = reports.weakest_criteria(store, agents=agents, date_from=first, date_to=last,
                                             timezone=params.timezone)

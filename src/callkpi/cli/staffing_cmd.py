@@ -14,6 +14,7 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     TzOption,
+    command_params,
     console,
     existing_db,
     fail,
@@ -21,7 +22,7 @@ from callkpi.cli.common import (
     settings_for,
     split_values,
 )
-from callkpi.config import MetricParams, effective_params
+from callkpi.config import MetricParams
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.staffing.erlang import IntervalDemand, staffing_plan
@@ -53,11 +54,9 @@ def staffing(
     settings = settings_for(config)
     db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
-        overrides: dict[str, object] = {"interval_minutes": interval_minutes}
-        if tz:
-            overrides["timezone"] = tz
+        params = command_params(settings, store.get_meta("timezone"), tz=tz,
+                                options={"interval_minutes": interval_minutes})
         try:
-            params = effective_params(settings, store.get_meta("timezone")).with_overrides(overrides)
             by = ("weekday", "time_of_day") if typical_week else ("interval",)
             query = KpiQuery(
                 by=by,
