@@ -133,6 +133,9 @@ def test_kpi_by_15_minute_interval(module_cli, db) -> None:
             found[start.strftime("%H:%M")] = row["calls_offered"]
     # entries: 09:00 09:05 09:10 | 09:20 | 10:00 10:05 | 12:00 12:10 | 12:20 | 12:30
     assert found == {"09:00": 3, "09:15": 1, "10:00": 2, "12:00": 2, "12:15": 1, "12:30": 1}
+    as_param = _json(module_cli, "kpi", "--db", db, "--format", "json", "--by", "interval", "--param",
+                     "interval_minutes=15", "--metrics", "calls_offered")
+    assert as_param == rows  # the parameter given as text is the same 15 minutes
 
 
 def test_kpi_date_range(module_cli, db) -> None:

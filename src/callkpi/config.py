@@ -53,6 +53,12 @@ class MetricParams(BaseModel):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("interval_minutes", mode="before")
+    @classmethod
+    def _minutes_from_text(cls, value: object) -> object:
+        # A Literal of ints takes no text: `--param interval_minutes=15` arrives as "15".
+        return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
     @field_validator("acw_pause_reasons", mode="before")
     @classmethod
     def _split_reasons(cls, value: object) -> object:
