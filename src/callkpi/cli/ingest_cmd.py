@@ -23,6 +23,7 @@ from callkpi.cli.common import (
     resolve_db,
     settings_for,
 )
+from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic, queue_log
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.cdr_generic import MAPPING_ENV
 from callkpi.ingest.formats import FORMATS, load_file
@@ -135,7 +136,7 @@ def _emit(rows: list[dict], columns: list[str], fmt: str, title: str) -> None:
         print_table(console, rows, columns, title=title)
 
 
-def _query(db: Path | None, sql: str, params: list | None = None) -> list[dict]:
+def _query(db: Path | None, sql: str, params: list | dict | None = None) -> list[dict]:
     with Store(resolve_db(db)) as store:
         cursor = store.connection.execute(sql, params or [])
         names = [d[0] for d in cursor.description]
@@ -150,16 +151,19 @@ def sources(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
         """
         SELECT s.source_id AS id, s.path AS file, s.format, s.lines_read AS lines, s.lines_loaded AS loaded,
                s.lines_quarantined AS quarantined,
-               CASE WHEN s.format LIKE 'asterisk-queue-log%'
+               CASE WHEN list_contains($queue_log_formats, s.format)
                     THEN (SELECT count(DISTINCT callid) FROM queue_log_events e
                           WHERE e.source_id = s.source_id AND e.event = 'ENTERQUEUE')
-                    WHEN s.format IN ('asterisk-cdr', 'freeswitch-cdr-csv', 'freeswitch-json-cdr', 'generic')
+                    WHEN list_contains($cdr_formats, s.format)
                     THEN (SELECT count(DISTINCT call_key) FROM cdr_records r WHERE r.source_id = s.source_id)
                END AS calls,
                strftime(s.first_utc, '%Y-%m-%d %H:%M:%S') AS first_utc,
                strftime(s.last_utc, '%Y-%m-%d %H:%M:%S') AS last_utc, s.loads, s.timezone
         FROM sources s ORDER BY s.source_id
         """,
+        {"queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
+         "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
+                         cdr_generic.FORMAT]},
     )
     _emit(rows, list(rows[0]) if rows else ["file"], fmt, "Loaded sources")
 
