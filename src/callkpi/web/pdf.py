@@ -23,6 +23,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
@@ -108,8 +109,6 @@ def _queue_tables(loc: Locale, table: KpiTable) -> list[Table]:
 
 
 def _definitions(loc: Locale, metrics: Sequence[str], table: KpiTable, styles: dict[str, ParagraphStyle]) -> Table:
-    from callkpi.metrics.catalogue import REGISTRY
-
     words = TITLES[loc.lang]
     data: list[list[Any]] = [[words[7], words[12], words[13]]]
     for metric_id in metrics:
