@@ -72,8 +72,12 @@ def sniff(head: bytes) -> str | None:
     if any(_PLAIN_LINE.match(line) for line in lines):  # a damaged first line still reads as queue_log
         return FORMAT_PLAIN
     header = {name.strip().strip('"').lower() for name in re.split(r"[,;\t]", lines[0])}
-    if "event" in header and header & {"callid", "call_id"} and header & set(_CSV_TIME):
+    data = {"data", *(f"data{i}" for i in range(1, 6))}
+    if ("event" in header and header & {"callid", "call_id"} and header & set(_CSV_TIME)
+            and header & set(_CSV_FIELDS["agent"]) and header & data):
         return FORMAT_CSV
+    # Other queue tables (PBXware's own, with param1..3 and precomputed times) are not this layout:
+    # read as one, each event would lose its numbers.
     return None
 
 
