@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from typing import Any
 
 import ibis
@@ -43,11 +44,18 @@ class KpiQuery:
 
 @dataclass
 class KpiResult:
+    """The answer of a query: ``table`` as computed (Arrow), ``rows`` as dicts, made on first use
+    (a surface that shows one page of a large result, or writes it as a file, never pays for all)."""
+
     dimensions: tuple[str, ...]
     metrics: tuple[str, ...]
-    rows: list[dict[str, Any]]
+    table: pa.Table
     notes: list[str]
     params: MetricParams
+
+    @cached_property
+    def rows(self) -> list[dict[str, Any]]:
+        return _rows(self.table)
 
     def definitions(self, registry: Registry = REGISTRY) -> list[Metric]:
         return [registry.metrics[m] for m in self.metrics]
@@ -100,17 +108,16 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
     notes = list(template.notes)
     if template.sql is None:
-        return KpiResult(query.by, tuple(metric_ids), [], notes, query.params)
+        return KpiResult(query.by, tuple(metric_ids), pa.table({}), notes, query.params)
     for name, calendar in template.calendars.items():
         store.connection.register(name, calendar)
     values = _bound_values(query, template.placeholders)
-    rows = _rows(store.connection.sql(template.sql, params=values).to_arrow_table())
-    present = {m for m in template.optional if any(row.get(f"{_PROBE}{m}") for row in rows)}
-    for row in rows:
-        for measure_id in template.optional:
-            del row[f"{_PROBE}{measure_id}"]
-    notes.extend(_missing_notes(metrics, template.supported, present, rows))
-    return KpiResult(query.by, tuple(metric_ids), rows, notes, query.params)
+    table = _nan_as_null(store.connection.sql(template.sql, params=values).to_arrow_table())
+    probes = [f"{_PROBE}{m}" for m in template.optional]
+    present = {m for m, probe in zip(template.optional, probes, strict=True) if _any_nonzero(table[probe])}
+    table = table.drop_columns(probes)
+    notes.extend(_missing_notes(metrics, template.supported, present, table))
+    return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
 
 
 @dataclass
@@ -419,30 +426,53 @@ def _merge(
     supported: set[str],
     registry: Registry,
 ) -> ibis.Table:
-    """Stack the per-fact results and keep, per group, each measure's one non-null value."""
-    columns = [*by, *[m for m in measure_ids if m in supported]]
-    aligned = []
-    for part in parts:
-        schema = part.schema()
-        aligned.append(part.select(*[part[c] if c in schema else ibis.null("float64").name(c) for c in columns]))
-    stacked = ibis.union(*aligned) if len(aligned) > 1 else aligned[0]
-    aggregates = {}
-    for measure_id in columns[len(by):]:
-        value = stacked[measure_id].max()
+    """Join the per-fact results on the dimensions (each measure comes from exactly one part).
+
+    Joining keeps the work proportional to the groups; stacking the parts and grouping again
+    (the earlier way) aggregated every measure column over every part's rows."""
+    merged = parts[0]
+    for part in parts[1:]:
+        merged = _join_part(merged, part, by)
+    values = {}
+    for measure_id in (m for m in measure_ids if m in supported):
+        value = merged[measure_id] if measure_id in merged.columns else ibis.null("float64")
         if registry.measures[measure_id].empty == "zero":
             value = value.fill_null(0)
-        aggregates[measure_id] = value
-    if by:
-        return stacked.group_by(list(by)).aggregate(**aggregates)
-    return stacked.aggregate(**aggregates)
+        values[measure_id] = value
+    return merged.select(*by, **values)
+
+
+def _join_part(left: ibis.Table, right: ibis.Table, by: Sequence[str]) -> ibis.Table:
+    if not by:
+        return left.cross_join(right)
+    left = left.view()  # a fresh relation: Ibis would otherwise try to extend the previous join
+    renamed = right.rename({f"{_RIGHT}{d}": d for d in by})
+    keys = [left[d].identical_to(renamed[f"{_RIGHT}{d}"]) for d in by]  # a null agent or queue is a group too
+    joined = left.outer_join(renamed, keys)
+    dims = [ibis.coalesce(joined[d], joined[f"{_RIGHT}{d}"]).name(d) for d in by]
+    return joined.select(*dims, *[c for c in joined.columns if c not in by and not c.startswith(_RIGHT)])
+
+
+_RIGHT = "__right_"
+
+
+def _nan_as_null(table: pa.Table) -> pa.Table:
+    """NaN from engines (0/0 in a formula) becomes null, the value every surface shows as empty."""
+    for index, column in enumerate(table.columns):
+        if pa.types.is_floating(column.type):
+            cleaned = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+            table = table.set_column(index, table.field(index), cleaned)
+    return table
+
+
+def _any_nonzero(column: pa.ChunkedArray) -> bool:
+    return bool(pc.any(pc.not_equal(column, 0)).as_py())
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Result rows as dicts: NaN from engines becomes null, times ISO text (column-wise: fast)."""
+    """Result rows as dicts, times as ISO text (column-wise: fast)."""
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if pa.types.is_floating(column.type):
-            column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
         values = column.to_pylist()
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
             values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
@@ -452,13 +482,14 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def _missing_notes(
-    metrics: Sequence[Metric], supported: set[str], present: set[str], rows: list[dict[str, Any]]
+    metrics: Sequence[Metric], supported: set[str], present: set[str], table: pa.Table
 ) -> list[str]:
     """Say which optional components (hold, ACW) the data lacks for the metrics shown."""
     notes = []
     for metric in metrics:
         lacking = [m for m in metric.optional if m not in present or m not in supported]
-        if metric.id == "avg_hold_s" and all(r.get("avg_hold_s") is None for r in rows):
+        hold = table["avg_hold_s"] if metric.id == "avg_hold_s" else None
+        if hold is not None and hold.null_count == len(hold):
             notes.append(f"avg_hold_s: {metric.missing_note.get('en', 'missing')}")
         elif lacking:
             names = ", ".join(dict.fromkeys(_component_name(m) for m in lacking))
