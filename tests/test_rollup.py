@@ -131,7 +131,7 @@ def test_dst_days_same_with_rollups(tmp_path: Path) -> None:
 
 
 def _plan(store: Store, query: KpiQuery) -> engine._RollupPlan | None:
-    return engine._RollupPlan.of(engine._Build(store, query, {}, {}))
+    return engine._RollupPlan.of(engine._Build(store, query, {}, {}), rollup.data_context(store))
 
 
 def test_day_rollup_is_used_in_its_zone(tmp_path: Path) -> None:
@@ -152,18 +152,19 @@ def test_day_rollup_is_used_in_its_zone(tmp_path: Path) -> None:
         assert part is not None and "rollup_queue_legs_slice" in engine.ibis.to_sql(part[0])
 
 
-def test_distinct_counts_and_fcr_are_never_rolled_up() -> None:
+def test_distinct_counts_and_medians_are_never_rolled_up() -> None:
     with Store(":memory:") as store:
         held = {m for g in rollup.grains(store.ibis, MetricParams()) for m in g.measures}
     assert {"ql_offered", "ql_max_wait_s", "al_talk_s", "at_idle_s", "at_acw_s", "c_missed"} <= held
-    assert not held & {"o_unique_numbers", "o_numbers_contacted", "c_time_to_callback_s", "c_fcr_eligible",
-                       "c_fcr_resolved"}
+    assert {"c_fcr_eligible", "c_fcr_resolved"} <= held  # for the data end at refresh time
+    assert not held & {"o_unique_numbers", "o_numbers_contacted", "c_time_to_callback_s"}
 
 
 def test_other_parameters_fall_back_to_raw(tmp_path: Path) -> None:
     with _scenario_store(tmp_path, ["answered.queue_log", "acw.queue_log", "empty_denominators.queue_log"]) as store:
         for params in (MetricParams(sl_threshold_s=5), MetricParams(short_abandon_s=0),
-                       MetricParams(acw_pause_reasons=("Lunch",)), MetricParams(sl_variant="answered")):
+                       MetricParams(acw_pause_reasons=("Lunch",)), MetricParams(sl_variant="answered"),
+                       MetricParams(fcr_window_h=24)):
             for by in ((), ("agent",), ("queue", "interval")):
                 assert_same(store, KpiQuery(by=by, params=params))
         plan = _plan(store, KpiQuery(params=MetricParams(sl_threshold_s=5)))
@@ -213,6 +214,30 @@ def test_files_loaded_later_keep_rollups_identical(tmp_path: Path) -> None:
             assert_incremental_equals_rebuild(store)
         for by in GROUPINGS[:6]:
             assert_same(store, KpiQuery(by=by))
+
+
+def test_fcr_rollups_follow_the_data_end(tmp_path: Path) -> None:
+    """FCR counts only calls whose repeat window is over: a file that moves the data end 10 days on
+    settles calls loaded earlier, and the rolled-up FCR must follow (and equal the raw one)."""
+    fcr = ("fcr_rate",)
+    with Store(":memory:") as store:
+        load_file(store, write_log(tmp_path, scenario_text("fcr.queue_log"), "fcr"), Settings(), timezone="UTC")
+        before = compute(store, KpiQuery(metrics=fcr)).rows[0]
+        later = "1773500000|1773500000.900|sales|NONE|ENTERQUEUE||74950000999|1\n" \
+                "1773500030|1773500000.900|sales|NONE|ABANDON|1|1|30\n"
+        load_file(store, write_log(tmp_path, later, "later"), Settings(), timezone="UTC")
+        after = compute(store, KpiQuery(metrics=fcr)).rows[0]
+        assert before["fcr_rate"] is None and after["fcr_rate"] is not None
+        for by in ((), ("day",), ("agent", "day"), ("queue", "interval")):
+            assert_same(store, KpiQuery(by=by, metrics=fcr))
+        assert_incremental_equals_rebuild(store)
+        plan = _plan(store, KpiQuery(metrics=fcr))
+        assert plan is not None
+        part = plan.part(REGISTRY.facts["calls"], ["c_fcr_eligible", "c_fcr_resolved"])
+        assert part is not None and part[1] == {"c_fcr_eligible", "c_fcr_resolved"}
+        store.set_meta(rollup.DATA_END_KEY, "2000-01-01T00:00:00")  # rollups made for another data end
+        stale = _plan(store, KpiQuery(metrics=fcr))
+        assert stale is not None and stale.part(REGISTRY.facts["calls"], ["c_fcr_eligible"]) is None
 
 
 def test_changed_parameters_rebuild_the_rollups(tmp_path: Path) -> None:

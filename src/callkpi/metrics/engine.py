@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -206,7 +207,7 @@ def _template(
     notes: list[str] = []
     calendars: dict[str, pa.Table] = {}
     build = _Build(store, shaped, calendars, placeholders)
-    plan = _RollupPlan.of(build) if rollups and registry is REGISTRY else None
+    plan = _RollupPlan.of(build, context) if rollups and registry is REGISTRY else None
     supported, parts = _fact_parts(build, registry, measure_ids, context, plan)
     if not parts:
         return _Template(None, supported, [], notes, {}, {})
@@ -268,7 +269,7 @@ def _typed(metric: Metric, value: ibis.Value) -> ibis.Value:
 
 
 def _context(store: Store) -> Context:
-    return Context(data_end_utc=store.column_bounds("calls", "start_utc")[1])
+    return rollup.data_context(store)
 
 
 def _needed_measures(metrics: Iterable[Metric]) -> list[str]:
@@ -311,12 +312,37 @@ def _fact_parts(
             table = _prepared(build, fact)
             if table is None:
                 continue
-            aggregates = {
-                m: registry.measures[m].aggregate(table, query.params, context).cast("float64") for m in raw_measures
-            }
-            parts.append(_grouped(table, query.by, aggregates))
+            aggregates = {m: registry.measures[m].aggregate(table, query.params, context) for m in raw_measures}
+            parts.extend(_raw_parts(table, query.by, aggregates))
         supported.update(fact_measures)
     return supported, parts
+
+
+# Aggregates that need every value of a group (not a running total) are dear over all rows.
+_HOLISTIC = (ops.CountDistinct, ops.Median, ops.Quantile, ops.MultiQuantile)
+
+
+def _raw_parts(table: ibis.Table, by: Sequence[str], aggregates: dict[str, ibis.Value]) -> list[ibis.Table]:
+    """The raw measures of one fact, grouped; a distinct count or a median with a condition gets its
+    own part over only the rows that meet the condition (the same value: the rows it skips are the
+    ones its condition leaves out), so the engine does not hash every row of the fact for it."""
+    plain: dict[str, ibis.Value] = {}
+    by_condition: dict[ibis.Value, dict[str, ibis.Value]] = {}
+    for measure_id, value in aggregates.items():
+        op = value.op()
+        if isinstance(op, _HOLISTIC) and op.where is not None:
+            condition = next((c for c in by_condition if c.equals(op.where.to_expr())), op.where.to_expr())
+            by_condition.setdefault(condition, {})[measure_id] = op.copy(where=None).to_expr()
+        else:
+            plain[measure_id] = value
+    parts = [_grouped(table, by, _as_float(plain))] if plain else []
+    for condition, values in by_condition.items():
+        parts.append(_grouped(table.filter(condition), by, _as_float(values)))
+    return parts
+
+
+def _as_float(values: dict[str, ibis.Value]) -> dict[str, ibis.Value]:
+    return {name: value.cast("float64") for name, value in values.items()}
 
 
 def _grouped(table: ibis.Table, by: Sequence[str], aggregates: dict[str, ibis.Value]) -> ibis.Table:
@@ -332,6 +358,7 @@ class _RollupPlan:
     stored: MetricParams
     grains: list[rollup.Grain]
     sizes: dict[str, int]
+    same_data_end: bool  # the data end the rollups were refreshed for is the store's now
 
     @property
     def store(self) -> Store:
@@ -342,13 +369,14 @@ class _RollupPlan:
         return self.build.query
 
     @classmethod
-    def of(cls, build: _Build) -> _RollupPlan | None:
+    def of(cls, build: _Build, context: Context) -> _RollupPlan | None:
         stored = rollup.stored_params(build.store)
         if stored is None:
             return None
         sizes = rollup.rollup_sizes(build.store)
         usable = [g for g in rollup.grains(build.store.ibis, stored) if g.table in sizes]
-        return cls(build, stored, usable, sizes) if usable else None
+        same_end = rollup.stored_data_end(build.store) == context.data_end_utc
+        return cls(build, stored, usable, sizes, same_end) if usable else None
 
     def part(self, fact: Fact, measure_ids: Sequence[str]) -> tuple[ibis.Table, set[str]] | None:
         """The fact's measures this query can take from a rollup, aggregated by the query's dimensions."""
@@ -361,6 +389,7 @@ class _RollupPlan:
             m for m in measure_ids
             if m in grain.measures
             and rollup.same_definition(REGISTRY.measures[m], base, self.stored, self.query.params)
+            and (self.same_data_end or not rollup.depends_on_data_end(REGISTRY.measures[m], base, self.stored))
         ]
         if not wanted:
             return None

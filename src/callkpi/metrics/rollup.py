@@ -10,8 +10,11 @@ fact's dimensions. Two grains per fact:
   it joins raw facts).
 
 The measures are the fact's own registry measures whose aggregate is a count, a sum, a max or a
-min (they re-aggregate by sum, sum, max, min) and that do not depend on the store's context
-(FCR's pending window does); distinct counts and medians are never rolled up. A measure whose
+min (they re-aggregate by sum, sum, max, min); distinct counts and medians are never rolled up.
+A measure that depends on where the data ends (FCR leaves out calls whose repeat window is not
+over yet) is stored for the data end at refresh time: when an import moves the end, the buckets
+within the window before it are recomputed, and the engine uses these values only while the
+store's data end is the one they were made for. A measure whose
 definition depends on a parameter (service-level threshold, ACW reasons) is stored for the
 parameters in effect at import time; the engine uses it only when the query's parameters give
 the same expression, and otherwise reads the raw table.
@@ -54,6 +57,7 @@ ROLLED_UP_TABLES: dict[str, str] = {
 CALL_TABLES = ("queue_legs", "agent_legs", "calls")
 DAY_TIME_DIMENSIONS = frozenset({"day", "week", "month", "weekday"})
 PARAMS_KEY = "rollup_params"
+DATA_END_KEY = "rollup_data_end"
 FINGERPRINT_KEY = "rollup_fingerprint"
 _MAP = "rollup_map"
 _DIRTY = "rollup_dirty"
@@ -115,15 +119,30 @@ def _grains(backend: Any, params: MetricParams, registry: Registry) -> list[Grai
 
 
 def _rollable(measure: Measure, table: ibis.Table, params: MetricParams) -> bool:
-    exprs = [measure.aggregate(table, params, context) for context in _SAMPLE_CONTEXTS]
-    return reaggregation(exprs[0]) is not None and exprs[0].equals(exprs[1])
+    return all(reaggregation(measure.aggregate(table, params, c)) is not None for c in _SAMPLE_CONTEXTS)
+
+
+def depends_on_data_end(measure: Measure, table: ibis.Table, params: MetricParams) -> bool:
+    first, second = (measure.aggregate(table, params, context) for context in _SAMPLE_CONTEXTS)
+    return not first.equals(second)
+
+
+def data_context(store: Store) -> Context:
+    """What the context-dependent measures need to know about the store: where its calls end."""
+    return Context(data_end_utc=store.column_bounds("calls", "start_utc")[1] if store.has_table("calls") else None)
+
+
+def stored_data_end(store: Store) -> datetime | None:
+    """The data end the rollups' context-dependent measures were computed for (None: no calls)."""
+    text = store.get_meta(DATA_END_KEY) if store.has_table("meta") else None
+    return datetime.fromisoformat(text) if text else None
 
 
 def same_definition(measure: Measure, table: ibis.Table, stored: MetricParams, asked: MetricParams) -> bool:
     """True when the measure under the query's parameters is the expression the rollup stored."""
-    context = _SAMPLE_CONTEXTS[0]
     asked, stored = normalized(asked), normalized(stored)
-    return measure.aggregate(table, asked, context).equals(measure.aggregate(table, stored, context))
+    return all(measure.aggregate(table, asked, context).equals(measure.aggregate(table, stored, context))
+               for context in _SAMPLE_CONTEXTS)  # with and without a data end: FCR's window shows in one
 
 
 def normalized(params: MetricParams) -> MetricParams:
@@ -206,31 +225,51 @@ def refresh(store: Store, settings: Settings) -> None:
     params = normalized(effective_params(settings, store.get_meta("timezone")))
     all_grains = grains(store.ibis, params)
     fingerprint = _fingerprint(store, all_grains, params)
+    context = data_context(store)
     start_tracking(store)
     if store.get_meta(FINGERPRINT_KEY) != fingerprint or not all(store.has_table(g.table) for g in all_grains):
-        rebuild(store, params, all_grains)
+        rebuild(store, params, all_grains, context)
         store.set_meta(FINGERPRINT_KEY, fingerprint)
     else:
         _mark_touched_calls(store)
+        _mark_data_end_moves(store, params, stored_data_end(store), context.data_end_utc)
         for grain in all_grains:
-            _update(store, grain, params)
+            _update(store, grain, params, context)
     store.set_meta(PARAMS_KEY, params.model_dump_json())
+    end = context.data_end_utc
+    store.set_meta(DATA_END_KEY, end.isoformat() if isinstance(end, datetime) else "")
     store.connection.execute("DELETE FROM rollup_dirty")
     store.connection.execute("DELETE FROM rollup_touched_calls")
 
 
-def rebuild(store: Store, params: MetricParams, all_grains: Iterable[Grain] | None = None) -> None:
+def rebuild(
+    store: Store, params: MetricParams, all_grains: Iterable[Grain] | None = None, context: Context | None = None
+) -> None:
     """Recompute every rollup from the raw tables."""
+    context = context or data_context(store)
     for grain in all_grains if all_grains is not None else grains(store.ibis, params):
         fact = REGISTRY.facts[grain.fact]
         lo, hi = store.column_bounds(fact.table, fact.slice_column)
         slices = range(int(lo), int(hi) + 1) if lo is not None and hi is not None else range(0)
         _write_map(store, grain, params, slices)
-        select = store.ibis.compile(_aggregate(store, grain, params))
+        select = store.ibis.compile(_aggregate(store, grain, params, context))
         store.connection.execute(f'CREATE OR REPLACE TABLE "{grain.table}" AS {select}')
 
 
-def _update(store: Store, grain: Grain, params: MetricParams) -> None:
+def _mark_data_end_moves(store: Store, params: MetricParams, before: datetime | None, after: object) -> None:
+    """When the data end moves, calls near it change whether their FCR window is over: the calls
+    slices from the window before the earlier end up to the later end are recomputed."""
+    if not isinstance(after, datetime) or before == after:
+        return
+    earlier, later = (after, after) if before is None else (min(before, after), max(before, after))
+    first = int((earlier.replace(tzinfo=UTC).timestamp() - params.fcr_window_h * 3600) // SLICE_SECONDS) - 1
+    last = int(later.replace(tzinfo=UTC).timestamp() // SLICE_SECONDS) + 1
+    column = ROLLED_UP_TABLES["calls"]
+    mark_slices(store, "calls", f"SELECT DISTINCT {column} FROM calls WHERE {column} BETWEEN ? AND ?",  # noqa: S608
+                [first, last])
+
+
+def _update(store: Store, grain: Grain, params: MetricParams, context: Context) -> None:
     fact = REGISTRY.facts[grain.fact]
     rows = store.connection.execute(
         f"SELECT DISTINCT slice FROM {_DIRTY} WHERE tbl = ? AND slice IS NOT NULL", [fact.table]  # noqa: S608
@@ -240,18 +279,17 @@ def _update(store: Store, grain: Grain, params: MetricParams) -> None:
     _write_map(store, grain, params, sorted(int(r[0]) for r in rows))
     con = store.connection
     con.execute(f'DELETE FROM "{grain.table}" WHERE slice_id IN (SELECT DISTINCT bucket FROM {_MAP})')  # noqa: S608
-    select = store.ibis.compile(_aggregate(store, grain, params))
+    select = store.ibis.compile(_aggregate(store, grain, params, context))
     con.execute(f'INSERT INTO "{grain.table}" BY NAME {select}')
 
 
-def _aggregate(store: Store, grain: Grain, params: MetricParams) -> ibis.Table:
+def _aggregate(store: Store, grain: Grain, params: MetricParams, context: Context) -> ibis.Table:
     """The grain's rows for the buckets in the map table, from the fact's own measure definitions."""
     fact = REGISTRY.facts[grain.fact]
     table = fact.base(store.ibis)
     buckets = store.table(_MAP)
     table = table.join(buckets, table[fact.slice_column] == buckets.map_slice)
     keys = {"slice_id": table.bucket, **{d: table[fact.dimensions[d]] for d in grain.dimensions}}
-    context = _SAMPLE_CONTEXTS[0]
     values = {m: REGISTRY.measures[m].aggregate(table, params, context).cast("float64") for m in grain.measures}
     return table.group_by(**keys).aggregate(**values)
 
@@ -299,5 +337,6 @@ def _fingerprint(store: Store, all_grains: Sequence[Grain], params: MetricParams
     digest = hashlib.sha256(params.timezone.encode())
     for grain in all_grains:
         digest.update(repr(grain).encode())
-        digest.update(store.ibis.compile(_aggregate(store, grain, params)).encode())
+        # The sample context: a new data end is handled by refresh, it must not force a rebuild.
+        digest.update(store.ibis.compile(_aggregate(store, grain, params, _SAMPLE_CONTEXTS[0])).encode())
     return digest.hexdigest()
