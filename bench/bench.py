@@ -17,10 +17,12 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -54,7 +56,7 @@ def best_of(runs: int, action: Callable[[], object]) -> float:
     return min(times)
 
 
-def bench_size(calls: int, workdir: Path) -> dict[str, float]:
+def bench_size(calls: int, workdir: Path, *, reuse_db: bool = False, pandas: bool = True) -> dict[str, float]:
     data = workdir / f"sim-{calls}"
     callkpi = [sys.executable, "-m", "callkpi"]
     figures: dict[str, float] = {"calls": calls}
@@ -65,6 +67,18 @@ def bench_size(calls: int, workdir: Path) -> dict[str, float]:
         )
     log = data / "queue_log"
     db = data / "bench.duckdb"
+    if reuse_db and db.exists():
+        figures["db_mb_per_million_calls"] = db.stat().st_size / 1e6 / (calls / 1e6)
+    else:
+        figures.update(bench_ingest(callkpi, log, db, calls))
+    figures.update(bench_reports(db))
+    if pandas:
+        figures.update(bench_pandas(log))
+        figures["pandas_over_callkpi_agent_day"] = figures["pandas_agent_day_s"] / figures["kpi_agent_day_s"]
+    return figures
+
+
+def bench_ingest(callkpi: list[str], log: Path, db: Path, calls: int) -> dict[str, float]:
     db.unlink(missing_ok=True)
     size_mb = log.stat().st_size / 1e6
     lines = sum(1 for _ in log.open("rb"))
@@ -73,7 +87,7 @@ def bench_size(calls: int, workdir: Path) -> dict[str, float]:
         loaded = store.connection.execute("SELECT coalesce(sum(lines_loaded), 0) FROM sources").fetchall()[0][0]
     if loaded < lines * 0.99:
         raise SystemExit(f"ingest of {log} loaded {loaded} of {lines} lines")
-    figures.update(
+    return dict(
         queue_log_mb=size_mb,
         lines=lines,
         ingest_s=seconds,
@@ -82,6 +96,10 @@ def bench_size(calls: int, workdir: Path) -> dict[str, float]:
         ingest_peak_mb=peak,
         db_mb_per_million_calls=db.stat().st_size / 1e6 / (calls / 1e6),
     )
+
+
+def bench_reports(db: Path) -> dict[str, float]:
+    figures: dict[str, float] = {}
     params = MetricParams(timezone=TIMEZONE)
     half_hours = MetricParams(timezone=TIMEZONE, interval_minutes=30)
     day = (START + timedelta(days=DAYS // 2)).isoformat()
@@ -102,8 +120,6 @@ def bench_size(calls: int, workdir: Path) -> dict[str, float]:
             figures[name] = best_of(3, lambda q=query: compute(store, q))
             figures[name.replace("kpi_", "kpi_raw_")] = best_of(3, lambda q=query: compute(store, q, rollups=False))
     figures.update(bench_web(db, day, queue))
-    figures.update(bench_pandas(log))
-    figures["pandas_over_callkpi_agent_day"] = figures["pandas_agent_day_s"] / figures["kpi_agent_day_s"]
     return figures
 
 
@@ -111,8 +127,11 @@ BENCH_USER, BENCH_PASSWORD = "bench-admin", "bench password 1"
 
 
 def bench_web(db: Path, day: str, queue: str) -> dict[str, float]:
-    """Server time of the overview page, the agent table and /api/v1/kpi, in-process (TestClient):
-    cold (first request, empty page cache) and warm (the same request again)."""
+    """Server time of the overview page, the agent table and /api/v1/kpi, in-process (TestClient).
+
+    Without the start-up warm-up: the first request (compiles the queries) and the same again.
+    With it (as `callkpi serve` runs): after the warm-up, the first overview and agent table, then
+    those of another week and of one queue (new values for queries the warm-up compiled)."""
     from fastapi.testclient import TestClient
 
     from callkpi.web.app import create_app
@@ -125,13 +144,9 @@ def bench_web(db: Path, day: str, queue: str) -> dict[str, float]:
             create_user(store, BENCH_USER, BENCH_PASSWORD, "admin")
         token = create_token(store, BENCH_USER)
     figures: dict[str, float] = {}
-    app = create_app(db, Settings(), warm=False)
-    with TestClient(app) as client:
-        form = client.get("/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
-        client.post("/login", data={"username": BENCH_USER, "password": BENCH_PASSWORD,
-                                    "csrf_token": csrf.group(1) if csrf else "", "next": "/"}, follow_redirects=False)
-        api = {"Authorization": f"Bearer {token}"}
+    api = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(db, Settings(), warm=False)) as client:
+        _sign_in(client)
         requests = {
             "web_overview": ("/", {}),
             "web_agents": ("/agents", {}),
@@ -139,12 +154,35 @@ def bench_web(db: Path, day: str, queue: str) -> dict[str, float]:
         }
         for name, (path, headers) in requests.items():
             for label in ("cold", "warm"):
-                started = time.perf_counter()
-                response = client.get(path, headers=headers, follow_redirects=False)
-                figures[f"{name}_{label}_s"] = time.perf_counter() - started
-                if response.status_code != 200:
-                    raise SystemExit(f"{path}: HTTP {response.status_code}")
+                figures[f"{name}_{label}_s"] = _timed_get(client, path, headers)
+    week = date.fromisoformat(day) - timedelta(days=7)
+    other_week = f"from={week.isoformat()}&to={(week + timedelta(days=6)).isoformat()}"
+    with TestClient(create_app(db, Settings(), warm=True)) as client:
+        _sign_in(client)
+        while any(t.name == "callkpi-warm-up" and t.is_alive() for t in threading.enumerate()):
+            time.sleep(0.1)
+        for name, path in (("after_warm_up_overview", "/"), ("after_warm_up_agents", "/agents"),
+                           ("after_warm_up_overview_other_week", f"/?{other_week}"),
+                           ("after_warm_up_overview_one_queue", f"/?queue={queue}&{other_week}"),
+                           ("after_warm_up_agents_other_week", f"/agents?{other_week}")):
+            figures[f"web_{name}_s"] = _timed_get(client, path, {})
     return figures
+
+
+def _sign_in(client: Any) -> None:
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    client.post("/login", data={"username": BENCH_USER, "password": BENCH_PASSWORD,
+                                "csrf_token": csrf.group(1) if csrf else "", "next": "/"}, follow_redirects=False)
+
+
+def _timed_get(client: Any, path: str, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    response = client.get(path, headers=headers, follow_redirects=False)
+    seconds = time.perf_counter() - started
+    if response.status_code != 200:
+        raise SystemExit(f"{path}: HTTP {response.status_code}")
+    return seconds
 
 
 def bench_pandas(log: Path) -> dict[str, float]:
@@ -162,16 +200,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", default="100000,1000000", help="comma list of call counts")
     parser.add_argument("--workdir", default="bench/out", type=Path)
+    parser.add_argument("--reuse-db", action="store_true",
+                        help="report on an existing bench.duckdb of a size instead of loading it again")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas comparison")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"machine: {os.cpu_count()} cores; python {sys.version.split()[0]}")
-    results = [bench_size(int(n), args.workdir) for n in args.calls.split(",")]
-    keys = list(results[0])
-    print(f"{'figure':34s}" + "".join(f"{int(r['calls']):>16,d}" for r in results))
+    results = [bench_size(int(n), args.workdir, reuse_db=args.reuse_db, pandas=not args.no_pandas)
+               for n in args.calls.split(",")]
+    keys = list(dict.fromkeys(key for result in results for key in result))
+    print(f"{'figure':44s}" + "".join(f"{int(r['calls']):>16,d}" for r in results))
     for key in keys[1:]:
-        print(f"{key:34s}" + "".join(f"{r.get(key, float('nan')):>16,.3f}" for r in results))
-    if len(results) > 1:
-        ratios = [r["pandas_over_callkpi_agent_day"] for r in results]
+        print(f"{key:44s}" + "".join(f"{r.get(key, float('nan')):>16,.3f}" for r in results))
+    ratios = [r["pandas_over_callkpi_agent_day"] for r in results if "pandas_over_callkpi_agent_day" in r]
+    if len(ratios) > 1:
         print("median pandas/callkpi ratio (agent x day):", round(statistics.median(ratios), 2))
 
 

@@ -78,6 +78,13 @@ def validate(query: KpiQuery, registry: Registry = REGISTRY) -> None:
         raise QueryError("--from is after --to")
 
 
+def prepare(store: Store) -> None:
+    """Load what a process's first query would otherwise load on the way (the store's Ibis backend,
+    Arrow's compute kernels), so that a server does it at start-up, not in its first request."""
+    _ = store.ibis
+    _nan_as_null(pa.table({"value": pa.array([0.0])}))
+
+
 def available_metrics(store: Store, registry: Registry = REGISTRY) -> tuple[str, ...]:
     """Metrics whose facts have data in the store, in catalogue order."""
     filled = {name for name in {f.table for f in registry.facts.values()} if store.has_rows(name)}

@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from callkpi.config import MetricParams, Settings, effective_params
+from callkpi.metrics import engine
 from callkpi.storage import Store, first_row
 from callkpi.web.schema import ensure_web_schema
 
@@ -40,6 +41,7 @@ class Database:
         self.settings = settings
         self._keeper = Store(self.path)
         ensure_web_schema(self._keeper)
+        engine.prepare(self._keeper)
         self._local = threading.local()
         self._cursors: list[CursorStore] = []
         self._lock = threading.Lock()
