@@ -7,7 +7,6 @@ Definitions follow the metric dictionary: ids, defaults and variants are those o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 
 import ibis
 
@@ -568,7 +567,8 @@ def _fcr_eligible(t: ibis.Table, p: MetricParams, c: Context) -> ibis.Value:
     known = (t.direction == "inbound") & t.answered & t.caller_norm.notnull()
     if c.data_end_utc is None:
         return known & ibis.literal(False)
-    return known & (t.start_utc <= c.data_end_utc - timedelta(hours=p.fcr_window_h))
+    # The end is a literal of its own (not end - window computed here), so a query's SQL can bind it.
+    return known & (t.start_utc <= ibis.literal(c.data_end_utc) - ibis.interval(seconds=round(p.fcr_window_h * 3600)))
 
 
 c_fcr_n = _measure("c_fcr_eligible", "calls", lambda t, p, c: t.count(where=_fcr_eligible(t, p, c)))

@@ -107,7 +107,7 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     metrics = [registry.metrics[m] for m in metric_ids]
     version, context = _data_version(store, registry)
     key = (store.path if store.path != ":memory:" else id(store), version, id(registry),
-           rollups, tuple(metric_ids), context, _shape(query))
+           rollups, tuple(metric_ids), _shape(query))
     template = _TEMPLATES.get(key)
     if template is None:
         template = _template(store, query, registry, metrics, context, rollups)
@@ -119,7 +119,7 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
         return KpiResult(query.by, tuple(metric_ids), pa.table({}), notes, query.params)
     for name, calendar in template.calendars.items():
         store.connection.register(name, calendar)
-    values = _bound_values(query, template.placeholders)
+    values = _bound_values(query, template.placeholders, context)
     table = _nan_as_null(store.connection.sql(template.sql, params=values).to_arrow_table())
     probes = [f"{_PROBE}{m}" for m in template.optional]
     present = {m for m, probe in zip(template.optional, probes, strict=True) if _any_nonzero(table[probe])}
@@ -142,6 +142,12 @@ _TEMPLATES: dict[tuple, _Template] = {}
 _TEMPLATE_CACHE_SIZE = 256
 # Stand-ins for the slice range while a shape is compiled: far beyond any real slice number.
 _FIRST_SLICE, _END_SLICE = 9_100_000_001, 9_100_000_002
+# Stand-in for the end of the data (FCR's pending window), bound as $data_end: loads move the end
+# all day, and the SQL of a shape should not have to be compiled again for that.
+_DATA_END = datetime(1903, 2, 3, 4, 5, 6, 789012)
+# Calendars span the data rounded out to blocks of slices (about six weeks), so that new data
+# within the block keeps the SQL (which names the calendar) the same.
+_CALENDAR_BLOCK = 4096
 
 
 def _shape(query: KpiQuery) -> tuple:
@@ -150,8 +156,9 @@ def _shape(query: KpiQuery) -> tuple:
 
 
 def _data_version(store: Store, registry: Registry) -> tuple[tuple, Context]:
-    """What the SQL of a shape depends on: table sizes (which rollup is smallest), the slice span
-    of every fact table (the calendars), the sources' load counters; and the end of the data.
+    """What the SQL of a shape depends on (which tables exist, which rollup is smallest, the slice
+    span of every fact table rounded out to calendar blocks, the rollups' parameters and whether
+    they were made for the current data end), and the context (the end of the data, a bound value).
 
     The spans and the end take a scan of every fact table's slice column, so for a store file they
     are kept while the table sizes, the load counters and this process's commits stay the same."""
@@ -170,8 +177,12 @@ def _data_version(store: Store, registry: Registry) -> tuple[tuple, Context]:
     spans = sorted({(f.table, f.slice_column) for f in registry.facts.values() if f.table in names}
                    | {(name, "slice_id") for name in names if name.startswith("rollup_")})
     selects = [f'SELECT min("{column}"), max("{column}") FROM "{table}"' for table, column in spans]  # noqa: S608
-    bounds = tuple(con.execute(" UNION ALL ".join(selects)).fetchall()) if selects else ()
-    result = ((tables, bounds, loads), _context(store))
+    bounds = con.execute(" UNION ALL ".join(selects)).fetchall() if selects else []
+    context = _context(store)
+    ranking = tuple(sorted(_slice_grain_preferred({n: s or 0 for n, s in tables if n.startswith("rollup_")})))
+    blocks = tuple((span, _calendar_span(lo, hi)) for span, (lo, hi) in zip(spans, bounds, strict=True))
+    rolled = (rollup.stored_params_text(store), rollup.stored_data_end(store) == context.data_end_utc)
+    result = ((tuple(sorted(names)), ranking, blocks, rolled, context.data_end_utc is None), context)
     if cache_key:
         _VERSIONS[cache_key] = result
         while len(_VERSIONS) > _VERSION_CACHE_SIZE:
@@ -198,9 +209,31 @@ def _placeholder_query(query: KpiQuery) -> tuple[KpiQuery, dict[str, str]]:
     return KpiQuery(query.by, query.date_from, query.date_to, filters, query.metrics, query.params), placeholders
 
 
-def _bound_values(query: KpiQuery, placeholders: dict[str, str]) -> dict[str, object]:
+# Below this many rows both grains of a fact are quick: the choice (and with it the SQL) stays put.
+_GRAIN_CHOICE_ROWS = 100_000
+
+
+def _slice_grain_preferred(sizes: dict[str, int]) -> frozenset[str]:
+    """Facts whose slice rollup is read when both of their grains answer a query: those where it is
+    clearly the smaller one (many agents per queue); otherwise the day rollup."""
+    preferred = set()
+    for table, size in sizes.items():
+        day = sizes.get(table.removesuffix("_slice") + "_day") if table.endswith("_slice") else None
+        if day is not None and day >= _GRAIN_CHOICE_ROWS and size < day:
+            preferred.add(table.removesuffix("_slice"))
+    return frozenset(preferred)
+
+
+def _calendar_span(lo: object, hi: object) -> tuple[int, int] | None:
+    if lo is None or hi is None:
+        return None
+    first = int(lo) // _CALENDAR_BLOCK * _CALENDAR_BLOCK  # type: ignore[call-overload]
+    return first, (int(hi) // _CALENDAR_BLOCK + 1) * _CALENDAR_BLOCK - 1  # type: ignore[call-overload]
+
+
+def _bound_values(query: KpiQuery, placeholders: dict[str, str], context: Context) -> dict[str, object]:
     first, end = slice_range(query.date_from, query.date_to, query.params.timezone)
-    values: dict[str, object] = {"first_slice": first, "end_slice": end}
+    values: dict[str, object] = {"first_slice": first, "end_slice": end, "data_end": context.data_end_utc}
     for n, (_, given) in enumerate(sorted(query.filters.items())):
         values.update({f"f{n}_{i}": value for i, value in enumerate(given)})
     return {name: values[name] for name in placeholders}
@@ -215,7 +248,11 @@ def _template(
     calendars: dict[str, pa.Table] = {}
     build = _Build(store, shaped, calendars, placeholders)
     plan = _RollupPlan.of(build, context) if rollups and registry is REGISTRY else None
-    supported, parts = _fact_parts(build, registry, measure_ids, context, plan)
+    stand_in = context
+    if context.data_end_utc is not None:
+        stand_in = Context(data_end_utc=_DATA_END)
+        placeholders["data_end"] = _literal_sql(store, _DATA_END)
+    supported, parts = _fact_parts(build, registry, measure_ids, stand_in, plan)
     if not parts:
         return _Template(None, supported, [], notes, {}, {})
     merged = _merge(parts, query.by, measure_ids, supported, registry)
@@ -240,6 +277,12 @@ def _template(
             sql = sql.replace(literal, f"${name}")
             used[name] = literal
     return _Template(sql, supported, optional, notes, used, calendars)
+
+
+def _literal_sql(store: Store, value: object) -> str:
+    """How the store's SQL dialect writes a literal (to find a stand-in in compiled SQL)."""
+    sql = store.ibis.compile(ibis.literal(value).name("v"))
+    return sql.removeprefix("SELECT ").rsplit(" AS ", 1)[0]
 
 
 @dataclass
@@ -390,7 +433,8 @@ class _RollupPlan:
         candidates = [g for g in self.grains if g.fact == fact.id and self._covers(g)]
         if not candidates:
             return None
-        grain = min(candidates, key=lambda g: self.sizes[g.table])
+        slice_first = f"rollup_{fact.id}" in _slice_grain_preferred(self.sizes)
+        grain = min(candidates, key=lambda g: (g.time == "slice") != slice_first)
         base = fact.base(self.store.ibis)
         wanted = [
             m for m in measure_ids
@@ -447,10 +491,10 @@ def _prepared(build: _Build, fact: Fact) -> ibis.Table | None:
     time_dims = [d for d in query.by if d in TIME_DIMENSIONS]
     if time_dims:
         # The calendar spans the table's data (not the asked dates), so one SQL serves any dates.
-        lo, hi = store.column_bounds(fact.table, fact.slice_column)
-        if lo is None or hi is None:
+        span = _calendar_span(*store.column_bounds(fact.table, fact.slice_column))
+        if span is None:
             return None
-        calendar = build.calendar(int(lo), int(hi), time_dims)
+        calendar = build.calendar(span[0], span[1], time_dims)
         table = table.join(calendar, table[fact.slice_column] == calendar.slice_id)
     return table
 

@@ -167,6 +167,10 @@ def stored_params(store: Store) -> MetricParams | None:
     return MetricParams.model_validate_json(text) if text else None
 
 
+def stored_params_text(store: Store) -> str | None:
+    return store.get_meta(PARAMS_KEY) if store.has_table("meta") else None
+
+
 def rollup_sizes(store: Store) -> dict[str, int]:
     rows = store.connection.execute(
         "SELECT table_name, estimated_size FROM duckdb_tables() "
