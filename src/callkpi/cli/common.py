@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -16,17 +20,35 @@ from callkpi.config import (
     load_settings,
     parse_param_overrides,
 )
+from callkpi.storage import Store
 
 console = Console(soft_wrap=True)
 err_console = Console(stderr=True, soft_wrap=True)
 
 DbOption = typer.Option(None, "--db", help="database file (default: $CALLKPI_DB or ./callkpi.duckdb)")
 TzOption = typer.Option(None, "--tz", help="business time zone, e.g. Europe/Moscow (default: settings)")
+MappingOption = typer.Option(
+    None, "--mapping", help="mapping of a cloud-PBX export: a TOML/YAML file or a shipped name "
+    "(twilio, bitrix24, mango, zadarma, yeastar, elastix-callcenter); see docs/formats.md")
 ConfigOption = typer.Option(None, "--config", help="settings file (default: $CALLKPI_CONFIG or ./callkpi.toml)")
 
 
 def resolve_db(db: Path | None) -> Path:
     return db or default_db_path()
+
+
+def writable_store(path: Path) -> Store:
+    """The store opened read-write, or a clear error while another process (a server) holds it."""
+    import duckdb
+
+    try:
+        return Store(path)
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        fail(f"{path} is open in another process, e.g. a running `callkpi serve` (DuckDB lets one process "
+             "write a store): stop it first, or let the server load the files itself (`callkpi serve --watch`)")
+        raise
 
 
 def existing_db(db: Path | None) -> Path:
@@ -43,6 +65,40 @@ def settings_for(config: Path | None) -> Settings:
     except ValueError as exc:
         fail(f"settings: {exc}")
         raise  # unreachable
+
+
+def check_timezone(tz: str | None) -> None:
+    """A ``--tz`` value must be an IANA zone name."""
+    if not tz:
+        return
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Moscow)")
+
+
+def with_mapping(settings: Settings, mapping: str | None) -> Settings:
+    """The settings with ``--mapping`` as their ``[cdr] mapping``."""
+    if not mapping:
+        return settings
+    return settings.model_copy(update={"cdr": settings.cdr.model_copy(update={"mapping": mapping})})
+
+
+@contextmanager
+def mapping_in_environment(mapping: str | None) -> Iterator[None]:
+    """Format detection reads the mapping from the environment: --mapping wins over it for this command."""
+    from callkpi.ingest.cdr_generic import MAPPING_ENV
+
+    saved = os.environ.get(MAPPING_ENV)
+    if mapping:
+        os.environ[MAPPING_ENV] = mapping
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(MAPPING_ENV, None)
+        else:
+            os.environ[MAPPING_ENV] = saved
 
 
 def fail(message: str, code: int = 2) -> None:

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
@@ -16,16 +12,19 @@ from callkpi.cli.app import app
 from callkpi.cli.common import (
     ConfigOption,
     DbOption,
+    MappingOption,
     TzOption,
+    check_timezone,
     console,
     err_console,
-    fail,
+    mapping_in_environment,
     resolve_db,
     settings_for,
+    with_mapping,
+    writable_store,
 )
 from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic, queue_log
 from callkpi.ingest.base import ImportError_, ImportReport
-from callkpi.ingest.cdr_generic import MAPPING_ENV
 from callkpi.ingest.formats import FORMATS, load_file
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store
@@ -39,9 +38,7 @@ def ingest(
     db: Path | None = DbOption,
     tz: str | None = TzOption,
     fmt: str | None = typer.Option(None, "--format", help=f"force a format: {', '.join(FORMATS)}"),
-    mapping: str | None = typer.Option(
-        None, "--mapping", help="mapping of a cloud-PBX export: a TOML/YAML file or a shipped name "
-        "(twilio, bitrix24, mango, zadarma, yeastar, elastix-callcenter); see docs/formats.md"),
+    mapping: str | None = MappingOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Load phone-system records. Loading the same file again adds nothing; a file that grew
@@ -49,16 +46,11 @@ def ingest(
 
     Exit status: 0 all loaded, 1 some lines quarantined, 2 a file could not be loaded.
     """
-    settings = settings_for(config)
-    if mapping:
-        settings = settings.model_copy(update={"cdr": settings.cdr.model_copy(update={"mapping": mapping})})
+    settings = with_mapping(settings_for(config), mapping)
+    check_timezone(tz)
     worst = 0
-    with _mapping_in_environment(mapping), Store(resolve_db(db)) as store:
+    with mapping_in_environment(mapping), writable_store(resolve_db(db)) as store:
         if tz:
-            try:
-                ZoneInfo(tz)
-            except (ZoneInfoNotFoundError, ValueError):
-                fail(f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Moscow)")
             store.set_meta("timezone", tz)
         for path in paths:
             try:
@@ -75,21 +67,6 @@ def ingest(
             if report.quarantined:
                 worst = max(worst, 1)
     raise typer.Exit(worst)
-
-
-@contextmanager
-def _mapping_in_environment(mapping: str | None) -> Iterator[None]:
-    """Format detection reads the mapping from the environment: --mapping wins over it for this command."""
-    saved = os.environ.get(MAPPING_ENV)
-    if mapping:
-        os.environ[MAPPING_ENV] = mapping
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(MAPPING_ENV, None)
-        else:
-            os.environ[MAPPING_ENV] = saved
 
 
 def _load_with_progress(store: Store, path: Path, settings, fmt: str | None, tz: str | None) -> ImportReport:

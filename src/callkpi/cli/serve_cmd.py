@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 
 from callkpi.cli.app import app
-from callkpi.cli.common import ConfigOption, DbOption, console, fail, resolve_db, settings_for
+from callkpi.cli.common import (
+    ConfigOption,
+    DbOption,
+    MappingOption,
+    check_timezone,
+    console,
+    fail,
+    mapping_in_environment,
+    resolve_db,
+    settings_for,
+    with_mapping,
+)
 from callkpi.storage import Store
 
 user_app = typer.Typer(help="Dashboard and API users.", no_args_is_help=True)
@@ -39,28 +50,60 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port"),
     config: Path | None = ConfigOption,
     secure_cookies: bool = typer.Option(False, "--secure-cookies", help="cookies only over HTTPS (behind TLS)"),
+    watch: list[Path] | None = typer.Option(
+        None, "--watch", help="a record file (or a directory of them) to load new lines from while serving; repeat"),
+    watch_every: float = typer.Option(
+        10.0, "--watch-every", min=1.0, help="seconds between two looks at the --watch files"),
+    tz: str | None = typer.Option(
+        None, "--tz", help="business time zone, e.g. Europe/Moscow, as `ingest --tz` (default: settings, "
+        "else the zone given at ingest); the local times of --watch files are read in it"),
+    mapping: str | None = MappingOption,
 ) -> None:
     """Run the web dashboard and the REST API (/api/v1, docs at /docs).
 
-    The first run on a store without users creates `admin` and prints its password once.
+    The first run on a store without users creates `admin` and prints its password once. With
+    --watch the server loads what is new in those files every --watch-every seconds (the Asterisk
+    queue_log, cdr-csv/Master.csv...), so the dashboard and wallboard follow the day's calls.
     """
     import uvicorn
 
     from callkpi.web.app import create_app
     from callkpi.web.auth import ensure_admin
+    from callkpi.web.watch import WatchOptions
 
-    settings = settings_for(config)
+    settings = with_mapping(settings_for(config), mapping)
+    check_timezone(tz)
     db_path = resolve_db(db)
     with _store(db_path) as store:
         password = ensure_admin(store)
+        if tz:
+            store.set_meta("timezone", tz)
     if password:
         console.print(
             f"[bold]Created user [cyan]admin[/] with password [yellow]{password}[/][/] "
             "(shown once; change it with `callkpi user passwd admin`)."
         )
-    application = create_app(db_path, settings, secure_cookies=secure_cookies)
+    options = WatchOptions(tuple(dict.fromkeys(watch)), watch_every, tz) if watch else None
+    application = create_app(db_path, settings, secure_cookies=secure_cookies, watch=options)
     console.print(f"callkpi dashboard on http://{host}:{port}/  (API: /api/v1, docs: /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    if options:
+        console.print(f"loading what is new in {', '.join(map(str, options.paths))} every {watch_every:g} s")
+    _log_like_uvicorn()
+    with mapping_in_environment(mapping):
+        uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def _log_like_uvicorn() -> None:
+    """The server's own messages (files loaded, files that cannot be) beside uvicorn's, in its format."""
+    import logging
+
+    from uvicorn.logging import DefaultFormatter
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    logger = logging.getLogger("callkpi")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 @user_app.command("add")

@@ -1,5 +1,5 @@
 """REST API ``/api/v1``: KPIs (the rows of ``callkpi kpi --format json``), the call log, one call,
-missed calls, metric definitions, sources, targets. Bearer-token authentication."""
+missed calls, metric definitions, sources, targets, the watched files. Bearer-token authentication."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from callkpi.web.kpi import BadRequest, split_values
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, web_state
 from callkpi.web.targets import load_targets, save_target
+from callkpi.web.watch import FileStatus
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
 Me = Annotated[Principal, Depends(api_principal)]
@@ -211,6 +212,50 @@ def get_metrics(
 def get_sources(request: Request, me: Me) -> list[dict[str, Any]]:
     require_role(me, "admin", "supervisor")
     return queries.sources(web_state(request).db.store())
+
+
+class WatchedFile(BaseModel):
+    path: str
+    format: str | None = Field(description="the format it was recognised as")
+    state: str = Field(description="waiting, loaded, appended, unchanged, empty or failed (see `error`)")
+    last_check_utc: datetime | None
+    last_load_utc: datetime | None = Field(description="the last load that added lines")
+    loads: int = Field(description="loads that added lines since the server started")
+    lines_loaded: int = Field(description="lines loaded since the server started")
+    quarantined: int = Field(description="lines quarantined since the server started (see `callkpi quarantine`)")
+    error: str | None = Field(description="why the file is not loaded; cleared once it loads again")
+    error_since_utc: datetime | None
+
+
+class WatchReport(BaseModel):
+    watching: bool = Field(description="the server was started with `--watch`")
+    running: bool = Field(description="the background loader is alive")
+    every_s: float | None = Field(description="seconds between two looks at the files")
+    last_cycle_utc: datetime | None
+    files: list[WatchedFile]
+
+
+@router.get(
+    "/watch",
+    summary="Files the server follows (`callkpi serve --watch`) and how loading them goes (admin)",
+    description="Every watched file (a watched directory's files one by one) with its format, state, "
+    "the last load that added lines, the lines loaded and quarantined since the server started, and "
+    "the error that keeps it from loading. `watching` is false when the server watches nothing.",
+    response_model=WatchReport,
+    responses=_ERRORS,
+)
+def get_watch(request: Request, me: Me) -> WatchReport:
+    require_role(me, "admin")
+    watcher = web_state(request).watcher
+    if watcher is None:
+        return WatchReport(watching=False, running=False, every_s=None, last_cycle_utc=None, files=[])
+    status = watcher.status()
+    return WatchReport(watching=True, running=status.running, every_s=status.every_s,
+                       last_cycle_utc=status.last_cycle_utc, files=[_watched_file(f) for f in status.files])
+
+
+def _watched_file(status: FileStatus) -> WatchedFile:
+    return WatchedFile.model_validate(status, from_attributes=True)
 
 
 @router.get("/me", summary="Who the token belongs to and what it may see")

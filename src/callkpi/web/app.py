@@ -33,6 +33,7 @@ from callkpi.web.security import (
     session_principal,
 )
 from callkpi.web.ui import render
+from callkpi.web.watch import Watcher, WatchOptions
 
 HERE = Path(__file__).parent
 log = logging.getLogger("callkpi.web")
@@ -50,11 +51,14 @@ def create_app(
     *,
     secure_cookies: bool = False,
     warm: bool = True,
+    watch: WatchOptions | None = None,
 ) -> FastAPI:
     """The dashboard and API over one store (created when missing, web tables added).
-    ``warm``: compute the default pages in the background at start-up."""
+    ``warm``: compute the default pages in the background at start-up; ``watch``: load what is
+    new in these files while serving (``callkpi serve --watch``)."""
     settings = settings or load_settings()
     db = Database(db_path, settings)
+    watcher = Watcher(db, watch) if watch else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -62,8 +66,12 @@ def create_app(
         worker = threading.Thread(target=pages.warm_up, args=(db, stop), name="callkpi-warm-up", daemon=True)
         if warm:
             worker.start()
+        if watcher:
+            watcher.start()
         yield
         stop.set()
+        if watcher:
+            watcher.stop()
         if worker.is_alive():
             worker.join(timeout=30)
         db.close()
@@ -81,7 +89,8 @@ def create_app(
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["static_version"] = "1"
     app.state.web = WebState(
-        db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies
+        db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies,
+        watcher=watcher,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)

@@ -222,6 +222,42 @@ STRINGS.update({
     "section_people": ("People", "Персонал"),
 })
 
+# The data-sources admin page and the watched files of `callkpi serve --watch`.
+STRINGS.update({
+    "data_sources": ("Data sources", "Источники данных"),
+    "watched_files": ("Watched files", "Отслеживаемые файлы"),
+    "watch_every": ("Checked every", "Проверка каждые"),
+    "watch_last_cycle": ("last check", "последняя проверка"),
+    "watch_stopped": ("loading has stopped; see the server log", "загрузка остановлена; см. журнал сервера"),
+    "watch_first_look": ("Not checked yet.", "Ещё не проверялись."),
+    "watch_off": (
+        "The server watches no files: new records load with `callkpi ingest` while the server is stopped, "
+        "or start it with `callkpi serve --watch FILE`.",
+        "Сервер не отслеживает файлы: новые записи загружаются командой `callkpi ingest` при остановленном "
+        "сервере, либо запустите его как `callkpi serve --watch ФАЙЛ`.",
+    ),
+    "watch_alert": ("Some watched files cannot be loaded", "Часть отслеживаемых файлов не загружается"),
+    "watch_state_waiting": ("waiting", "ожидает"),
+    "watch_state_loaded": ("loaded", "загружен"),
+    "watch_state_appended": ("new lines loaded", "загружены новые строки"),
+    "watch_state_unchanged": ("up to date", "без изменений"),
+    "watch_state_empty": ("empty", "пустой"),
+    "watch_state_failed": ("not loaded", "не загружен"),
+    "file": ("File", "Файл"),
+    "format": ("Format", "Формат"),
+    "state": ("State", "Состояние"),
+    "last_load": ("Last load", "Последняя загрузка"),
+    "last_check": ("Last check", "Последняя проверка"),
+    "lines_loaded": ("Lines loaded", "Загружено строк"),
+    "quarantined": ("Quarantined", "В карантине"),
+    "since": ("since", "с"),
+    "loaded_files": ("Loaded files", "Загруженные файлы"),
+    "data_from": ("Records from", "Записи с"),
+    "data_to": ("Records to", "Записи по"),
+    "loads": ("Loads", "Загрузок"),
+    "no_sources": ("Nothing loaded yet.", "Ещё ничего не загружено."),
+})
+
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),

@@ -1,4 +1,4 @@
-"""Signing in and out, the language switch, and the admin pages (targets, users, tokens)."""
+"""Signing in and out, the language switch, and the admin pages (targets, users, tokens, data sources)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.web import queries
 from callkpi.web.auth import (
     ROLES,
     AuthError,
@@ -200,3 +201,21 @@ async def users_action(request: Request, me: Principal = Depends(page_principal)
         )
     return render(request, me, "admin_users.html", active="admin", users=list_users(store), roles=ROLES, shown=shown)
 
+
+
+# -- data sources ----------------------------------------------------------------------------
+
+
+@router.get("/admin/sources", response_class=HTMLResponse)
+def sources_page(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
+    """The watched files (``serve --watch``) with their problems, and every file loaded so far."""
+    require_role(me, "admin")
+    state = web_state(request)
+    return render(
+        request,
+        me,
+        "admin_sources.html",
+        active="admin",
+        watch=state.watcher.status() if state.watcher else None,
+        sources=queries.sources(state.db.store()),
+    )

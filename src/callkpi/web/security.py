@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from callkpi.web.auth import get_user, user_for_token
 from callkpi.web.db import Database
 from callkpi.web.scope import Principal
+from callkpi.web.watch import Watcher
 
 SESSION_COOKIE = "callkpi_session"
 LANG_COOKIE = "callkpi_lang"
@@ -74,6 +75,7 @@ class WebState:
     templates: Jinja2Templates
     secure_cookies: bool = False
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    watcher: Watcher | None = None  # `serve --watch`: loads what is new in the watched files
 
     def __post_init__(self) -> None:
         self._serializer = URLSafeTimedSerializer(self.secret, salt="callkpi-session")

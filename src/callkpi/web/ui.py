@@ -108,10 +108,19 @@ def render(
             "path": request.url.path,
             "full_path": request.url.path + (("?" + request.url.query) if request.url.query else ""),
             "registry": REGISTRY.metrics,
+            "watch_problems": _watch_problems(request, principal),
             **context,
         },
         status_code=status_code,
     )
+
+
+def _watch_problems(request: Request, principal: Principal | None) -> int:
+    """How many watched files cannot be loaded (admins only: they can act on it)."""
+    watcher = web_state(request).watcher
+    if watcher is None or principal is None or not principal.is_admin:
+        return 0
+    return len(watcher.status().problems)
 
 
 def chart(kind: str, **spec: Any) -> str:
