@@ -164,6 +164,17 @@ class CdrSettings(BaseModel):
     )
 
 
+class AlertSettings(BaseModel):
+    """When a KPI beyond its target's warning level is worth an alert, and where alerts go."""
+
+    model_config = ConfigDict(extra="forbid")
+    min_calls: int = Field(10, ge=0, description="calls offered in the window before an alert can fire")
+    webhooks: tuple[str, ...] = Field((), description="URLs that get each fired/resolved alert as JSON (POST)")
+    language: Literal["en", "ru"] = Field("en", description="language of the alert text")
+    webhook_timeout_s: float = Field(5, gt=0, description="give up on a webhook after this many seconds")
+    check_every_s: float = Field(60, ge=5, description="how often `callkpi serve` checks the alerts")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -172,6 +183,7 @@ class Settings(BaseModel):
     phone: PhoneSettings = Field(default_factory=PhoneSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     cdr: CdrSettings = Field(default_factory=CdrSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
 
 def effective_params(settings: Settings, store_timezone: str | None) -> MetricParams:

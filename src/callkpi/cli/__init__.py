@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "callkpi.cli.business_cmd",
     "callkpi.cli.qa_cmd",
     "callkpi.cli.serve_cmd",
+    "callkpi.cli.alerts_cmd",
 )
 
 

@@ -1,0 +1,285 @@
+"""Alerts: the targets behind the traffic lights, watched while the day runs.
+
+Every target (per queue, per team, or overall, with the built-in defaults: service level 80 % in
+20 s, abandon under 5 %, ASA under 15 s, CQR 80) has a warning level. An alert *fires* when a KPI
+is beyond that level (red on the dashboard) for today so far or for the current interval, in the
+business time zone, and at least ``alerts.min_calls`` calls were offered in that window (three
+calls make no service level). It *resolves* when the KPI is back within the warning level or the
+window rolls over. Fired and resolved alerts are kept in ``alert_events`` and sent to the webhooks
+of the settings (JSON with a ``text`` line, which Slack, Mattermost and Rocket.Chat show as is).
+
+The KPIs come from the metric engine like every other number; this module only compares.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from callkpi.config import MetricParams, Settings, effective_params
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.engine import KpiQuery, available_metrics, compute
+from callkpi.model.schema import Table
+from callkpi.storage import Store
+from callkpi.web.schema import ensure_web_schema
+from callkpi.web.targets import Target, load_targets
+
+log = logging.getLogger(__name__)
+
+Window = Literal["today", "interval"]
+WINDOWS: tuple[Window, ...] = ("today", "interval")
+Change = Literal["fired", "resolved"]
+
+ALERT_EVENTS = Table(
+    "alert_events",
+    "alerts that fired (a KPI beyond its target's warning level) and when they resolved",
+    (
+        ("alert_key", "VARCHAR"),  # scope:scope_value:metric:window
+        ("metric", "VARCHAR"),
+        ("scope", "VARCHAR"),  # all | queue | team
+        ("scope_value", "VARCHAR"),
+        ("window", "VARCHAR"),  # today | interval
+        ("period", "VARCHAR"),  # the local day or interval start the alert is about
+        ("fired_utc", "TIMESTAMP"),
+        ("resolved_utc", "TIMESTAMP"),
+        ("value", "DOUBLE"),  # when it fired
+        ("last_value", "DOUBLE"),
+        ("target", "DOUBLE"),
+        ("warn", "DOUBLE"),
+        ("calls", "BIGINT"),
+    ),
+    ("alert_key", "fired_utc"),
+)
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """One KPI of one scope and window, compared with its target."""
+
+    metric: str
+    scope: str
+    scope_value: str
+    window: Window
+    period: str
+    value: float | None
+    target: float
+    warn: float
+    calls: int
+    min_calls: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.scope}:{self.scope_value}:{self.metric}:{self.window}"
+
+    @property
+    def status(self) -> str:
+        return _target(self).status(self.value)
+
+    @property
+    def firing(self) -> bool:
+        return self.status == "bad" and self.calls >= self.min_calls
+
+    def message(self, lang: str = "en") -> str:
+        metric = REGISTRY.metrics[self.metric]
+        title = metric.title.get(lang, metric.title["en"])
+        where = _SCOPE_TEXT[lang][self.scope].format(self.scope_value)
+        when = _WINDOW_TEXT[lang][self.window]
+        level = _LEVEL_TEXT[lang]["below" if _target(self).higher_is_better else "above"]
+        return (f"{title} {format_value(self.metric, self.value)} ({where}, {when}, {self.calls} "
+                f"{_CALLS_TEXT[lang]}): {level} {format_value(self.metric, self.warn)}, "
+                f"{_TARGET_TEXT[lang]} {format_value(self.metric, self.target)}")
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    change: Change
+    state: AlertState
+
+
+_SCOPE_TEXT = {
+    "en": {"all": "all queues", "queue": "queue {}", "team": "team {}"},
+    "ru": {"all": "все очереди", "queue": "очередь {}", "team": "группа {}"},
+}
+_WINDOW_TEXT = {"en": {"today": "today", "interval": "this interval"},
+                "ru": {"today": "сегодня", "interval": "текущий интервал"}}
+_LEVEL_TEXT = {"en": {"below": "below the alert level", "above": "above the alert level"},
+               "ru": {"below": "ниже порога", "above": "выше порога"}}
+_TARGET_TEXT = {"en": "target", "ru": "цель"}
+_CALLS_TEXT = {"en": "calls", "ru": "вызовов"}
+
+
+def format_value(metric_id: str, value: float | None) -> str:
+    if value is None:
+        return "—"
+    unit = REGISTRY.metrics[metric_id].unit
+    if unit == "ratio":
+        return f"{value * 100:.1f} %"
+    if unit == "seconds":
+        return f"{value:.0f} s"
+    return f"{value:g}"
+
+
+def _target(state: AlertState) -> Target:
+    scope: Any = state.scope
+    return Target(scope, state.scope_value, state.metric, state.target, state.warn)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+
+
+def evaluate(
+    store: Store, settings: Settings, *, now: datetime | None = None, windows: Sequence[Window] = WINDOWS
+) -> list[AlertState]:
+    """Every target's KPI for today and the current interval, overall, per queue and per team."""
+    ensure_web_schema(store)
+    params = effective_params(settings, store.get_meta("timezone"))
+    targets = load_targets(store)
+    metrics = sorted({t.metric for t in targets.all()} & set(available_metrics(store)))
+    if not metrics or "calls_offered" not in available_metrics(store):
+        return []
+    moment = now or datetime.now(UTC)
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(params.timezone))
+    team_scopes = sorted({t.scope_value for t in targets.all() if t.scope == "team"})
+    states: list[AlertState] = []
+    for window in windows:
+        for scope, rows in _scope_rows(store, params, metrics, local, window, team_scopes):
+            for row in rows:
+                states.extend(_compare(row, scope, window, metrics, targets, settings.alerts.min_calls, local, params))
+    return states
+
+
+def _scope_rows(
+    store: Store, params: MetricParams, metrics: list[str], local: datetime, window: Window, teams: list[str]
+) -> Iterable[tuple[str, list[dict[str, Any]]]]:
+    today = local.date()
+    wanted = (*metrics, "calls_offered") if "calls_offered" not in metrics else tuple(metrics)
+    for scope, by, filters in (("all", (), {}), ("queue", ("queue",), {}),
+                               ("team", ("team",), {"team": tuple(teams)} if teams else None)):
+        if filters is None:
+            continue
+        time_by = ("interval",) if window == "interval" else ()
+        query = KpiQuery(by=(*by, *time_by), date_from=today, date_to=today, filters=filters,
+                         metrics=wanted, params=params)
+        rows = compute(store, query).rows
+        if window == "interval":
+            current = _interval_label(local, params.interval_minutes)
+            rows = [r for r in rows if r["interval"] == current]
+        yield scope, rows
+
+
+def _interval_label(local: datetime, minutes: int) -> str:
+    """The current interval as the calendar names it (local start, ISO with offset)."""
+    start = local.replace(minute=local.minute // minutes * minutes, second=0, microsecond=0)
+    return start.isoformat()
+
+
+def _compare(
+    row: dict[str, Any], scope: str, window: Window, metrics: list[str], targets: Any, min_calls: int,
+    local: datetime, params: MetricParams,
+) -> list[AlertState]:
+    value_of = "*" if scope == "all" else row.get(scope)
+    if value_of is None:
+        return []
+    period = row["interval"] if window == "interval" else local.date().isoformat()
+    states = []
+    for metric in metrics:
+        target = targets.find(metric, queue=value_of if scope == "queue" else None,
+                              team=value_of if scope == "team" else None)
+        if target is None:
+            continue
+        states.append(AlertState(metric, scope, str(value_of), window, period, row.get(metric), target.target,
+                                 target.warn, int(row.get("calls_offered") or 0), min_calls))
+    return states
+
+
+# -- history and notifications ---------------------------------------------------------------
+
+
+def ensure_alert_schema(store: Store) -> None:
+    store.ensure_schema((ALERT_EVENTS,))
+
+
+def record(store: Store, states: Sequence[AlertState], now: datetime | None = None) -> list[AlertChange]:
+    """Open an event for each alert that starts firing, close the open ones that stopped; the
+    changes are what is worth telling somebody."""
+    ensure_alert_schema(store)
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
+    con = store.connection
+    open_keys = {row[0]: row[1] for row in con.execute(
+        "SELECT alert_key, period FROM alert_events WHERE resolved_utc IS NULL").fetchall()}
+    firing = {s.key: s for s in states if s.firing}
+    changes: list[AlertChange] = []
+    with store.transaction():
+        for key, state in firing.items():
+            if key in open_keys and open_keys[key] == state.period:
+                con.execute("UPDATE alert_events SET last_value = ?, calls = ? WHERE alert_key = ? "
+                            "AND resolved_utc IS NULL", [state.value, state.calls, key])
+                continue
+            if key in open_keys:  # the window rolled over while it fired: the old one is over
+                _resolve(store, key, stamp)
+            con.execute("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
+                        [key, state.metric, state.scope, state.scope_value, state.window, state.period, stamp,
+                         state.value, state.value, state.target, state.warn, state.calls])
+            changes.append(AlertChange("fired", state))
+        by_key = {s.key: s for s in states}
+        for key in open_keys.keys() - firing.keys():
+            _resolve(store, key, stamp)
+            state = by_key.get(key)
+            if state is not None:
+                changes.append(AlertChange("resolved", state))
+    return changes
+
+
+def _resolve(store: Store, key: str, stamp: datetime) -> None:
+    store.connection.execute(
+        "UPDATE alert_events SET resolved_utc = ? WHERE alert_key = ? AND resolved_utc IS NULL", [stamp, key])
+
+
+def history(store: Store, *, since: date | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Fired alerts, newest first (open ones have no ``resolved_utc``)."""
+    ensure_alert_schema(store)
+    start = datetime.combine(since, datetime.min.time()) if since else datetime(1970, 1, 1)
+    table = store.connection.sql(
+        "SELECT * FROM alert_events WHERE fired_utc >= $start ORDER BY fired_utc DESC, alert_key LIMIT $limit",
+        params={"start": start, "limit": limit},
+    ).to_arrow_table()
+    return table.to_pylist()
+
+
+def notify(changes: Sequence[AlertChange], settings: Settings) -> list[str]:
+    """POST each change to every webhook of the settings; the errors, one line each (never raised:
+    an unreachable chat must not stop the server or the next check)."""
+    errors = []
+    for change in changes:
+        body = json.dumps(_payload(change, settings.alerts.language), ensure_ascii=False).encode()
+        for url in settings.alerts.webhooks:
+            request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=settings.alerts.webhook_timeout_s):
+                    pass
+            except OSError as exc:
+                errors.append(f"{url}: {exc}")
+                log.warning("alert webhook %s failed: %s", url, exc)
+    return errors
+
+
+def _payload(change: AlertChange, lang: str) -> dict[str, Any]:
+    state = change.state
+    mark = {"fired": "🔴", "resolved": "🟢"}[change.change]
+    word = {"en": {"fired": "Alert", "resolved": "Resolved"}, "ru": {"fired": "Тревога", "resolved": "Норма"}}
+    data = asdict(state)
+    data.update(key=state.key, status=state.status)
+    return {"text": f"{mark} {word[lang][change.change]}: {state.message(lang)}", "event": change.change,
+            "alert": data}
+
+
+def newest_data_time(store: Store) -> datetime | None:
+    """The start of the last call loaded (UTC), to check alerts as of then (replays, tests)."""
+    value = store.column_bounds("calls", "start_utc")[1] if store.has_table("calls") else None
+    return value.replace(tzinfo=UTC) + timedelta(seconds=1) if isinstance(value, datetime) else None
