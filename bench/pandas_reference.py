@@ -15,15 +15,32 @@ import pandas as pd
 TERMINAL_TALK = {"COMPLETEAGENT": 2, "COMPLETECALLER": 2, "TRANSFER": 4, "BLINDTRANSFER": 4, "ATTENDEDTRANSFER": 4}
 
 
-def load_events(path: Path) -> pd.DataFrame:
-    names = ["epoch", "callid", "queue", "agent", "event", "d1", "d2", "d3", "d4", "d5"]
-    return pd.read_csv(
-        path, sep="|", header=None, names=names, dtype=str, usecols=range(10), engine="c", on_bad_lines="skip"
-    )
+NAMES = ["epoch", "callid", "queue", "agent", "event", "d1", "d2", "d3", "d4", "d5"]
+
+
+def load_events(path: Path, chunk_lines: int = 2_000_000) -> pd.DataFrame:
+    """The log in chunks, each turned into compact types at once (Arrow strings, categories,
+    numbers), so that 10M calls fit in memory; only what the report reads is kept."""
+    chunks = pd.read_csv(path, sep="|", header=None, names=NAMES, dtype=str, usecols=range(10), engine="c",
+                         on_bad_lines="skip", chunksize=chunk_lines)
+    return pd.concat([_compact(chunk) for chunk in chunks], ignore_index=True)
+
+
+def _compact(chunk: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "epoch": pd.to_numeric(chunk["epoch"], errors="coerce"),
+        "callid": chunk["callid"].astype("string[pyarrow]"),
+        "queue": chunk["queue"].astype("string[pyarrow]"),
+        "agent": chunk["agent"].astype("string[pyarrow]"),
+        "event": chunk["event"].astype("string[pyarrow]"),
+        **{f"d{i}": pd.to_numeric(chunk[f"d{i}"], errors="coerce") for i in range(1, 5)},
+    })
 
 
 def queue_legs(events: pd.DataFrame) -> pd.DataFrame:
-    events = events[~events["callid"].isin(["NONE", "MANAGER"])].copy()
+    events = events[events["event"].isin(["ENTERQUEUE", "CONNECT", "ABANDON", *TERMINAL_TALK])
+                    & ~events["callid"].isin(["NONE", "MANAGER"])].copy()
+    events = events[events["epoch"].notna()]
     events["epoch"] = events["epoch"].astype("int64")
     events = events.sort_values(["callid", "epoch"], kind="stable")
     events["leg"] = (events["event"] == "ENTERQUEUE").groupby(events["callid"]).cumsum()
