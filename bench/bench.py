@@ -131,7 +131,8 @@ def bench_web(db: Path, day: str, queue: str) -> dict[str, float]:
 
     Without the start-up warm-up: the first request (compiles the queries) and the same again.
     With it (as `callkpi serve` runs): after the warm-up, the first overview and agent table, then
-    those of another week and of one queue (new values for queries the warm-up compiled)."""
+    those of another week and of one queue (new values for queries the warm-up compiled). The
+    background alert check is off: its KPI queries would run while the pages are timed."""
     from fastapi.testclient import TestClient
 
     from callkpi.web.app import create_app
@@ -145,7 +146,7 @@ def bench_web(db: Path, day: str, queue: str) -> dict[str, float]:
         token = create_token(store, BENCH_USER)
     figures: dict[str, float] = {}
     api = {"Authorization": f"Bearer {token}"}
-    with TestClient(create_app(db, Settings(), warm=False)) as client:
+    with TestClient(create_app(db, Settings(), warm=False, alerts=False)) as client:
         _sign_in(client)
         requests = {
             "web_overview": ("/", {}),
@@ -157,7 +158,7 @@ def bench_web(db: Path, day: str, queue: str) -> dict[str, float]:
                 figures[f"{name}_{label}_s"] = _timed_get(client, path, headers)
     week = date.fromisoformat(day) - timedelta(days=7)
     other_week = f"from={week.isoformat()}&to={(week + timedelta(days=6)).isoformat()}"
-    with TestClient(create_app(db, Settings(), warm=True)) as client:
+    with TestClient(create_app(db, Settings(), warm=True, alerts=False)) as client:
         _sign_in(client)
         while any(t.name == "callkpi-warm-up" and t.is_alive() for t in threading.enumerate()):
             time.sleep(0.1)

@@ -599,7 +599,7 @@ def test_overview_numbers_are_the_apis(web: Web, browser_client: TestClient) -> 
     "path",
     ["/", "/?preset=7", "/?queue=sales", "/agents", "/agents/1001", "/queues", "/queues?interval=15", "/calls",
      "/calls?sort=-talk&q=7495", "/calls?direction=outbound", "/missed", "/outbound", "/metrics", "/wallboard",
-     "/wallboard/tiles", "/admin/targets", "/admin/users", "/docs", "/lang/ru?next=/metrics"],
+     "/wallboard/tiles", "/alerts", "/admin/targets", "/admin/users", "/docs", "/lang/ru?next=/metrics"],
 )
 def test_every_page_renders_for_admin(web: Web, browser_client: TestClient, path: str) -> None:
     login(browser_client)

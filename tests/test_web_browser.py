@@ -34,6 +34,7 @@ PAGES = {
     "outbound": "/outbound?from=2026-03-02&to=2026-03-03",
     "metrics": "/metrics",
     "wallboard": "/wallboard",
+    "alerts": "/alerts",
     "targets": "/admin/targets",
     "users": "/admin/users",
 }

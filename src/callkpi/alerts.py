@@ -91,9 +91,9 @@ class AlertState:
         where = _SCOPE_TEXT[lang][self.scope].format(self.scope_value)
         when = _WINDOW_TEXT[lang][self.window]
         level = _LEVEL_TEXT[lang]["below" if _target(self).higher_is_better else "above"]
-        return (f"{title} {format_value(self.metric, self.value)} ({where}, {when}, {self.calls} "
-                f"{_CALLS_TEXT[lang]}): {level} {format_value(self.metric, self.warn)}, "
-                f"{_TARGET_TEXT[lang]} {format_value(self.metric, self.target)}")
+        return (f"{title} {format_value(self.metric, self.value, lang)} ({where}, {when}, {self.calls} "
+                f"{_CALLS_TEXT[lang]}): {level} {format_value(self.metric, self.warn, lang)}, "
+                f"{_TARGET_TEXT[lang]} {format_value(self.metric, self.target, lang)}")
 
 
 @dataclass(frozen=True)
@@ -114,15 +114,17 @@ _TARGET_TEXT = {"en": "target", "ru": "цель"}
 _CALLS_TEXT = {"en": "calls", "ru": "вызовов"}
 
 
-def format_value(metric_id: str, value: float | None) -> str:
+def format_value(metric_id: str, value: float | None, lang: str = "en") -> str:
     if value is None:
         return "—"
     unit = REGISTRY.metrics[metric_id].unit
     if unit == "ratio":
-        return f"{value * 100:.1f} %"
-    if unit == "seconds":
-        return f"{value:.0f} s"
-    return f"{value:g}"
+        text = f"{value * 100:.1f} %"
+    elif unit == "seconds":
+        text = f"{value:.0f} {'с' if lang == 'ru' else 's'}"
+    else:
+        text = f"{value:g}"
+    return text.replace(".", ",") if lang == "ru" else text
 
 
 def _target(state: AlertState) -> Target:
@@ -137,7 +139,8 @@ def evaluate(
     store: Store, settings: Settings, *, now: datetime | None = None, windows: Sequence[Window] = WINDOWS
 ) -> list[AlertState]:
     """Every target's KPI for today and the current interval, overall, per queue and per team."""
-    ensure_web_schema(store)
+    if not store.has_table("web_targets"):
+        ensure_web_schema(store)
     params = effective_params(settings, store.get_meta("timezone"))
     targets = load_targets(store)
     metrics = sorted({t.metric for t in targets.all()} & set(available_metrics(store)))
@@ -202,7 +205,10 @@ def _compare(
 
 
 def ensure_alert_schema(store: Store) -> None:
-    store.ensure_schema((ALERT_EVENTS,))
+    # Only when missing: creating writes the schema version into `meta`, which the server's loader
+    # may be writing at the same moment (a write conflict for one of them).
+    if not store.has_table(ALERT_EVENTS.name):
+        store.ensure_schema((ALERT_EVENTS,))
 
 
 def record(store: Store, states: Sequence[AlertState], now: datetime | None = None) -> list[AlertChange]:
@@ -214,6 +220,8 @@ def record(store: Store, states: Sequence[AlertState], now: datetime | None = No
     open_keys = {row[0]: row[1] for row in con.execute(
         "SELECT alert_key, period FROM alert_events WHERE resolved_utc IS NULL").fetchall()}
     firing = {s.key: s for s in states if s.firing}
+    if not firing and not open_keys:  # the usual case; every commit makes the engine re-read the data's bounds
+        return []
     changes: list[AlertChange] = []
     with store.transaction():
         for key, state in firing.items():
@@ -263,7 +271,7 @@ def notify(changes: Sequence[AlertChange], settings: Settings) -> list[str]:
             try:
                 with urllib.request.urlopen(request, timeout=settings.alerts.webhook_timeout_s):
                     pass
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a malformed URL in the settings
                 errors.append(f"{url}: {exc}")
                 log.warning("alert webhook %s failed: %s", url, exc)
     return errors

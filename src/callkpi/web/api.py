@@ -1,5 +1,5 @@
 """REST API ``/api/v1``: KPIs (the rows of ``callkpi kpi --format json``), the call log, one call,
-missed calls, metric definitions, sources, targets, the watched files. Bearer-token authentication."""
+missed calls, metric definitions, sources, targets, the watched files, alerts. Bearer-token authentication."""
 
 from __future__ import annotations
 
@@ -14,12 +14,13 @@ from pydantic import BaseModel, Field
 from callkpi.config import parse_param_overrides
 from callkpi.metrics.describe import describe_all
 from callkpi.report.render import to_json
-from callkpi.web import kpi, queries
+from callkpi.web import alert_monitor, kpi, queries
 from callkpi.web.i18n import pick_lang
 from callkpi.web.kpi import BadRequest, split_values
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, web_state
 from callkpi.web.targets import load_targets, save_target
+from callkpi.web.ui import request_lang
 from callkpi.web.watch import FileStatus
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -258,6 +259,84 @@ def _watched_file(status: FileStatus) -> WatchedFile:
     return WatchedFile.model_validate(status, from_attributes=True)
 
 
+class AlertItem(BaseModel):
+    key: str = Field(description="scope:scope_value:metric:window")
+    metric: str
+    scope: str = Field(description="all, queue or team")
+    scope_value: str = Field(description="the queue or team; `*` for all queues")
+    window: str = Field(description="`today` (so far) or `interval` (the current one)")
+    period: str = Field(description="the local day, or the local start of the interval (ISO, with offset)")
+    value: float | None = Field(description="the KPI (ratios as fractions, durations in seconds); null: no data")
+    target: float
+    warn: float = Field(description="the warning level: beyond it the KPI is red")
+    calls: int = Field(description="calls offered in the window")
+    status: str = Field(description="good, warn, bad, or empty without data")
+    firing: bool = Field(description="bad with at least `alerts.min_calls` calls offered")
+    message: str = Field(description="one line in the user's language")
+
+
+class AlertEvent(BaseModel):
+    key: str
+    metric: str
+    scope: str
+    scope_value: str
+    window: str
+    period: str
+    fired_utc: datetime
+    resolved_utc: datetime | None = Field(description="null while it still fires")
+    value: float | None = Field(description="the KPI when it fired")
+    last_value: float | None = Field(description="the KPI at the last check while it fired")
+    target: float
+    warn: float
+    calls: int = Field(description="calls offered at the last check while it fired")
+    message: str = Field(description="the alert as it fired, in the user's language")
+
+
+class AlertsReport(BaseModel):
+    checking: bool = Field(description="the server checks the alerts by itself (otherwise: evaluated now)")
+    running: bool = Field(description="the background check is alive")
+    every_s: float | None = Field(description="seconds between two checks")
+    checked_utc: datetime | None = Field(description="the last check; null before the first")
+    error: str | None = Field(description="why the last check failed (the states are the check before)")
+    firing: int = Field(description="alerts firing now")
+    states: list[AlertItem] = Field(description="every target checked, firing first")
+    history: list[AlertEvent] = Field(description="recent fired alerts, newest first")
+
+
+@router.get(
+    "/alerts",
+    summary="Alerts: every target compared with today's and this interval's KPI, and recent history "
+    "(admin, supervisor)",
+    description="The server checks every `alerts.check_every_s` seconds (and after loading new calls) "
+    "each target, overall, per queue and per team, against the KPI of today so far and of the current "
+    "interval; an alert fires while a KPI is beyond the warning level with at least `alerts.min_calls` "
+    "calls offered. `states` are the latest check, `history` the alerts that fired (with when they "
+    "resolved). A supervisor named to some queues or teams gets the alerts of those only, not the "
+    "overall ones. Messages are in `lang`, else the user's language.",
+    response_model=AlertsReport,
+    responses=_ERRORS,
+)
+def get_alerts(
+    request: Request, me: Me, lang: Annotated[str | None, Query(pattern="^(en|ru)$")] = None
+) -> AlertsReport:
+    require_role(me, "admin", "supervisor")
+    state = web_state(request)
+    monitor = state.alerts
+    language = lang or request_lang(request, me)
+    snapshot = alert_monitor.current(monitor, state.db)
+    states = alert_monitor.visible(snapshot.states, me.user)
+    return AlertsReport(
+        checking=monitor is not None,
+        running=monitor is not None and monitor.running,
+        every_s=monitor.every_s if monitor else None,
+        checked_utc=snapshot.checked_utc,
+        error=snapshot.error,
+        firing=sum(s.firing for s in states),
+        states=[AlertItem(**alert_monitor.state_item(s, language)) for s in states],
+        history=[AlertEvent(**e) for e in alert_monitor.recent_history(state.db, me.user, language)],
+    )
+
+
 @router.get("/me", summary="Who the token belongs to and what it may see")
 def get_me(me: Me) -> dict[str, Any]:
     user = me.user
@@ -286,6 +365,7 @@ def put_target(request: Request, me: Me, body: TargetBody) -> dict[str, Any]:
                     body.warn, me.username)
     except ValueError as exc:
         raise BadRequest(str(exc)) from exc
+    web_state(request).check_alerts_soon()
     return {"saved": body.model_dump()}
 
 

@@ -19,7 +19,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callkpi.config import Settings, load_settings
 from callkpi.metrics.engine import QueryError
-from callkpi.web import api, exports, pages, pages_admin, pages_business, pages_calls, pages_qa, pdf
+from callkpi.web import api, exports, pages, pages_admin, pages_alerts, pages_business, pages_calls, pages_qa, pdf
+from callkpi.web.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.auth import signing_secret
 from callkpi.web.db import Database
 from callkpi.web.kpi import BadRequest
@@ -52,13 +53,16 @@ def create_app(
     secure_cookies: bool = False,
     warm: bool = True,
     watch: WatchOptions | None = None,
+    alerts: bool | MonitorOptions = True,
 ) -> FastAPI:
     """The dashboard and API over one store (created when missing, web tables added).
     ``warm``: compute the default pages in the background at start-up; ``watch``: load what is
-    new in these files while serving (``callkpi serve --watch``)."""
+    new in these files while serving (``callkpi serve --watch``); ``alerts``: check the alerts in
+    the background (``MonitorOptions(background=False)``: only when ``run_once`` is called)."""
     settings = settings or load_settings()
     db = Database(db_path, settings)
-    watcher = Watcher(db, watch) if watch else None
+    monitor = _alert_monitor(db, alerts)
+    watcher = Watcher(db, watch, on_load=monitor.poke if monitor else None) if watch else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,10 +72,14 @@ def create_app(
             worker.start()
         if watcher:
             watcher.start()
+        if monitor:
+            monitor.start()
         yield
         stop.set()
         if watcher:
             watcher.stop()
+        if monitor:
+            monitor.stop()
         if worker.is_alive():
             worker.join(timeout=30)
         db.close()
@@ -87,10 +95,10 @@ def create_app(
         lifespan=lifespan,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals["static_version"] = "1"
+    templates.env.globals["static_version"] = "2"
     app.state.web = WebState(
         db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies,
-        watcher=watcher,
+        watcher=watcher, alerts=monitor,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
@@ -99,6 +107,7 @@ def create_app(
     app.include_router(pages_calls.router)
     app.include_router(pages_qa.router)
     app.include_router(pages_business.router)
+    app.include_router(pages_alerts.router)
     app.include_router(pdf.router)  # before exports: /export/{view}.{format} would take overview.pdf
     app.include_router(exports.router)
     _add_meta_routes(app)
@@ -117,6 +126,12 @@ def create_app(
         return response
 
     return app
+
+
+def _alert_monitor(db: Database, alerts: bool | MonitorOptions) -> AlertMonitor | None:
+    if alerts is False:
+        return None
+    return AlertMonitor(db, alerts if isinstance(alerts, MonitorOptions) else MonitorOptions())
 
 
 def _add_meta_routes(app: FastAPI) -> None:

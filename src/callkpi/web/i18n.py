@@ -258,6 +258,43 @@ STRINGS.update({
     "no_sources": ("Nothing loaded yet.", "Ещё ничего не загружено."),
 })
 
+# Alerts (web/pages_alerts.py, the nav badge, the wallboard).
+STRINGS.update({
+    "alerts": ("Alerts", "Тревоги"),
+    "alerts_firing": ("Firing now", "Сейчас"),
+    "alerts_none": ("No alert fires.", "Тревог нет."),
+    "alerts_checked": ("Targets checked", "Проверенные цели"),
+    "alerts_history": ("History", "История"),
+    "alerts_hint": (
+        "Every target is compared with today's KPI so far and with the current interval's: overall, per "
+        "queue and per team with a target of its own. An alert fires while a KPI is beyond the warning "
+        "level (red) and enough calls were offered; it resolves when the KPI is back or the window ends.",
+        "Каждая цель сравнивается с показателем за сегодня и за текущий интервал — в целом, по очередям и "
+        "по группам, у которых есть своя цель. Тревога срабатывает, пока показатель хуже порога (красный) "
+        "при достаточном числе вызовов, и снимается, когда показатель вернулся или окно закончилось.",
+    ),
+    "alerts_last_check": ("Last check", "Последняя проверка"),
+    "alerts_not_checked": ("Not checked yet.", "Ещё не проверялись."),
+    "alerts_check_failed": ("The last check failed", "Последняя проверка не удалась"),
+    "alerts_no_states": ("No target to check: no calls today yet.", "Проверять нечего: сегодня вызовов ещё нет."),
+    "alerts_no_history": ("No alert has fired yet.", "Тревог ещё не было."),
+    "alerts_calls": ("Calls", "Вызовы"),
+    "alerts_fired": ("Fired", "Сработала"),
+    "alerts_resolved": ("Resolved", "Снята"),
+    "alerts_still_firing": ("still firing", "действует"),
+    "alerts_alert": ("Alert", "Тревога"),
+    "alerts_value_fired": ("Value when fired", "Значение при срабатывании"),
+    "alerts_value_last": ("Last value", "Последнее значение"),
+    "alert_scope_all": ("All queues", "Все очереди"),
+    "alert_window_today": ("today", "сегодня"),
+    "alert_window_interval": ("interval", "интервал"),
+    "alert_st_firing": ("alert", "тревога"),
+    "alert_st_few_calls": ("red, too few calls", "красный, мало вызовов"),
+    "alert_st_warn": ("warning", "предупреждение"),
+    "alert_st_good": ("ok", "в норме"),
+    "alert_st_no_data": ("no data", "нет данных"),
+})
+
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),

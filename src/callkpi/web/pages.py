@@ -11,11 +11,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
+from callkpi.alerts import AlertState
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe_all
 from callkpi.metrics.engine import KpiResult
-from callkpi.web import kpi, queries, views
+from callkpi.web import alert_monitor, kpi, queries, views
 from callkpi.web.auth import User
 from callkpi.web.db import Database
 from callkpi.web.i18n import Locale
@@ -398,7 +399,16 @@ def _wallboard_data(request: Request, me: Principal) -> dict[str, Any]:
         "per_queue": per_queue.rows,
         "targets": load_targets(db.store()),
         "now_utc": datetime.now(UTC),
+        "firing": _firing_alerts(request, me),
     }
+
+
+def _firing_alerts(request: Request, me: Principal) -> list[AlertState]:
+    """The firing alerts of the user's scope, from the monitor's last check."""
+    monitor = web_state(request).alerts
+    if monitor is None:
+        return []
+    return [s for s in alert_monitor.visible(monitor.snapshot().states, me.user) if s.firing]
 
 
 @router.get("/wallboard", response_class=HTMLResponse)

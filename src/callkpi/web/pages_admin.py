@@ -150,6 +150,7 @@ async def targets_save(request: Request, me: Principal = Depends(page_principal)
             )
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
+    web_state(request).check_alerts_soon()
     return RedirectResponse("/admin/targets", status_code=303)
 
 

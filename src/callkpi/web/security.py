@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from callkpi.web.alert_monitor import AlertMonitor
 from callkpi.web.auth import get_user, user_for_token
 from callkpi.web.db import Database
 from callkpi.web.scope import Principal
@@ -76,9 +77,15 @@ class WebState:
     secure_cookies: bool = False
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     watcher: Watcher | None = None  # `serve --watch`: loads what is new in the watched files
+    alerts: AlertMonitor | None = None  # checks the alerts in the background
 
     def __post_init__(self) -> None:
         self._serializer = URLSafeTimedSerializer(self.secret, salt="callkpi-session")
+
+    def check_alerts_soon(self) -> None:
+        """After a change of targets: the alerts follow without waiting for the next check."""
+        if self.alerts is not None:
+            self.alerts.poke()
 
     # -- the session cookie --------------------------------------------------------------
     def read_session(self, request: Request) -> dict[str, Any] | None:

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import REGISTRY
-from callkpi.web import kpi
+from callkpi.web import alert_monitor, kpi
 from callkpi.web.i18n import LANGS, Locale, pick_lang
 from callkpi.web.kpi import Period
 from callkpi.web.scope import Principal
@@ -109,6 +109,7 @@ def render(
             "full_path": request.url.path + (("?" + request.url.query) if request.url.query else ""),
             "registry": REGISTRY.metrics,
             "watch_problems": _watch_problems(request, principal),
+            "alerts_firing": _alerts_firing(request, principal),
             **context,
         },
         status_code=status_code,
@@ -121,6 +122,13 @@ def _watch_problems(request: Request, principal: Principal | None) -> int:
     if watcher is None or principal is None or not principal.is_admin:
         return 0
     return len(watcher.status().problems)
+
+
+def _alerts_firing(request: Request, principal: Principal | None) -> int:
+    """How many alerts of the user's scope fire (the monitor's last check: no query)."""
+    if principal is None:
+        return 0
+    return alert_monitor.firing_count(web_state(request).alerts, principal.user)
 
 
 def chart(kind: str, **spec: Any) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -85,9 +86,10 @@ class Watcher:
     """Loads what is new in the watched files: every ``every_s`` seconds in a thread of its own
     (``start``/``stop``), or one cycle at a time with ``run_once``."""
 
-    def __init__(self, db: Database, options: WatchOptions) -> None:
+    def __init__(self, db: Database, options: WatchOptions, on_load: Callable[[], None] | None = None) -> None:
         self.db = db
         self.options = options
+        self._on_load = on_load  # called after a cycle that loaded lines (the alert monitor checks then)
         self._files: dict[str, FileStatus] = {}
         self._seen: dict[str, Signature] = {}
         self._last_cycle: datetime | None = None
@@ -142,6 +144,8 @@ class Watcher:
                     reports.append(report)
             if any(r.lines_read for r in reports):
                 self.db.forget()  # results of the old data version can never be asked for again
+                if self._on_load is not None:
+                    self._on_load()
             with self._status_lock:
                 self._last_cycle = utc_now()
             return reports
