@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from callkpi.storage import Store, first_row
 
 HEAD_BYTES = 4096
 CHUNK_BYTES = 32 * 1024 * 1024
+BOM = b"\xef\xbb\xbf"
+LF, CR = ord("\n"), ord("\r")
+T = TypeVar("T")
 
 
 class ImportError_(Exception):
@@ -164,30 +171,123 @@ def decode_line(raw: bytes) -> str:
 def read_chunks(path: Path, start_offset: int, first_line_no: int) -> Iterator[FileChunk]:
     """Stream complete lines from ``start_offset``; a last line without newline comes last."""
     line_no = first_line_no
+    for block, end_offset, complete in line_blocks(path, start_offset):
+        raw_lines = split_lines(block)[0] if complete else [block]
+        yield _chunk(raw_lines, line_no, end_offset, complete=complete)
+        line_no += len(raw_lines)
+
+
+def line_blocks(path: Path, start_offset: int) -> Iterator[tuple[bytes, int, bool]]:
+    """Blocks of about ``CHUNK_BYTES`` that end with a line end, each with the file offset just
+    after it; a last line without newline comes last, alone, with ``complete`` False."""
     offset = start_offset
     pending = b""
     with path.open("rb") as handle:
         handle.seek(start_offset)
         if start_offset == 0:
-            first = handle.read(3)
-            if first == b"\xef\xbb\xbf":
-                offset = 3
+            if handle.read(3) == BOM:
+                offset = len(BOM)
             else:
                 handle.seek(0)
-        while True:
-            block = handle.read(CHUNK_BYTES)
-            if not block:
-                break
+        while block := handle.read(CHUNK_BYTES):
             data = pending + block
-            raw_lines, pending = split_lines(data)
-            if not raw_lines:
-                continue
-            consumed = len(data) - len(pending)
-            yield _chunk(raw_lines, line_no, offset + consumed)
-            offset += consumed
-            line_no += len(raw_lines)
+            cut = _after_last_line_end(data)
+            pending = data[cut:]
+            if cut:
+                offset += cut
+                yield data[:cut], offset, True
     if pending:
-        yield _chunk([pending], line_no, offset + len(pending), complete=False)
+        yield pending, offset + len(pending), False
+
+
+def _after_last_line_end(data: bytes) -> int:
+    """Where the unterminated rest of ``data`` begins (as :func:`split_lines` cuts it)."""
+    if b"\n" in data:
+        return data.rfind(b"\n") + 1
+    return data.rfind(b"\r") + 1
+
+
+@dataclass(frozen=True)
+class LineBatch:
+    """The non-blank lines of a block as Arrow arrays (text decoded as :func:`decode_line` does),
+    built without a Python object per line."""
+
+    line_no: pa.Array  # int64, the file's line numbers (blank lines leave gaps)
+    text: pa.Array  # large_string
+    line_count: int  # lines in the block, blank ones included
+    end_offset: int
+    complete: bool = True
+
+
+def read_line_batches(path: Path, start_offset: int, first_line_no: int) -> Iterator[LineBatch]:
+    """Like :func:`read_chunks`, as Arrow arrays; blank (whitespace-only) lines are left out."""
+    line_no = first_line_no
+    for block, end_offset, complete in line_blocks(path, start_offset):
+        if complete:
+            text, maybe_blank = _block_lines(block)
+        else:
+            text, maybe_blank = pa.array([decode_line(block)], pa.large_string()), np.zeros(1, np.int64)
+        keep = _not_blank(text, maybe_blank)
+        numbers = line_no + np.flatnonzero(keep)
+        if len(numbers) < len(text):
+            text = text.filter(keep)
+        yield LineBatch(pa.array(numbers, pa.int64()), text, len(keep), end_offset, complete)
+        line_no += len(keep)
+
+
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items of ``items`` (never None), the next one made in a worker thread while the caller
+    works on this one: the database and NumPy release the GIL, so reading overlaps loading."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item
+
+
+def _block_lines(block: bytes) -> tuple[pa.Array, np.ndarray]:
+    """The lines of a block that ends with a line end, split as :func:`split_lines` splits them,
+    and the indexes of those that may be blank (empty, or not starting with a visible ASCII
+    character)."""
+    data = np.frombuffer(block, np.uint8)
+    ends = np.flatnonzero(data == LF)
+    if ends.size == 0:  # old-Mac line ends
+        ends = np.flatnonzero(data == CR)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    stops = ends
+    if data[ends[0]] == LF:  # one \r before the \n belongs to the line end
+        stops = ends - ((ends > starts) & (data[ends - 1] == CR))
+    first = data[starts]  # a line end where the line is empty
+    maybe_blank = np.flatnonzero((stops == starts) | (first <= ord(" ")) | (first > ord("~")))
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        lines = [decode_line(block[a:b]) for a, b in zip(starts.tolist(), stops.tolist(), strict=True)]
+        return pa.array(lines, pa.large_string()), maybe_blank
+    offsets = np.zeros(ends.size + 1, np.int64)
+    np.cumsum(stops - starts, out=offsets[1:])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(_without_line_ends(block, data, ends, stops))]
+    return pa.Array.from_buffers(pa.large_string(), ends.size, buffers), maybe_blank
+
+
+def _without_line_ends(block: bytes, data: np.ndarray, ends: np.ndarray, stops: np.ndarray) -> bytes | np.ndarray:
+    """The bytes of the lines one after another, their line ends left out."""
+    if b"\r" not in block:
+        return block.replace(b"\n", b"")
+    content = np.ones(data.size, bool)
+    content[ends] = False
+    content[stops] = False  # the \r of a \r\n; elsewhere the line end again
+    return data[content]
+
+
+def _not_blank(text: pa.Array, maybe_blank: np.ndarray) -> np.ndarray:
+    """False for the lines that are empty or whitespace only (as ``str.strip`` sees whitespace)."""
+    keep = np.ones(len(text), bool)
+    if maybe_blank.size:
+        candidates = text.take(pa.array(maybe_blank))
+        blank = pc.or_(pc.equal(pc.binary_length(candidates), 0), pc.utf8_is_space(candidates))
+        keep[maybe_blank[blank.to_numpy(zero_copy_only=False)]] = False
+    return keep
 
 
 def _chunk(raw_lines: list[bytes], first_line_no: int, end_offset: int, *, complete: bool = True) -> FileChunk:

@@ -1155,6 +1155,7 @@ def _by_call(records: list[Rec]) -> Iterator[list[Rec]]:
 def _replace(store: Store, settings: Settings, source: str, built: list[BuiltCall]) -> None:
     con = store.connection
     rollup.mark_calls(store, "SELECT call_key FROM cdr_affected")
+    derive.note_calls(store, "SELECT call_key FROM cdr_affected")
     for table in ("queue_legs", "agent_legs", "calls", "data_quality"):
         con.execute(
             f"DELETE FROM {table} WHERE source = ? AND call_id IN (SELECT call_key FROM cdr_affected)",  # noqa: S608
@@ -1293,6 +1294,7 @@ def _merge_with_queue_log(store: Store, settings: Settings, source: str, merged:
     con.register("cdr_fill", pa.Table.from_pylist(fills))
     try:
         rollup.mark_calls(store, "SELECT call_id FROM cdr_fill")
+        derive.note_calls(store, "SELECT call_id FROM cdr_fill")
         con.execute(
             f"""
             UPDATE calls SET did = coalesce(calls.did, f.did), trunk = coalesce(calls.trunk, f.trunk),

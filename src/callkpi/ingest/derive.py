@@ -6,59 +6,111 @@ windows (``fcr_window_h``, ``callback_window_h``) stay report-time parameters.
 from __future__ import annotations
 
 from callkpi.metrics import rollup
-from callkpi.storage import Store
+from callkpi.storage import Store, first_row
+
+_NOTED_CALLS = "call_link_noted_calls"
+_NOTED_NUMBERS = "call_link_noted_numbers"
+
+
+def note_calls(store: Store, call_ids_sql: str) -> None:
+    """Remember calls about to be replaced or updated (``call_ids_sql`` selects their ids; a fixed
+    query of the caller): :func:`refresh_call_links` then recomputes the links of the numbers these
+    calls have now or have after the change, and leaves every other number's links alone."""
+    con = store.connection
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_NOTED_CALLS} (call_id VARCHAR)")
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_NOTED_NUMBERS} (number VARCHAR)")
+    con.execute(f"INSERT INTO {_NOTED_CALLS} {call_ids_sql}")
+    con.execute(_NUMBERS_OF_NOTED_CALLS)
+
+
+_NUMBERS_OF_NOTED_CALLS = f"""
+    INSERT INTO {_NOTED_NUMBERS}
+    SELECT DISTINCT number FROM (
+        SELECT unnest([caller_norm, callee_norm]) AS number
+        FROM calls c SEMI JOIN {_NOTED_CALLS} n ON c.call_id = n.call_id
+    ) WHERE number IS NOT NULL
+"""  # noqa: S608 - names of this module
 
 
 def refresh_call_links(store: Store) -> None:
-    """Recompute the gaps; the calls whose gaps changed are marked for the KPI rollups."""
+    """Recompute the gaps (of the numbers of the calls noted with :func:`note_calls`; of every
+    number when none were); the calls whose gaps changed are marked for the KPI rollups."""
     con = store.connection
-    changed = con.sql(
-        """
-        UPDATE calls SET next_inbound_gap_s = g.gap
-        FROM (
-            SELECT call_id,
+    scoped = _scope_to_noted_numbers(store)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE call_link_changes AS
+        SELECT call_id, gap FROM (
+            SELECT call_id, next_inbound_gap_s AS stored,
                 epoch(lead(start_utc) OVER (PARTITION BY caller_norm ORDER BY start_utc, call_id))
                     - epoch(start_utc) AS gap
-            FROM calls WHERE direction = 'inbound' AND caller_norm IS NOT NULL
-        ) g
-        WHERE calls.call_id = g.call_id AND calls.next_inbound_gap_s IS DISTINCT FROM g.gap
-        RETURNING calls.call_id
-        """
-    ).to_arrow_table()
-    rollup.mark_call_ids(store, changed)
-    changed = con.sql(
-        """
-        UPDATE calls SET callback_attempt_gap_s = g.attempt_gap, callback_contact_gap_s = g.contact_gap
-        FROM (
-            WITH missed AS (
-                SELECT call_id, caller_norm AS number, start_utc FROM calls
-                WHERE direction = 'inbound' AND NOT answered AND caller_norm IS NOT NULL
-            ), attempts AS (
-                SELECT callee_norm AS number, start_utc FROM calls
-                WHERE direction = 'outbound' AND callee_norm IS NOT NULL
-            ), contacts AS (
-                SELECT callee_norm AS number, start_utc FROM calls
-                WHERE direction = 'outbound' AND answered AND callee_norm IS NOT NULL
-                UNION ALL
-                SELECT caller_norm, start_utc FROM calls
-                WHERE direction = 'inbound' AND answered AND caller_norm IS NOT NULL
-            ), with_attempt AS (
-                SELECT m.call_id, m.number, m.start_utc,
-                    epoch(a.start_utc) - epoch(m.start_utc) AS attempt_gap
-                FROM missed m ASOF LEFT JOIN attempts a
-                    ON m.number = a.number AND m.start_utc < a.start_utc
-            )
-            SELECT w.call_id, w.attempt_gap, epoch(c.start_utc) - epoch(w.start_utc) AS contact_gap
+            FROM calls {_in_scope("caller_norm", scoped)}
+            WHERE direction = 'inbound' AND caller_norm IS NOT NULL
+        ) WHERE stored IS DISTINCT FROM gap
+        """  # noqa: S608 - fixed expressions of this module
+    )
+    con.execute(
+        "UPDATE calls SET next_inbound_gap_s = g.gap FROM call_link_changes g WHERE calls.call_id = g.call_id"
+    )
+    rollup.mark_updated_calls(store, "SELECT call_id FROM call_link_changes")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE call_link_changes AS
+        WITH missed AS (
+            SELECT call_id, caller_norm AS number, start_utc,
+                callback_attempt_gap_s AS stored_attempt, callback_contact_gap_s AS stored_contact
+            FROM calls {_in_scope("caller_norm", scoped)}
+            WHERE direction = 'inbound' AND NOT answered AND caller_norm IS NOT NULL
+        ), attempts AS (
+            SELECT callee_norm AS number, start_utc FROM calls {_in_scope("callee_norm", scoped)}
+            WHERE direction = 'outbound' AND callee_norm IS NOT NULL
+        ), contacts AS (
+            SELECT callee_norm AS number, start_utc FROM calls {_in_scope("callee_norm", scoped)}
+            WHERE direction = 'outbound' AND answered AND callee_norm IS NOT NULL
+            UNION ALL
+            SELECT caller_norm, start_utc FROM calls {_in_scope("caller_norm", scoped)}
+            WHERE direction = 'inbound' AND answered AND caller_norm IS NOT NULL
+        ), with_attempt AS (
+            SELECT m.*, epoch(a.start_utc) - epoch(m.start_utc) AS attempt_gap
+            FROM missed m ASOF LEFT JOIN attempts a
+                ON m.number = a.number AND m.start_utc < a.start_utc
+        ), gaps AS (
+            SELECT w.*, epoch(c.start_utc) - epoch(w.start_utc) AS contact_gap
             FROM with_attempt w ASOF LEFT JOIN contacts c
                 ON w.number = c.number AND w.start_utc < c.start_utc
-        ) g
-        WHERE calls.call_id = g.call_id
-          AND (calls.callback_attempt_gap_s IS DISTINCT FROM g.attempt_gap
-               OR calls.callback_contact_gap_s IS DISTINCT FROM g.contact_gap)
-        RETURNING calls.call_id
-        """
-    ).to_arrow_table()
-    rollup.mark_call_ids(store, changed)
+        )
+        SELECT call_id, attempt_gap, contact_gap FROM gaps
+        WHERE stored_attempt IS DISTINCT FROM attempt_gap OR stored_contact IS DISTINCT FROM contact_gap
+        """  # noqa: S608 - fixed expressions of this module
+    )
+    con.execute(
+        "UPDATE calls SET callback_attempt_gap_s = g.attempt_gap, callback_contact_gap_s = g.contact_gap "
+        "FROM call_link_changes g WHERE calls.call_id = g.call_id"
+    )
+    rollup.mark_updated_calls(store, "SELECT call_id FROM call_link_changes")
+    con.execute("DROP TABLE call_link_changes")
+    if store.has_table(_NOTED_CALLS):
+        con.execute(f"DELETE FROM {_NOTED_CALLS}")  # noqa: S608 - names of this module
+        con.execute(f"DELETE FROM {_NOTED_NUMBERS}")  # noqa: S608 - names of this module
+
+
+def _scope_to_noted_numbers(store: Store) -> bool:
+    """Add the numbers the noted calls have now. False (every number) when no calls were noted,
+    or when they are most calls (a first load): then narrowing down costs more than it saves."""
+    if not store.has_table(_NOTED_CALLS):
+        return False
+    con = store.connection
+    noted = first_row(con.execute(f"SELECT count(DISTINCT call_id) FROM {_NOTED_CALLS}"))  # noqa: S608
+    calls = first_row(con.execute("SELECT count(*) FROM calls"))
+    if noted and calls and 2 * noted[0] >= calls[0]:
+        return False
+    con.execute(_NUMBERS_OF_NOTED_CALLS)
+    return True
+
+
+def _in_scope(column: str, scoped: bool) -> str:
+    """A join keeping the calls whose ``column`` is a noted number (nothing when not scoped)."""
+    return f"c SEMI JOIN {_NOTED_NUMBERS} n ON c.{column} = n.number" if scoped else ""
 
 
 def refresh_agents(store: Store) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,9 +26,12 @@ from callkpi.ingest import cdr_model, queue_log_model
 from callkpi.ingest.base import (
     FileChunk,
     ImportReport,
+    ImportStart,
     LineIssue,
     note_growth,
+    read_ahead,
     read_chunks,
+    read_line_batches,
     record_source,
     start_import,
 )
@@ -96,28 +101,29 @@ def load(
     if start is None:
         return report
     note_growth(report, start)
-    source_id, known, start_offset, first_line = start.source_id, start.known, start.start_offset, start.first_line
+    source_id, first_line = start.source_id, start.first_line
     with store.transaction() as con:
+        reloaded = _earliest_event(store, source_id, first_line)  # a last line that was not complete
         con.execute(
             "DELETE FROM queue_log_events WHERE source_id = ? AND line_no >= ?", [source_id, first_line]
         )
+        first_events = not con.execute("SELECT 1 FROM queue_log_events LIMIT 1").fetchall()
         con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         con.execute("CREATE OR REPLACE TEMP TABLE ql_new_callids (callid VARCHAR)")
-        bytes_loaded, lines_read = start_offset, first_line - 1
-        header: list[str] | None = None
-        clock = LocalClock(ZoneInfo(timezone))
-        for chunk in read_chunks(path, start_offset, first_line):
-            if fmt == FORMAT_CSV:
-                header, staged = _stage_csv(chunk, header, clock, first_chunk=chunk.first_line_no == 1)
-            else:
-                staged = _stage_plain(chunk)
-            _validate_and_insert(store, staged, source_id, path, settings)
-            if chunk.complete:
-                bytes_loaded = chunk.end_offset
-                lines_read = chunk.first_line_no + len(chunk.lines) - 1
+        queue_log_model.register_agent_aliases(store, settings)
+        bytes_loaded, lines_read = start.start_offset, first_line - 1
+        if fmt == FORMAT_CSV:
+            batches = _staged_csv(path, start, LocalClock(ZoneInfo(timezone)))
+        else:
+            batches = _staged_plain(path, start)
+        for staged in batches:
+            _validate_and_insert(store, staged.table, source_id, path, settings)
+            if staged.complete:
+                bytes_loaded, lines_read = staged.end_offset, staged.last_line_no
             if progress:
-                progress(chunk.end_offset)
-        queue_log_model.rebuild(store, settings)
+                progress(staged.end_offset)
+        changed_since = min(reloaded, _earliest_event(store, source_id, first_line))
+        queue_log_model.rebuild(store, settings, changed_since, only_new_events=first_events)
         cdr_model.reconcile_with_queue_log(store, settings)
         after_calls_changed(store, settings)
         _fill_report(store, report, source_id, first_line)
@@ -126,7 +132,7 @@ def load(
             path=path,
             fmt=fmt,
             source_id=source_id,
-            known=known,
+            known=start.known,
             bytes_loaded=bytes_loaded,
             lines_read=lines_read,
             lines_loaded=_count(store, "queue_log_events", source_id),
@@ -136,15 +142,29 @@ def load(
     return report
 
 
-def _stage_plain(chunk: FileChunk) -> pa.Table:
-    numbers = range(chunk.first_line_no, chunk.first_line_no + len(chunk.lines))
-    keep = [i for i, line in enumerate(chunk.lines) if line.strip()]
-    return pa.table(
-        {
-            "line_no": pa.array([numbers[i] for i in keep], pa.int64()),
-            "raw": pa.array([chunk.lines[i] for i in keep], pa.string()),
-        }
-    )
+@dataclass(frozen=True)
+class _Staged:
+    """Lines of one block of the file, staged for checking (``line_no``, ``raw``; ``parts`` for CSV)."""
+
+    table: pa.Table
+    end_offset: int
+    complete: bool  # False for a last line without newline: it may still be being written
+    last_line_no: int
+
+
+def _staged_plain(path: Path, start: ImportStart) -> Iterator[_Staged]:
+    last = start.first_line - 1
+    for batch in read_ahead(read_line_batches(path, start.start_offset, start.first_line)):
+        last += batch.line_count
+        table = pa.table({"line_no": batch.line_no, "raw": batch.text})
+        yield _Staged(table, batch.end_offset, batch.complete, last)
+
+
+def _staged_csv(path: Path, start: ImportStart, clock: LocalClock) -> Iterator[_Staged]:
+    header: list[str] | None = None
+    for chunk in read_chunks(path, start.start_offset, start.first_line):
+        header, table = _stage_csv(chunk, header, clock, first_chunk=chunk.first_line_no == 1)
+        yield _Staged(table, chunk.end_offset, chunk.complete, chunk.first_line_no + len(chunk.lines) - 1)
 
 
 class LocalClock:
@@ -233,27 +253,8 @@ def _csv_parts(header: list[str], row: list[str]) -> list[str | None]:
 def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings) -> None:
     if staged.num_rows == 0:
         return
+    _check_lines(store, staged)
     con = store.connection
-    con.register("ql_stage_arrow", staged)
-    try:
-        split = "parts" if "parts" in staged.column_names else "string_split(raw, '|')"
-        time_expr = _epoch_expression()
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE ql_stage AS
-            SELECT *, {_reason_expression()} AS reason FROM (
-                SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {time_expr} AS epoch,
-                       p[2] AS callid, p[3] AS queue, p[4] AS agent_raw, p[5] AS event,
-                       upper(trim(p[5])) AS ev,
-                       nullif(p[6], '') AS data1, nullif(p[7], '') AS data2, nullif(p[8], '') AS data3,
-                       nullif(p[9], '') AS data4,
-                       nullif(CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END, '') AS data5
-                FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
-            )
-            """,  # noqa: S608 - fixed expressions of this module, values are bound
-        )
-    finally:
-        con.unregister("ql_stage_arrow")
     con.execute(
         """
         INSERT INTO quarantine
@@ -262,24 +263,54 @@ def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: P
         """,
         {"source_id": source_id, "path": str(path)},
     )
-    queue_log_model.register_agent_aliases(store, settings)
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE ql_good AS
-        WITH names AS (
-            SELECT agent_raw, {queue_log_model.agent_expression("agent_raw", settings)} AS agent
-            FROM (SELECT DISTINCT trim(agent_raw) AS agent_raw FROM ql_stage WHERE reason IS NULL)
-        )
-        SELECT $source_id AS source_id, s.line_no, s.epoch, trim(s.callid) AS callid, trim(s.queue) AS queue,
-               n.agent_raw, n.agent, s.ev AS event, s.data1, s.data2, s.data3, s.data4, s.data5
-        FROM ql_stage s LEFT JOIN names n ON n.agent_raw = trim(s.agent_raw)
-        WHERE s.reason IS NULL
-        """,  # noqa: S608 - fixed expressions of this module, values are bound
-        {"source_id": source_id},
+        CREATE OR REPLACE TEMP TABLE ql_agent_names AS
+        SELECT agent_raw, {queue_log_model.agent_expression("agent_raw", settings)} AS agent
+        FROM (SELECT DISTINCT agent_raw FROM ql_stage WHERE reason IS NULL)
+        """  # noqa: S608 - fixed expressions of this module
     )
     queue_log_model.drop_lines_loaded_from_other_files(store, source_id)
-    con.execute("INSERT INTO queue_log_events SELECT * FROM ql_good")
-    con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM ql_good")
+    con.execute(
+        """
+        INSERT INTO queue_log_events
+        SELECT $source_id, s.line_no, s.epoch, s.callid, s.queue, s.agent_raw, n.agent, s.event,
+               s.data1, s.data2, s.data3, s.data4, s.data5
+        FROM ql_stage s LEFT JOIN ql_agent_names n ON n.agent_raw = s.agent_raw
+        WHERE s.reason IS NULL
+        """,
+        {"source_id": source_id},
+    )
+    con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM ql_stage WHERE reason IS NULL")
+
+
+def _check_lines(store: Store, staged: pa.Table) -> None:
+    """Split the staged lines into fields (temp table ``ql_stage``) with why each cannot be loaded,
+    or NULL; the raw text is kept only for the lines that cannot."""
+    con = store.connection
+    con.register("ql_stage_arrow", staged)
+    try:
+        split = "parts" if "parts" in staged.column_names else "string_split(raw, '|')"
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE ql_stage AS
+            SELECT line_no, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, epoch, callid, queue,
+                   agent_raw, ev AS event, data1, data2, data3, data4, data5
+            FROM (
+                SELECT *, {_reason_expression()} AS reason FROM (
+                    SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {_epoch_expression()} AS epoch,
+                           trim(p[2]) AS callid, trim(p[3]) AS queue, trim(p[4]) AS agent_raw, p[5] AS event,
+                           upper(trim(p[5])) AS ev,
+                           nullif(p[6], '') AS data1, nullif(p[7], '') AS data2, nullif(p[8], '') AS data3,
+                           nullif(p[9], '') AS data4,
+                           nullif(CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END, '') AS data5
+                    FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
+                )
+            )
+            """,  # noqa: S608 - fixed expressions of this module
+        )
+    finally:
+        con.unregister("ql_stage_arrow")
 
 
 def _epoch_expression() -> str:
@@ -298,18 +329,31 @@ def _reason_expression() -> str:
         "(time|callid|queue|agent|event)', n_fields)",
         "WHEN epoch IS NULL THEN format('time {} is not a UNIX timestamp or a date-time', "
         "coalesce('''' || f_time || '''', 'missing'))",
-        "WHEN NOT regexp_full_match(trim(event), '[A-Za-z][A-Za-z0-9_]*') "
+        # Every name the model knows fits the pattern: only other names need the regular expression.
+        f"WHEN trim(event) NOT IN {_KNOWN_EVENTS} AND NOT regexp_full_match(trim(event), '[A-Za-z][A-Za-z0-9_]*') "
         "THEN format('event name ''{}'' is not a queue_log event', event)",
-        "WHEN trim(coalesce(callid, '')) = '' THEN 'empty callid'",
+        "WHEN coalesce(callid, '') = '' THEN 'empty callid'",  # callid is trimmed
+        f"WHEN ev IN {_sql_list(REQUIRED_NUMBERS)} THEN {_numbers_reason_expression()}",
     ]
-    for event, fields in REQUIRED_NUMBERS.items():
-        for field_name, meaning in fields:
-            checks.append(
-                f"WHEN ev = '{event}' AND TRY_CAST(trim({field_name}) AS DOUBLE) IS NULL "
-                f"THEN format('{event} needs {meaning} ({field_name}) as a number, got {{}}', "
-                f"coalesce('''' || {field_name} || '''', 'nothing'))"
-            )
     return "CASE " + " ".join(checks) + " ELSE NULL END"
+
+
+def _numbers_reason_expression() -> str:
+    checks = [
+        f"WHEN ev = '{event}' AND TRY_CAST(trim({field_name}) AS DOUBLE) IS NULL "
+        f"THEN format('{event} needs {meaning} ({field_name}) as a number, got {{}}', "
+        f"coalesce('''' || {field_name} || '''', 'nothing'))"
+        for event, fields in REQUIRED_NUMBERS.items()
+        for field_name, meaning in fields
+    ]
+    return "CASE " + " ".join(checks) + " END"
+
+
+def _sql_list(names: Iterable[str]) -> str:
+    return "(" + ", ".join(f"'{name}'" for name in names) + ")"
+
+
+_KNOWN_EVENTS = _sql_list((*queue_log_model.CALL_EVENTS, *queue_log_model.PRESENCE_EVENTS))
 
 
 def _fill_report(store: Store, report: ImportReport, source_id: int, first_line: int) -> None:
@@ -335,6 +379,14 @@ def _fill_report(store: Store, report: ImportReport, source_id: int, first_line:
     ))
     if bounds:
         report.first_utc, report.last_utc = bounds
+
+
+def _earliest_event(store: Store, source_id: int, first_line: int) -> float:
+    """The earliest time of the events of a file from a line on (inf: none)."""
+    row = first_row(store.connection.execute(
+        "SELECT min(epoch) FROM queue_log_events WHERE source_id = ? AND line_no >= ?", [source_id, first_line]
+    ))
+    return float(row[0]) if row and row[0] is not None else math.inf
 
 
 def _count(store: Store, table: str, source_id: int) -> int:

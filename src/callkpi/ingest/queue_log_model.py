@@ -15,6 +15,8 @@ Rules (Asterisk "Queue Logs" documentation; docs/queue_log.md explains each with
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -24,6 +26,7 @@ from callkpi import phone
 from callkpi.config import Settings
 from callkpi.ingest import derive
 from callkpi.metrics import rollup
+from callkpi.model.schema import SLICE_SECONDS as SLICE
 from callkpi.storage import Store, first_row
 
 SOURCE = "queue_log"
@@ -72,57 +75,79 @@ _ALIAS_SCHEMA = pa.schema([("raw", pa.string()), ("agent", pa.string())])
 
 def drop_lines_loaded_from_other_files(store: Store, source_id: int) -> None:
     """The same events loaded from another file (the log and a table export of it) count once:
-    staged lines identical to stored ones of another source in the same time span are dropped."""
+    staged lines (``ql_stage``) identical to stored ones of another source in the same time span
+    are dropped."""
     con = store.connection
-    overlap = first_row(
-        con.execute(
-            "SELECT count(*) FROM queue_log_events WHERE source_id <> ? "
-            "AND epoch BETWEEN (SELECT min(epoch) FROM ql_good) AND (SELECT max(epoch) FROM ql_good)",
-            [source_id],
-        )
-    )
-    if not overlap or not overlap[0]:
+    overlap = con.execute(
+        "SELECT 1 FROM queue_log_events WHERE source_id <> ? AND epoch BETWEEN "
+        "(SELECT min(epoch) FROM ql_stage WHERE reason IS NULL) "
+        "AND (SELECT max(epoch) FROM ql_stage WHERE reason IS NULL) LIMIT 1",
+        [source_id],
+    ).fetchall()
+    if not overlap:
         return
     con.execute(
         """
-        DELETE FROM ql_good g WHERE EXISTS (
+        DELETE FROM ql_stage g WHERE g.reason IS NULL AND EXISTS (
             SELECT 1 FROM queue_log_events e
-            WHERE e.source_id <> g.source_id AND e.epoch = g.epoch AND e.callid = g.callid
+            WHERE e.source_id <> $source_id AND e.epoch = g.epoch AND e.callid = g.callid
               AND e.event = g.event AND e.queue IS NOT DISTINCT FROM g.queue
               AND e.agent_raw IS NOT DISTINCT FROM g.agent_raw
               AND e.data1 IS NOT DISTINCT FROM g.data1 AND e.data2 IS NOT DISTINCT FROM g.data2
               AND e.data3 IS NOT DISTINCT FROM g.data3 AND e.data4 IS NOT DISTINCT FROM g.data4
               AND e.data5 IS NOT DISTINCT FROM g.data5)
-        """
+        """,
+        {"source_id": source_id},
     )
 
 
-def rebuild(store: Store, settings: Settings) -> None:
-    """Rebuild what the new events (callids in ``ql_new_callids``) change, then agent time."""
+def rebuild(
+    store: Store, settings: Settings, changed_since: float | None = None, *, only_new_events: bool = False
+) -> None:
+    """Rebuild what the new events (callids in ``ql_new_callids``) change, then agent time.
+    ``changed_since``: the earliest epoch of an event this import added or removed (None: not
+    known, so agent presence is replayed from the start); ``only_new_events``: every stored event
+    came with this import (the first load into a store)."""
     con = store.connection
     con.execute(
         "UPDATE queue_log_events SET agent = a.agent FROM agent_aliases a "
         "WHERE queue_log_events.agent_raw = a.raw OR queue_log_events.agent = a.raw"
     )
-    _stage_events(store)
+    _stage_events(store, only_new_events)
     _stage_legs(store)
+    talk_before = _earliest_answer(store)
     _replace_call_tables(store, settings)
-    rebuild_agent_states(store, settings)
-    rebuild_agent_time(store, SOURCE)
+    talk_after = _earliest_answer(store)
+    presence = rebuild_agent_states(store, settings, changed_since)
+    rebuild_agent_time(store, SOURCE, since=_earliest(talk_before, talk_after, presence))
     derive.refresh_agents(store)
     derive.refresh_call_links(store)
 
 
-def _stage_events(store: Store) -> None:
+def _earliest_answer(store: Store) -> float:
+    """When the first agent leg of the calls being rebuilt was answered (inf: none is)."""
+    row = first_row(store.connection.execute(
+        f"SELECT min(epoch(answer_utc)) FROM agent_legs a SEMI JOIN ql_new_callids n ON a.call_id = n.callid "  # noqa: S608
+        f"WHERE a.source = '{SOURCE}'"
+    ))
+    return float(row[0]) if row and row[0] is not None else math.inf
+
+
+def _earliest(*times: float | None) -> float | None:
+    """The earliest of some times (epoch seconds); None stands for "the very start"."""
+    return None if any(t is None for t in times) else min(t for t in times if t is not None)
+
+
+def _stage_events(store: Store, only_new_events: bool) -> None:
+    new_calls = "" if only_new_events else "SEMI JOIN ql_new_callids n ON e.callid = n.callid"
     store.connection.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE ql_ev AS
         WITH scoped AS (
-            SELECT * FROM queue_log_events
-            WHERE event IN {_in(CALL_EVENTS)} AND callid NOT IN {_in(NOT_A_CALL)}
-              AND callid IN (SELECT callid FROM ql_new_callids)
+            SELECT e.* FROM queue_log_events e {new_calls}
+            WHERE e.event IN {_in(CALL_EVENTS)} AND e.callid NOT IN {_in(NOT_A_CALL)}
         )
-        SELECT *,
+        SELECT epoch, callid, queue, agent, event, data1, data2, data3, data4, data5,
             sum(CASE WHEN event = 'ENTERQUEUE' THEN 1 ELSE 0 END) OVER w AS leg_no,
             row_number() OVER w AS seq
         FROM scoped
@@ -144,6 +169,7 @@ def _stage_legs(store: Store) -> None:
                 any_value(TRY_CAST(data3 AS INTEGER)) FILTER (WHERE event = 'ENTERQUEUE') AS position,
                 min(epoch) FILTER (WHERE event = 'CONNECT') AS connect_epoch,
                 min(seq) FILTER (WHERE event = 'CONNECT') AS connect_seq,
+                count(*) FILTER (WHERE event IN ('RINGNOANSWER', 'RINGCANCELED')) AS rings,
                 arg_min(agent, seq) FILTER (WHERE event = 'CONNECT') AS connect_agent,
                 arg_min(TRY_CAST(data1 AS DOUBLE), seq) FILTER (WHERE event = 'CONNECT') AS connect_wait,
                 arg_min(event, seq) FILTER (WHERE event IN {terminal}) AS exit_event,
@@ -192,10 +218,18 @@ def _ts(epoch_sql: str) -> str:
     return f"make_timestamp(CAST(({epoch_sql}) * 1000000 AS BIGINT))"
 
 
+def _agent_legs_of_leg() -> str:
+    """How many agent_legs rows the insert below makes of a queue leg: its rings nobody took, its
+    first CONNECT, or one answer that has no CONNECT."""
+    return ("rings + CASE WHEN connect_seq IS NOT NULL OR (outcome = 'answered' AND connect_epoch IS NULL) "
+            "THEN 1 ELSE 0 END")
+
+
 def _replace_call_tables(store: Store, settings: Settings) -> None:
     con = store.connection
     params = phone.sql_params(settings.phone)
     rollup.mark_calls(store, "SELECT callid FROM ql_new_callids")
+    derive.note_calls(store, "SELECT callid FROM ql_new_callids")
     for table in ("queue_legs", "agent_legs", "calls"):
         con.execute(
             f"DELETE FROM {table} WHERE source = '{SOURCE}' "  # noqa: S608 - fixed table names
@@ -264,12 +298,9 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
             CASE WHEN bool_or(outcome = 'answered') THEN 'answered' ELSE arg_max(outcome, leg_no) END,
             arg_min(coalesce(connect_epoch, enter_epoch + wait_s), leg_no) FILTER (WHERE outcome = 'answered')
                 - min(enter_epoch),
-            sum(talk_s), NULL, count(*), any_value(coalesce(a.offers, 0)),
+            sum(talk_s), NULL, count(*), sum({_agent_legs_of_leg()}),
             NULL, NULL, NULL, NULL
-        FROM ql_legs l LEFT JOIN (
-            SELECT call_id, count(*) AS offers FROM agent_legs
-            WHERE source = '{SOURCE}' AND call_id IN (SELECT callid FROM ql_new_callids) GROUP BY call_id
-        ) a ON a.call_id = l.callid
+        FROM ql_legs
         GROUP BY callid
         """,  # noqa: S608 - fixed expressions, values bound
         params,
@@ -295,55 +326,64 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
 
 # -- agent presence --------------------------------------------------------------------------
 
+SESSION_EVENTS = (*SESSION_START, *SESSION_END, RESTART, RELOAD)
+PAUSE_EVENTS = (*PAUSE_START, *PAUSE_END)
+# What Python's str.strip() strips: pause reasons are compared as the replay always compared them.
+_PY_WHITESPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())  # U+3000 is the last
+_Key = tuple[int, int, int]  # (epoch, source_id, line_no): the replay order of presence events
+
 
 @dataclass
-class _AgentPresence:
+class _AgentSession:
     scopes: set[str] = field(default_factory=set)
     session_start: float | None = None
-    pause_start: float | None = None
-    pause_reason: str | None = None
 
 
 @dataclass
-class _PresenceBuilder:
-    """Replays presence events in time order into logged-in sessions and pauses per agent."""
+class _SessionBuilder:
+    """Replays logins, logouts and restarts in time order into logged-in sessions per agent.
+
+    Pauses are replayed in SQL (:func:`_insert_pauses`); all they need from here is where a
+    session closed (``breaks``: agent, key, closing event; agent None for a restart, which closes
+    every agent's pause)."""
 
     close_on_reload: bool
-    agents: dict[str, _AgentPresence] = field(default_factory=dict)
+    agents: dict[str, _AgentSession] = field(default_factory=dict)
     rows: list[tuple[str, str, str | None, float, float, str]] = field(default_factory=list)
     findings: list[tuple[str, str, float, str]] = field(default_factory=list)
+    breaks: list[tuple[str | None, int, int, int, str]] = field(default_factory=list)
 
-    def feed(self, epoch: float, queue: str | None, agent: str | None, event: str, data: tuple) -> None:
+    def feed(self, key: _Key, queue: str | None, agent: str | None, event: str, logintime: str | None) -> None:
+        epoch = float(key[0])
         if event == RESTART or (event == RELOAD and self.close_on_reload):
             self.close_all(epoch, event)
+            self.breaks.append((None, *key, event))
             return
         if not agent:
             return
-        state = self.agents.setdefault(agent, _AgentPresence())
+        state = self.agents.setdefault(agent, _AgentSession())
         scope = "agent" if event.startswith("AGENT") else f"queue:{queue}"
         if event in SESSION_START:
             self._login(state, epoch, scope)
-        elif event in SESSION_END:
-            self._logout(agent, state, epoch, scope, event, data)
-        elif event in PAUSE_START:
-            self._pause(agent, state, epoch, (data[0] or "").strip() or None, event)
-        elif event in PAUSE_END:
-            self._end_pause(agent, state, epoch, event)
+        elif event in SESSION_END and self._logout(agent, state, epoch, scope, event, logintime):
+            self.breaks.append((agent, *key, event))
 
-    def _login(self, state: _AgentPresence, epoch: float, scope: str) -> None:
+    def _login(self, state: _AgentSession, epoch: float, scope: str) -> None:
         if not state.scopes:
             state.session_start = epoch
         state.scopes.add(scope)
 
     def _logout(
-        self, agent: str, state: _AgentPresence, epoch: float, scope: str, event: str, data: tuple
-    ) -> None:
+        self, agent: str, state: _AgentSession, epoch: float, scope: str, event: str, logintime: str | None
+    ) -> bool:
+        """True when this logout closed the agent's session."""
         if state.scopes:
             state.scopes.discard(scope)
             if not state.scopes:
                 self._close_session(agent, state, epoch, event)
-            return
-        login_seconds = _number(data[1]) if event in ("AGENTLOGOFF", "AGENTCALLBACKLOGOFF") else None
+                return True
+            return False
+        login_seconds = _number(logintime) if event in ("AGENTLOGOFF", "AGENTCALLBACKLOGOFF") else None
         if login_seconds:
             self.rows.append((agent, "logged_in", None, epoch - login_seconds, epoch, event))
             self.findings.append(
@@ -351,27 +391,9 @@ class _PresenceBuilder:
                  f"closed it, or the login is not in the loaded log); the session is taken from its "
                  f"logintime ({login_seconds:.0f} s)")
             )
+        return False
 
-    def _pause(self, agent: str, state: _AgentPresence, epoch: float, reason: str | None, event: str) -> None:
-        if state.pause_start is not None:
-            if state.pause_reason == reason:
-                return  # PAUSEALL and its per-queue PAUSE lines, or a repeated pause
-            self._close_pause(agent, state, epoch, event)
-        state.pause_start, state.pause_reason = epoch, reason
-
-    def _end_pause(self, agent: str, state: _AgentPresence, epoch: float, event: str) -> None:
-        if state.pause_start is not None:
-            self._close_pause(agent, state, epoch, event)
-
-    def _close_pause(self, agent: str, state: _AgentPresence, epoch: float, closed_by: str) -> None:
-        assert state.pause_start is not None
-        if epoch > state.pause_start:
-            self.rows.append((agent, "paused", state.pause_reason, state.pause_start, epoch, closed_by))
-        state.pause_start, state.pause_reason = None, None
-
-    def _close_session(self, agent: str, state: _AgentPresence, epoch: float, closed_by: str) -> None:
-        if state.pause_start is not None:
-            self._close_pause(agent, state, epoch, closed_by)
+    def _close_session(self, agent: str, state: _AgentSession, epoch: float, closed_by: str) -> None:
         if state.session_start is not None and epoch > state.session_start:
             self.rows.append((agent, "logged_in", None, state.session_start, epoch, closed_by))
         state.session_start = None
@@ -381,8 +403,6 @@ class _PresenceBuilder:
         for agent, state in self.agents.items():
             if state.scopes or state.session_start is not None:
                 self._close_session(agent, state, epoch, closed_by)
-            elif state.pause_start is not None:
-                self._close_pause(agent, state, epoch, closed_by)
 
 
 def merge_overlapping_sessions(
@@ -410,35 +430,97 @@ def _number(value: object) -> float | None:
         return None
 
 
-def rebuild_agent_states(store: Store, settings: Settings) -> None:
-    """Replay every presence event (they are few next to call events) into agent_states."""
+REPLAY_KEY = "queue_log_presence_replay"
+_FROM_START = -(2**62)  # a cut before every event: replay everything
+
+
+def rebuild_agent_states(store: Store, settings: Settings, changed_since: float | None = None) -> float | None:
+    """Replay the presence events into agent_states: logins, logouts and restarts (few) in Python,
+    from the start; pauses (most presence events) in SQL, from where this import changed something.
+
+    The pauses that ended before the earliest changed event (``changed_since``; None: unknown) stay
+    as they are: what comes after cannot change them. The pause open there is replayed again from
+    its start. Returns the earliest start of a row that may have changed (None: any row may have)."""
     con = store.connection
     end_row = first_row(con.execute("SELECT max(epoch) FROM queue_log_events"))
-    data_end = float(end_row[0]) if end_row and end_row[0] is not None else 0.0
-    one_file = first_row(con.execute("SELECT min(source_id) = max(source_id) FROM queue_log_events"))
-    # The same line loaded from two files counts once; with one file there is nothing to drop.
+    data_end = int(end_row[0]) if end_row and end_row[0] is not None else 0
+    replay = {"data_end": data_end, "close_on_reload": settings.ingest.close_sessions_on_reload,
+              "aliases": settings.agents.aliases}
+    cut = _replay_cut(store, replay, changed_since)
+    builder = _replay_sessions(store, settings, data_end)
+    sessions_since = _replace_sessions(store, builder)
+    pauses_since = _replace_pauses(store, builder.breaks, data_end, cut)
+    con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'session_start_inferred'")  # noqa: S608
+    _append_findings(store, builder.findings)
+    store.set_meta(REPLAY_KEY, json.dumps(replay, sort_keys=True))
+    return _earliest(sessions_since, None if cut == _FROM_START else pauses_since)
+
+
+def _replay_cut(store: Store, replay: dict[str, object], changed_since: float | None) -> int:
+    """The epoch from which pauses are replayed again: where this import changed something, or the
+    end of the data the stored pauses were replayed for (a pause open there ran to it); the start
+    when the stored pauses were replayed another way or are not known."""
+    text = store.get_meta(REPLAY_KEY)
+    stored = json.loads(text) if text else None
+    if changed_since is None or stored is None:
+        return _FROM_START
+    stored_end = stored.pop("data_end", None)
+    if stored_end is None or stored != {k: v for k, v in replay.items() if k != "data_end"}:
+        return _FROM_START
+    return math.floor(min(changed_since, stored_end))
+
+
+def _replay_sessions(store: Store, settings: Settings, data_end: int) -> _SessionBuilder:
+    events = store.connection.sql(
+        f"""
+        SELECT epoch, source_id, line_no, queue, agent, event, data2 FROM ({_presence_events_sql(store)})
+        WHERE event IN {_in(SESSION_EVENTS)}
+        ORDER BY epoch, source_id, line_no
+        """  # noqa: S608 - constants of this module
+    )
+    builder = _SessionBuilder(close_on_reload=settings.ingest.close_sessions_on_reload)
+    for batch in events.to_arrow_reader(100_000):
+        columns = [batch.column(i).to_pylist() for i in range(7)]
+        for epoch, source_id, line_no, queue, agent, event, data2 in zip(*columns, strict=True):
+            builder.feed((epoch, source_id, line_no), queue, agent, event, data2)
+    builder.close_all(float(data_end), "end_of_data")
+    return builder
+
+
+def _replace_sessions(store: Store, builder: _SessionBuilder) -> float:
+    """Store the replayed sessions; returns the earliest start of one that changed (inf: none)."""
+    con = store.connection
+    sessions = f"SELECT * FROM agent_states WHERE source = '{SOURCE}' AND state = 'logged_in'"  # noqa: S608
+    con.execute(f"CREATE OR REPLACE TEMP TABLE ql_old_sessions AS {sessions}")
+    con.execute(f"DELETE FROM agent_states WHERE source = '{SOURCE}' AND state = 'logged_in'")  # noqa: S608
+    _append_sessions(store, merge_overlapping_sessions(builder.rows))
+    row = first_row(con.execute(
+        f"""
+        SELECT min(epoch(start_utc)) FROM (
+            (SELECT * FROM ql_old_sessions EXCEPT ALL {sessions})
+            UNION ALL
+            ({sessions} EXCEPT ALL SELECT * FROM ql_old_sessions)
+        )
+        """  # noqa: S608 - constants of this module
+    ))
+    con.execute("DROP TABLE ql_old_sessions")
+    return float(row[0]) if row and row[0] is not None else math.inf
+
+
+def _presence_events_sql(store: Store, since: int = _FROM_START) -> str:
+    """The presence events to replay (from epoch ``since``): the same line loaded from two files
+    counts once."""
+    one_file = first_row(store.connection.execute(
+        "SELECT min(source_id) = max(source_id) FROM queue_log_events"))
     dedupe = "" if one_file and one_file[0] else (
         "QUALIFY source_id = min(source_id) OVER ("
         "PARTITION BY epoch, callid, queue, agent_raw, event, data1, data2, data3, data4, data5)"
     )
-    events = con.sql(
-        f"""
-        SELECT epoch, queue, agent, event, data1, data2 FROM queue_log_events
-        WHERE event IN {_in(PRESENCE_EVENTS)}
-        {dedupe}
-        ORDER BY epoch, source_id, line_no
-        """  # noqa: S608 - constants of this module
-    )
-    builder = _PresenceBuilder(close_on_reload=settings.ingest.close_sessions_on_reload)
-    # In batches: tens of millions of pause events would not fit in memory as Python tuples.
-    for batch in events.to_arrow_reader(200_000):
-        columns = [batch.column(i).to_pylist() for i in range(6)]
-        for epoch, queue, agent, event, data1, data2 in zip(*columns, strict=True):
-            builder.feed(float(epoch), queue, agent, event, (data1, data2))
-    builder.close_all(data_end, "end_of_data")
-    rows = merge_overlapping_sessions(builder.rows)
-    con.execute(f"DELETE FROM agent_states WHERE source = '{SOURCE}'")  # noqa: S608
-    con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'session_start_inferred'")  # noqa: S608
+    return (f"SELECT * FROM queue_log_events WHERE event IN {_in(PRESENCE_EVENTS)} "  # noqa: S608
+            f"AND epoch >= {int(since)} {dedupe}")
+
+
+def _append_sessions(store: Store, rows: list[tuple[str, str, str | None, float, float, str]]) -> None:
     store.append_arrow(
         "agent_states",
         pa.table(
@@ -453,7 +535,100 @@ def rebuild_agent_states(store: Store, settings: Settings) -> None:
             }
         ),
     )
-    found = builder.findings
+
+
+def _replace_pauses(
+    store: Store, breaks: list[tuple[str | None, int, int, int, str]], data_end: int, cut: int
+) -> float:
+    """Replay the pauses from ``cut`` (see :func:`rebuild_agent_states`); returns the earliest start
+    of a pause replayed."""
+    con = store.connection
+    paused = f"source = '{SOURCE}' AND state = 'paused'"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ql_pause_resume AS
+        SELECT agent, min(epoch(start_utc))::BIGINT AS since FROM agent_states
+        WHERE {paused} AND epoch(start_utc) < $cut AND epoch(end_utc) >= $cut
+        GROUP BY agent
+        """,  # noqa: S608 - constants of this module
+        {"cut": cut},
+    )
+    row = first_row(con.execute("SELECT min(since) FROM ql_pause_resume"))
+    since = min(cut, row[0]) if row and row[0] is not None else cut
+    con.execute(f"DELETE FROM agent_states WHERE {paused} AND epoch(end_utc) >= ?", [cut])  # noqa: S608
+    _insert_pauses(store, _presence_events_sql(store, since), breaks, data_end, cut)
+    con.execute("DROP TABLE ql_pause_resume")
+    return float(since)
+
+
+def _insert_pauses(
+    store: Store, presence: str, breaks: list[tuple[str | None, int, int, int, str]], data_end: int, cut: int
+) -> None:
+    """Pauses per agent, replayed as the Python replay did: a PAUSE opens a pause, unless one with
+    the same reason is open; it ends at the agent's next presence step that is not such a PAUSE
+    (UNPAUSE, a PAUSE with another reason, a logout closing the session, a restart), else at the
+    end of the data. A pause of no time is no pause. Each agent's steps are replayed from
+    ``ql_pause_resume.since`` (the start of a pause open at ``cut``), else from ``cut``."""
+    con = store.connection
+    table = pa.table(
+        {
+            "agent": pa.array([b[0] for b in breaks], pa.string()),
+            "epoch": pa.array([b[1] for b in breaks], pa.int64()),
+            "source_id": pa.array([b[2] for b in breaks], pa.int64()),
+            "line_no": pa.array([b[3] for b in breaks], pa.int64()),
+            "closed_by": pa.array([b[4] for b in breaks], pa.string()),
+        }
+    )
+    con.register("ql_session_breaks", table)
+    try:
+        con.execute(
+            f"""
+            INSERT INTO agent_states
+            WITH pause_events AS (
+                SELECT p.agent, p.epoch, p.source_id, p.line_no, p.event, p.data1
+                FROM ({presence}) p LEFT JOIN ql_pause_resume r ON r.agent = p.agent
+                WHERE p.event IN {_in(PAUSE_EVENTS)} AND coalesce(p.agent, '') <> ''
+                  AND p.epoch >= coalesce(r.since, $cut)
+            ), reasons AS (  -- trimmed once per distinct text: trimming a set of characters is slow
+                SELECT data1, nullif(trim(data1, $ws), '') AS reason
+                FROM (SELECT DISTINCT data1 FROM pause_events WHERE data1 IS NOT NULL)
+            ), steps AS (
+                SELECT p.agent, p.epoch, p.source_id, p.line_no, p.event AS closer,
+                    p.event IN {_in(PAUSE_START)} AS is_pause, r.reason
+                FROM pause_events p LEFT JOIN reasons r ON r.data1 = p.data1
+            ), agents AS (
+                SELECT agent, min(epoch) AS first_epoch FROM steps GROUP BY agent
+            ), all_steps AS (
+                SELECT * FROM steps
+                UNION ALL
+                SELECT b.agent, b.epoch, b.source_id, b.line_no, b.closed_by, false, NULL
+                FROM ql_session_breaks b JOIN agents a ON a.agent = b.agent AND b.epoch >= a.first_epoch
+                UNION ALL
+                SELECT a.agent, b.epoch, b.source_id, b.line_no, b.closed_by, false, NULL
+                FROM ql_session_breaks b JOIN agents a ON b.agent IS NULL AND b.epoch >= a.first_epoch
+            ), runs AS (
+                SELECT *, is_pause AND coalesce(lag(is_pause) OVER w, false)
+                          AND reason IS NOT DISTINCT FROM lag(reason) OVER w AS continues
+                FROM all_steps
+                WINDOW w AS (PARTITION BY agent ORDER BY epoch, source_id, line_no)
+            ), bounded AS (
+                SELECT agent, is_pause, reason, epoch,
+                    coalesce(lead(epoch) OVER w, $data_end) AS end_epoch,
+                    coalesce(lead(closer) OVER w, 'end_of_data') AS closed_by
+                FROM runs WHERE NOT continues
+                WINDOW w AS (PARTITION BY agent ORDER BY epoch, source_id, line_no)
+            )
+            SELECT '{SOURCE}', agent, 'paused', reason, make_timestamp(epoch * 1000000),
+                make_timestamp(end_epoch * 1000000), closed_by
+            FROM bounded WHERE is_pause AND end_epoch > epoch
+            """,  # noqa: S608 - constants of this module
+            {"ws": _PY_WHITESPACE, "data_end": data_end, "cut": cut},
+        )
+    finally:
+        con.unregister("ql_session_breaks")
+
+
+def _append_findings(store: Store, found: list[tuple[str, str, float, str]]) -> None:
     store.append_arrow(
         "data_quality",
         pa.table(
@@ -473,12 +648,16 @@ def _timestamps(epochs: list[float]) -> pa.Array:
     return pa.array([round(e * 1_000_000) for e in epochs], pa.int64()).cast(pa.timestamp("us"))
 
 
-def rebuild_agent_time(store: Store, source: str) -> None:
+def rebuild_agent_time(store: Store, source: str, since: float | None = None) -> None:
     """Split presence spans and talk spans into 15-minute UTC slices, pro rata; only the slices
-    whose rows changed are rewritten (and marked for the rollups)."""
+    whose rows changed are rewritten (and marked for the rollups). ``since``: no span that starts
+    earlier changed (epoch seconds; None: any may have), so earlier slices are left alone."""
+    if since == math.inf:
+        return
     con = store.connection
+    first_slice = -(2**40) if since is None else math.floor(since / SLICE)  # before any slice
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TEMP TABLE agent_time_new AS
         WITH spans AS (
             SELECT agent, state, reason, epoch(start_utc) AS s, epoch(end_utc) AS e
@@ -491,28 +670,17 @@ def rebuild_agent_time(store: Store, source: str) -> None:
             FROM agent_legs WHERE source = $source AND outcome = 'answered' AND hold_s > 0 AND agent IS NOT NULL
         ), sliced AS (
             SELECT agent, state, reason, s, e,
-                unnest(range(CAST(floor(s / 900) AS BIGINT), CAST(ceil(e / 900) AS BIGINT))) AS slice_id
-            FROM spans
+                unnest(range(CAST(floor(s / {SLICE}) AS BIGINT), CAST(ceil(e / {SLICE}) AS BIGINT))) AS slice_id
+            FROM spans WHERE e > $first_slice * {SLICE}
         )
         SELECT $source AS source, agent, slice_id, state, reason,
-            sum(least(e, (slice_id + 1) * 900) - greatest(s, slice_id * 900)) AS seconds
-        FROM sliced GROUP BY agent, slice_id, state, reason
-        HAVING sum(least(e, (slice_id + 1) * 900) - greatest(s, slice_id * 900)) > 0
-        """,
-        {"source": source},
+            sum(least(e, (slice_id + 1) * {SLICE}) - greatest(s, slice_id * {SLICE})) AS seconds
+        FROM sliced WHERE slice_id >= $first_slice GROUP BY agent, slice_id, state, reason
+        HAVING sum(least(e, (slice_id + 1) * {SLICE}) - greatest(s, slice_id * {SLICE})) > 0
+        """,  # noqa: S608 - the slice length is a constant
+        {"source": source, "first_slice": first_slice},
     )
-    columns = "agent, slice_id, state, reason, seconds"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE agent_time_changed AS
-        SELECT DISTINCT slice_id FROM (
-            (SELECT {columns} FROM agent_time WHERE source = $source EXCEPT ALL SELECT {columns} FROM agent_time_new)
-            UNION ALL
-            (SELECT {columns} FROM agent_time_new EXCEPT ALL SELECT {columns} FROM agent_time WHERE source = $source)
-        )
-        """,  # noqa: S608 - fixed column list
-        {"source": source},
-    )
+    _find_changed_slices(store, source, first_slice)
     con.execute("DELETE FROM agent_time WHERE source = ? AND slice_id IN (SELECT slice_id FROM agent_time_changed)",
                 [source])
     con.execute("INSERT INTO agent_time SELECT * FROM agent_time_new "
@@ -520,3 +688,25 @@ def rebuild_agent_time(store: Store, source: str) -> None:
     rollup.mark_slices(store, "agent_time", "SELECT slice_id FROM agent_time_changed")
     con.execute("DROP TABLE agent_time_new")
     con.execute("DROP TABLE agent_time_changed")
+
+
+def _find_changed_slices(store: Store, source: str, first_slice: int) -> None:
+    """The slices from ``first_slice`` on whose agent_time rows differ from ``agent_time_new``
+    (temp table ``agent_time_changed``)."""
+    con = store.connection
+    stored = "FROM agent_time WHERE source = $source AND slice_id >= $first_slice"
+    if not con.execute(f"SELECT 1 {stored} LIMIT 1", {"source": source, "first_slice": first_slice}).fetchall():
+        con.execute("CREATE OR REPLACE TEMP TABLE agent_time_changed AS SELECT DISTINCT slice_id FROM agent_time_new")
+        return
+    columns = "agent, slice_id, state, reason, seconds"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE agent_time_changed AS
+        SELECT DISTINCT slice_id FROM (
+            (SELECT {columns} {stored} EXCEPT ALL SELECT {columns} FROM agent_time_new)
+            UNION ALL
+            (SELECT {columns} FROM agent_time_new EXCEPT ALL SELECT {columns} {stored})
+        )
+        """,  # noqa: S608 - fixed column list
+        {"source": source, "first_slice": first_slice},
+    )

@@ -197,15 +197,12 @@ def mark_calls(store: Store, call_ids_sql: str, params: Sequence[object] = ()) -
     _mark_touched_calls(store)
 
 
-def mark_call_ids(store: Store, call_ids: pa.Table) -> None:
-    """Like :func:`mark_calls`, for ids already at hand (an Arrow table with a ``call_id`` column)."""
-    if call_ids.num_rows == 0:
-        return
-    store.connection.register("rollup_ids_arrow", call_ids)
-    try:
-        mark_calls(store, "SELECT call_id FROM rollup_ids_arrow")
-    finally:
-        store.connection.unregister("rollup_ids_arrow")
+def mark_updated_calls(store: Store, call_ids_sql: str) -> None:
+    """Remember calls already updated in place, their rows staying in the same buckets
+    (``call_ids_sql`` selects their ids; a fixed query of the caller): :func:`refresh`
+    recomputes the buckets they are in."""
+    start_tracking(store)
+    store.connection.execute(f"INSERT INTO {_TOUCHED} {call_ids_sql}")
 
 
 def mark_slices(store: Store, table: str, slices_sql: str, params: Sequence[object] = ()) -> None:
@@ -218,8 +215,8 @@ def _mark_touched_calls(store: Store) -> None:
     for table in CALL_TABLES:
         column = ROLLED_UP_TABLES[table]
         store.connection.execute(
-            f"INSERT INTO {_DIRTY} SELECT DISTINCT ?, {column} FROM {table} "  # noqa: S608 - names are ours
-            f"WHERE call_id IN (SELECT call_id FROM {_TOUCHED})",
+            f"INSERT INTO {_DIRTY} SELECT DISTINCT ?, {column} FROM {table} t "  # noqa: S608 - names are ours
+            f"SEMI JOIN {_TOUCHED} c ON c.call_id = t.call_id",
             [table],
         )
 
