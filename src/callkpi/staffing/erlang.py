@@ -492,7 +492,7 @@ def _erlang_a_from_chain(chain: _ErlangAChain, target_s: float) -> ErlangAResult
         service_level=service_level,
         mean_wait_s=mean_queue_length / chain.arrival_rate,
         mean_queue_length=mean_queue_length,
-        occupancy=occupancy,
+        occupancy=min(occupancy, 1.0),  # rounding can put a saturated centre a hair above 100 %
     )
 
 
