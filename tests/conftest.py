@@ -6,9 +6,13 @@ that uses each one explains it line by line in its docstring, because queue_log 
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +195,33 @@ def _no_callkpi_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("CALLKPI_DB", "CALLKPI_CONFIG", "CALLKPI_MAPPING"):
         if name in os.environ:
             monkeypatch.delenv(name)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A local HTTP endpoint that keeps the JSON bodies posted to it."""
+
+    url: str
+    received: list[dict[str, Any]]
+
+
+@pytest.fixture
+def webhook() -> Iterator[Webhook]:
+    received: list[dict[str, Any]] = []
+
+    class Catcher(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Catcher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield Webhook(f"http://127.0.0.1:{server.server_port}/hook", received)
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -4,12 +4,9 @@ firing, resolved, posted to webhooks, and checked from the CLI (exit status 1 wh
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner
@@ -20,7 +17,7 @@ from callkpi.config import AlertSettings, Settings
 from callkpi.storage import Store
 from callkpi.web.schema import ensure_web_schema
 from callkpi.web.targets import save_target
-from conftest import T0, load_text, ql_line
+from conftest import T0, Webhook, load_text, ql_line
 
 # T0 is 2026-03-02 09:00 UTC. Twelve calls per queue, one a minute from 09:00, each answered by
 # its own agent: in `sales` six wait 5 s and six wait 60 s (service level in 20 s = 6/12 = 50 %,
@@ -121,35 +118,15 @@ def test_an_alert_is_recorded_once_and_resolves(day_store: Store) -> None:
                                  "above the alert level 30 s, target 15 s")
 
 
-class _Catcher(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Catcher.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
-def test_changes_are_posted_to_webhooks_and_failures_reported(day_store: Store) -> None:
-    server = HTTPServer(("127.0.0.1", 0), _Catcher)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/hook"
-        settings = Settings(alerts=AlertSettings(webhooks=(url, "http://127.0.0.1:9/nothing-listens"),
-                                                 language="ru", webhook_timeout_s=2))
-        changes = alerts.record(day_store, alerts.evaluate(day_store, settings, now=NOW, windows=("today",)), NOW)
-        errors = alerts.notify(changes, settings)
-    finally:
-        server.shutdown()
-    assert len(_Catcher.received) == 2 and len(errors) == 2
-    texts = sorted(p["text"] for p in _Catcher.received)
+def test_changes_are_posted_to_webhooks_and_failures_reported(day_store: Store, webhook: Webhook) -> None:
+    settings = Settings(alerts=AlertSettings(webhooks=(webhook.url, "http://127.0.0.1:9/nothing-listens"),
+                                             language="ru", webhook_timeout_s=2))
+    changes = alerts.record(day_store, alerts.evaluate(day_store, settings, now=NOW, windows=("today",)), NOW)
+    errors = alerts.notify(changes, settings)
+    assert len(webhook.received) == 2 and len(errors) == 2
+    texts = sorted(p["text"] for p in webhook.received)
     assert all(t.startswith("🔴 Тревога: ") and "очередь sales" in t for t in texts)
-    assert {p["alert"]["key"] for p in _Catcher.received} == {
+    assert {p["alert"]["key"] for p in webhook.received} == {
         "queue:sales:service_level:today", "queue:sales:asa_s:today"}
     assert all("nothing-listens" in e for e in errors)
 

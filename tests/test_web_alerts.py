@@ -10,15 +10,12 @@ Users: admin, ``sup`` (supervisor of ``support``), ``sup_sales`` (supervisor of 
 
 from __future__ import annotations
 
-import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -31,7 +28,7 @@ from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
 from callkpi.web.schema import ensure_web_schema
 from callkpi.web.watch import WatchOptions
-from conftest import load_text, write_log
+from conftest import Webhook, load_text, write_log
 from test_alerts import NOW, _day_log
 from test_web_watch import PASSWORD, login
 
@@ -219,33 +216,14 @@ def test_the_wallboard_lists_the_firing_alerts_of_its_scope(checked: Served) -> 
 # -- webhooks and the background check --------------------------------------------------------
 
 
-class _Catcher(BaseHTTPRequestHandler):
-    received: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        _Catcher.received.append(json.loads(body))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        return
-
-
-def test_a_webhook_gets_each_fired_alert_once_across_checks(tmp_path: Path) -> None:
-    hook = HTTPServer(("127.0.0.1", 0), _Catcher)
-    threading.Thread(target=hook.serve_forever, daemon=True).start()
-    settings = Settings(alerts=AlertSettings(webhooks=(f"http://127.0.0.1:{hook.server_port}/hook",),
-                                             webhook_timeout_s=5))
-    try:
-        with serve(tmp_path, settings) as running:
-            first = running.monitor.run_once(now=NOW)
-            second = running.monitor.run_once(now=NOW)
-    finally:
-        hook.shutdown()
+def test_a_webhook_gets_each_fired_alert_once_across_checks(tmp_path: Path, webhook: Webhook) -> None:
+    settings = Settings(alerts=AlertSettings(webhooks=(webhook.url,), webhook_timeout_s=5))
+    with serve(tmp_path, settings) as running:
+        first = running.monitor.run_once(now=NOW)
+        second = running.monitor.run_once(now=NOW)
     assert len(first) == 4 and second == []
-    assert sorted(p["alert"]["key"] for p in _Catcher.received) == sorted(SALES_FIRING)
-    assert all(p["event"] == "fired" and p["text"].startswith("🔴 Alert: ") for p in _Catcher.received)
+    assert sorted(p["alert"]["key"] for p in webhook.received) == sorted(SALES_FIRING)
+    assert all(p["event"] == "fired" and p["text"].startswith("🔴 Alert: ") for p in webhook.received)
 
 
 def test_an_unreachable_or_malformed_webhook_does_not_stop_the_check(tmp_path: Path) -> None:

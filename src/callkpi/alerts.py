@@ -143,8 +143,9 @@ def evaluate(
         ensure_web_schema(store)
     params = effective_params(settings, store.get_meta("timezone"))
     targets = load_targets(store)
-    metrics = sorted({t.metric for t in targets.all()} & set(available_metrics(store)))
-    if not metrics or "calls_offered" not in available_metrics(store):
+    available = set(available_metrics(store))
+    metrics = sorted({t.metric for t in targets.all()} & available)
+    if not metrics or "calls_offered" not in available:
         return []
     moment = now or datetime.now(UTC)
     local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(params.timezone))
