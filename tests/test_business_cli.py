@@ -17,7 +17,7 @@ from test_business_training import constructed_centre
 
 needs_registry = pytest.mark.skipif(
     "deals_won" not in REGISTRY.metrics,
-    reason="business KPIs not registered yet: catalogue.py must import callkpi.metrics.catalogue_business",
+    reason="business KPIs not registered yet: the catalogue must register callkpi.metrics.catalogue.business",
 )
 
 CONFIG = '[phone]\ncountry_code = "7"\nnational_prefix = "8"\nnational_length = 10\n'

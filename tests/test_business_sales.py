@@ -34,7 +34,7 @@ from conftest import T0, by_key, kpis, ql_line, query_rows, total
 
 pytestmark = pytest.mark.skipif(
     "deals_won" not in REGISTRY.metrics,
-    reason="business KPIs not registered yet: catalogue.py must import callkpi.metrics.catalogue_business",
+    reason="business KPIs not registered yet: the catalogue must register callkpi.metrics.catalogue.business",
 )
 
 RU = Settings(phone=PhoneSettings(country_code="7", national_prefix="8", national_length=10))

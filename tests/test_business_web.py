@@ -27,7 +27,7 @@ from callkpi.config import MetricParams, Settings
 from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY
-from callkpi.metrics.catalogue_business import ATTRIBUTION_RULE
+from callkpi.metrics.catalogue.business import ATTRIBUTION_RULE
 from callkpi.metrics.engine import KpiQuery, compute
 from callkpi.scorecard import agent_scorecard
 from callkpi.storage import Store

@@ -45,6 +45,17 @@ class Fact:
         return self.prepare(table) if self.prepare else table
 
 
+@dataclass(frozen=True)
+class BuiltFact(Fact):
+    """A fact whose rows are built from several tables (a join), given the backend."""
+
+    build: Callable[[Any], ibis.Table] | None = None
+
+    def base(self, backend: Any) -> ibis.Table:
+        table = self.build(backend) if self.build else backend.table(self.table)
+        return self.prepare(table) if self.prepare else table
+
+
 MeasureFn = Callable[[ibis.Table, MetricParams, Context], ibis.Value]
 
 

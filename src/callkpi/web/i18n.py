@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
-from callkpi.metrics.catalogue_business import ATTRIBUTION_RULE
+from callkpi.metrics.catalogue.business import ATTRIBUTION_RULE
 
 LANGS = ("en", "ru")
 DEFAULT_LANG = "en"

@@ -1,6 +1,6 @@
 """Call-quality KPIs: reviews, coverage, CQR and pass rate, on the same registry as every other KPI.
 
-Imported at the end of :mod:`callkpi.metrics.catalogue`. The fact is the latest version of each
+Registered last by :mod:`callkpi.metrics.catalogue`. The fact is the latest version of each
 review (a correction replaces the score it corrects), timed at its call's start (so coverage
 compares reviews and handled calls of the same period), or at the review when the call is not
 loaded. Reviews can be grouped by ``call_type`` (the scorecard) besides agent, team and queue.
@@ -11,25 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 import ibis
-from ibis.common.exceptions import TableNotFound
 
-from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY, _count, _measure, _metric, _sum, al_handled
-from callkpi.metrics.catalogue_business import BuiltFact
-from callkpi.metrics.registry import ratio
-from callkpi.model.business_schema import arrow_records
+from callkpi.metrics.catalogue._build import REGISTRY, count, measure, metric, stored_or_empty, total
+from callkpi.metrics.catalogue.handling import al_handled
+from callkpi.metrics.registry import BuiltFact, ratio
 from callkpi.model.qa_schema import QA_REVIEWS
 
 QUALITY = "quality"
 
-DIMENSIONS.setdefault("call_type", ("Call type (scorecard)", "Тип звонка (анкета)"))
-
-
 def latest_reviews(backend: Any) -> ibis.Table:
     """The latest version of every review, with its call's start slice and queue."""
-    try:
-        reviews = backend.table("qa_reviews")
-    except TableNotFound:
-        reviews = ibis.memtable(arrow_records(QA_REVIEWS, []))
+    reviews = stored_or_empty(backend, "qa_reviews", {"qa_reviews": QA_REVIEWS})
     newest = reviews.version.max().over(ibis.window(group_by=reviews.review_id))
     latest = reviews.mutate(newest=newest)
     latest = latest.filter(latest.version == latest.newest).drop("newest")
@@ -42,11 +34,11 @@ REGISTRY.add_fact(BuiltFact(
     "qa_reviews", "qa_reviews", "review_slice", {"agent": "agent", "queue": "queue", "call_type": "call_type"},
     "QA reviews (latest version of each), timed at their call's start", build=latest_reviews))
 
-qa_calls = _measure("qa_reviewed_calls", "qa_reviews", lambda t, p, c: t.call_id.nunique())
-qa_scored = _count("qa_scored", "qa_reviews", lambda t, p: t.cqr.notnull())
-qa_cqr_sum = _sum("qa_cqr_sum", "qa_reviews", "cqr")
-qa_passed = _count("qa_passed", "qa_reviews", lambda t, p: t.cqr >= p.qa_pass_score)
-qa_fatal = _count("qa_fatal", "qa_reviews", lambda t, p: t.fatal_failed.fill_null(False))
+qa_calls = measure("qa_reviewed_calls", "qa_reviews", lambda t, p, c: t.call_id.nunique())
+qa_scored = count("qa_scored", "qa_reviews", lambda t, p: t.cqr.notnull())
+qa_cqr_sum = total("qa_cqr_sum", "qa_reviews", "cqr")
+qa_passed = count("qa_passed", "qa_reviews", lambda t, p: t.cqr >= p.qa_pass_score)
+qa_fatal = count("qa_fatal", "qa_reviews", lambda t, p: t.fatal_failed.fill_null(False))
 
 CQR_TEXT = (
     "Mean over reviews of 100 x sum(weight x score) / sum(weight of the applicable criteria), scores 0, 0.5 "
@@ -57,30 +49,30 @@ CQR_TEXT = (
     "Учитывается последняя версия каждой проверки.",
 )
 
-_metric(
+metric(
     "qa_reviews", QUALITY, "count", "neutral", ("Reviewed calls", "Проверенные звонки"),
     ("Calls with at least one QA review, at the time of the call.",
      "Звонки, по которым есть хотя бы одна проверка качества, по времени звонка."),
     "count(distinct reviewed calls)", (qa_calls,), lambda m, p: m[qa_calls],
 )
-_metric(
+metric(
     "qa_coverage", QUALITY, "ratio", "higher_is_better", ("QA coverage", "Охват проверками"),
     ("Reviewed calls over calls_handled.", "Проверенные звонки к обработанным звонкам."),
     "qa_reviews / calls_handled", (qa_calls, al_handled), lambda m, p: ratio(m[qa_calls], m[al_handled]),
 )
-_metric(
+metric(
     "cqr", QUALITY, "score", "higher_is_better", ("Call Quality Rate (CQR)", "Качество звонков (CQR)"),
     CQR_TEXT, "sum(review CQR) / reviews with a CQR", (qa_cqr_sum, qa_scored),
     lambda m, p: ratio(m[qa_cqr_sum], m[qa_scored]),
 )
-_metric(
+metric(
     "qa_pass_rate", QUALITY, "ratio", "higher_is_better", ("QA pass rate", "Доля хороших звонков"),
     ("Reviews with CQR at or above qa_pass_score (good calls) over reviews with a CQR; the rest need work.",
      "Проверки с CQR не ниже qa_pass_score (хорошие звонки) к проверкам с CQR; остальные требуют работы."),
     "reviews with CQR >= qa_pass_score / reviews with a CQR", (qa_passed, qa_scored),
     lambda m, p: ratio(m[qa_passed], m[qa_scored]), params=("qa_pass_score",),
 )
-_metric(
+metric(
     "qa_fatal_rate", QUALITY, "ratio", "lower_is_better", ("Fatal errors", "Доля критических ошибок"),
     ("Reviews with a failed fatal criterion over reviews with a CQR.",
      "Проверки с проваленным критическим критерием к проверкам с CQR."),

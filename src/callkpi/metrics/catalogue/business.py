@@ -1,6 +1,6 @@
 """Sales, money, customer and people KPIs, on the same registry as every other KPI.
 
-Imported at the end of :mod:`callkpi.metrics.catalogue`. The facts read the business tables of
+Registered after the call KPIs by :mod:`callkpi.metrics.catalogue`. The facts read the business tables of
 :mod:`callkpi.model.business_schema`; a store that lacks them gives empty facts, never an error.
 
 Attribution (metrics.md): a deal names its call, or else the last handled call with the deal's
@@ -12,15 +12,14 @@ call and its gap, so the window is applied here, at report time.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import ibis
-from ibis.common.exceptions import TableNotFound
 
 from callkpi.config import MetricParams
-from callkpi.metrics.catalogue import REGISTRY, _count, _measure, _metric, _sum, al_handled
-from callkpi.metrics.registry import Fact, ratio
+from callkpi.metrics.catalogue._build import REGISTRY, count, measure, metric, stored_or_empty, total
+from callkpi.metrics.catalogue.handling import al_handled
+from callkpi.metrics.registry import BuiltFact, ratio
 from callkpi.model.business_schema import (
     ADHERENCE_TIME,
     COST_ALLOCATION,
@@ -29,7 +28,6 @@ from callkpi.model.business_schema import (
     STAFF,
     STAFF_DAYS,
     SURVEYS,
-    arrow_records,
 )
 from callkpi.model.schema import Table
 
@@ -44,29 +42,17 @@ ATTRIBUTION_RULE = (
 SALES, MONEY, CUSTOMER, PEOPLE = "sales", "money", "customer", "people"
 
 
-@dataclass(frozen=True)
-class BuiltFact(Fact):
-    """A fact whose rows are built from several tables (a join), given the backend."""
-
-    build: Callable[[Any], ibis.Table] | None = None
-
-    def base(self, backend: Any) -> ibis.Table:
-        table = self.build(backend) if self.build else _table(backend, self.table)
-        return self.prepare(table) if self.prepare else table
-
-
 _TABLES: dict[str, Table] = {t.name: t for t in (DEALS, DEAL_ATTRIBUTION, SURVEYS, COST_ALLOCATION, STAFF,
                                                    STAFF_DAYS, ADHERENCE_TIME)}
 
 
 def _table(backend: Any, name: str) -> ibis.Table:
     """The stored table, or an empty one of its schema when the store predates the business tables."""
-    try:
-        return backend.table(name)
-    except TableNotFound:
-        if name not in _TABLES:
-            raise
-        return ibis.memtable(arrow_records(_TABLES[name], []))
+    return stored_or_empty(backend, name, _TABLES)
+
+
+def _stored(name: str) -> Callable[[Any], ibis.Table]:
+    return lambda backend: _table(backend, name)
 
 
 def _window_s(p: MetricParams) -> float:
@@ -121,16 +107,17 @@ REGISTRY.add_fact(BuiltFact(
     "handled agent legs of calls a won deal is attributed to", build=_converted_legs))
 REGISTRY.add_fact(BuiltFact("surveys", "surveys", "slice_id", {"agent": "agent", "queue": "queue",
                                                                 "campaign": "campaign"},
-                            "survey answers, timed at their call's start"))
+                            "survey answers, timed at their call's start", build=_stored("surveys")))
 REGISTRY.add_fact(BuiltFact("costs", "cost_allocation", "slice_id", {"agent": "agent", "campaign": "campaign"},
-                            "costs allocated to agents and 15-minute slices"))
+                            "costs allocated to agents and 15-minute slices", build=_stored("cost_allocation")))
 REGISTRY.add_fact(BuiltFact("staff_days", "staff_days", "day_slice", {"agent": "agent"},
-                            "one row per staff agent and local day: employed or not"))
+                            "one row per staff agent and local day: employed or not", build=_stored("staff_days")))
 REGISTRY.add_fact(BuiltFact("leavers", "staff", "left_slice", {"agent": "agent"},
-                            "employment spells that ended, at their separation day",
+                            "employment spells that ended, at their separation day", build=_stored("staff"),
                             prepare=lambda t: t.filter(t.left_slice.notnull())))
 REGISTRY.add_fact(BuiltFact("adherence", "adherence_time", "slice_id", {"agent": "agent"},
-                            "scheduled seconds against presence per agent and 15-minute slice"))
+                            "scheduled seconds against presence per agent and 15-minute slice",
+                            build=_stored("adherence_time")))
 
 # -- sales -----------------------------------------------------------------------------------
 
@@ -143,13 +130,13 @@ def _won(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return (t.status == "won") & _attributed(t, p)
 
 
-d_won = _count("d_won", "deals", _won)
-d_revenue = _sum("d_revenue", "deals", "amount", _won)
-d_won_priced = _count("d_won_priced", "deals", lambda t, p: _won(t, p) & t.amount.notnull())
-d_unattributed = _count("d_won_unattributed", "deals", lambda t, p: (t.status == "won") & ~_attributed(t, p))
-l_leads = _count("l_leads", "leads", _attributed)
-l_won = _count("l_won", "leads", _won)
-conv_legs = _count(
+d_won = count("d_won", "deals", _won)
+d_revenue = total("d_revenue", "deals", "amount", _won)
+d_won_priced = count("d_won_priced", "deals", lambda t, p: _won(t, p) & t.amount.notnull())
+d_unattributed = count("d_won_unattributed", "deals", lambda t, p: (t.status == "won") & ~_attributed(t, p))
+l_leads = count("l_leads", "leads", _attributed)
+l_won = count("l_won", "leads", _won)
+conv_legs = count(
     "conv_legs", "converted_legs", lambda t, p: (t.named | (t.min_gap_s <= _window_s(p))).fill_null(False))
 handled = al_handled  # the measure of calls_handled
 
@@ -160,19 +147,19 @@ def _rule(en: str, ru: str) -> tuple[str, str]:
 
 WINDOW = ("attribution_window_d",)
 
-_metric(
+metric(
     "deals_won", SALES, "count", "higher_is_better", ("Deals won", "Выиграно сделок"),
     _rule("Won deals attributed to the scope, at the time they were won.",
           "Выигранные сделки, атрибутированные срезу, по времени выигрыша."),
     "count(won deals attributed to the scope)", (d_won,), lambda m, p: m[d_won], params=WINDOW,
 )
-_metric(
+metric(
     "revenue", SALES, "money", "higher_is_better", ("Revenue", "Выручка"),
     _rule("Amount of the won deals attributed to the scope (currencies are added as written).",
           "Сумма выигранных сделок среза (валюты складываются как записаны)."),
     "sum(amount of won attributed deals)", (d_revenue,), lambda m, p: m[d_revenue], params=WINDOW,
 )
-_metric(
+metric(
     "deals_unattributed", SALES, "count", "lower_is_better", ("Won deals not attributed", "Сделки без атрибуции"),
     _rule("Won deals with no owner, no named call and no handled call with their number in the window (by "
           "agent: under the agent of the last call with their number, when it is older than the window).",
@@ -181,7 +168,7 @@ _metric(
     "count(won deals neither owned nor matched to a call)", (d_unattributed,),
     lambda m, p: m[d_unattributed], params=WINDOW,
 )
-_metric(
+metric(
     "conversion_rate", SALES, "ratio", "higher_is_better", ("Conversion rate", "Конверсия звонков в сделки"),
     _rule("Handled calls (agent legs, as calls_handled counts them) that a won deal is attributed to, over "
           "calls_handled.",
@@ -190,7 +177,7 @@ _metric(
     "handled calls attributed to a won deal / calls_handled", (conv_legs, handled, d_won),
     lambda m, p: ratio(m[conv_legs], m[handled]), params=WINDOW,
 )
-_metric(
+metric(
     "lead_conversion_rate", SALES, "ratio", "higher_is_better", ("Lead conversion", "Конверсия лидов"),
     _rule("CRM deals and leads created in the scope that are won, over all of them (the CRM's records are the "
           "leads).",
@@ -198,13 +185,13 @@ _metric(
     "won leads / leads (by creation time)", (l_won, l_leads), lambda m, p: ratio(m[l_won], m[l_leads]),
     params=WINDOW,
 )
-_metric(
+metric(
     "aov", SALES, "money", "higher_is_better", ("Average order value", "Средний чек"),
     _rule("Revenue over the won deals that have an amount.", "Выручка к выигранным сделкам с суммой."),
     "revenue / won deals with an amount", (d_revenue, d_won_priced),
     lambda m, p: ratio(m[d_revenue], m[d_won_priced]), params=WINDOW,
 )
-_metric(
+metric(
     "arpc", SALES, "money", "higher_is_better", ("Revenue per call", "Выручка на звонок"),
     _rule("Revenue over calls_handled.", "Выручка к обработанным звонкам."),
     "revenue / calls_handled", (d_revenue, handled), lambda m, p: ratio(m[d_revenue], m[handled]), params=WINDOW,
@@ -212,7 +199,7 @@ _metric(
 
 # -- money -----------------------------------------------------------------------------------
 
-cost_sum = _sum("cost_sum", "costs", "amount")
+cost_sum = total("cost_sum", "costs", "amount")
 COST_TEXT = (
     "Cost = agent time x hourly rate (logged-in or scheduled hours) + monthly salaries by employed day + "
     "telecom by call + fixed monthly costs shared equally by the month's handled calls.",
@@ -220,27 +207,27 @@ COST_TEXT = (
     "звонкам + постоянные месячные затраты поровну на обработанные звонки месяца.",
 )
 
-_metric(
+metric(
     "cost", MONEY, "money", "lower_is_better", ("Cost", "Затраты"), COST_TEXT,
     "agent cost + telecom cost + allocated fixed costs", (cost_sum,), lambda m, p: m[cost_sum],
 )
-_metric(
+metric(
     "cost_per_call", MONEY, "money", "lower_is_better", ("Cost per call", "Затраты на звонок"),
     (f"Cost over calls_handled. {COST_TEXT[0]}", f"Затраты к обработанным звонкам. {COST_TEXT[1]}"),
     "cost / calls_handled", (cost_sum, handled), lambda m, p: ratio(m[cost_sum], m[handled]),
 )
-_metric(
+metric(
     "profit_per_call", MONEY, "money", "higher_is_better", ("Profit per call", "Прибыль на звонок"),
     _rule("(Revenue - cost) over calls_handled.", "(Выручка - затраты) к обработанным звонкам."),
     "(revenue - cost) / calls_handled", (d_revenue, cost_sum, handled),
     lambda m, p: ratio(m[d_revenue] - m[cost_sum], m[handled]), params=WINDOW,
 )
-_metric(
+metric(
     "cost_per_sale", MONEY, "money", "lower_is_better", ("Cost per sale", "Затраты на продажу"),
     _rule("Cost over deals_won.", "Затраты к выигранным сделкам."),
     "cost / deals_won", (cost_sum, d_won), lambda m, p: ratio(m[cost_sum], m[d_won]), params=WINDOW,
 )
-_metric(
+metric(
     "roi", MONEY, "ratio", "higher_is_better", ("Return on investment", "Окупаемость (ROI)"),
     _rule("(Revenue - cost) over cost.", "(Выручка - затраты) к затратам."),
     "(revenue - cost) / cost", (d_revenue, cost_sum),
@@ -254,50 +241,50 @@ def _of_type(kind: str) -> Callable[[ibis.Table, MetricParams], ibis.Value]:
     return lambda t, p: t.survey_type == kind
 
 
-s_responses = _count("s_responses", "surveys")
-s_calls = _measure("s_answered_calls", "surveys", lambda t, p, c: t.call_id.nunique(where=t.call_id.notnull()))
-c_answered = _count("c_answered", "calls", lambda t, p: t.answered)
-csat_n = _count("s_csat_n", "surveys", _of_type("csat"))
-csat_top = _count("s_csat_top2", "surveys", lambda t, p: (t.survey_type == "csat") & (t.score >= 4))
-csat_sum = _sum("s_csat_sum", "surveys", "score", _of_type("csat"))
-nps_n = _count("s_nps_n", "surveys", _of_type("nps"))
-promoters = _count("s_promoters", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score >= 9))
-detractors = _count("s_detractors", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score <= 6))
-ces_n = _count("s_ces_n", "surveys", _of_type("ces"))
-ces_sum = _sum("s_ces_sum", "surveys", "score", _of_type("ces"))
+s_responses = count("s_responses", "surveys")
+s_calls = measure("s_answered_calls", "surveys", lambda t, p, c: t.call_id.nunique(where=t.call_id.notnull()))
+c_answered = count("c_answered", "calls", lambda t, p: t.answered)
+csat_n = count("s_csat_n", "surveys", _of_type("csat"))
+csat_top = count("s_csat_top2", "surveys", lambda t, p: (t.survey_type == "csat") & (t.score >= 4))
+csat_sum = total("s_csat_sum", "surveys", "score", _of_type("csat"))
+nps_n = count("s_nps_n", "surveys", _of_type("nps"))
+promoters = count("s_promoters", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score >= 9))
+detractors = count("s_detractors", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score <= 6))
+ces_n = count("s_ces_n", "surveys", _of_type("ces"))
+ces_sum = total("s_ces_sum", "surveys", "score", _of_type("ces"))
 
-_metric(
+metric(
     "survey_responses", CUSTOMER, "count", "neutral", ("Survey responses", "Ответы на опросы"),
     ("Survey answers of any type, timed at their call (or at the answer when no call was found).",
      "Ответы на опросы любого типа, по времени их звонка (или ответа, если звонок не найден)."),
     "count(answers)", (s_responses,), lambda m, p: m[s_responses],
 )
-_metric(
+metric(
     "survey_response_rate", CUSTOMER, "ratio", "higher_is_better", ("Survey response rate", "Доля ответивших"),
     ("Answered calls (inbound and outbound) with at least one survey answer, over answered calls.",
      "Отвеченные звонки (входящие и исходящие) с хотя бы одним ответом на опрос к отвеченным звонкам."),
     "answered calls with a response / answered calls", (s_calls, c_answered),
     lambda m, p: ratio(m[s_calls], m[c_answered]),
 )
-_metric(
+metric(
     "csat", CUSTOMER, "ratio", "higher_is_better", ("CSAT (top-2-box)", "CSAT (доля 4-5)"),
     ("CSAT answers of 4 or 5 on the 1-5 scale over CSAT answers.",
      "Оценки CSAT 4 и 5 по шкале 1-5 ко всем оценкам CSAT."),
     "answers 4-5 / CSAT answers", (csat_top, csat_n), lambda m, p: ratio(m[csat_top], m[csat_n]),
 )
-_metric(
+metric(
     "csat_mean", CUSTOMER, "score", "higher_is_better", ("CSAT mean score", "Средняя оценка CSAT"),
     ("Mean CSAT score on the 1-5 scale.", "Средняя оценка CSAT по шкале 1-5."),
     "sum(CSAT scores) / CSAT answers", (csat_sum, csat_n), lambda m, p: ratio(m[csat_sum], m[csat_n]),
 )
-_metric(
+metric(
     "nps", CUSTOMER, "nps", "higher_is_better", ("Net promoter score", "Индекс NPS"),
     ("100 x (share of 9-10 answers - share of 0-6 answers) on the 0-10 scale, from counts.",
      "100 x (доля оценок 9-10 - доля оценок 0-6) по шкале 0-10, из количеств."),
     "100 x (promoters - detractors) / NPS answers", (promoters, detractors, nps_n),
     lambda m, p: ratio((m[promoters] - m[detractors]) * 100, m[nps_n]),
 )
-_metric(
+metric(
     "ces_mean", CUSTOMER, "score", "lower_is_better", ("Customer effort (mean)", "Усилия клиента (среднее)"),
     ("Mean CES score (the scale the survey used, 1-7 at most; lower is less effort).",
      "Средняя оценка CES (шкала опроса, не больше 1-7; меньше — меньше усилий)."),
@@ -306,36 +293,36 @@ _metric(
 
 # -- people ----------------------------------------------------------------------------------
 
-hc_days = _sum("hc_person_days", "staff_days", "employed")
-hc_period = _measure("hc_days", "staff_days", lambda t, p, c: t.day.nunique(), "null")
-separations = _count("p_separations", "leavers")
+hc_days = total("hc_person_days", "staff_days", "employed")
+hc_period = measure("hc_days", "staff_days", lambda t, p, c: t.day.nunique(), "null")
+separations = count("p_separations", "leavers")
 
 
 def _headcount(m: Mapping[str, ibis.Value]) -> ibis.Value:
     return ratio(m[hc_days], m[hc_period])
 
 
-_metric(
+metric(
     "headcount_avg", PEOPLE, "score", "neutral", ("Average headcount", "Средняя численность"),
     ("Mean of the daily headcount (staff employed that day: hired on or before it, not yet left) over the "
      "days of the period that the data covers.",
      "Среднее дневной численности (принят не позже дня и ещё не уволен) по дням периода, покрытым данными."),
     "sum(employed person-days) / days", (hc_days, hc_period), lambda m, p: _headcount(m),
 )
-_metric(
+metric(
     "separations", PEOPLE, "count", "lower_is_better", ("Separations", "Увольнения"),
     ("Employment spells that ended in the period (the staff list's left date).",
      "Трудовые периоды, завершившиеся в периоде (дата увольнения в списке персонала)."),
     "count(left dates in the period)", (separations,), lambda m, p: m[separations],
 )
-_metric(
+metric(
     "turnover_rate", PEOPLE, "ratio", "lower_is_better", ("Turnover (period)", "Текучесть (за период)"),
     ("Separations over average headcount for the period shown (monthly turnover when grouped by month).",
      "Увольнения к средней численности за показанный период (месячная текучесть при группировке по месяцам)."),
     "separations / headcount_avg", (separations, hc_days, hc_period),
     lambda m, p: ratio(m[separations], _headcount(m)),
 )
-_metric(
+metric(
     "turnover_rate_annual", PEOPLE, "ratio", "lower_is_better",
     ("Turnover (annualised)", "Текучесть (годовая)"),
     ("Period turnover scaled to a year: turnover_rate x 365 / days of the period.",
@@ -351,8 +338,8 @@ def _acw(t: ibis.Table, p: MetricParams) -> ibis.Value:
 
 def _kind_sum(measure_id: str, kind: str, extra: Callable[[ibis.Table, MetricParams], ibis.Value] | None = None) -> str:
     if extra is None:
-        return _sum(measure_id, "adherence", "seconds", lambda t, p: t.kind == kind)
-    return _sum(measure_id, "adherence", "seconds", lambda t, p: (t.kind == kind) & extra(t, p))
+        return total(measure_id, "adherence", "seconds", lambda t, p: t.kind == kind)
+    return total(measure_id, "adherence", "seconds", lambda t, p: (t.kind == kind) & extra(t, p))
 
 
 a_work = _kind_sum("a_scheduled_work_s", "scheduled_work")
@@ -369,7 +356,7 @@ def _adherent(m: Mapping[str, ibis.Value]) -> ibis.Value:
     return work + off
 
 
-_metric(
+metric(
     "adherence", PEOPLE, "ratio", "higher_is_better", ("Schedule adherence", "Соблюдение графика"),
     ("Scheduled time spent in the scheduled state over scheduled time: during work logged in and not paused "
      "(after-call-work pauses count as work), during breaks and other off-queue activities not available "

@@ -1,0 +1,181 @@
+"""Queue and inbound KPIs over queue legs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import ibis
+
+from callkpi.config import MetricParams
+from callkpi.metrics.catalogue._build import count, measure, metric, passthrough, ratio_of, total
+from callkpi.metrics.registry import ratio
+
+QUEUE = "queue"
+
+
+def _short(t: ibis.Table, p: MetricParams) -> ibis.Value:
+    return (t.outcome == "abandoned") & (t.wait_s < p.short_abandon_s)
+
+
+def _long_abandon(t: ibis.Table, p: MetricParams) -> ibis.Value:
+    return (t.outcome == "abandoned") & ~(t.wait_s < p.short_abandon_s)
+
+
+ql_offered = count("ql_offered", "queue_legs")
+ql_answered = count("ql_answered", "queue_legs", lambda t, p: t.outcome == "answered")
+ql_short = count("ql_short_abandoned", "queue_legs", _short)
+ql_abandoned = count("ql_abandoned", "queue_legs", _long_abandon)
+ql_flowed = count("ql_flowed_out", "queue_legs", lambda t, p: t.outcome == "flowed_out")
+ql_unknown = count("ql_unknown", "queue_legs", lambda t, p: t.outcome == "unknown")
+ql_ans_t = count(
+    "ql_answered_within_t", "queue_legs", lambda t, p: (t.outcome == "answered") & (t.wait_s <= p.sl_threshold_s)
+)
+ql_ab_t = count(
+    "ql_abandoned_within_t", "queue_legs", lambda t, p: (t.outcome == "abandoned") & (t.wait_s <= p.sl_threshold_s)
+)
+ql_ans_wait = total("ql_answered_wait_s", "queue_legs", "wait_s", lambda t, p: t.outcome == "answered")
+
+
+def _counted_wait(t: ibis.Table, p: MetricParams) -> ibis.Value:
+    return t.wait_s.notnull() & (
+        t.outcome.isin(["answered", "flowed_out"]) | _long_abandon(t, p)
+    )
+
+
+ql_wait_sum = total("ql_wait_s", "queue_legs", "wait_s", _counted_wait)
+ql_wait_n = count("ql_wait_n", "queue_legs", _counted_wait)
+ql_max_wait = measure("ql_max_wait_s", "queue_legs", lambda t, p, c: t.wait_s.max(), "null")
+ql_ab_wait = total("ql_abandon_wait_s", "queue_legs", "wait_s", _long_abandon)
+
+metric(
+    "calls_offered", QUEUE, "count", "neutral",
+    ("Calls offered", "Поступило в очередь"),
+    ("Queue legs that entered a queue (a call that overflows to a second queue is offered to both).",
+     "Заходы вызовов в очередь (вызов, перетёкший во вторую очередь, поступил в обе)."),
+    "count(queue legs)", (ql_offered,), passthrough(ql_offered),
+)
+metric(
+    "calls_answered", QUEUE, "count", "higher_is_better",
+    ("Calls answered", "Принято"),
+    ("Offered legs connected to an agent.", "Заходы в очередь, соединённые с оператором."),
+    "count(legs with outcome answered)", (ql_answered,), passthrough(ql_answered),
+)
+metric(
+    "calls_abandoned", QUEUE, "count", "lower_is_better",
+    ("Calls abandoned", "Потеряно"),
+    ("Caller hung up in the queue after waiting at least short_abandon_s.",
+     "Абонент положил трубку в очереди, прождав не меньше short_abandon_s."),
+    "count(abandoned legs with wait >= short_abandon_s)", (ql_abandoned,), passthrough(ql_abandoned),
+    params=("short_abandon_s",),
+)
+metric(
+    "calls_short_abandoned", QUEUE, "count", "neutral",
+    ("Short abandons", "Короткие сбросы"),
+    ("Caller hung up in the queue before short_abandon_s.", "Абонент положил трубку раньше short_abandon_s."),
+    "count(abandoned legs with wait < short_abandon_s)", (ql_short,), passthrough(ql_short),
+    params=("short_abandon_s",),
+)
+metric(
+    "calls_flowed_out", QUEUE, "count", "neutral",
+    ("Calls flowed out", "Ушли из очереди"),
+    ("Left the queue unanswered without the caller hanging up: timeout, exit key, empty queue, "
+     "overflow, failed connection.",
+     "Покинули очередь без ответа, но не по инициативе абонента: таймаут, выход по кнопке, "
+     "пустая очередь, перелив, сбой соединения."),
+    "count(legs ended by EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY, SYSCOMPAT)", (ql_flowed,),
+    passthrough(ql_flowed),
+)
+metric(
+    "calls_unknown_outcome", QUEUE, "count", "lower_is_better",
+    ("Legs with unknown outcome", "Заходы с неизвестным исходом"),
+    ("Offered legs with no closing event (restart, cut log); listed as data-quality findings.",
+     "Заходы без завершающего события (перезапуск, обрезанный журнал); см. проблемы данных."),
+    "count(legs with no closing event)", (ql_unknown,), passthrough(ql_unknown),
+)
+metric(
+    "answer_rate", QUEUE, "ratio", "higher_is_better",
+    ("Answer rate", "Доля принятых"),
+    ("Answered legs over offered legs.", "Принятые заходы к поступившим."),
+    "calls_answered / calls_offered", (ql_answered, ql_offered), ratio_of(ql_answered, ql_offered),
+)
+metric(
+    "abandon_rate", QUEUE, "ratio", "lower_is_better",
+    ("Abandon rate", "Доля потерянных"),
+    ("Abandoned legs over offered legs, short abandons removed from both.",
+     "Потерянные к поступившим, короткие сбросы исключены из обеих частей."),
+    "calls_abandoned / (calls_offered - calls_short_abandoned)", (ql_abandoned, ql_offered, ql_short),
+    lambda m, p: ratio(m[ql_abandoned], m[ql_offered] - m[ql_short]),
+    params=("short_abandon_s",),
+)
+
+
+def _service_level(m: Mapping[str, ibis.Value], p: MetricParams) -> ibis.Value:
+    answered_t, offered = m[ql_ans_t], m[ql_offered]
+    if p.sl_variant == "answered":
+        return ratio(answered_t, m[ql_answered])
+    if p.sl_variant == "ignore_abandons_within_t":
+        return ratio(answered_t, offered - m[ql_ab_t])
+    if p.sl_variant == "abandons_positive":
+        return ratio(answered_t + m[ql_ab_t], offered)
+    return ratio(answered_t, offered - m[ql_short])
+
+
+metric(
+    "service_level", QUEUE, "ratio", "higher_is_better",
+    ("Service level", "Уровень сервиса"),
+    ("Share of legs answered within sl_threshold_s. Variant by sl_variant: offered (default) = "
+     "answered<=T / (offered - short abandons); answered = answered<=T / answered; "
+     "ignore_abandons_within_t = answered<=T / (offered - abandoned<=T); abandons_positive = "
+     "(answered<=T + abandoned<=T) / offered.",
+     "Доля заходов, принятых за sl_threshold_s. Вариант sl_variant: offered (по умолчанию) = "
+     "принятые<=T / (поступившие - короткие сбросы); answered = принятые<=T / принятые; "
+     "ignore_abandons_within_t = принятые<=T / (поступившие - потерянные<=T); abandons_positive = "
+     "(принятые<=T + потерянные<=T) / поступившие."),
+    "see sl_variant", (ql_ans_t, ql_offered, ql_answered, ql_ab_t, ql_short), _service_level,
+    params=("sl_threshold_s", "sl_variant", "short_abandon_s"),
+)
+metric(
+    "asa_s", QUEUE, "seconds", "lower_is_better",
+    ("Average speed of answer", "Среднее время ответа"),
+    ("Mean wait of answered legs from queue entry to answer, ring time included (queue_log "
+     "CONNECT holdtime); for direct calls, start to answer.",
+     "Среднее ожидание принятых заходов от входа в очередь до ответа, включая звонок оператору; "
+     "для прямых вызовов — от начала до ответа."),
+    "sum(wait of answered legs) / calls_answered", (ql_ans_wait, ql_answered), ratio_of(ql_ans_wait, ql_answered),
+)
+metric(
+    "avg_wait_s", QUEUE, "seconds", "lower_is_better",
+    ("Average wait", "Среднее ожидание"),
+    ("Mean wait of answered, abandoned and flowed-out legs (short abandons excluded).",
+     "Среднее ожидание принятых, потерянных и ушедших заходов (без коротких сбросов)."),
+    "sum(wait) / count over answered + abandoned + flowed-out legs", (ql_wait_sum, ql_wait_n),
+    ratio_of(ql_wait_sum, ql_wait_n), params=("short_abandon_s",),
+)
+metric(
+    "max_wait_s", QUEUE, "seconds", "lower_is_better",
+    ("Longest wait", "Максимальное ожидание"),
+    ("Longest wait of any leg, any outcome.", "Самое долгое ожидание среди всех заходов."),
+    "max(wait)", (ql_max_wait,), passthrough(ql_max_wait),
+)
+metric(
+    "avg_abandon_wait_s", QUEUE, "seconds", "neutral",
+    ("Average wait before abandon", "Среднее ожидание до сброса"),
+    ("Mean wait of abandoned legs (short abandons excluded).",
+     "Среднее ожидание потерянных заходов (без коротких сбросов)."),
+    "sum(wait of abandoned legs) / calls_abandoned", (ql_ab_wait, ql_abandoned),
+    ratio_of(ql_ab_wait, ql_abandoned), params=("short_abandon_s",),
+)
+
+ql_all_wait = total("ql_all_wait_s", "queue_legs", "wait_s", lambda t, p: t.wait_s.notnull())
+ql_all_abandons = count("ql_all_abandons", "queue_legs", lambda t, p: t.outcome == "abandoned")
+
+metric(
+    "est_patience_s", QUEUE, "seconds", "neutral",
+    ("Caller patience (estimate)", "Терпение абонентов (оценка)"),
+    ("Mean patience of callers if patience is exponential: total waiting time of all legs over the "
+     "number of abandons (the censored-data estimate Erlang A needs).",
+     "Среднее терпение абонентов при экспоненциальном распределении: суммарное ожидание всех "
+     "заходов к числу сбросов (оценка для модели Erlang A)."),
+    "sum(wait of all legs) / abandons (short ones included)", (ql_all_wait, ql_all_abandons),
+    ratio_of(ql_all_wait, ql_all_abandons),
+)
