@@ -14,4 +14,6 @@ from callkpi.metrics.catalogue import facts, queue, handling, calls, outbound, b
 from callkpi.metrics.catalogue._build import REGISTRY
 from callkpi.metrics.catalogue.dimensions import DIMENSIONS
 
+REGISTRY.write_formulas()
+
 __all__ = ["DIMENSIONS", "REGISTRY"]

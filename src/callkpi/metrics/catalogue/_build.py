@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ibis
 from ibis.common.exceptions import TableNotFound
 
-from callkpi.metrics.registry import ComputeFn, Direction, Measure, MeasureFn, Metric, Registry, Unit, ratio
+from callkpi.config import MetricParams
+from callkpi.metrics.registry import (
+    Agg,
+    ComputeFn,
+    Direction,
+    Kind,
+    Measure,
+    Metric,
+    Registry,
+    RowFn,
+    Unit,
+)
 from callkpi.model.business_schema import arrow_records
 from callkpi.model.schema import Table
 
 REGISTRY = Registry()
 
 
-def measure(measure_id: str, fact: str, aggregate: MeasureFn, empty: str = "zero") -> str:
-    REGISTRY.add_measure(Measure(measure_id, fact, aggregate, empty))  # type: ignore[arg-type]
+RowFilter = Callable[[ibis.Table, MetricParams], ibis.Value]
+
+
+def measure(measure_id: str, fact: str, agg: Agg, expr: RowFn | None = None, where: RowFn | None = None,
+            empty: str = "zero", text: str = "") -> str:
+    REGISTRY.add_measure(Measure(measure_id, fact, agg, expr, where, empty, text))  # type: ignore[arg-type]
     return measure_id
 
 
-def count(measure_id: str, fact: str, where=None) -> str:
-    if where is None:
-        return measure(measure_id, fact, lambda t, p, c: t.count())
-    return measure(measure_id, fact, lambda t, p, c: t.count(where=where(t, p)))
+def _with_context(where: RowFilter | None) -> RowFn | None:
+    return None if where is None else (lambda t, p, c: where(t, p))
 
 
-def total(measure_id: str, fact: str, column: str, where=None, empty: str = "zero") -> str:
-    if where is None:
-        return measure(measure_id, fact, lambda t, p, c: t[column].sum(), empty)
-    return measure(measure_id, fact, lambda t, p, c: t[column].sum(where=where(t, p)), empty)
+def count(measure_id: str, fact: str, where: RowFilter | None = None, text: str = "") -> str:
+    return measure(measure_id, fact, "count", where=_with_context(where), text=text)
+
+
+def total(measure_id: str, fact: str, column: str, where: RowFilter | None = None, empty: str = "zero",
+          text: str = "") -> str:
+    return measure(measure_id, fact, "sum", lambda t, p, c: t[column], _with_context(where), empty, text)
 
 
 def metric(
@@ -39,14 +55,20 @@ def metric(
     direction: Direction,
     title: tuple[str, str],
     description: tuple[str, str],
-    formula: str,
-    measures: tuple[str, ...],
-    compute: ComputeFn,
+    formula: str = "",
+    measures: tuple[str, ...] = (),
+    compute: ComputeFn | None = None,
     *,
+    kind: Kind | None = None,
     params: tuple[str, ...] = (),
     optional: tuple[str, ...] = (),
     missing_note: tuple[str, str] | None = None,
 ) -> None:
+    """A metric; with ``kind`` its formula, measures and compute come from the declarative definition."""
+    if kind is not None:
+        formula, measures, compute = kind.formula(REGISTRY), kind.measures, kind.compute
+        optional = optional or getattr(kind, "optional", ())
+    assert compute is not None, metric_id
     REGISTRY.add_metric(
         Metric(
             id=metric_id,
@@ -61,16 +83,9 @@ def metric(
             params=params,
             optional=optional,
             missing_note={"en": missing_note[0], "ru": missing_note[1]} if missing_note else {},
+            kind=kind,
         )
     )
-
-
-def passthrough(measure_id: str) -> ComputeFn:
-    return lambda m, p: m[measure_id]
-
-
-def ratio_of(numerator: str, denominator: str) -> ComputeFn:
-    return lambda m, p: ratio(m[numerator], m[denominator])
 
 
 def stored_or_empty(backend: Any, name: str, declared: Mapping[str, Table]) -> ibis.Table:

@@ -19,7 +19,7 @@ import ibis
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue._build import REGISTRY, count, measure, metric, stored_or_empty, total
 from callkpi.metrics.catalogue.handling import al_handled
-from callkpi.metrics.registry import BuiltFact, ratio
+from callkpi.metrics.registry import BuiltFact, Ratio, Value, ratio
 from callkpi.model.business_schema import (
     ADHERENCE_TIME,
     COST_ALLOCATION,
@@ -64,7 +64,7 @@ def _window_s(p: MetricParams) -> float:
 
 def _deals_attributed(backend: Any) -> ibis.Table:
     deals = _table(backend, "deals").select(
-        "deal_id", "status", "amount", "owner", "event_slice", "created_slice", deal_campaign="campaign")
+        "deal_id", "status", "amount", "owner", "event_utc", "event_slice", "created_slice", deal_campaign="campaign")
     attribution = _table(backend, "deal_attribution")
     calls = attribution.select(
         attributed_deal=attribution.deal_id, matched_by=attribution.matched_by, gap_s=attribution.gap_s,
@@ -122,22 +122,31 @@ REGISTRY.add_fact(BuiltFact("adherence", "adherence_time", "slice_id", {"agent":
 # -- sales -----------------------------------------------------------------------------------
 
 
+def within_attribution_window(named: ibis.Value, gap_s: ibis.Value, p: MetricParams) -> ibis.Value:
+    """The attribution rule: a deal (or call) counts when it is named, or matched by number at most
+    ``attribution_window_d`` before the deal was won."""
+    return (named | (gap_s <= _window_s(p))).fill_null(False)
+
+
 def _attributed(t: ibis.Table, p: MetricParams) -> ibis.Value:
-    return (t.owner.notnull() | (t.matched_by == "call_id") | (t.gap_s <= _window_s(p))).fill_null(False)
+    return within_attribution_window(t.owner.notnull() | (t.matched_by == "call_id"), t.gap_s, p)
 
 
 def _won(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return (t.status == "won") & _attributed(t, p)
 
 
-d_won = count("d_won", "deals", _won)
-d_revenue = total("d_revenue", "deals", "amount", _won)
-d_won_priced = count("d_won_priced", "deals", lambda t, p: _won(t, p) & t.amount.notnull())
-d_unattributed = count("d_won_unattributed", "deals", lambda t, p: (t.status == "won") & ~_attributed(t, p))
-l_leads = count("l_leads", "leads", _attributed)
-l_won = count("l_won", "leads", _won)
+d_won = count("d_won", "deals", _won, text="count(won deals attributed to the scope)")
+d_revenue = total("d_revenue", "deals", "amount", _won, text="sum(amount of won attributed deals)")
+d_won_priced = count("d_won_priced", "deals", lambda t, p: _won(t, p) & t.amount.notnull(),
+    text="won deals with an amount")
+d_unattributed = count("d_won_unattributed", "deals", lambda t, p: (t.status == "won") & ~_attributed(t, p),
+    text="count(won deals neither owned nor matched to a call)")
+l_leads = count("l_leads", "leads", _attributed, text="leads (by creation time)")
+l_won = count("l_won", "leads", _won, text="won leads")
 conv_legs = count(
-    "conv_legs", "converted_legs", lambda t, p: (t.named | (t.min_gap_s <= _window_s(p))).fill_null(False))
+    "conv_legs", "converted_legs", lambda t, p: within_attribution_window(t.named, t.min_gap_s, p),
+    text="handled calls attributed to a won deal")
 handled = al_handled  # the measure of calls_handled
 
 
@@ -151,13 +160,13 @@ metric(
     "deals_won", SALES, "count", "higher_is_better", ("Deals won", "Выиграно сделок"),
     _rule("Won deals attributed to the scope, at the time they were won.",
           "Выигранные сделки, атрибутированные срезу, по времени выигрыша."),
-    "count(won deals attributed to the scope)", (d_won,), lambda m, p: m[d_won], params=WINDOW,
+    kind=Value(d_won), params=WINDOW,
 )
 metric(
     "revenue", SALES, "money", "higher_is_better", ("Revenue", "Выручка"),
     _rule("Amount of the won deals attributed to the scope (currencies are added as written).",
           "Сумма выигранных сделок среза (валюты складываются как записаны)."),
-    "sum(amount of won attributed deals)", (d_revenue,), lambda m, p: m[d_revenue], params=WINDOW,
+    kind=Value(d_revenue), params=WINDOW,
 )
 metric(
     "deals_unattributed", SALES, "count", "lower_is_better", ("Won deals not attributed", "Сделки без атрибуции"),
@@ -165,8 +174,7 @@ metric(
           "agent: under the agent of the last call with their number, when it is older than the window).",
           "Выигранные сделки без ответственного, без звонка и без звонка с их номером в окне (по операторам: "
           "у оператора последнего звонка с их номером, если он старше окна)."),
-    "count(won deals neither owned nor matched to a call)", (d_unattributed,),
-    lambda m, p: m[d_unattributed], params=WINDOW,
+    kind=Value(d_unattributed), params=WINDOW,
 )
 metric(
     "conversion_rate", SALES, "ratio", "higher_is_better", ("Conversion rate", "Конверсия звонков в сделки"),
@@ -174,32 +182,30 @@ metric(
           "calls_handled.",
           "Обработанные звонки (как их считает calls_handled), к которым атрибутирована выигранная сделка, "
           "к calls_handled."),
-    "handled calls attributed to a won deal / calls_handled", (conv_legs, handled, d_won),
-    lambda m, p: ratio(m[conv_legs], m[handled]), params=WINDOW,
+    kind=Ratio((conv_legs,), (handled,)), params=WINDOW,
 )
 metric(
     "lead_conversion_rate", SALES, "ratio", "higher_is_better", ("Lead conversion", "Конверсия лидов"),
     _rule("CRM deals and leads created in the scope that are won, over all of them (the CRM's records are the "
           "leads).",
           "Созданные в срезе сделки и лиды CRM, которые выиграны, ко всем им (лиды — записи CRM)."),
-    "won leads / leads (by creation time)", (l_won, l_leads), lambda m, p: ratio(m[l_won], m[l_leads]),
+    kind=Ratio((l_won,), (l_leads,)),
     params=WINDOW,
 )
 metric(
     "aov", SALES, "money", "higher_is_better", ("Average order value", "Средний чек"),
     _rule("Revenue over the won deals that have an amount.", "Выручка к выигранным сделкам с суммой."),
-    "revenue / won deals with an amount", (d_revenue, d_won_priced),
-    lambda m, p: ratio(m[d_revenue], m[d_won_priced]), params=WINDOW,
+    kind=Ratio((d_revenue,), (d_won_priced,)), params=WINDOW,
 )
 metric(
     "arpc", SALES, "money", "higher_is_better", ("Revenue per call", "Выручка на звонок"),
     _rule("Revenue over calls_handled.", "Выручка к обработанным звонкам."),
-    "revenue / calls_handled", (d_revenue, handled), lambda m, p: ratio(m[d_revenue], m[handled]), params=WINDOW,
+    kind=Ratio((d_revenue,), (handled,)), params=WINDOW,
 )
 
 # -- money -----------------------------------------------------------------------------------
 
-cost_sum = total("cost_sum", "costs", "amount")
+cost_sum = total("cost_sum", "costs", "amount", text="agent cost + telecom cost + allocated fixed costs")
 COST_TEXT = (
     "Cost = agent time x hourly rate (logged-in or scheduled hours) + monthly salaries by employed day + "
     "telecom by call + fixed monthly costs shared equally by the month's handled calls.",
@@ -209,29 +215,27 @@ COST_TEXT = (
 
 metric(
     "cost", MONEY, "money", "lower_is_better", ("Cost", "Затраты"), COST_TEXT,
-    "agent cost + telecom cost + allocated fixed costs", (cost_sum,), lambda m, p: m[cost_sum],
+    kind=Value(cost_sum),
 )
 metric(
     "cost_per_call", MONEY, "money", "lower_is_better", ("Cost per call", "Затраты на звонок"),
     (f"Cost over calls_handled. {COST_TEXT[0]}", f"Затраты к обработанным звонкам. {COST_TEXT[1]}"),
-    "cost / calls_handled", (cost_sum, handled), lambda m, p: ratio(m[cost_sum], m[handled]),
+    kind=Ratio((cost_sum,), (handled,)),
 )
 metric(
     "profit_per_call", MONEY, "money", "higher_is_better", ("Profit per call", "Прибыль на звонок"),
     _rule("(Revenue - cost) over calls_handled.", "(Выручка - затраты) к обработанным звонкам."),
-    "(revenue - cost) / calls_handled", (d_revenue, cost_sum, handled),
-    lambda m, p: ratio(m[d_revenue] - m[cost_sum], m[handled]), params=WINDOW,
+    kind=Ratio((d_revenue,), (handled,), minus=(cost_sum,)), params=WINDOW,
 )
 metric(
     "cost_per_sale", MONEY, "money", "lower_is_better", ("Cost per sale", "Затраты на продажу"),
     _rule("Cost over deals_won.", "Затраты к выигранным сделкам."),
-    "cost / deals_won", (cost_sum, d_won), lambda m, p: ratio(m[cost_sum], m[d_won]), params=WINDOW,
+    kind=Ratio((cost_sum,), (d_won,)), params=WINDOW,
 )
 metric(
     "roi", MONEY, "ratio", "higher_is_better", ("Return on investment", "Окупаемость (ROI)"),
     _rule("(Revenue - cost) over cost.", "(Выручка - затраты) к затратам."),
-    "(revenue - cost) / cost", (d_revenue, cost_sum),
-    lambda m, p: ratio(m[d_revenue] - m[cost_sum], m[cost_sum]), params=WINDOW,
+    kind=Ratio((d_revenue,), (cost_sum,), minus=(cost_sum,)), params=WINDOW,
 )
 
 # -- customer --------------------------------------------------------------------------------
@@ -241,61 +245,66 @@ def _of_type(kind: str) -> Callable[[ibis.Table, MetricParams], ibis.Value]:
     return lambda t, p: t.survey_type == kind
 
 
-s_responses = count("s_responses", "surveys")
-s_calls = measure("s_answered_calls", "surveys", lambda t, p, c: t.call_id.nunique(where=t.call_id.notnull()))
-c_answered = count("c_answered", "calls", lambda t, p: t.answered)
-csat_n = count("s_csat_n", "surveys", _of_type("csat"))
-csat_top = count("s_csat_top2", "surveys", lambda t, p: (t.survey_type == "csat") & (t.score >= 4))
-csat_sum = total("s_csat_sum", "surveys", "score", _of_type("csat"))
-nps_n = count("s_nps_n", "surveys", _of_type("nps"))
-promoters = count("s_promoters", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score >= 9))
-detractors = count("s_detractors", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score <= 6))
-ces_n = count("s_ces_n", "surveys", _of_type("ces"))
-ces_sum = total("s_ces_sum", "surveys", "score", _of_type("ces"))
+s_responses = count("s_responses", "surveys", text="count(answers)")
+s_calls = measure("s_answered_calls", "surveys", "nunique", lambda t, p, c: t.call_id,
+                  lambda t, p, c: t.call_id.notnull(), text="answered calls with a response")
+c_answered = count("c_answered", "calls", lambda t, p: t.answered, text="answered calls")
+csat_n = count("s_csat_n", "surveys", _of_type("csat"), text="CSAT answers")
+csat_top = count("s_csat_top2", "surveys", lambda t, p: (t.survey_type == "csat") & (t.score >= 4), text="answers 4-5")
+csat_sum = total("s_csat_sum", "surveys", "score", _of_type("csat"), text="sum(CSAT scores)")
+nps_n = count("s_nps_n", "surveys", _of_type("nps"), text="NPS answers")
+promoters = count("s_promoters", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score >= 9), text="promoters")
+detractors = count("s_detractors", "surveys", lambda t, p: (t.survey_type == "nps") & (t.score <= 6), text="detractors")
+ces_n = count("s_ces_n", "surveys", _of_type("ces"), text="CES answers")
+ces_sum = total("s_ces_sum", "surveys", "score", _of_type("ces"), text="sum(CES scores)")
+# Low answers, for the QA sample (no metric shows them): CSAT 1-2, NPS detractors, CES 5-7.
+csat_low = count("s_csat_bottom2", "surveys", lambda t, p: (t.survey_type == "csat") & (t.score <= 2),
+                 text="CSAT answers 1-2")
+ces_high = count("s_ces_high_effort", "surveys", lambda t, p: (t.survey_type == "ces") & (t.score >= 5),
+                 text="CES answers 5-7")
+LOW_SURVEY_ANSWERS = (csat_low, detractors, ces_high)
 
 metric(
     "survey_responses", CUSTOMER, "count", "neutral", ("Survey responses", "Ответы на опросы"),
     ("Survey answers of any type, timed at their call (or at the answer when no call was found).",
      "Ответы на опросы любого типа, по времени их звонка (или ответа, если звонок не найден)."),
-    "count(answers)", (s_responses,), lambda m, p: m[s_responses],
+    kind=Value(s_responses),
 )
 metric(
     "survey_response_rate", CUSTOMER, "ratio", "higher_is_better", ("Survey response rate", "Доля ответивших"),
     ("Answered calls (inbound and outbound) with at least one survey answer, over answered calls.",
      "Отвеченные звонки (входящие и исходящие) с хотя бы одним ответом на опрос к отвеченным звонкам."),
-    "answered calls with a response / answered calls", (s_calls, c_answered),
-    lambda m, p: ratio(m[s_calls], m[c_answered]),
+    kind=Ratio((s_calls,), (c_answered,)),
 )
 metric(
     "csat", CUSTOMER, "ratio", "higher_is_better", ("CSAT (top-2-box)", "CSAT (доля 4-5)"),
     ("CSAT answers of 4 or 5 on the 1-5 scale over CSAT answers.",
      "Оценки CSAT 4 и 5 по шкале 1-5 ко всем оценкам CSAT."),
-    "answers 4-5 / CSAT answers", (csat_top, csat_n), lambda m, p: ratio(m[csat_top], m[csat_n]),
+    kind=Ratio((csat_top,), (csat_n,)),
 )
 metric(
     "csat_mean", CUSTOMER, "score", "higher_is_better", ("CSAT mean score", "Средняя оценка CSAT"),
     ("Mean CSAT score on the 1-5 scale.", "Средняя оценка CSAT по шкале 1-5."),
-    "sum(CSAT scores) / CSAT answers", (csat_sum, csat_n), lambda m, p: ratio(m[csat_sum], m[csat_n]),
+    kind=Ratio((csat_sum,), (csat_n,)),
 )
 metric(
     "nps", CUSTOMER, "nps", "higher_is_better", ("Net promoter score", "Индекс NPS"),
     ("100 x (share of 9-10 answers - share of 0-6 answers) on the 0-10 scale, from counts.",
      "100 x (доля оценок 9-10 - доля оценок 0-6) по шкале 0-10, из количеств."),
-    "100 x (promoters - detractors) / NPS answers", (promoters, detractors, nps_n),
-    lambda m, p: ratio((m[promoters] - m[detractors]) * 100, m[nps_n]),
+    kind=Ratio((promoters,), (nps_n,), minus=(detractors,), scale=100),
 )
 metric(
     "ces_mean", CUSTOMER, "score", "lower_is_better", ("Customer effort (mean)", "Усилия клиента (среднее)"),
     ("Mean CES score (the scale the survey used, 1-7 at most; lower is less effort).",
      "Средняя оценка CES (шкала опроса, не больше 1-7; меньше — меньше усилий)."),
-    "sum(CES scores) / CES answers", (ces_sum, ces_n), lambda m, p: ratio(m[ces_sum], m[ces_n]),
+    kind=Ratio((ces_sum,), (ces_n,)),
 )
 
 # -- people ----------------------------------------------------------------------------------
 
-hc_days = total("hc_person_days", "staff_days", "employed")
-hc_period = measure("hc_days", "staff_days", lambda t, p, c: t.day.nunique(), "null")
-separations = count("p_separations", "leavers")
+hc_days = total("hc_person_days", "staff_days", "employed", text="sum(employed person-days)")
+hc_period = measure("hc_days", "staff_days", "nunique", lambda t, p, c: t.day, empty="null", text="days")
+separations = count("p_separations", "leavers", text="count(left dates in the period)")
 
 
 def _headcount(m: Mapping[str, ibis.Value]) -> ibis.Value:
@@ -307,13 +316,13 @@ metric(
     ("Mean of the daily headcount (staff employed that day: hired on or before it, not yet left) over the "
      "days of the period that the data covers.",
      "Среднее дневной численности (принят не позже дня и ещё не уволен) по дням периода, покрытым данными."),
-    "sum(employed person-days) / days", (hc_days, hc_period), lambda m, p: _headcount(m),
+    kind=Ratio((hc_days,), (hc_period,)),
 )
 metric(
     "separations", PEOPLE, "count", "lower_is_better", ("Separations", "Увольнения"),
     ("Employment spells that ended in the period (the staff list's left date).",
      "Трудовые периоды, завершившиеся в периоде (дата увольнения в списке персонала)."),
-    "count(left dates in the period)", (separations,), lambda m, p: m[separations],
+    kind=Value(separations),
 )
 metric(
     "turnover_rate", PEOPLE, "ratio", "lower_is_better", ("Turnover (period)", "Текучесть (за период)"),

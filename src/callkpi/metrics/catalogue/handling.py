@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import ibis
 
 from callkpi.config import MetricParams
-from callkpi.metrics.catalogue._build import count, measure, metric, passthrough, ratio_of, total
-from callkpi.metrics.registry import Context, ratio, zero_if_missing
+from callkpi.metrics.catalogue._build import count, measure, metric, total
+from callkpi.metrics.registry import Context, Ratio, Value, ratio, zero_if_missing
 
 HANDLING = "handling"
 
@@ -22,23 +22,28 @@ def _offered_to_agent(t: ibis.Table) -> ibis.Value:
     return t.direction.isnull() | (t.direction != "outbound")
 
 
-al_rna = count("al_ring_no_answer", "agent_legs", lambda t, p: _offered_to_agent(t) & (t.outcome == "no_answer"))
+al_rna = count("al_ring_no_answer", "agent_legs", lambda t, p: _offered_to_agent(t) & (t.outcome == "no_answer"),
+    text="count(agent offers with outcome no_answer)")
 al_rung = count("al_offers_rung", "agent_legs",
-                 lambda t, p: _offered_to_agent(t) & t.outcome.isin(["answered", "no_answer"]))
-al_handled = count("al_handled", "agent_legs", _answered)
-al_talk_n = count("al_talk_n", "agent_legs", lambda t, p: _answered(t, p) & t.talk_s.notnull())
-al_talk = total("al_talk_s", "agent_legs", "talk_s", _answered)
-al_hold = total("al_hold_s", "agent_legs", "hold_s", _answered, empty="null")
-al_short = count("al_short_calls", "agent_legs", lambda t, p: _answered(t, p) & (t.talk_s < p.short_call_s))
-al_long = count("al_long_calls", "agent_legs", lambda t, p: _answered(t, p) & (t.talk_s > p.long_call_s))
-al_transfers = count("al_transfers", "agent_legs", lambda t, p: _answered(t, p) & t.transferred)
+                 lambda t, p: _offered_to_agent(t) & t.outcome.isin(["answered", "no_answer"]),
+    text="(answered + ring-no-answer offers)")
+al_handled = count("al_handled", "agent_legs", _answered, text="count(answered agent legs)")
+al_talk_n = count("al_talk_n", "agent_legs", lambda t, p: _answered(t, p) & t.talk_s.notnull(), text="calls_handled")
+al_talk = total("al_talk_s", "agent_legs", "talk_s", _answered, text="sum(talk)")
+al_hold = total("al_hold_s", "agent_legs", "hold_s", _answered, empty="null", text="sum(hold)")
+al_short = count("al_short_calls", "agent_legs", lambda t, p: _answered(t, p) & (t.talk_s < p.short_call_s),
+    text="handled calls with talk < short_call_s")
+al_long = count("al_long_calls", "agent_legs", lambda t, p: _answered(t, p) & (t.talk_s > p.long_call_s),
+    text="handled calls with talk > long_call_s")
+al_transfers = count("al_transfers", "agent_legs", lambda t, p: _answered(t, p) & t.transferred,
+    text="count(handled legs ended by transfer)")
 
 metric(
     "ring_no_answer", HANDLING, "count", "lower_is_better",
     ("Ring, no answer", "Звонил, не ответил"),
     ("Offers that rang an agent and were not answered (queue_log RINGNOANSWER).",
      "Попытки дозвониться до оператора без ответа (RINGNOANSWER)."),
-    "count(agent offers with outcome no_answer)", (al_rna,), passthrough(al_rna),
+    kind=Value(al_rna),
 )
 metric(
     "agent_answer_rate", HANDLING, "ratio", "higher_is_better",
@@ -46,7 +51,7 @@ metric(
     ("Offers the agent answered over offers that rang the agent (rings the caller cut short "
      "are not counted).",
      "Отвеченные оператором предложения к прозвонившим ему (сброшенные абонентом не считаются)."),
-    "answered offers / (answered + ring-no-answer offers)", (al_handled, al_rung), ratio_of(al_handled, al_rung),
+    kind=Ratio((al_handled,), (al_rung,)),
 )
 metric(
     "calls_handled", HANDLING, "count", "higher_is_better",
@@ -55,48 +60,46 @@ metric(
      "each agent who talked.",
      "Отвеченные вызовы, в которых оператор разговаривал (входящие и исходящие); переведённый "
      "вызов засчитывается каждому участвовавшему оператору."),
-    "count(answered agent legs)", (al_handled,), passthrough(al_handled),
+    kind=Value(al_handled),
 )
 metric(
     "att_s", HANDLING, "seconds", "neutral",
     ("Average talk time", "Среднее время разговора"),
     ("Talk time over handled calls whose talk time is known.",
      "Время разговора на обработанный вызов с известной длительностью."),
-    "sum(talk) / calls_handled", (al_talk, al_talk_n), ratio_of(al_talk, al_talk_n),
+    kind=Ratio((al_talk,), (al_talk_n,)),
 )
 metric(
     "avg_hold_s", HANDLING, "seconds", "lower_is_better",
     ("Average hold", "Среднее удержание"),
     ("Customer hold per handled call; null when the source does not record hold (queue_log).",
      "Удержание клиента на обработанный вызов; пусто, если источник его не пишет (queue_log)."),
-    "sum(hold) / calls_handled", (al_hold, al_talk_n), ratio_of(al_hold, al_talk_n),
+    kind=Ratio((al_hold,), (al_talk_n,)),
     missing_note=("hold time is not recorded by the loaded sources", "источники не содержат время удержания"),
 )
 metric(
     "short_call_share", HANDLING, "ratio", "lower_is_better",
     ("Too-short calls", "Слишком короткие разговоры"),
     ("Handled calls with talk shorter than short_call_s.", "Обработанные вызовы с разговором короче short_call_s."),
-    "handled calls with talk < short_call_s / calls_handled", (al_short, al_talk_n),
-    ratio_of(al_short, al_talk_n), params=("short_call_s",),
+    kind=Ratio((al_short,), (al_talk_n,)), params=("short_call_s",),
 )
 metric(
     "long_call_share", HANDLING, "ratio", "lower_is_better",
     ("Too-long calls", "Слишком длинные разговоры"),
     ("Handled calls with talk longer than long_call_s.", "Обработанные вызовы с разговором длиннее long_call_s."),
-    "handled calls with talk > long_call_s / calls_handled", (al_long, al_talk_n),
-    ratio_of(al_long, al_talk_n), params=("long_call_s",),
+    kind=Ratio((al_long,), (al_talk_n,)), params=("long_call_s",),
 )
 metric(
     "transfers", HANDLING, "count", "neutral",
     ("Transfers", "Переводы"),
     ("Handled legs that ended in a transfer.", "Обработанные вызовы, завершённые переводом."),
-    "count(handled legs ended by transfer)", (al_transfers,), passthrough(al_transfers),
+    kind=Value(al_transfers),
 )
 metric(
     "transfer_rate", HANDLING, "ratio", "neutral",
     ("Transfer rate", "Доля переводов"),
     ("Transfers over handled calls.", "Переводы к обработанным вызовам."),
-    "transfers / calls_handled", (al_transfers, al_handled), ratio_of(al_transfers, al_handled),
+    kind=Ratio((al_transfers,), (al_handled,)),
 )
 
 # -- agent time ------------------------------------------------------------------------------
@@ -108,9 +111,9 @@ def _acw(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return t.reason.isin(list(p.acw_pause_reasons))
 
 
-at_logged = total("at_logged_in_s", "agent_time", "logged_in")
-at_paused = total("at_paused_s", "agent_pauses", "seconds")
-at_acw = total("at_acw_s", "agent_pauses", "seconds", _acw)
+at_logged = total("at_logged_in_s", "agent_time", "logged_in", text="sum(logged-in seconds)")
+at_paused = total("at_paused_s", "agent_pauses", "seconds", text="sum(paused seconds)")
+at_acw = total("at_acw_s", "agent_pauses", "seconds", _acw, text="sum(ACW)")
 at_talk = total("at_talk_s", "agent_time", "talk")
 at_hold = total("at_hold_s", "agent_time", "hold", empty="null")
 
@@ -119,10 +122,10 @@ def _idle(t: ibis.Table, p: MetricParams, c: Context) -> ibis.Value:
     # Per agent and slice: logged-in time not paused and not on a call, never below zero
     # (an agent can talk without a logged-in session, e.g. a static queue member).
     busy = t.paused.fill_null(0) + t.talk.fill_null(0) + t.hold.fill_null(0)
-    return ibis.greatest(t.logged_in.fill_null(0) - busy, 0).sum()
+    return ibis.greatest(t.logged_in.fill_null(0) - busy, 0)
 
 
-at_idle = measure("at_idle_s", "agent_time", _idle)
+at_idle = measure("at_idle_s", "agent_time", "sum", _idle, text="logged_in - paused(non-ACW) - handle")
 
 
 def _handle(m: Mapping[str, ibis.Value]) -> ibis.Value:
@@ -134,14 +137,14 @@ metric(
     ("Logged-in time", "Время в системе"),
     ("Time agents were logged in (member of at least one queue), split across intervals pro rata.",
      "Время, когда оператор был в системе (в составе хотя бы одной очереди), с разбиением по интервалам."),
-    "sum(logged-in seconds)", (at_logged,), passthrough(at_logged),
+    kind=Value(at_logged),
 )
 metric(
     "paused_s", AGENT_TIME, "seconds", "neutral",
     ("Paused time", "Время на паузе"),
     ("Time in pause, any reason (group by pause_reason for the split).",
      "Время на паузе по любой причине (группировка pause_reason даёт разбивку)."),
-    "sum(paused seconds)", (at_paused,), passthrough(at_paused),
+    kind=Value(at_paused),
 )
 metric(
     "handle_s", AGENT_TIME, "seconds", "neutral",
@@ -155,7 +158,7 @@ metric(
     ("Idle time", "Время простоя"),
     ("Logged-in time neither paused nor on a call (ACW pauses are handle time).",
      "Время в системе без пауз и разговоров (паузы постобработки — часть обработки)."),
-    "logged_in - paused(non-ACW) - handle", (at_idle,), passthrough(at_idle),
+    kind=Value(at_idle),
 )
 metric(
     "utilization", AGENT_TIME, "ratio", "higher_is_better",
@@ -178,7 +181,7 @@ metric(
     ("Average after-call work", "Средняя постобработка"),
     ("After-call work (pauses whose reason is in acw_pause_reasons) per handled call.",
      "Постобработка (паузы с причиной из acw_pause_reasons) на обработанный вызов."),
-    "sum(ACW) / calls_handled", (at_acw, al_handled), ratio_of(at_acw, al_handled),
+    kind=Ratio((at_acw,), (al_handled,)),
     params=("acw_pause_reasons",),
 )
 metric(
@@ -188,9 +191,8 @@ metric(
      "reported as missing and left out.",
      "(разговор + удержание + постобработка) на обработанный вызов. Отсутствующие в источнике "
      "составляющие указываются и не учитываются."),
-    "(sum talk + sum hold + sum ACW) / calls_handled", (al_talk, al_talk_n),
-    lambda m, p: ratio(m[al_talk] + zero_if_missing(m[al_hold]) + zero_if_missing(m[at_acw]), m[al_talk_n]),
-    params=("acw_pause_reasons",), optional=(al_hold, at_acw),
+    kind=Ratio((al_talk, al_hold, at_acw), (al_talk_n,), optional=(al_hold, at_acw)),
+    params=("acw_pause_reasons",),
     missing_note=(
         "left out what the sources lack: hold and/or ACW",
         "не учтено отсутствующее: удержание и/или постобработка",
@@ -200,6 +202,5 @@ metric(
     "calls_per_hour", HANDLING, "per_hour", "higher_is_better",
     ("Calls per hour", "Вызовов в час"),
     ("Handled calls per logged-in hour.", "Обработанные вызовы на час в системе."),
-    "calls_handled / (logged_in_s / 3600)", (al_handled, at_logged),
-    lambda m, p: ratio(m[al_handled] * 3600, m[at_logged]),
+    kind=Ratio((al_handled,), (at_logged,), scale=3600),
 )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ibis
 
 from callkpi.config import MetricParams
-from callkpi.metrics.catalogue._build import count, measure, metric, passthrough, ratio_of
+from callkpi.metrics.catalogue._build import count, measure, metric
+from callkpi.metrics.registry import Ratio, Value
 
 OUTBOUND = "outbound"
+
 
 def _dial(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return t.direction == "outbound"
@@ -17,50 +19,53 @@ def _contact(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return _dial(t, p) & t.answered & (t.talk_s >= p.contact_min_talk_s)
 
 
-o_dials = count("o_dials", "calls", _dial)
-o_answered = count("o_dials_answered", "calls", lambda t, p: _dial(t, p) & t.answered)
-o_contacts = count("o_contacts", "calls", _contact)
-o_numbers = measure("o_unique_numbers", "calls", lambda t, p, c: t.callee_norm.nunique(where=_dial(t, p)))
-o_contacted = measure("o_numbers_contacted", "calls", lambda t, p, c: t.callee_norm.nunique(where=_contact(t, p)))
+o_dials = count("o_dials", "calls", _dial, text="count(outbound calls)")
+o_answered = count("o_dials_answered", "calls", lambda t, p: _dial(t, p) & t.answered,
+    text="count(answered outbound calls)")
+o_contacts = count("o_contacts", "calls", _contact, text="count(answered outbound with talk >= contact_min_talk_s)")
+o_numbers = measure("o_unique_numbers", "calls", "nunique", lambda t, p, c: t.callee_norm,
+                     lambda t, p, c: _dial(t, p), text="count(distinct dialled numbers)")
+o_contacted = measure("o_numbers_contacted", "calls", "nunique", lambda t, p, c: t.callee_norm,
+                       lambda t, p, c: _contact(t, p), text="numbers contacted")
 
 metric(
     "dials", OUTBOUND, "count", "neutral", ("Dials", "Наборы"),
     ("Outbound attempts (every attempt, not unique numbers).", "Исходящие попытки (каждая, а не уникальные номера)."),
-    "count(outbound calls)", (o_dials,), passthrough(o_dials),
+    kind=Value(o_dials),
 )
 metric(
     "dials_answered", OUTBOUND, "count", "higher_is_better", ("Dials answered", "Дозвоны"),
     ("Outbound attempts answered.", "Отвеченные исходящие попытки."),
-    "count(answered outbound calls)", (o_answered,), passthrough(o_answered),
+    kind=Value(o_answered),
 )
 metric(
     "connect_rate", OUTBOUND, "ratio", "higher_is_better", ("Connect rate", "Доля дозвонов"),
     ("Answered attempts over attempts.", "Отвеченные попытки ко всем попыткам."),
-    "dials_answered / dials", (o_answered, o_dials), ratio_of(o_answered, o_dials),
+    kind=Ratio((o_answered,), (o_dials,)),
 )
 metric(
     "contacts", OUTBOUND, "count", "higher_is_better", ("Live contacts", "Контакты"),
     ("Answered attempts with at least contact_min_talk_s of talk.",
      "Отвеченные попытки с разговором не короче contact_min_talk_s."),
-    "count(answered outbound with talk >= contact_min_talk_s)", (o_contacts,), passthrough(o_contacts),
+    kind=Value(o_contacts),
     params=("contact_min_talk_s",),
 )
 metric(
     "contact_rate", OUTBOUND, "ratio", "higher_is_better", ("Contact rate", "Доля контактов"),
     ("Unique numbers with a live contact over unique numbers dialled.",
      "Уникальные номера с контактом к уникальным набранным номерам."),
-    "numbers contacted / unique_numbers_dialled", (o_contacted, o_numbers), ratio_of(o_contacted, o_numbers),
+    kind=Ratio((o_contacted,), (o_numbers,)),
     params=("contact_min_talk_s",),
 )
 metric(
     "unique_numbers_dialled", OUTBOUND, "count", "neutral",
     ("Unique numbers dialled", "Уникальных номеров набрано"),
     ("Distinct normalised numbers dialled.", "Различные нормализованные набранные номера."),
-    "count(distinct dialled numbers)", (o_numbers,), passthrough(o_numbers),
+    kind=Value(o_numbers),
 )
 metric(
     "attempts_per_number", OUTBOUND, "ratio", "neutral",
     ("Attempts per number", "Попыток на номер"),
     ("Dials over unique numbers dialled.", "Наборы к уникальным номерам."),
-    "dials / unique_numbers_dialled", (o_dials, o_numbers), ratio_of(o_dials, o_numbers),
+    kind=Ratio((o_dials,), (o_numbers,)),
 )

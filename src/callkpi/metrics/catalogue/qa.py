@@ -14,7 +14,7 @@ import ibis
 
 from callkpi.metrics.catalogue._build import REGISTRY, count, measure, metric, stored_or_empty, total
 from callkpi.metrics.catalogue.handling import al_handled
-from callkpi.metrics.registry import BuiltFact, ratio
+from callkpi.metrics.registry import BuiltFact, Ratio, Value
 from callkpi.model.qa_schema import QA_REVIEWS
 
 QUALITY = "quality"
@@ -34,11 +34,14 @@ REGISTRY.add_fact(BuiltFact(
     "qa_reviews", "qa_reviews", "review_slice", {"agent": "agent", "queue": "queue", "call_type": "call_type"},
     "QA reviews (latest version of each), timed at their call's start", build=latest_reviews))
 
-qa_calls = measure("qa_reviewed_calls", "qa_reviews", lambda t, p, c: t.call_id.nunique())
-qa_scored = count("qa_scored", "qa_reviews", lambda t, p: t.cqr.notnull())
-qa_cqr_sum = total("qa_cqr_sum", "qa_reviews", "cqr")
-qa_passed = count("qa_passed", "qa_reviews", lambda t, p: t.cqr >= p.qa_pass_score)
-qa_fatal = count("qa_fatal", "qa_reviews", lambda t, p: t.fatal_failed.fill_null(False))
+qa_calls = measure("qa_reviewed_calls", "qa_reviews", "nunique", lambda t, p, c: t.call_id,
+                   text="count(distinct reviewed calls)")
+qa_scored = count("qa_scored", "qa_reviews", lambda t, p: t.cqr.notnull(), text="reviews with a CQR")
+qa_cqr_sum = total("qa_cqr_sum", "qa_reviews", "cqr", text="sum(review CQR)")
+qa_passed = count("qa_passed", "qa_reviews", lambda t, p: t.cqr >= p.qa_pass_score,
+    text="reviews with CQR >= qa_pass_score")
+qa_fatal = count("qa_fatal", "qa_reviews", lambda t, p: t.fatal_failed.fill_null(False),
+    text="reviews with a failed fatal criterion")
 
 CQR_TEXT = (
     "Mean over reviews of 100 x sum(weight x score) / sum(weight of the applicable criteria), scores 0, 0.5 "
@@ -53,29 +56,26 @@ metric(
     "qa_reviews", QUALITY, "count", "neutral", ("Reviewed calls", "Проверенные звонки"),
     ("Calls with at least one QA review, at the time of the call.",
      "Звонки, по которым есть хотя бы одна проверка качества, по времени звонка."),
-    "count(distinct reviewed calls)", (qa_calls,), lambda m, p: m[qa_calls],
+    kind=Value(qa_calls),
 )
 metric(
     "qa_coverage", QUALITY, "ratio", "higher_is_better", ("QA coverage", "Охват проверками"),
     ("Reviewed calls over calls_handled.", "Проверенные звонки к обработанным звонкам."),
-    "qa_reviews / calls_handled", (qa_calls, al_handled), lambda m, p: ratio(m[qa_calls], m[al_handled]),
+    kind=Ratio((qa_calls,), (al_handled,)),
 )
 metric(
     "cqr", QUALITY, "score", "higher_is_better", ("Call Quality Rate (CQR)", "Качество звонков (CQR)"),
-    CQR_TEXT, "sum(review CQR) / reviews with a CQR", (qa_cqr_sum, qa_scored),
-    lambda m, p: ratio(m[qa_cqr_sum], m[qa_scored]),
+    CQR_TEXT, kind=Ratio((qa_cqr_sum,), (qa_scored,)),
 )
 metric(
     "qa_pass_rate", QUALITY, "ratio", "higher_is_better", ("QA pass rate", "Доля хороших звонков"),
     ("Reviews with CQR at or above qa_pass_score (good calls) over reviews with a CQR; the rest need work.",
      "Проверки с CQR не ниже qa_pass_score (хорошие звонки) к проверкам с CQR; остальные требуют работы."),
-    "reviews with CQR >= qa_pass_score / reviews with a CQR", (qa_passed, qa_scored),
-    lambda m, p: ratio(m[qa_passed], m[qa_scored]), params=("qa_pass_score",),
+    kind=Ratio((qa_passed,), (qa_scored,)), params=("qa_pass_score",),
 )
 metric(
     "qa_fatal_rate", QUALITY, "ratio", "lower_is_better", ("Fatal errors", "Доля критических ошибок"),
     ("Reviews with a failed fatal criterion over reviews with a CQR.",
      "Проверки с проваленным критическим критерием к проверкам с CQR."),
-    "reviews with a failed fatal criterion / reviews with a CQR", (qa_fatal, qa_scored),
-    lambda m, p: ratio(m[qa_fatal], m[qa_scored]),
+    kind=Ratio((qa_fatal,), (qa_scored,)),
 )

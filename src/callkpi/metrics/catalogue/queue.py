@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import ibis
 
 from callkpi.config import MetricParams
-from callkpi.metrics.catalogue._build import count, measure, metric, passthrough, ratio_of, total
-from callkpi.metrics.registry import ratio
+from callkpi.metrics.catalogue._build import count, measure, metric, total
+from callkpi.metrics.registry import Ratio, Value, ratio
 
 QUEUE = "queue"
 
@@ -21,19 +21,24 @@ def _long_abandon(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return (t.outcome == "abandoned") & ~(t.wait_s < p.short_abandon_s)
 
 
-ql_offered = count("ql_offered", "queue_legs")
-ql_answered = count("ql_answered", "queue_legs", lambda t, p: t.outcome == "answered")
-ql_short = count("ql_short_abandoned", "queue_legs", _short)
-ql_abandoned = count("ql_abandoned", "queue_legs", _long_abandon)
-ql_flowed = count("ql_flowed_out", "queue_legs", lambda t, p: t.outcome == "flowed_out")
-ql_unknown = count("ql_unknown", "queue_legs", lambda t, p: t.outcome == "unknown")
+ql_offered = count("ql_offered", "queue_legs", text="count(queue legs)")
+ql_answered = count("ql_answered", "queue_legs", lambda t, p: t.outcome == "answered",
+    text="count(legs with outcome answered)")
+ql_short = count("ql_short_abandoned", "queue_legs", _short, text="count(abandoned legs with wait < short_abandon_s)")
+ql_abandoned = count("ql_abandoned", "queue_legs", _long_abandon,
+    text="count(abandoned legs with wait >= short_abandon_s)")
+ql_flowed = count("ql_flowed_out", "queue_legs", lambda t, p: t.outcome == "flowed_out",
+    text="count(legs ended by EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY, SYSCOMPAT)")
+ql_unknown = count("ql_unknown", "queue_legs", lambda t, p: t.outcome == "unknown",
+    text="count(legs with no closing event)")
 ql_ans_t = count(
     "ql_answered_within_t", "queue_legs", lambda t, p: (t.outcome == "answered") & (t.wait_s <= p.sl_threshold_s)
 )
 ql_ab_t = count(
     "ql_abandoned_within_t", "queue_legs", lambda t, p: (t.outcome == "abandoned") & (t.wait_s <= p.sl_threshold_s)
 )
-ql_ans_wait = total("ql_answered_wait_s", "queue_legs", "wait_s", lambda t, p: t.outcome == "answered")
+ql_ans_wait = total("ql_answered_wait_s", "queue_legs", "wait_s", lambda t, p: t.outcome == "answered",
+    text="sum(wait of answered legs)")
 
 
 def _counted_wait(t: ibis.Table, p: MetricParams) -> ibis.Value:
@@ -42,37 +47,37 @@ def _counted_wait(t: ibis.Table, p: MetricParams) -> ibis.Value:
     )
 
 
-ql_wait_sum = total("ql_wait_s", "queue_legs", "wait_s", _counted_wait)
-ql_wait_n = count("ql_wait_n", "queue_legs", _counted_wait)
-ql_max_wait = measure("ql_max_wait_s", "queue_legs", lambda t, p, c: t.wait_s.max(), "null")
-ql_ab_wait = total("ql_abandon_wait_s", "queue_legs", "wait_s", _long_abandon)
+ql_wait_sum = total("ql_wait_s", "queue_legs", "wait_s", _counted_wait, text="sum(wait)")
+ql_wait_n = count("ql_wait_n", "queue_legs", _counted_wait, text="count over answered + abandoned + flowed-out legs")
+ql_max_wait = measure("ql_max_wait_s", "queue_legs", "max", lambda t, p, c: t.wait_s, empty="null", text="max(wait)")
+ql_ab_wait = total("ql_abandon_wait_s", "queue_legs", "wait_s", _long_abandon, text="sum(wait of abandoned legs)")
 
 metric(
     "calls_offered", QUEUE, "count", "neutral",
     ("Calls offered", "Поступило в очередь"),
     ("Queue legs that entered a queue (a call that overflows to a second queue is offered to both).",
      "Заходы вызовов в очередь (вызов, перетёкший во вторую очередь, поступил в обе)."),
-    "count(queue legs)", (ql_offered,), passthrough(ql_offered),
+    kind=Value(ql_offered),
 )
 metric(
     "calls_answered", QUEUE, "count", "higher_is_better",
     ("Calls answered", "Принято"),
     ("Offered legs connected to an agent.", "Заходы в очередь, соединённые с оператором."),
-    "count(legs with outcome answered)", (ql_answered,), passthrough(ql_answered),
+    kind=Value(ql_answered),
 )
 metric(
     "calls_abandoned", QUEUE, "count", "lower_is_better",
     ("Calls abandoned", "Потеряно"),
     ("Caller hung up in the queue after waiting at least short_abandon_s.",
      "Абонент положил трубку в очереди, прождав не меньше short_abandon_s."),
-    "count(abandoned legs with wait >= short_abandon_s)", (ql_abandoned,), passthrough(ql_abandoned),
+    kind=Value(ql_abandoned),
     params=("short_abandon_s",),
 )
 metric(
     "calls_short_abandoned", QUEUE, "count", "neutral",
     ("Short abandons", "Короткие сбросы"),
     ("Caller hung up in the queue before short_abandon_s.", "Абонент положил трубку раньше short_abandon_s."),
-    "count(abandoned legs with wait < short_abandon_s)", (ql_short,), passthrough(ql_short),
+    kind=Value(ql_short),
     params=("short_abandon_s",),
 )
 metric(
@@ -82,29 +87,27 @@ metric(
      "overflow, failed connection.",
      "Покинули очередь без ответа, но не по инициативе абонента: таймаут, выход по кнопке, "
      "пустая очередь, перелив, сбой соединения."),
-    "count(legs ended by EXITWITHTIMEOUT, EXITWITHKEY, EXITEMPTY, SYSCOMPAT)", (ql_flowed,),
-    passthrough(ql_flowed),
+    kind=Value(ql_flowed),
 )
 metric(
     "calls_unknown_outcome", QUEUE, "count", "lower_is_better",
     ("Legs with unknown outcome", "Заходы с неизвестным исходом"),
     ("Offered legs with no closing event (restart, cut log); listed as data-quality findings.",
      "Заходы без завершающего события (перезапуск, обрезанный журнал); см. проблемы данных."),
-    "count(legs with no closing event)", (ql_unknown,), passthrough(ql_unknown),
+    kind=Value(ql_unknown),
 )
 metric(
     "answer_rate", QUEUE, "ratio", "higher_is_better",
     ("Answer rate", "Доля принятых"),
     ("Answered legs over offered legs.", "Принятые заходы к поступившим."),
-    "calls_answered / calls_offered", (ql_answered, ql_offered), ratio_of(ql_answered, ql_offered),
+    kind=Ratio((ql_answered,), (ql_offered,)),
 )
 metric(
     "abandon_rate", QUEUE, "ratio", "lower_is_better",
     ("Abandon rate", "Доля потерянных"),
     ("Abandoned legs over offered legs, short abandons removed from both.",
      "Потерянные к поступившим, короткие сбросы исключены из обеих частей."),
-    "calls_abandoned / (calls_offered - calls_short_abandoned)", (ql_abandoned, ql_offered, ql_short),
-    lambda m, p: ratio(m[ql_abandoned], m[ql_offered] - m[ql_short]),
+    kind=Ratio((ql_abandoned,), (ql_offered,), denominator_minus=(ql_short,)),
     params=("short_abandon_s",),
 )
 
@@ -141,33 +144,33 @@ metric(
      "CONNECT holdtime); for direct calls, start to answer.",
      "Среднее ожидание принятых заходов от входа в очередь до ответа, включая звонок оператору; "
      "для прямых вызовов — от начала до ответа."),
-    "sum(wait of answered legs) / calls_answered", (ql_ans_wait, ql_answered), ratio_of(ql_ans_wait, ql_answered),
+    kind=Ratio((ql_ans_wait,), (ql_answered,)),
 )
 metric(
     "avg_wait_s", QUEUE, "seconds", "lower_is_better",
     ("Average wait", "Среднее ожидание"),
     ("Mean wait of answered, abandoned and flowed-out legs (short abandons excluded).",
      "Среднее ожидание принятых, потерянных и ушедших заходов (без коротких сбросов)."),
-    "sum(wait) / count over answered + abandoned + flowed-out legs", (ql_wait_sum, ql_wait_n),
-    ratio_of(ql_wait_sum, ql_wait_n), params=("short_abandon_s",),
+    kind=Ratio((ql_wait_sum,), (ql_wait_n,)), params=("short_abandon_s",),
 )
 metric(
     "max_wait_s", QUEUE, "seconds", "lower_is_better",
     ("Longest wait", "Максимальное ожидание"),
     ("Longest wait of any leg, any outcome.", "Самое долгое ожидание среди всех заходов."),
-    "max(wait)", (ql_max_wait,), passthrough(ql_max_wait),
+    kind=Value(ql_max_wait),
 )
 metric(
     "avg_abandon_wait_s", QUEUE, "seconds", "neutral",
     ("Average wait before abandon", "Среднее ожидание до сброса"),
     ("Mean wait of abandoned legs (short abandons excluded).",
      "Среднее ожидание потерянных заходов (без коротких сбросов)."),
-    "sum(wait of abandoned legs) / calls_abandoned", (ql_ab_wait, ql_abandoned),
-    ratio_of(ql_ab_wait, ql_abandoned), params=("short_abandon_s",),
+    kind=Ratio((ql_ab_wait,), (ql_abandoned,)), params=("short_abandon_s",),
 )
 
-ql_all_wait = total("ql_all_wait_s", "queue_legs", "wait_s", lambda t, p: t.wait_s.notnull())
-ql_all_abandons = count("ql_all_abandons", "queue_legs", lambda t, p: t.outcome == "abandoned")
+ql_all_wait = total("ql_all_wait_s", "queue_legs", "wait_s", lambda t, p: t.wait_s.notnull(),
+    text="sum(wait of all legs)")
+ql_all_abandons = count("ql_all_abandons", "queue_legs", lambda t, p: t.outcome == "abandoned",
+    text="abandons (short ones included)")
 
 metric(
     "est_patience_s", QUEUE, "seconds", "neutral",
@@ -176,6 +179,5 @@ metric(
      "number of abandons (the censored-data estimate Erlang A needs).",
      "Среднее терпение абонентов при экспоненциальном распределении: суммарное ожидание всех "
      "заходов к числу сбросов (оценка для модели Erlang A)."),
-    "sum(wait of all legs) / abandons (short ones included)", (ql_all_wait, ql_all_abandons),
-    ratio_of(ql_all_wait, ql_all_abandons),
+    kind=Ratio((ql_all_wait,), (ql_all_abandons,)),
 )
