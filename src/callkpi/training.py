@@ -8,7 +8,8 @@ out. Trained agents are the cohort's; untrained agents are those who never took 
 observed over the same two windows. Cohorts are stacked (an untrained agent's observations can
 serve several cohorts).
 
-Observations, one per:
+Observations, one per (each value is the registry's per-row value of the metric, see
+:meth:`callkpi.metrics.registry.Ratio.observations`, so the rules below are the catalogue's):
 
 * ``conversion_rate`` — handled call (agent leg): 1 when a won deal is attributed to its call
   (named, or by number within ``attribution_window_d``), else 0;
@@ -33,15 +34,20 @@ of the four groups, or fewer than 2 agents on either side).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
+import ibis
 import numpy as np
 
 from callkpi.config import MetricParams
 from callkpi.metrics.calendar import local_midnight_slice
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.catalogue.business import within_attribution_window
+from callkpi.metrics.registry import Value
+from callkpi.metrics.rollup import data_context
 from callkpi.model.business_schema import has_business_tables
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.stats.tests import (
@@ -145,71 +151,92 @@ def _clean(value: Any) -> Any:
 
 # -- observations ---------------------------------------------------------------------------------
 
-# Per call: the deals attributed to it (named, or by number within the window) by their status.
-_DEALS_BY_CALL = """
-    SELECT a.call_id,
-        bool_or(d.status = 'won') AS won, bool_or(d.status = 'open') AS open, bool_or(d.status = 'lost') AS lost,
-        sum(CASE WHEN d.status = 'won' THEN d.amount END) AS revenue,
-        sum(CASE WHEN d.status = 'open' THEN d.amount END) AS open_amount
-    FROM deal_attribution a JOIN deals d ON d.deal_id = a.deal_id
-    WHERE a.matched_by = 'call_id' OR a.gap_s <= $window
-    GROUP BY a.call_id
-"""
-_DEAL_STATE = ("CASE WHEN w.won THEN 'won' WHEN w.open THEN 'open' WHEN w.lost THEN 'lost' ELSE 'none' END "
-               "AS state")
-_HANDLED = "FROM agent_legs g WHERE g.outcome = 'answered' AND g.agent IS NOT NULL"
+# Every value below is the registry's: a ratio metric's per-row values (mean(value) over the rows is
+# the metric) or, for the sales outcomes, its handled calls and its attribution rule.
 
-_QUERIES: dict[str, str] = {
-    "conversion_rate": f"""
-        SELECT g.agent, epoch(g.offer_utc) AS t, CASE WHEN w.won THEN 1.0 ELSE 0.0 END AS v, {_DEAL_STATE},
-            1.0 AS if_won
-        FROM agent_legs g LEFT JOIN ({_DEALS_BY_CALL}) w ON w.call_id = g.call_id
-        WHERE g.outcome = 'answered' AND g.agent IS NOT NULL""",  # noqa: S608 - constants of this module
-    "arpc": f"""
-        SELECT g.agent, epoch(g.offer_utc) AS t, coalesce(w.revenue, 0.0) AS v, {_DEAL_STATE},
-            coalesce(w.open_amount, 0.0) AS if_won
-        FROM agent_legs g LEFT JOIN ({_DEALS_BY_CALL}) w ON w.call_id = g.call_id
-        WHERE g.outcome = 'answered' AND g.agent IS NOT NULL""",  # noqa: S608 - constants of this module
-    "aov": """
-        SELECT coalesce(d.owner, a.call_agent) AS agent, epoch(d.event_utc) AS t, d.amount AS v
-        FROM deals d LEFT JOIN deal_attribution a ON a.deal_id = d.deal_id
-        WHERE d.status = 'won' AND d.amount IS NOT NULL
-          AND (d.owner IS NOT NULL OR a.matched_by = 'call_id' OR a.gap_s <= $window)
-          AND coalesce(d.owner, a.call_agent) IS NOT NULL""",
-    "fcr_rate": """
-        SELECT agent, epoch(start_utc) AS t,
-            CASE WHEN next_inbound_gap_s IS NULL OR next_inbound_gap_s > $fcr THEN 1.0 ELSE 0.0 END AS v
-        FROM calls
-        WHERE direction = 'inbound' AND answered AND caller_norm IS NOT NULL AND agent IS NOT NULL
-          AND start_utc <= (SELECT max(start_utc) FROM calls) - to_seconds($fcr)""",
-    "aht_s": f"SELECT g.agent, epoch(g.offer_utc) AS t, g.talk_s + coalesce(g.hold_s, 0) AS v {_HANDLED} "
-             "AND g.talk_s IS NOT NULL",
-    "att_s": f"SELECT g.agent, epoch(g.offer_utc) AS t, g.talk_s AS v {_HANDLED} AND g.talk_s IS NOT NULL",
-    "csat": """
-        SELECT agent, epoch(coalesce(answered_utc, to_timestamp(slice_id * 900)::TIMESTAMP)) AS t,
-            CASE WHEN score >= 4 THEN 1.0 ELSE 0.0 END AS v
-        FROM surveys WHERE survey_type = 'csat' AND agent IS NOT NULL""",
-    "nps": """
-        SELECT agent, epoch(coalesce(answered_utc, to_timestamp(slice_id * 900)::TIMESTAMP)) AS t,
-            CASE WHEN score >= 9 THEN 100.0 WHEN score <= 6 THEN -100.0 ELSE 0.0 END AS v
-        FROM surveys WHERE survey_type = 'nps' AND agent IS NOT NULL""",
+
+def _epoch(timestamp: ibis.Value) -> ibis.Value:
+    return timestamp.epoch_seconds().cast("float64")
+
+
+def _per_row(store: Store, metric: str, params: MetricParams) -> ibis.Table:
+    return REGISTRY.observations(metric, store.ibis, params, data_context(store))
+
+
+def _survey_answers(store: Store, metric: str, params: MetricParams) -> ibis.Table:
+    rows = _per_row(store, metric, params)
+    # timed at the answer, else at the start of its call's slice
+    slice_start = (rows.slice_id * SLICE_SECONDS).cast("float64")
+    return rows.select("agent", t=ibis.coalesce(_epoch(rows.answered_utc), slice_start), v=rows.value)
+
+
+def _handled_legs(store: Store, metric: str, params: MetricParams) -> ibis.Table:
+    rows = _per_row(store, metric, params)
+    return rows.select("agent", t=_epoch(rows.offer_utc), v=rows.value)
+
+
+def _decided_calls(store: Store, metric: str, params: MetricParams) -> ibis.Table:
+    rows = _per_row(store, metric, params)
+    return rows.select("agent", t=_epoch(rows.start_utc), v=rows.value)
+
+
+def _won_deals(store: Store, metric: str, params: MetricParams) -> ibis.Table:
+    rows = _per_row(store, metric, params)
+    return rows.select("agent", t=_epoch(rows.event_utc), v=rows.value)
+
+
+def _deals_by_call(store: Store, params: MetricParams) -> ibis.Table:
+    """Per call: the deals attributed to it (named, or by number within the window) by their status."""
+    attribution, deals = store.ibis.table("deal_attribution"), store.ibis.table("deals")
+    joined = attribution.join(deals.select("deal_id", "status", "amount"), "deal_id")
+    joined = joined.filter(within_attribution_window(joined.matched_by == "call_id", joined.gap_s, params))
+    return joined.group_by(deal_call=joined.call_id).aggregate(
+        won=(joined.status == "won").any(), open=(joined.status == "open").any(),
+        lost=(joined.status == "lost").any(),
+        revenue=joined.amount.sum(where=joined.status == "won"),
+        open_amount=joined.amount.sum(where=joined.status == "open"))
+
+
+def _sales_calls(store: Store, metric: str, params: MetricParams) -> ibis.Table:
+    handled = REGISTRY.measures[calls_handled_measure()]
+    legs = REGISTRY.facts[handled.fact].base(store.ibis)
+    legs = legs.filter(handled.counts(legs, params, data_context(store)))
+    calls = _deals_by_call(store, params)
+    rows = legs.left_join(calls, legs.call_id == calls.deal_call)
+    state = ibis.cases((rows.won, "won"), (rows.open, "open"), (rows.lost, "lost"), else_="none")
+    if metric == "conversion_rate":
+        value, if_won = ibis.ifelse(rows.won.fill_null(False), 1.0, 0.0), ibis.literal(1.0)
+    else:
+        value, if_won = rows.revenue.fill_null(0.0), rows.open_amount.fill_null(0.0)
+    return rows.select("agent", t=_epoch(rows.offer_utc), v=value.cast("float64"), state=state,
+                       if_won=if_won.cast("float64"))
+
+
+def calls_handled_measure() -> str:
+    """The measure of calls_handled: the handled calls every per-call outcome is observed on."""
+    kind = REGISTRY.metrics["calls_handled"].kind
+    assert isinstance(kind, Value)
+    return kind.measure
+
+
+_SOURCES: dict[str, Callable[[Store, str, MetricParams], ibis.Table]] = {
+    "conversion_rate": _sales_calls, "arpc": _sales_calls, "aov": _won_deals, "fcr_rate": _decided_calls,
+    "aht_s": _handled_legs, "att_s": _handled_legs, "csat": _survey_answers, "nps": _survey_answers,
 }
 
 
 def observations(store: Store, metric: str, params: MetricParams) -> Observations:
     """Every observation of one outcome: agent, time (epoch seconds), value."""
-    sql = _QUERIES[metric]
-    bound = {"window": params.attribution_window_d * 86400, "fcr": params.fcr_window_h * 3600}
-    used = {k: v for k, v in bound.items() if f"${k}" in sql}
-    table = store.connection.sql(sql, params=used).to_arrow_table()
+    rows = _SOURCES[metric](store, metric, params)
+    table = store.ibis.to_pyarrow(rows.filter(rows.agent.notnull()))
 
-    def column(index: int, dtype: Any) -> np.ndarray:
-        values = table.column(index).to_numpy(zero_copy_only=False)
+    def column(name: str, dtype: Any) -> np.ndarray:
+        values = table.column(name).to_numpy(zero_copy_only=False)
         return values.astype(dtype) if dtype is not object else values.astype(object)
 
-    agents, epochs, values = column(0, object), column(1, float), column(2, float)
-    if table.num_columns == 5:
-        return Observations(agents, epochs, values, column(3, object), column(4, float))
+    agents, epochs, values = column("agent", object), column("t", float), column("v", float)
+    if "state" in table.column_names:
+        return Observations(agents, epochs, values, column("state", object), column("if_won", float))
     return Observations(agents, epochs, values)
 
 

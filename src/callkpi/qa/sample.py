@@ -21,7 +21,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import ibis
+
 from callkpi.config import MetricParams
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.catalogue.business import LOW_SURVEY_ANSWERS
+from callkpi.metrics.registry import Context
 from callkpi.qa.scorecards import Scorecard, list_scorecards
 from callkpi.storage import Store, first_row
 
@@ -212,12 +217,14 @@ def _long_calls(store: Store, day: date, params: MetricParams, calls: Sequence[H
 
 def _low_csat(store: Store, day: date, params: MetricParams, calls: Sequence[HandledCall],
               new_agent_days: int) -> list[HandledCall]:
-    """Calls whose survey answer was low: CSAT 1-2, NPS 0-6, CES 5-7."""
-    rows = store.connection.execute(
-        "SELECT DISTINCT call_id FROM surveys WHERE call_id IS NOT NULL AND ((survey_type = 'csat' AND score <= 2) "
-        "OR (survey_type = 'nps' AND score <= 6) OR (survey_type = 'ces' AND score >= 5))").fetchall()
-    low = {r[0] for r in rows}
-    return [c for c in calls if c.call_id in low]
+    """Calls with a low survey answer, as the registry counts them (CSAT 1-2, NPS detractors, CES 5-7)."""
+    answers = REGISTRY.facts["surveys"].base(store.ibis)
+    low = ibis.literal(False)
+    for measure_id in LOW_SURVEY_ANSWERS:
+        low = low | REGISTRY.measures[measure_id].counts(answers, params, Context())
+    rows = answers.filter(low & answers.call_id.notnull()).select("call_id").distinct()
+    flagged = set(store.ibis.to_pyarrow(rows).column("call_id").to_pylist())
+    return [c for c in calls if c.call_id in flagged]
 
 
 _RULE_TESTS = {"new_agent": _new_agents, "missed_plan": _missed_plan, "long_call": _long_calls,
