@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from callkpi.analyses.training_effect import OUTCOMES, Cohort, Observations, estimate, training_effect
 from callkpi.config import MetricParams, PhoneSettings, Settings
 from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.storage import Store
-from callkpi.training import OUTCOMES, Cohort, Observations, estimate, training_effect
 from conftest import ql_line
 
 RU = Settings(phone=PhoneSettings(country_code="7", national_prefix="8", national_length=10))

@@ -23,15 +23,15 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
+from callkpi.analyses.agent_scorecard import agent_scorecard
+from callkpi.analyses.training_effect import training_effect
 from callkpi.config import MetricParams, Settings
 from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import ATTRIBUTION_RULE
 from callkpi.metrics.engine import KpiQuery, compute
-from callkpi.scorecard import agent_scorecard
 from callkpi.storage import Store
-from callkpi.training import training_effect
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
 from callkpi.web.business_views import SALES_METRICS

@@ -1,4 +1,4 @@
-"""Tests for callkpi.stats.tests (definitions.md section 14).
+"""Tests for callkpi.stats.significance (definitions.md section 14).
 
 Published vectors are copied from definitions.md 14 (/work/shared/reference/definitions.md) so the tests run
 without the shared folder; the "statistics" entries of shared/reference/erlang_test_vectors.json are checked
@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as scipy_stats
 
-from callkpi.stats.tests import (
+from callkpi.stats.significance import (
     MIN_OBSERVATIONS_PER_CELL,
     Verdict,
     difference_in_differences,
@@ -166,7 +166,7 @@ def test_json_statistics_vectors(entry: dict[str, Any]) -> None:
         result_t = welch_ttest(**entry["inputs"])
         observed = {"t": result_t.t, "df": result_t.df, "p_one_sided": result_t.p_value / 2}
     else:
-        pytest.skip(f"{test_name}: not provided by callkpi.stats.tests (pooled Student t is not offered)")
+        pytest.skip(f"{test_name}: not provided by callkpi.stats.significance (pooled Student t is not offered)")
     for key, expected in entry["published"].items():
         if key.startswith("p_") and "e-" in repr(expected):
             assert observed[key] == pytest.approx(expected, rel=1e-3), key

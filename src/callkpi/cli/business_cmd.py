@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
+from callkpi.analyses.agent_scorecard import SCORECARD_COLUMNS, agent_scorecard, export_rows
+from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
 from callkpi.cli.app import app
 from callkpi.cli.common import (
     ConfigOption,
@@ -36,9 +38,7 @@ from callkpi.metrics.calendar import slice_range
 from callkpi.metrics.engine import QueryError
 from callkpi.model.business_schema import has_business_tables
 from callkpi.report.render import format_value, print_table, write_xlsx
-from callkpi.scorecard import SCORECARD_COLUMNS, agent_scorecard, export_rows
 from callkpi.storage import Store
-from callkpi.training import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
 

@@ -1,7 +1,7 @@
 """Training events: agent, programme (and module), the day or days it took.
 
 The agent may be named by id, staff name or alias (resolved by
-:func:`callkpi.ingest.attribution.refresh`). The training effect (:mod:`callkpi.training`) compares
+:func:`callkpi.ingest.attribution.refresh`). The training effect (:mod:`callkpi.analyses.training_effect`) compares
 each trained agent's days before ``start`` with those after ``end``.
 """
 

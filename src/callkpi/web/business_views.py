@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from callkpi.analyses.agent_scorecard import agent_scorecard, known_agent
+from callkpi.analyses.training_effect import OUTCOMES, Effect, programmes, training_effect
 from callkpi.config import MetricParams
-from callkpi.scorecard import agent_scorecard, known_agent
-from callkpi.stats.tests import MIN_AGENTS_PER_GROUP, MIN_OBSERVATIONS_PER_CELL
+from callkpi.stats.significance import MIN_AGENTS_PER_GROUP, MIN_OBSERVATIONS_PER_CELL
 from callkpi.storage import first_row
-from callkpi.training import OUTCOMES, Effect, programmes, training_effect
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.i18n import Locale

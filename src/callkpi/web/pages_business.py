@@ -18,12 +18,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.background import BackgroundTask
 
+from callkpi.analyses.agent_scorecard import SCORECARD_COLUMNS, export_rows
+from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES
 from callkpi.config import MetricParams, parse_param_overrides
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
 from callkpi.report.render import to_csv, write_xlsx
-from callkpi.scorecard import SCORECARD_COLUMNS, export_rows
-from callkpi.training import DEFAULT_WINDOW_DAYS, OUTCOMES
 from callkpi.web import business_views as bv
 from callkpi.web import kpi
 from callkpi.web.kpi import BadRequest, split_values

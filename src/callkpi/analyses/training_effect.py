@@ -23,7 +23,7 @@ Observations, one per (each value is the registry's per-row value of the metric,
 * ``att_s`` — handled call: talk seconds;
 * ``csat`` — CSAT answer: 1 for 4-5, else 0; ``nps`` — NPS answer: +100 promoter, -100 detractor, 0.
 
-The effect is the DiD estimate of :func:`callkpi.stats.tests.difference_in_differences` (OLS with
+The effect is the DiD estimate of :func:`callkpi.stats.significance.difference_in_differences` (OLS with
 standard errors clustered by agent) with its 95 % confidence interval and p-value; rates are in
 proportions (0.04 = 4 percentage points). Beside it, each group's before/after change is tested on
 its own: two-proportion z-test (pooled) for rates, Welch t-test for means. The verdict is the DiD's:
@@ -50,7 +50,7 @@ from callkpi.metrics.registry import Value
 from callkpi.metrics.rollup import data_context
 from callkpi.model.business_schema import has_business_tables
 from callkpi.model.schema import SLICE_SECONDS
-from callkpi.stats.tests import (
+from callkpi.stats.significance import (
     MIN_AGENTS_PER_GROUP,
     MIN_OBSERVATIONS_PER_CELL,
     Verdict,
