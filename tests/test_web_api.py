@@ -26,10 +26,10 @@ from callkpi.config import MetricParams, Settings
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.engine import KpiQuery, compute
 from callkpi.model.schema import SLICE_SECONDS
+from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
-from callkpi.web.schema import ensure_web_schema
 from conftest import T0, load_text, ql_line
 
 TZ = "Europe/Moscow"

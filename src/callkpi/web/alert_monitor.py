@@ -20,6 +20,7 @@ from typing import Any
 from callkpi import alerts
 from callkpi.alerts import AlertChange, AlertState
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.queries.web_tables import ensure_alert_schema
 from callkpi.web.auth import User
 from callkpi.web.db import Database
 
@@ -53,7 +54,7 @@ class AlertMonitor:
         self.db = db
         self.options = options or MonitorOptions()
         self.every_s = self.options.every_s or db.settings.alerts.check_every_s
-        alerts.ensure_alert_schema(db.store())  # now, not while a load may be writing
+        ensure_alert_schema(db.store())  # now, not while a load may be writing
         self._snapshot = Snapshot()
         self._check_lock = threading.Lock()  # one check at a time
         self._stop = threading.Event()

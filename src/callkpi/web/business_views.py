@@ -9,15 +9,14 @@ from datetime import date
 from typing import Any
 
 from callkpi.config import MetricParams
+from callkpi.queries.agents import agent_names, serves_queues
 from callkpi.scorecard import agent_scorecard, known_agent
 from callkpi.stats.tests import MIN_AGENTS_PER_GROUP, MIN_OBSERVATIONS_PER_CELL
-from callkpi.storage import first_row
 from callkpi.training import OUTCOMES, Effect, programmes, training_effect
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import BadRequest, Period
-from callkpi.web.queries import agent_names
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.views import KpiTable, by_table
 
@@ -75,10 +74,7 @@ def _team_of(db: Database, agent: str) -> str | None:
 
 
 def _serves_queues(db: Database, agent: str, queues: Sequence[str]) -> bool:
-    row = first_row(db.store().connection.execute(
-        "SELECT EXISTS (SELECT 1 FROM agent_legs WHERE agent = $agent AND list_contains($queues, queue))",
-        {"agent": agent, "queues": list(queues)}))
-    return bool(row and row[0])
+    return serves_queues(db.store(), agent, queues)
 
 
 # -- cached results ------------------------------------------------------------------------------

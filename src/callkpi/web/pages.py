@@ -16,14 +16,18 @@ from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe_all
 from callkpi.metrics.engine import KpiResult
-from callkpi.web import alert_monitor, kpi, queries, views
+from callkpi.queries import calls as call_log
+from callkpi.queries.agents import agent_names
+from callkpi.queries.distributions import talk_distribution
+from callkpi.queries.queues import queue_names
+from callkpi.queries.targets import Targets, load_targets
+from callkpi.web import alert_monitor, kpi, views
 from callkpi.web.auth import User
 from callkpi.web.db import Database
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
 from callkpi.web.scope import Principal, scoped_filters
 from callkpi.web.security import page_principal, web_state
-from callkpi.web.targets import Targets, load_targets
 from callkpi.web.ui import chart, locale, page_query, render, series
 from callkpi.web.views import KpiTable, agents_table, by_table, intervals_table, page_of
 
@@ -60,7 +64,7 @@ def _unit(metric_id: str) -> str:
 
 def _queues(request: Request) -> list[str]:
     db = web_state(request).db
-    return db.cached(("queues",), lambda: queries.distinct_values(db.store(), "queue_legs", "queue"))
+    return db.cached(("queues",), lambda: queue_names(db.store()))
 
 
 def overview_results(
@@ -84,7 +88,7 @@ def warm_up(db: Database, stop: threading.Event) -> None:
         params = db.params()
         end = kpi.last_data_day(db, params)
         week = Period(end - timedelta(days=6), end)
-        queues = queries.distinct_values(db.store(), "queue_legs", "queue")[:1]
+        queues = queue_names(db.store())[:1]
         for step in (
             lambda: overview_results(db, me, week, {}),
             lambda: agents_table(db, me, week, {}),
@@ -190,18 +194,18 @@ def agent_page(agent_id: str, request: Request, me: Principal = Depends(page_pri
     trend = kpi.run_period(db, me, pq.period, by=("day",), filters=filters, metrics=trend_metrics)
     heat = kpi.run_period(db, me, pq.period, by=("day", "hour"), filters=filters, metrics=("calls_handled",))
     bin_s, last_bin = _talk_bins(params)
-    bands = queries.talk_distribution(
+    bands = talk_distribution(
         db.store(), params, agent_id, pq.period.date_from, pq.period.date_to, bin_s, last_bin
     )
     scope = scoped_filters(me, {"agent": (agent_id,)})
-    calls = queries.calls_page(
+    calls = call_log.calls_page(
         db.store(),
-        queries.CallQuery(date_from=pq.period.date_from, date_to=pq.period.date_to, limit=20),
+        call_log.CallQuery(date_from=pq.period.date_from, date_to=pq.period.date_to, limit=20),
         scope,
         params,
         hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
     )
-    names = queries.agent_names(db.store()).get(agent_id, {})
+    names = agent_names(db.store()).get(agent_id, {})
     targets = load_targets(db.store())
     row = total.rows[0] if total.rows else {}
     return render(
@@ -322,9 +326,9 @@ def outbound(request: Request, me: Principal = Depends(page_principal)) -> HTMLR
     hourly_metrics = kpi.present(db, ("dials", "connect_rate"))
     hourly = kpi.run_period(db, me, pq.period, by=("hour",), metrics=hourly_metrics)
     scope = scoped_filters(me, {})
-    attempts = queries.calls_page(
+    attempts = call_log.calls_page(
         db.store(),
-        queries.CallQuery(
+        call_log.CallQuery(
             date_from=pq.period.date_from, date_to=pq.period.date_to, direction=("outbound",), limit=50
         ),
         scope,

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callkpi.metrics.catalogue import REGISTRY
-from callkpi.web import queries
+from callkpi.queries.sources import source_rows
+from callkpi.queries.targets import SCOPES, delete_target, load_targets, save_target
 from callkpi.web.auth import (
     ROLES,
     AuthError,
@@ -31,7 +32,6 @@ from callkpi.web.security import (
     session_principal,
     web_state,
 )
-from callkpi.web.targets import SCOPES, delete_target, load_targets, save_target
 from callkpi.web.ui import render
 
 router = APIRouter(include_in_schema=False)
@@ -218,5 +218,5 @@ def sources_page(request: Request, me: Principal = Depends(page_principal)) -> H
         "admin_sources.html",
         active="admin",
         watch=state.watcher.status() if state.watcher else None,
-        sources=queries.sources(state.db.store()),
+        sources=source_rows(state.db.store()),
     )

@@ -10,11 +10,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import QueryParams
 
-from callkpi.web import kpi, queries
+from callkpi.queries import calls as call_log
+from callkpi.queries.agents import agent_ids
+from callkpi.queries.missed import mark_handled
+from callkpi.queries.queues import queue_names
+from callkpi.queries.targets import load_targets
+from callkpi.web import kpi
 from callkpi.web.kpi import BadRequest, split_values
+from callkpi.web.missed import missed_page
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import check_form_csrf, page_principal, web_state
-from callkpi.web.targets import load_targets
 from callkpi.web.ui import locale, page_query, render
 
 router = APIRouter(include_in_schema=False)
@@ -30,12 +35,12 @@ def _float(value: str | None, name: str) -> float | None:
         raise BadRequest(f"{name} expects a number of seconds, got {value!r}") from exc
 
 
-def call_query_from(qp: QueryParams, *, period: kpi.Period | None, limit: int = 50) -> queries.CallQuery:
+def call_query_from(qp: QueryParams, *, period: kpi.Period | None, limit: int = 50) -> call_log.CallQuery:
     try:
         offset = int(qp.get("offset") or 0)
     except ValueError as exc:
         raise BadRequest("offset must be a whole number") from exc
-    return queries.CallQuery(
+    return call_log.CallQuery(
         date_from=period.date_from if period else None,
         date_to=period.date_to if period else None,
         direction=split_values(qp.getlist("direction")),
@@ -69,7 +74,7 @@ def calls(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
     params = db.params()
     pq = page_query(request, params)
     q = call_query_from(request.query_params, period=pq.period)
-    page = queries.calls_page(
+    page = call_log.calls_page(
         db.store(), q, call_scope(me, request.query_params), params,
         hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
     )
@@ -83,10 +88,10 @@ def calls(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
         pq=pq,
         q=q,
         page=page,
-        directions=queries.DIRECTIONS,
-        outcomes=queries.OUTCOMES,
-        queues=db.cached(("queues",), lambda: queries.distinct_values(db.store(), "queue_legs", "queue")),
-        agents=db.cached(("agents",), lambda: queries.distinct_values(db.store(), "agents", "agent")),
+        directions=call_log.DIRECTIONS,
+        outcomes=call_log.OUTCOMES,
+        queues=db.cached(("queues",), lambda: queue_names(db.store())),
+        agents=db.cached(("agents",), lambda: agent_ids(db.store())),
     )
 
 
@@ -104,7 +109,7 @@ def _recording(call: dict[str, Any]) -> dict[str, str] | None:
 
 def _detail(request: Request, me: Principal, call_id: str) -> dict[str, Any]:
     db = web_state(request).db
-    detail = queries.call_detail(
+    detail = call_log.call_detail(
         db.store(), call_id, scoped_filters(me, {}),
         hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
     )
@@ -147,7 +152,7 @@ def missed(request: Request, me: Principal = Depends(page_principal)) -> HTMLRes
     params = db.params()
     pq = page_query(request, params)
     scope = scoped_filters(me, pq.filters)
-    worklist = queries.missed_worklist(
+    worklist = missed_page(
         db.store(), params, scope, date_from=pq.period.date_from, date_to=pq.period.date_to,
         hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers), limit=200,
     )
@@ -167,7 +172,7 @@ def missed(request: Request, me: Principal = Depends(page_principal)) -> HTMLRes
         targets=load_targets(db.store()),
         params=params,
         export_metrics=",".join(metrics),
-        queues=db.cached(("queues",), lambda: queries.distinct_values(db.store(), "queue_legs", "queue")),
+        queues=db.cached(("queues",), lambda: queue_names(db.store())),
     )
 
 
@@ -178,7 +183,7 @@ async def missed_handled(
     form = await check_form_csrf(request, me)
     require_role(me, "admin", "supervisor")
     db = web_state(request).db
-    marked = queries.mark_handled(
+    marked = mark_handled(
         db.store(), call_id, scoped_filters(me, {}), me.username, str(form.get("note", ""))[:500]
     )
     if request.headers.get("hx-request") == "true":

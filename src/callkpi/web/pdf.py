@@ -25,12 +25,12 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
+from callkpi.queries.targets import Targets, load_targets
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
 from callkpi.web.pages import overview_results
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
-from callkpi.web.targets import Targets, load_targets
 from callkpi.web.ui import locale, page_query
 from callkpi.web.views import KpiTable
 

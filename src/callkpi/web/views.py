@@ -10,10 +10,10 @@ from typing import Any
 from callkpi.config import MetricParams
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiResult
+from callkpi.queries.agents import agent_names
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.kpi import Period
-from callkpi.web.queries import agent_names
 from callkpi.web.scope import Principal
 
 
