@@ -104,7 +104,7 @@ def export(view: str, fmt: str, request: Request, me: Principal = Depends(page_p
             hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers), limit=EXPORT_MAX_ROWS,
         )
         docs = [{"id": column, "description": text} for column, text in CALL_COLUMN_DOCS.items()]
-        return _file("calls", fmt, rows, call_log.CALL_COLUMNS, definitions=docs,
+        return _file(name="calls", fmt=fmt, rows=rows, columns=call_log.CALL_COLUMNS, definitions=docs,
                      parameters={**context_of(pq.period, filters), "timezone": params.timezone,
                                  "max_rows": EXPORT_MAX_ROWS})
     if view == "missed":

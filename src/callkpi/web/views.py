@@ -80,7 +80,8 @@ def by_table(
 def agents_table(
     db: Database, principal: Principal, period: Period, filters: Mapping[str, Sequence[str]]
 ) -> KpiTable:
-    table = by_table(db, principal, "agents", period, ("agent",), kpi.AGENT_METRICS, filters)
+    table = by_table(db, principal, name="agents", period=period, by=("agent",),
+                     metrics=kpi.AGENT_METRICS, filters=filters)
     names = db.cached(("agent_names",), lambda: agent_names(db.store()))
     for row in table.rows:
         known = names.get(row["agent"], {})
