@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from callkpi import alerts
+from callkpi.analyses import alerts
 from callkpi.cli import _register_commands, app
 from callkpi.config import AlertSettings, Settings
 from callkpi.queries.targets import save_target

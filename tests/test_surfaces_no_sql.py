@@ -100,3 +100,34 @@ def page(row):
     return row["calls"] if row.get("view") == "agents" else NAV
 '''
     assert findings(sample) == []
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def surface_imports(package: str) -> list[str]:
+    """Modules of ``callkpi.<package>`` that import the CLI or the web."""
+    return sorted(f"{path.relative_to(SRC)} imports {name}" for path in (SRC / package).rglob("*.py")
+                  for name in imported_modules(path) if name.startswith(("callkpi.web", "callkpi.cli")))
+
+
+def test_data_access_and_analyses_do_not_import_the_surfaces() -> None:
+    """The web imports the alerts and the queries, never the other way round (no cycle)."""
+    assert surface_imports("queries") == []
+    assert surface_imports("analyses") == []
+    assert surface_imports("model") == []
+
+
+def test_the_import_check_sees_an_import_of_the_web(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("from callkpi.web.targets import load_targets\nfrom callkpi import web\n", encoding="utf-8")
+    assert {"callkpi.web.targets", "callkpi.web"} <= imported_modules(module)

@@ -1,6 +1,6 @@
 """The server watches the alerts itself: every ``alerts.check_every_s`` seconds (and right after
 ``serve --watch`` loaded new lines, or a target changed) a background thread compares every target
-with its KPI (:func:`callkpi.alerts.evaluate`), records what fired or resolved and posts it to the
+with its KPI (:func:`callkpi.analyses.alerts.evaluate`), records what fired or resolved and posts it to the
 webhooks, through its own cursor of the server's connection. The latest states stay in memory, so
 the nav badge on every page costs no query.
 
@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from callkpi import alerts
-from callkpi.alerts import AlertChange, AlertState
+from callkpi.analyses import alerts
+from callkpi.analyses.alerts import AlertChange, AlertState
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.queries.web_tables import ensure_alert_schema
 from callkpi.web.auth import User

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from callkpi.alerts import AlertState
+from callkpi.analyses.alerts import AlertState
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe_all
