@@ -35,7 +35,7 @@ from callkpi.storage import Store
 from callkpi.training import training_effect
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
-from callkpi.web.business_views import SALES_METRICS
+from callkpi.web.features.business_tables import SALES_METRICS
 from test_business_sales import COSTS, DEALS, QUEUE_LOG, RU, SURVEYS
 from test_business_training import constructed_centre
 

@@ -24,9 +24,9 @@ from callkpi.analyses import alerts
 from callkpi.config import AlertSettings, Settings
 from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
-from callkpi.web.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
+from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.watch import WatchOptions
 from conftest import Webhook, load_text, write_log
 from test_alerts import NOW, _day_log

@@ -629,7 +629,7 @@ def test_pages_refuse_what_a_role_may_not_see(web: Web, browser_client: TestClie
 
 def test_a_long_agent_table_is_paged_and_sorted_on_the_server(web: Web, browser_client: TestClient,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from callkpi.web import views
+    from callkpi.web import tables as views
 
     login(browser_client)
     period = {"from": "2026-03-02", "to": "2026-03-03"}

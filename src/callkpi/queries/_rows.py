@@ -30,12 +30,6 @@ def sql_rows(store: Store, sql: str, params: Sequence[Any] | Mapping[str, Any] |
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def sql_value(store: Store, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> Any:
-    """The first column of the first row (None when there is no row)."""
-    row = store.connection.execute(sql, params or []).fetchone()
-    return row[0] if row else None
-
-
 def iso(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None).isoformat() + "Z"

@@ -152,8 +152,3 @@ def call_mark(store: Store, call_id: str) -> dict[str, Any] | None:
     marks = store.table(CALL_MARKS.name)
     found = rows(store, marks.filter(marks.call_id == call_id))
     return found[0] if found else None
-
-
-def marked_count(store: Store) -> int:
-    """How many calls are marked handled."""
-    return store.row_count(CALL_MARKS.name) if store.has_table(CALL_MARKS.name) else 0

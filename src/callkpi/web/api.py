@@ -18,10 +18,11 @@ from callkpi.queries.missed import MAX_WORKLIST, mark_handled
 from callkpi.queries.sources import source_rows
 from callkpi.queries.targets import load_targets, save_target
 from callkpi.report.render import to_json
-from callkpi.web import alert_monitor, kpi
+from callkpi.web import kpi
+from callkpi.web.features import alert_monitor
+from callkpi.web.features.missed import missed_page
 from callkpi.web.i18n import pick_lang
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.missed import missed_page
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, web_state
 from callkpi.web.ui import request_lang

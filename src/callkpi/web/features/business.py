@@ -26,8 +26,8 @@ from callkpi.queries.targets import load_targets
 from callkpi.report.render import to_csv, write_xlsx
 from callkpi.scorecard import SCORECARD_COLUMNS, export_rows
 from callkpi.training import DEFAULT_WINDOW_DAYS, OUTCOMES
-from callkpi.web import business_views as bv
 from callkpi.web import kpi
+from callkpi.web.features import business_tables as bv
 from callkpi.web.kpi import BadRequest, split_values
 from callkpi.web.scope import Principal, require_role
 from callkpi.web.security import api_principal, page_principal, web_state

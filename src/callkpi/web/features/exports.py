@@ -18,13 +18,14 @@ from callkpi.queries import calls as call_log
 from callkpi.queries.missed import MAX_WORKLIST
 from callkpi.report.render import to_csv, write_xlsx
 from callkpi.web import kpi
+from callkpi.web.features.agents import agents_table
+from callkpi.web.features.calls import call_query_from, call_scope
+from callkpi.web.features.missed import missed_page
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.missed import missed_page
-from callkpi.web.pages_calls import call_query_from, call_scope
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import page_principal, web_state
+from callkpi.web.tables import KpiTable, by_table, context_of
 from callkpi.web.ui import locale, page_query
-from callkpi.web.views import KpiTable, agents_table, by_table, context_of
 
 router = APIRouter(include_in_schema=False)
 FORMATS = ("csv", "xlsx")

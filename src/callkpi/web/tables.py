@@ -10,7 +10,6 @@ from typing import Any
 from callkpi.config import MetricParams
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiResult
-from callkpi.queries.agents import agent_names
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.kpi import Period
@@ -75,20 +74,6 @@ def by_table(
     wanted = kpi.present(db, metrics)
     result = kpi.run_period(db, principal, period, by=by, filters=filters, metrics=wanted, params=params)
     return _table(name, result, context_of(period, filters))
-
-
-def agents_table(
-    db: Database, principal: Principal, period: Period, filters: Mapping[str, Sequence[str]]
-) -> KpiTable:
-    table = by_table(db, principal, name="agents", period=period, by=("agent",),
-                     metrics=kpi.AGENT_METRICS, filters=filters)
-    names = db.cached(("agent_names",), lambda: agent_names(db.store()))
-    for row in table.rows:
-        known = names.get(row["agent"], {})
-        row["name"] = known.get("name")
-        row["team"] = known.get("team")
-    table.labels = ("name", "team")
-    return table
 
 
 AGENTS_PER_PAGE = 200

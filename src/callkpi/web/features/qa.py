@@ -44,10 +44,10 @@ from callkpi.qa.scorecards import (
 )
 from callkpi.queries import calls as call_log
 from callkpi.storage import Store
+from callkpi.web.features.calls import _recording
+from callkpi.web.features.qa_strings import QA_STRINGS
 from callkpi.web.i18n import STRINGS
 from callkpi.web.kpi import BadRequest, parse_date
-from callkpi.web.pages_calls import _recording
-from callkpi.web.qa_strings import QA_STRINGS
 from callkpi.web.scope import Forbidden, NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, check_form_csrf, page_principal, web_state
 from callkpi.web.ui import locale, page_query, render

@@ -1,4 +1,4 @@
-"""Pages over rows: the call log, one call, its recording, the missed-call worklist."""
+"""The call log: the filtered, paged list, one call with its legs and events, its recording."""
 
 from __future__ import annotations
 
@@ -7,20 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.datastructures import QueryParams
 
 from callkpi.queries import calls as call_log
 from callkpi.queries.agents import agent_ids
-from callkpi.queries.missed import mark_handled
 from callkpi.queries.queues import queue_names
-from callkpi.queries.targets import load_targets
 from callkpi.web import kpi
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.missed import missed_page
-from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
-from callkpi.web.security import check_form_csrf, page_principal, web_state
-from callkpi.web.ui import locale, page_query, render
+from callkpi.web.scope import NotFound, Principal, scoped_filters
+from callkpi.web.security import page_principal, web_state
+from callkpi.web.ui import page_query, render
 
 router = APIRouter(include_in_schema=False)
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".webm", ".flac")
@@ -143,54 +140,3 @@ def recording(call_id: str, request: Request, me: Principal = Depends(page_princ
     path = Path(detail["call"]["recording"])
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type)
-
-
-@router.get("/missed", response_class=HTMLResponse)
-def missed(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
-    require_role(me, "admin", "supervisor")
-    db = web_state(request).db
-    params = db.params()
-    pq = page_query(request, params)
-    scope = scoped_filters(me, pq.filters)
-    worklist = missed_page(
-        db.store(), params, scope, date_from=pq.period.date_from, date_to=pq.period.date_to,
-        hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers), limit=200,
-    )
-    metrics = kpi.present(db, kpi.CALLBACK_METRICS)
-    result = kpi.run_period(db, me, pq.period, filters=pq.filters, metrics=metrics)
-    return render(
-        request,
-        me,
-        "missed.html",
-        loc=locale(request, me, params),
-        active="missed",
-        pq=pq,
-        worklist=worklist,
-        metrics=metrics,
-        row=result.rows[0] if result.rows else {},
-        notes=result.notes,
-        targets=load_targets(db.store()),
-        params=params,
-        export_metrics=",".join(metrics),
-        queues=db.cached(("queues",), lambda: queue_names(db.store())),
-    )
-
-
-@router.post("/missed/{call_id}/handled", response_model=None)
-async def missed_handled(
-    call_id: str, request: Request, me: Principal = Depends(page_principal)
-) -> HTMLResponse | RedirectResponse:
-    form = await check_form_csrf(request, me)
-    require_role(me, "admin", "supervisor")
-    db = web_state(request).db
-    marked = mark_handled(
-        db.store(), call_id, scoped_filters(me, {}), me.username, str(form.get("note", ""))[:500]
-    )
-    if request.headers.get("hx-request") == "true":
-        loc = locale(request, me)
-        return HTMLResponse(
-            f'<tr class="handled"><td colspan="7">{loc.t("handled")}: {len(marked)}</td></tr>'
-        )
-    back = request.headers.get("referer") or "/missed"
-    return RedirectResponse(back if back.startswith(str(request.base_url)) else "/missed", status_code=303)
-

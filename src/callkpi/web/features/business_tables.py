@@ -18,7 +18,7 @@ from callkpi.web.db import Database
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import BadRequest, Period
 from callkpi.web.scope import Forbidden, NotFound, Principal
-from callkpi.web.views import KpiTable, by_table
+from callkpi.web.tables import KpiTable, by_table
 
 SALES_METRICS = (
     "deals_won",
