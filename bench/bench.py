@@ -135,9 +135,9 @@ def bench_web(db: Path, day: str, queue: str) -> dict[str, float]:
     background alert check is off: its KPI queries would run while the pages are timed."""
     from fastapi.testclient import TestClient
 
+    from callkpi.queries.web_tables import ensure_web_schema
     from callkpi.web.app import create_app
     from callkpi.web.auth import create_token, create_user, get_user
-    from callkpi.web.schema import ensure_web_schema
 
     with Store(db) as store:
         ensure_web_schema(store)

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from callkpi import alerts
+from callkpi.analyses import alerts
 from callkpi.cli import _register_commands, app
 from callkpi.config import AlertSettings, Settings
+from callkpi.queries.targets import save_target
+from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
-from callkpi.web.schema import ensure_web_schema
-from callkpi.web.targets import save_target
 from conftest import T0, Webhook, load_text, ql_line
 
 # T0 is 2026-03-02 09:00 UTC. Twelve calls per queue, one a minute from 09:00, each answered by

@@ -31,11 +31,11 @@ from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import ATTRIBUTION_RULE
 from callkpi.metrics.engine import KpiQuery, compute
+from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
-from callkpi.web.business_views import SALES_METRICS
-from callkpi.web.schema import ensure_web_schema
+from callkpi.web.features.business_tables import SALES_METRICS
 from test_business_sales import COSTS, DEALS, QUEUE_LOG, RU, SURVEYS
 from test_business_training import constructed_centre
 

@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from callkpi import alerts
+from callkpi.analyses import alerts
 from callkpi.config import AlertSettings, Settings
+from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
-from callkpi.web.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
-from callkpi.web.schema import ensure_web_schema
+from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.watch import WatchOptions
 from conftest import Webhook, load_text, write_log
 from test_alerts import NOW, _day_log
@@ -34,7 +34,7 @@ from test_web_watch import PASSWORD, login
 
 SALES_FIRING = {"queue:sales:service_level:today", "queue:sales:asa_s:today",
                 "queue:sales:service_level:interval", "queue:sales:asa_s:interval"}
-# The sales service-level alert of today, as `callkpi.alerts` words it.
+# The sales service-level alert of today, as `callkpi.analyses.alerts` words it.
 SL_TODAY = alerts.AlertState("service_level", "queue", "sales", "today", "2026-03-02", 0.5, 0.8, 0.7, 12, 10)
 USERS = {"admin": ("admin", {}), "sup": ("supervisor", {"queues": ("support",)}),
          "sup_sales": ("supervisor", {"queues": ("sales",)}), "agent1": ("agent", {"agent": "sales0"})}

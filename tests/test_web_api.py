@@ -26,10 +26,10 @@ from callkpi.config import MetricParams, Settings
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.engine import KpiQuery, compute
 from callkpi.model.schema import SLICE_SECONDS
+from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
-from callkpi.web.schema import ensure_web_schema
 from conftest import T0, load_text, ql_line
 
 TZ = "Europe/Moscow"
@@ -629,7 +629,7 @@ def test_pages_refuse_what_a_role_may_not_see(web: Web, browser_client: TestClie
 
 def test_a_long_agent_table_is_paged_and_sorted_on_the_server(web: Web, browser_client: TestClient,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from callkpi.web import views
+    from callkpi.web import tables as views
 
     login(browser_client)
     period = {"from": "2026-03-02", "to": "2026-03-03"}

@@ -23,10 +23,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from callkpi.config import Settings
+from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
-from callkpi.web.schema import ensure_web_schema
 from callkpi.web.watch import Watcher, WatchOptions
 from conftest import ql_line, query_rows, scenario_text, write_log
 

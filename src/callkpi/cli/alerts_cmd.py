@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from callkpi import alerts
+from callkpi.analyses import alerts
 from callkpi.cli.app import app
 from callkpi.cli.common import (
     ConfigOption,

@@ -1,7 +1,9 @@
 """`callkpi training-effect`, `callkpi scorecard`, `callkpi survey-list`, `callkpi relink`.
 
-The functions behind them (:func:`callkpi.scorecard.agent_scorecard`, :func:`callkpi.training.training_effect`,
-:func:`survey_candidates`) take a store and parameters and return plain rows, so the web pages show the same.
+The functions behind them (:func:`callkpi.analyses.agent_scorecard.agent_scorecard`,
+:func:`callkpi.analyses.training_effect.training_effect`,
+:func:`callkpi.queries.survey_targets.survey_candidates`) take a store and parameters and return plain rows,
+so the web pages show the same.
 """
 
 from __future__ import annotations
@@ -9,10 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -32,11 +33,11 @@ from callkpi.cli.common import (
     settings_for,
     split_values,
 )
-from callkpi.config import MetricParams, PhoneSettings
+from callkpi.config import MetricParams
 from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
-from callkpi.metrics.calendar import slice_range
 from callkpi.metrics.engine import QueryError
-from callkpi.model.business_schema import has_business_tables
+from callkpi.queries.business import relink_counts
+from callkpi.queries.survey_targets import survey_candidates
 from callkpi.report.render import format_value, print_table, write_xlsx
 from callkpi.storage import Store
 
@@ -160,55 +161,6 @@ def _emit_scorecard(card: dict[str, Any], fmt: str, output: Path | None, params:
 SURVEY_LIST_COLUMNS = ("phone_number", "call_id", "agent", "queue", "last_call")
 
 
-def survey_candidates(store: Store, params: MetricParams, phone_settings: PhoneSettings, *, since: date,
-                      until: date | None = None, not_surveyed_days: int = 90, as_of: datetime | None = None,
-                      queues: tuple[str, ...] = (), limit: int | None = None) -> list[dict[str, Any]]:
-    """Customers to call for a survey: every customer number with an answered call in the period (its
-    last such call), less the numbers that answered a survey in the last ``not_surveyed_days``."""
-    first, end = slice_range(since, until, params.timezone)
-    now = as_of or datetime.now(UTC).replace(tzinfo=None)
-    surveyed = ("SELECT phone_norm AS number, answered_utc AS t FROM surveys WHERE phone_norm IS NOT NULL "
-                "UNION ALL SELECT CASE WHEN c.direction = 'outbound' THEN c.callee_norm ELSE c.caller_norm END, "
-                "coalesce(s.answered_utc, c.start_utc) FROM surveys s JOIN calls c ON c.call_id = s.call_id"
-                if has_business_tables(store) else "SELECT NULL::VARCHAR AS number, NULL::TIMESTAMP AS t")
-    rows = store.connection.execute(
-        f"""
-        WITH answered AS (
-            SELECT call_id, start_utc, agent, queue,
-                CASE WHEN direction = 'outbound' THEN callee_norm ELSE caller_norm END AS number
-            FROM calls
-            WHERE answered AND agent IS NOT NULL AND direction IN ('inbound', 'outbound')
-              AND start_slice >= $first AND ($end IS NULL OR start_slice < $end)
-              AND (len($queues) = 0 OR list_contains($queues, queue))
-        ), last_call AS (
-            SELECT * FROM answered WHERE number IS NOT NULL AND length(number) >= 7
-            QUALIFY row_number() OVER (PARTITION BY number ORDER BY start_utc DESC, call_id) = 1
-        ), surveyed AS ({surveyed})
-        SELECT number, call_id, agent, queue, start_utc FROM last_call l
-        WHERE NOT EXISTS (SELECT 1 FROM surveyed s WHERE s.number = l.number
-                          AND s.t >= $now - to_days($days) AND s.t <= $now)
-        ORDER BY start_utc, number
-        LIMIT $limit
-        """,  # noqa: S608 - fixed SQL of this module, values bound
-        {"first": first, "end": end, "queues": list(queues), "now": now, "days": not_surveyed_days,
-         "limit": limit if limit else 2**62},
-    ).fetchall()
-    zone = ZoneInfo(params.timezone)
-    return [{
-        "phone_number": _dialable(number, phone_settings),
-        "call_id": call_id, "agent": agent, "queue": queue,
-        "last_call": start.replace(tzinfo=UTC).astimezone(zone).isoformat(timespec="seconds"),
-    } for number, call_id, agent, queue, start in rows]
-
-
-def _dialable(number: str, settings: PhoneSettings) -> str:
-    """+E.164 when the number carries the country code the settings name; as stored otherwise."""
-    if settings.country_code and number.startswith(settings.country_code) and \
-            len(number) == len(settings.country_code) + settings.national_length:
-        return "+" + number
-    return number
-
-
 @app.command("survey-list")
 def survey_list(
     since: str = typer.Option(..., "--since", help="first local date of the answered calls"),
@@ -259,6 +211,5 @@ def relink(db: Path | None = DbOption, config: Path | None = ConfigOption) -> No
     with Store(existing_db(db)) as store:
         with store.transaction():
             attribution.refresh(store, settings)
-        counts = {name: store.row_count(name) for name in ("deal_attribution", "surveys", "cost_allocation",
-                                                           "adherence_time", "staff_days")}
+        counts = relink_counts(store)
     console.print("relinked: " + ", ".join(f"{k} {v}" for k, v in counts.items()))

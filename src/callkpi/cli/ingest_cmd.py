@@ -23,9 +23,10 @@ from callkpi.cli.common import (
     with_mapping,
     writable_store,
 )
-from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic, queue_log
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.formats import FORMATS, load_file
+from callkpi.queries.sources import findings as findings_rows
+from callkpi.queries.sources import quarantine_lines, source_listing
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store
 
@@ -113,35 +114,11 @@ def _emit(rows: list[dict], columns: list[str], fmt: str, title: str) -> None:
         print_table(console, rows, columns, title=title)
 
 
-def _query(db: Path | None, sql: str, params: list | dict | None = None) -> list[dict]:
-    with Store(resolve_db(db)) as store:
-        cursor = store.connection.execute(sql, params or [])
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
 @app.command()
 def sources(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
     """List what was loaded: file, format, lines, calls, first and last time."""
-    rows = _query(
-        db,
-        """
-        SELECT s.source_id AS id, s.path AS file, s.format, s.lines_read AS lines, s.lines_loaded AS loaded,
-               s.lines_quarantined AS quarantined,
-               CASE WHEN list_contains($queue_log_formats, s.format)
-                    THEN (SELECT count(DISTINCT callid) FROM queue_log_events e
-                          WHERE e.source_id = s.source_id AND e.event = 'ENTERQUEUE')
-                    WHEN list_contains($cdr_formats, s.format)
-                    THEN (SELECT count(DISTINCT call_key) FROM cdr_records r WHERE r.source_id = s.source_id)
-               END AS calls,
-               strftime(s.first_utc, '%Y-%m-%d %H:%M:%S') AS first_utc,
-               strftime(s.last_utc, '%Y-%m-%d %H:%M:%S') AS last_utc, s.loads, s.timezone
-        FROM sources s ORDER BY s.source_id
-        """,
-        {"queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
-         "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
-                         cdr_generic.FORMAT]},
-    )
+    with Store(resolve_db(db)) as store:
+        rows = source_listing(store)
     _emit(rows, list(rows[0]) if rows else ["file"], fmt, "Loaded sources")
 
 
@@ -152,11 +129,8 @@ def quarantine(
     limit: int = typer.Option(200, help="at most this many lines (0 for all)"),
 ) -> None:
     """List the lines that could not be loaded, with file, line number and reason."""
-    rows = _query(
-        db,
-        "SELECT path AS file, line_no AS line, reason, raw FROM quarantine ORDER BY source_id, line_no LIMIT ?",
-        [limit if limit > 0 else None],
-    )
+    with Store(resolve_db(db)) as store:
+        rows = quarantine_lines(store, limit if limit > 0 else None)
     if not rows and fmt == "table":
         console.print("quarantine is empty")
         return
@@ -166,11 +140,8 @@ def quarantine(
 @app.command()
 def findings(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
     """List data-quality findings: legs without an end, sessions taken from logoff records..."""
-    rows = _query(
-        db,
-        "SELECT source, kind, call_id, agent, strftime(time_utc, '%Y-%m-%d %H:%M:%S') AS time_utc, detail "
-        "FROM data_quality ORDER BY time_utc",
-    )
+    with Store(resolve_db(db)) as store:
+        rows = findings_rows(store)
     if not rows and fmt == "table":
         console.print("no findings")
         return

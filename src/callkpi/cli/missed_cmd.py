@@ -1,10 +1,13 @@
 """`callkpi missed`: the worklist of missed calls nobody has returned yet.
 
-One row per caller number: missed inbound calls from it that were followed by no outbound
-attempt to it and no answered call with it (either way), how many, the first and the last, which
-queue or DID they came to, and how long ago. ``overdue`` marks numbers waiting longer than
-``callback_window_h``, the window the callback KPIs use. This is a list, not a KPI: the KPI is
-``missed_unreturned`` (`callkpi kpi --metrics missed_unreturned`).
+One row per caller number: missed inbound calls from it (answered false or unknown) that were
+followed by no outbound attempt to it and no answered call with it (either way) and that nobody
+marked handled in the web, how many, the first and the last, the queue and DID of the latest, and
+how long ago. ``overdue`` marks numbers waiting longer than ``callback_window_h``, the window the
+callback KPIs use. The rule is :func:`callkpi.queries.missed.unreturned_worklist`, the same as the
+web's missed page and ``/api/v1/missed``. This is a list, not a KPI: the KPI is
+``missed_unreturned`` (`callkpi kpi --metrics missed_unreturned`), which counts missed calls with
+no callback *within* the window (see that module for how the two relate).
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import ibis
 import typer
 
 from callkpi import phone
@@ -32,7 +34,7 @@ from callkpi.cli.common import (
     settings_for,
 )
 from callkpi.config import MetricParams
-from callkpi.metrics.calendar import slice_range
+from callkpi.queries.missed import unreturned_worklist
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store
 
@@ -48,51 +50,23 @@ def missed_worklist(
     as_of: datetime | None = None,
     mask: bool = False,
 ) -> list[dict[str, Any]]:
-    """Unreturned missed calls grouped by number, oldest wait first (times in the business zone)."""
-    calls = store.table("calls")
-    waiting = calls.filter(
-        (calls.direction == "inbound")
-        & ~calls.answered
-        & calls.caller_norm.notnull()
-        & calls.callback_attempt_gap_s.isnull()
-        & calls.callback_contact_gap_s.isnull()
-    )
-    first, end = slice_range(date_from, date_to, params.timezone)
-    if first is not None:
-        waiting = waiting.filter(waiting.start_slice >= first)
-    if end is not None:
-        waiting = waiting.filter(waiting.start_slice < end)
-    grouped = waiting.group_by(waiting.caller_norm).aggregate(
-        missed_calls=waiting.count(),
-        first_missed=waiting.start_utc.min(),
-        last_missed=waiting.start_utc.max(),
-        queue=waiting.queue.arbitrary(where=waiting.queue.notnull()),
-        did=waiting.did.arbitrary(where=waiting.did.notnull()),
-    ).order_by([ibis.asc("last_missed"), ibis.asc("caller_norm")])
-    now = as_of or datetime.now(UTC).replace(tzinfo=None)
+    """:func:`callkpi.queries.missed.unreturned_worklist` as the CLI shows it (times in the business zone)."""
+    worklist = unreturned_worklist(store, params, date_from=date_from, date_to=date_to, as_of=as_of)
     zone = ZoneInfo(params.timezone)
-    rows = []
-    for row in store.fetch_arrow(grouped).to_pylist():
-        age_h = (now - row["last_missed"]).total_seconds() / 3600
-        rows.append({
-            "number": phone.mask(row["caller_norm"]) if mask else row["caller_norm"],
-            "missed_calls": row["missed_calls"],
-            "first_missed": _local(row["first_missed"], zone),
-            "last_missed": _local(row["last_missed"], zone),
-            "queue": row["queue"],
-            "did": row["did"],
-            "age_h": round(age_h, 1),
-            "overdue": age_h > params.callback_window_h,
-        })
-    return rows
+    return [{
+        "number": phone.mask(row["number"]) if mask else row["number"],
+        "missed_calls": row["times_called"],
+        "first_missed": _local(row["first_utc"], zone),
+        "last_missed": _local(row["last_utc"], zone),
+        "queue": row["queue"],
+        "did": row["did"],
+        "age_h": round(row["age_s"] / 3600, 1),
+        "overdue": row["overdue"],
+    } for row in worklist.items]
 
 
 def _local(utc: datetime, zone: ZoneInfo) -> str:
     return utc.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-
-
-
 
 
 @app.command()

@@ -24,6 +24,7 @@ from callkpi.cli.common import (
 )
 from callkpi.config import MetricParams
 from callkpi.ingest import qa_reviews  # noqa: F401 - registers the qa-reviews format with `callkpi ingest`
+from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.qa import reports
 from callkpi.qa.review import ReviewFilter, list_reviews
@@ -120,7 +121,7 @@ def _days(store: Store, params: MetricParams, day: str | None, date_from: str | 
         return [parse_date(day, "--day") or date.today()]
     first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
     if first is None or last is None:
-        latest = store.column_bounds("calls", "start_utc")[1]
+        latest = data_end_utc(store)
         if latest is None:
             fail("no calls loaded; load records with `callkpi ingest`")
         from zoneinfo import ZoneInfo

@@ -32,7 +32,7 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 
 
 def _store(db: Path | None) -> Store:
-    from callkpi.web.schema import ensure_web_schema
+    from callkpi.queries.web_tables import ensure_web_schema
 
     try:
         store = Store(resolve_db(db))

@@ -24,6 +24,7 @@ from callkpi.cli.common import (
 )
 from callkpi.config import MetricParams
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
+from callkpi.queries.queues import queue_entry_bounds
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.staffing.erlang import IntervalDemand, staffing_plan
 from callkpi.storage import Store
@@ -96,7 +97,7 @@ def _weekday_counts(store: Store, query: KpiQuery, params: MetricParams) -> dict
     """How many times each weekday occurs in the period (to average a typical week)."""
     first, last = query.date_from, query.date_to
     if first is None or last is None:
-        lo, hi = store.column_bounds("queue_legs", "enter_utc")
+        lo, hi = queue_entry_bounds(store)
         if lo is None or hi is None:
             return {}
         zone = params.zone

@@ -9,7 +9,7 @@ What is stored (``deal_attribution``): one candidate call per deal, the named ca
 the loaded calls (by call id, or by a CDR leg's uniqueid), else the *last* handled call with one of
 its numbers before the deal's time, with the gap in seconds. Because no handled call with those
 numbers lies between that call and the deal, "is there one within the window?" is "gap <= window",
-so ``attribution_window_d`` stays a report-time parameter (:mod:`callkpi.metrics.catalogue_business`
+so ``attribution_window_d`` stays a report-time parameter (:mod:`callkpi.metrics.catalogue.business`
 applies it). A handled call is an answered inbound or outbound call with an agent; the customer
 number is the caller of inbound calls and the callee of outbound ones. The deal's time is its
 closing time when won or lost (its creation time when the CRM gave no closing time), else its

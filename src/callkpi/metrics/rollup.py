@@ -40,6 +40,7 @@ import pyarrow as pa
 from callkpi.config import MetricParams, Settings, effective_params
 from callkpi.metrics.calendar import local_midnight_slice
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.registry import Context, Fact, Measure, Registry
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.storage import Store
@@ -129,7 +130,7 @@ def depends_on_data_end(measure: Measure, table: ibis.Table, params: MetricParam
 
 def data_context(store: Store) -> Context:
     """What the context-dependent measures need to know about the store: where its calls end."""
-    return Context(data_end_utc=store.column_bounds("calls", "start_utc")[1] if store.has_table("calls") else None)
+    return Context(data_end_utc=data_end_utc(store))
 
 
 def stored_data_end(store: Store) -> datetime | None:

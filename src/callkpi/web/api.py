@@ -13,13 +13,18 @@ from pydantic import BaseModel, Field
 
 from callkpi.config import parse_param_overrides
 from callkpi.metrics.describe import describe_all
+from callkpi.queries import calls as call_log
+from callkpi.queries.missed import MAX_WORKLIST, mark_handled
+from callkpi.queries.sources import source_rows
+from callkpi.queries.targets import load_targets, save_target
 from callkpi.report.render import to_json
-from callkpi.web import alert_monitor, kpi, queries
+from callkpi.web import kpi
+from callkpi.web.features import alert_monitor
+from callkpi.web.features.missed import missed_page
 from callkpi.web.i18n import pick_lang
 from callkpi.web.kpi import BadRequest, split_values
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, web_state
-from callkpi.web.targets import load_targets, save_target
 from callkpi.web.ui import request_lang
 from callkpi.web.watch import FileStatus
 
@@ -122,7 +127,7 @@ def get_calls(
     max_duration: Annotated[float | None, Query(ge=0)] = None,
     sort: Annotated[str, Query(description="start, wait, talk, duration, agent, queue, outcome, direction; "
                                            "prefix - for descending")] = "-start",
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_LIMIT)] = 50,
+    limit: Annotated[int, Query(ge=1, le=call_log.MAX_LIMIT)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     cursor: Annotated[str | None, Query(max_length=400, description="next_cursor of the previous page "
                                                                     "(keyset paging, sort by start)")] = None,
@@ -133,7 +138,7 @@ def get_calls(
     scope = scoped_filters(
         me, {"agent": split_values(agent), "queue": split_values(queue), "team": split_values(team)}
     )
-    query = queries.CallQuery(
+    query = call_log.CallQuery(
         date_from=kpi.parse_date(date_from, "from"),
         date_to=kpi.parse_date(date_to, "to"),
         direction=split_values(direction),
@@ -148,14 +153,14 @@ def get_calls(
         offset=offset,
         cursor=cursor,
     )
-    return queries.calls_page(db.store(), query, scope, params, hide_numbers=_hide(me, request), with_total=total)
+    return call_log.calls_page(db.store(), query, scope, params, hide_numbers=_hide(me, request), with_total=total)
 
 
 @router.get("/calls/{call_id}", summary="One call with its queue legs, agent legs and raw events",
             responses={404: {"description": "no such call"}, **_ERRORS})
 def get_call(call_id: str, request: Request, me: Me) -> dict[str, Any]:
     db = web_state(request).db
-    detail = queries.call_detail(db.store(), call_id, scoped_filters(me, {}), hide_numbers=_hide(me, request))
+    detail = call_log.call_detail(db.store(), call_id, scoped_filters(me, {}), hide_numbers=_hide(me, request))
     if detail is None:
         raise NotFound(call_id)
     return detail
@@ -172,7 +177,7 @@ def get_missed(
     date_from: Annotated[str | None, Query(alias="from")] = None,
     date_to: Annotated[str | None, Query(alias="to")] = None,
     queue: Multi = None,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_WORKLIST)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_WORKLIST)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     as_of: Annotated[datetime | None, Query(description="count ages up to this time (default now)")] = None,
 ) -> dict[str, Any]:
@@ -180,7 +185,7 @@ def get_missed(
     db = web_state(request).db
     scope = scoped_filters(me, {"queue": split_values(queue)})
     moment = as_of.astimezone(UTC).replace(tzinfo=None) if as_of and as_of.tzinfo else as_of
-    return queries.missed_worklist(
+    return missed_page(
         db.store(), db.params(), scope,
         date_from=kpi.parse_date(date_from, "from"), date_to=kpi.parse_date(date_to, "to"),
         hide_numbers=_hide(me, request), limit=limit, offset=offset, as_of=moment,
@@ -198,7 +203,7 @@ def post_handled(
 ) -> dict[str, Any]:
     require_role(me, "admin", "supervisor")
     db = web_state(request).db
-    marked = queries.mark_handled(db.store(), call_id, scoped_filters(me, {}), me.username, body.note if body else "")
+    marked = mark_handled(db.store(), call_id, scoped_filters(me, {}), me.username, body.note if body else "")
     return {"call_id": call_id, "marked": marked}
 
 
@@ -212,7 +217,7 @@ def get_metrics(
 @router.get("/sources", summary="Files loaded into the store", responses=_ERRORS)
 def get_sources(request: Request, me: Me) -> list[dict[str, Any]]:
     require_role(me, "admin", "supervisor")
-    return queries.sources(web_state(request).db.store())
+    return source_rows(web_state(request).db.store())
 
 
 class WatchedFile(BaseModel):

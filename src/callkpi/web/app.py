@@ -19,10 +19,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from callkpi.config import Settings, load_settings
 from callkpi.metrics.engine import QueryError
-from callkpi.web import api, exports, pages, pages_admin, pages_alerts, pages_business, pages_calls, pages_qa, pdf
-from callkpi.web.alert_monitor import AlertMonitor, MonitorOptions
+from callkpi.web import api
 from callkpi.web.auth import signing_secret
 from callkpi.web.db import Database
+from callkpi.web.features import (
+    admin,
+    agents,
+    business,
+    calls,
+    definitions,
+    exports,
+    missed,
+    outbound,
+    overview,
+    overview_pdf,
+    qa,
+    queues,
+    wallboard,
+)
+from callkpi.web.features import (
+    alerts as alerts_page,
+)
+from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.kpi import BadRequest
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.security import (
@@ -67,7 +85,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        worker = threading.Thread(target=pages.warm_up, args=(db, stop), name="callkpi-warm-up", daemon=True)
+        worker = threading.Thread(target=overview.warm_up, args=(db, stop), name="callkpi-warm-up", daemon=True)
         if warm:
             worker.start()
         if watcher:
@@ -102,13 +120,10 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
-    app.include_router(pages_admin.router)
-    app.include_router(pages.router)
-    app.include_router(pages_calls.router)
-    app.include_router(pages_qa.router)
-    app.include_router(pages_business.router)
-    app.include_router(pages_alerts.router)
-    app.include_router(pdf.router)  # before exports: /export/{view}.{format} would take overview.pdf
+    for feature in (admin, overview, agents, queues, outbound, definitions, wallboard, calls, missed, qa, business,
+                    alerts_page):
+        app.include_router(feature.router)
+    app.include_router(overview_pdf.router)  # before exports: /export/{view}.{format} would take overview.pdf
     app.include_router(exports.router)
     _add_meta_routes(app)
     _add_error_handlers(app)

@@ -18,7 +18,8 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from callkpi.storage import Store, first_row
+from callkpi.queries import users as user_rows
+from callkpi.storage import Store
 
 Role = Literal["admin", "supervisor", "agent"]
 ROLES: tuple[Role, ...] = ("admin", "supervisor", "agent")
@@ -73,24 +74,17 @@ def _user_from_row(row: tuple) -> User:
     )
 
 
-_USER_COLUMNS = "username, password_hash, role, agent, queues, teams, lang, disabled"
-
-
 def get_user(store: Store, username: str) -> User | None:
-    row = first_row(
-        store.connection.execute(f"SELECT {_USER_COLUMNS} FROM web_users WHERE username = ?", [username])  # noqa: S608
-    )
+    row = user_rows.user_row(store, username)
     return _user_from_row(row) if row else None
 
 
 def list_users(store: Store) -> list[User]:
-    rows = store.connection.execute(f"SELECT {_USER_COLUMNS} FROM web_users ORDER BY username").fetchall()  # noqa: S608
-    return [_user_from_row(row) for row in rows]
+    return [_user_from_row(row) for row in user_rows.user_rows(store)]
 
 
 def count_users(store: Store) -> int:
-    row = first_row(store.connection.execute("SELECT count(*) FROM web_users"))
-    return int(row[0]) if row else 0
+    return user_rows.user_count(store)
 
 
 def validate_user(username: str, role: str, agent: str | None) -> None:
@@ -118,10 +112,8 @@ def create_user(
         raise AuthError(f"passwords have at least {MIN_PASSWORD} characters")
     if get_user(store, username) is not None:
         raise AuthError(f"user {username!r} exists")
-    store.connection.execute(
-        "INSERT INTO web_users VALUES (?, ?, ?, ?, ?, ?, ?, false, ?)",
-        [username, _hasher.hash(password), role, agent or None, ",".join(queues), ",".join(teams), lang, _now()],
-    )
+    user_rows.insert_user(store, username, _hasher.hash(password), role, agent or None, ",".join(queues),
+                          ",".join(teams), lang, _now())
     user = get_user(store, username)
     assert user is not None
     return user
@@ -130,18 +122,15 @@ def create_user(
 def set_password(store: Store, username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AuthError(f"passwords have at least {MIN_PASSWORD} characters")
-    store.connection.execute(
-        "UPDATE web_users SET password_hash = ? WHERE username = ?", [_hasher.hash(password), username]
-    )
+    user_rows.update_password_hash(store, username, _hasher.hash(password))
 
 
 def set_lang(store: Store, username: str, lang: str) -> None:
-    store.connection.execute("UPDATE web_users SET lang = ? WHERE username = ?", [lang, username])
+    user_rows.update_lang(store, username, lang)
 
 
 def delete_user(store: Store, username: str) -> None:
-    store.connection.execute("DELETE FROM web_api_tokens WHERE username = ?", [username])
-    store.connection.execute("DELETE FROM web_users WHERE username = ?", [username])
+    user_rows.delete_user(store, username)
 
 
 def authenticate(store: Store, username: str, password: str) -> User | None:
@@ -184,38 +173,31 @@ def create_token(store: Store, username: str, label: str = "") -> str:
     if get_user(store, username) is None:
         raise AuthError(f"no user {username!r}")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    store.connection.execute(
-        "INSERT INTO web_api_tokens VALUES (?, ?, ?, ?)", [_digest(token), username, label, _now()]
-    )
+    user_rows.insert_token(store, _digest(token), username, label, _now())
     return token
 
 
 def user_for_token(store: Store, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = first_row(
-        store.connection.execute("SELECT username FROM web_api_tokens WHERE token_sha256 = ?", [_digest(token)])
-    )
-    if row is None:
+    owner = user_rows.token_owner(store, _digest(token))
+    if owner is None:
         return None
-    user = get_user(store, row[0])
+    user = get_user(store, owner)
     return None if user is None or user.disabled else user
 
 
 def revoke_tokens(store: Store, username: str) -> int:
-    row = first_row(store.connection.execute("SELECT count(*) FROM web_api_tokens WHERE username = ?", [username]))
-    store.connection.execute("DELETE FROM web_api_tokens WHERE username = ?", [username])
-    return int(row[0]) if row else 0
+    return user_rows.delete_tokens(store, username)
 
 
 # -- the cookie-signing secret ---------------------------------------------------------------
 
 
 def signing_secret(store: Store) -> str:
-    row = first_row(store.connection.execute("SELECT value FROM web_settings WHERE key = 'secret'"))
-    if row:
-        return str(row[0])
+    stored = user_rows.setting(store, "secret")
+    if stored is not None:
+        return stored
     secret = secrets.token_urlsafe(48)
-    store.connection.execute("INSERT OR IGNORE INTO web_settings VALUES ('secret', ?)", [secret])
-    row = first_row(store.connection.execute("SELECT value FROM web_settings WHERE key = 'secret'"))
-    return str(row[0]) if row else secret
+    user_rows.add_setting(store, "secret", secret)
+    return user_rows.setting(store, "secret") or secret

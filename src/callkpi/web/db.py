@@ -18,8 +18,10 @@ import duckdb
 
 from callkpi.config import MetricParams, Settings, effective_params
 from callkpi.metrics import engine
-from callkpi.storage import Store, first_row
-from callkpi.web.schema import ensure_web_schema
+from callkpi.queries.session import utc_session
+from callkpi.queries.sources import data_version
+from callkpi.queries.web_tables import ensure_web_schema
+from callkpi.storage import Store
 
 CACHE_SIZE = 256
 
@@ -31,7 +33,7 @@ class CursorStore(Store):
         self.path = path
         self.read_only = False
         self._con = connection
-        self._con.execute("SET TimeZone = 'UTC'")
+        utc_session(self._con)
         self._ibis = None
 
 
@@ -70,14 +72,7 @@ class Database:
         return effective_params(self.settings, self.store().get_meta("timezone"))
 
     def data_version(self) -> tuple:
-        row = first_row(
-            self.store().connection.execute(
-                "SELECT count(*), max(loaded_at_utc), coalesce(sum(loads), 0), "
-                "coalesce(sum(lines_loaded), 0) FROM sources"
-            )
-        )
-        calls = first_row(self.store().connection.execute("SELECT count(*) FROM calls"))
-        return (*(row or ()), calls[0] if calls else 0)
+        return data_version(self.store())
 
     def forget(self) -> None:
         """Drop every cached result: for writes that change KPIs without an import (a saved review)."""

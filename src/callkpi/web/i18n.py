@@ -250,6 +250,7 @@ STRINGS.update({
     "last_check": ("Last check", "Последняя проверка"),
     "lines_loaded": ("Lines loaded", "Загружено строк"),
     "quarantined": ("Quarantined", "В карантине"),
+    "source_calls": ("Calls", "Вызовов"),
     "since": ("since", "с"),
     "loaded_files": ("Loaded files", "Загруженные файлы"),
     "data_from": ("Records from", "Записи с"),

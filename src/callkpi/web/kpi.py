@@ -12,8 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from callkpi.config import MetricParams
+from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.engine import KpiQuery, KpiResult, available_metrics, compute
-from callkpi.storage import first_row
+from callkpi.queries.errors import BadRequest
 from callkpi.web.db import Database
 from callkpi.web.scope import Principal, scoped_filters
 
@@ -106,10 +107,6 @@ WALLBOARD_METRICS = (
 )
 
 
-class BadRequest(ValueError):
-    """A request parameter that cannot be understood; the message says which and why."""
-
-
 def parse_date(value: str | None, name: str) -> date | None:
     if value is None or value == "":
         return None
@@ -151,11 +148,11 @@ def last_data_day(db: Database, params: MetricParams) -> date:
     """The local date of the newest call (today when there are none)."""
 
     def make() -> date:
-        row = first_row(db.store().connection.execute("SELECT max(start_utc) FROM calls"))
+        end = data_end_utc(db.store())
         zone = ZoneInfo(params.timezone)
-        if not row or row[0] is None:
+        if end is None:
             return datetime.now(zone).date()
-        return row[0].replace(tzinfo=UTC).astimezone(zone).date()
+        return end.replace(tzinfo=UTC).astimezone(zone).date()
 
     return db.cached(("last_day", params.timezone), make)
 

@@ -5,18 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import ibis
-
-from callkpi.storage import Store
+from callkpi.queries.errors import Forbidden, NotFound
 from callkpi.web.auth import User
 
-
-class Forbidden(Exception):
-    """The user asked for data outside their scope."""
-
-
-class NotFound(LookupError):
-    """No such call, page or export."""
+__all__ = ["Forbidden", "NotFound", "Principal", "require_role", "scoped_filters"]
 
 
 @dataclass(frozen=True)
@@ -73,26 +65,3 @@ def scoped_filters(principal: Principal, filters: Mapping[str, tuple[str, ...]])
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
         raise Forbidden(f"the {principal.role} role may not do this")
-
-
-def answered_by(store: Store, agents: tuple[str, ...]) -> ibis.Table:
-    """call_id of every call one of these agents talked on (a transferred call counts for each)."""
-    legs = store.table("agent_legs")
-    return legs.filter(legs.agent.isin(list(agents)) & (legs.outcome == "answered")).select("call_id")
-
-
-def agents_of_teams(store: Store, teams: tuple[str, ...]) -> ibis.Table:
-    agents = store.table("agents")
-    return agents.filter(agents.team.isin(list(teams))).select("agent")
-
-
-def call_filter(store: Store, calls: ibis.Table, filters: Mapping[str, tuple[str, ...]]) -> ibis.Table:
-    """Apply scoped agent / queue / team filters to the calls table (or a view of it)."""
-    if filters.get("agent"):
-        agents = filters["agent"]
-        calls = calls.filter(calls.agent.isin(list(agents)) | calls.call_id.isin(answered_by(store, agents).call_id))
-    if filters.get("queue"):
-        calls = calls.filter(calls.queue.isin(list(filters["queue"])))
-    if filters.get("team"):
-        calls = calls.filter(calls.agent.isin(agents_of_teams(store, filters["team"]).agent))
-    return calls

@@ -14,9 +14,9 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from callkpi.web.alert_monitor import AlertMonitor
 from callkpi.web.auth import get_user, user_for_token
 from callkpi.web.db import Database
+from callkpi.web.features.alert_monitor import AlertMonitor
 from callkpi.web.scope import Principal
 from callkpi.web.watch import Watcher
 

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse
 
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import REGISTRY
-from callkpi.web import alert_monitor, kpi
+from callkpi.web import kpi
+from callkpi.web.features import alert_monitor
 from callkpi.web.i18n import LANGS, Locale, pick_lang
 from callkpi.web.kpi import Period
 from callkpi.web.scope import Principal

@@ -14,18 +14,22 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from callkpi.metrics.describe import describe_all
+from callkpi.queries import calls as call_log
+from callkpi.queries.missed import MAX_WORKLIST
 from callkpi.report.render import to_csv, write_xlsx
-from callkpi.web import kpi, queries
+from callkpi.web import kpi
+from callkpi.web.features.agents import agents_table
+from callkpi.web.features.calls import call_query_from, call_scope
+from callkpi.web.features.missed import missed_page
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.pages_calls import call_query_from, call_scope
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import page_principal, web_state
+from callkpi.web.tables import KpiTable, by_table, context_of
 from callkpi.web.ui import locale, page_query
-from callkpi.web.views import KpiTable, agents_table, by_table, context_of
 
 router = APIRouter(include_in_schema=False)
 FORMATS = ("csv", "xlsx")
-EXPORT_MAX_ROWS = queries.MAX_WORKLIST
+EXPORT_MAX_ROWS = MAX_WORKLIST
 CALL_COLUMN_DOCS = {
     "call_id": "the call's id in its source (queue_log callid, CDR linkedid)",
     "start_utc": "start, UTC",
@@ -96,17 +100,17 @@ def export(view: str, fmt: str, request: Request, me: Principal = Depends(page_p
         return _table_file(agents_table(db, me, pq.period, filters), fmt, lang)
     if view == "calls":
         q = call_query_from(qp, period=pq.period)
-        rows = queries.call_rows(
+        rows = call_log.call_rows(
             db.store(), q, call_scope(me, qp), params,
             hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers), limit=EXPORT_MAX_ROWS,
         )
         docs = [{"id": column, "description": text} for column, text in CALL_COLUMN_DOCS.items()]
-        return _file("calls", fmt, rows, queries.CALL_COLUMNS, definitions=docs,
+        return _file(name="calls", fmt=fmt, rows=rows, columns=call_log.CALL_COLUMNS, definitions=docs,
                      parameters={**context_of(pq.period, filters), "timezone": params.timezone,
                                  "max_rows": EXPORT_MAX_ROWS})
     if view == "missed":
         require_role(me, "admin", "supervisor")
-        worklist = queries.missed_worklist(
+        worklist = missed_page(
             db.store(), params, scoped_filters(me, filters), date_from=pq.period.date_from,
             date_to=pq.period.date_to, hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
             limit=EXPORT_MAX_ROWS,

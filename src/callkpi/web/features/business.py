@@ -1,7 +1,8 @@
 """Sales & money, the training effect and the agent scorecard: pages, their CSV/XLSX exports and
 the API (``/api/v1/training-effect``, ``/api/v1/agents/{agent}/scorecard``).
 
-Every number is :func:`callkpi.training.training_effect`, :func:`callkpi.scorecard.agent_scorecard`
+Every number is :func:`~callkpi.analyses.training_effect.training_effect`,
+:func:`~callkpi.analyses.agent_scorecard.agent_scorecard`
 (the same functions as ``callkpi training-effect`` and ``callkpi scorecard``) or an engine result.
 """
 
@@ -23,14 +24,14 @@ from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES
 from callkpi.config import MetricParams, parse_param_overrides
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
+from callkpi.queries.queues import queue_names
+from callkpi.queries.targets import load_targets
 from callkpi.report.render import to_csv, write_xlsx
-from callkpi.web import business_views as bv
 from callkpi.web import kpi
+from callkpi.web.features import business_tables as bv
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.queries import distinct_values
 from callkpi.web.scope import Principal, require_role
 from callkpi.web.security import api_principal, page_principal, web_state
-from callkpi.web.targets import load_targets
 from callkpi.web.ui import locale, page_query, render
 
 pages_router = APIRouter(include_in_schema=False)
@@ -85,7 +86,7 @@ def sales(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
     metrics = bv.sales_metrics(db)
     table = bv.sales_table(db, me, pq.period, by, pq.filters)
     total = kpi.run_period(db, me, pq.period, filters=pq.filters, metrics=metrics) if metrics else None
-    queues = db.cached(("queues",), lambda: distinct_values(db.store(), "queue_legs", "queue"))
+    queues = db.cached(("queues",), lambda: queue_names(db.store()))
     return render(request, me, "sales.html", active="sales", pq=pq, by=by, by_options=bv.SALES_BY, metrics=metrics,
                   row=total.rows[0] if total and total.rows else {}, table=table, notes=total.notes if total else [],
                   targets=load_targets(db.store()), queues=queues, export_metrics=",".join(metrics))

@@ -1,4 +1,4 @@
-"""Targets behind the traffic lights: per queue, per team or overall, with built-in defaults.
+"""Targets behind the traffic lights (table ``web_targets``): per queue, per team or overall, with built-in defaults.
 
 A target has a goal and a warning level. Which side is better follows from the two (a goal above
 its warning level means higher is better). Green meets the goal, amber lies between goal and

@@ -24,39 +24,18 @@ from zoneinfo import ZoneInfo
 
 from callkpi.config import MetricParams, Settings, effective_params
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.engine import KpiQuery, available_metrics, compute
-from callkpi.model.schema import Table
+from callkpi.queries import alerts as alert_rows
+from callkpi.queries.targets import Target, load_targets
+from callkpi.queries.web_tables import ensure_web_schema, has_web_schema
 from callkpi.storage import Store
-from callkpi.web.schema import ensure_web_schema
-from callkpi.web.targets import Target, load_targets
 
 log = logging.getLogger(__name__)
 
 Window = Literal["today", "interval"]
 WINDOWS: tuple[Window, ...] = ("today", "interval")
 Change = Literal["fired", "resolved"]
-
-ALERT_EVENTS = Table(
-    "alert_events",
-    "alerts that fired (a KPI beyond its target's warning level) and when they resolved",
-    (
-        ("alert_key", "VARCHAR"),  # scope:scope_value:metric:window
-        ("metric", "VARCHAR"),
-        ("scope", "VARCHAR"),  # all | queue | team
-        ("scope_value", "VARCHAR"),
-        ("window", "VARCHAR"),  # today | interval
-        ("period", "VARCHAR"),  # the local day or interval start the alert is about
-        ("fired_utc", "TIMESTAMP"),
-        ("resolved_utc", "TIMESTAMP"),
-        ("value", "DOUBLE"),  # when it fired
-        ("last_value", "DOUBLE"),
-        ("target", "DOUBLE"),
-        ("warn", "DOUBLE"),
-        ("calls", "BIGINT"),
-    ),
-    ("alert_key", "fired_utc"),
-)
-
 
 @dataclass(frozen=True)
 class AlertState:
@@ -139,7 +118,7 @@ def evaluate(
     store: Store, settings: Settings, *, now: datetime | None = None, windows: Sequence[Window] = WINDOWS
 ) -> list[AlertState]:
     """Every target's KPI for today and the current interval, overall, per queue and per team."""
-    if not store.has_table("web_targets"):
+    if not has_web_schema(store):
         ensure_web_schema(store)
     params = effective_params(settings, store.get_meta("timezone"))
     targets = load_targets(store)
@@ -205,21 +184,11 @@ def _compare(
 # -- history and notifications ---------------------------------------------------------------
 
 
-def ensure_alert_schema(store: Store) -> None:
-    # Only when missing: creating writes the schema version into `meta`, which the server's loader
-    # may be writing at the same moment (a write conflict for one of them).
-    if not store.has_table(ALERT_EVENTS.name):
-        store.ensure_schema((ALERT_EVENTS,))
-
-
 def record(store: Store, states: Sequence[AlertState], now: datetime | None = None) -> list[AlertChange]:
     """Open an event for each alert that starts firing, close the open ones that stopped; the
     changes are what is worth telling somebody."""
-    ensure_alert_schema(store)
     stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None)
-    con = store.connection
-    open_keys = {row[0]: row[1] for row in con.execute(
-        "SELECT alert_key, period FROM alert_events WHERE resolved_utc IS NULL").fetchall()}
+    open_keys = alert_rows.open_alert_periods(store)
     firing = {s.key: s for s in states if s.firing}
     if not firing and not open_keys:  # the usual case; every commit makes the engine re-read the data's bounds
         return []
@@ -227,38 +196,25 @@ def record(store: Store, states: Sequence[AlertState], now: datetime | None = No
     with store.transaction():
         for key, state in firing.items():
             if key in open_keys and open_keys[key] == state.period:
-                con.execute("UPDATE alert_events SET last_value = ?, calls = ? WHERE alert_key = ? "
-                            "AND resolved_utc IS NULL", [state.value, state.calls, key])
+                alert_rows.update_open_alert(store, key, state.value, state.calls)
                 continue
             if key in open_keys:  # the window rolled over while it fired: the old one is over
-                _resolve(store, key, stamp)
-            con.execute("INSERT INTO alert_events VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)",
-                        [key, state.metric, state.scope, state.scope_value, state.window, state.period, stamp,
-                         state.value, state.value, state.target, state.warn, state.calls])
+                alert_rows.resolve_alert(store, key, stamp)
+            alert_rows.insert_alert(store, key, state.metric, state.scope, state.scope_value, state.window,
+                                    state.period, stamp, state.value, state.target, state.warn, state.calls)
             changes.append(AlertChange("fired", state))
         by_key = {s.key: s for s in states}
         for key in open_keys.keys() - firing.keys():
-            _resolve(store, key, stamp)
+            alert_rows.resolve_alert(store, key, stamp)
             state = by_key.get(key)
             if state is not None:
                 changes.append(AlertChange("resolved", state))
     return changes
 
 
-def _resolve(store: Store, key: str, stamp: datetime) -> None:
-    store.connection.execute(
-        "UPDATE alert_events SET resolved_utc = ? WHERE alert_key = ? AND resolved_utc IS NULL", [stamp, key])
-
-
 def history(store: Store, *, since: date | None = None, limit: int = 200) -> list[dict[str, Any]]:
     """Fired alerts, newest first (open ones have no ``resolved_utc``)."""
-    ensure_alert_schema(store)
-    start = datetime.combine(since, datetime.min.time()) if since else datetime(1970, 1, 1)
-    table = store.connection.sql(
-        "SELECT * FROM alert_events WHERE fired_utc >= $start ORDER BY fired_utc DESC, alert_key LIMIT $limit",
-        params={"start": start, "limit": limit},
-    ).to_arrow_table()
-    return table.to_pylist()
+    return alert_rows.alert_history(store, since=since, limit=limit)
 
 
 def notify(changes: Sequence[AlertChange], settings: Settings) -> list[str]:
@@ -290,5 +246,5 @@ def _payload(change: AlertChange, lang: str) -> dict[str, Any]:
 
 def newest_data_time(store: Store) -> datetime | None:
     """The start of the last call loaded (UTC), to check alerts as of then (replays, tests)."""
-    value = store.column_bounds("calls", "start_utc")[1] if store.has_table("calls") else None
-    return value.replace(tzinfo=UTC) + timedelta(seconds=1) if isinstance(value, datetime) else None
+    value = data_end_utc(store)
+    return value.replace(tzinfo=UTC) + timedelta(seconds=1) if value is not None else None

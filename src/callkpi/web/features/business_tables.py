@@ -1,4 +1,5 @@
-"""What the business pages show, arranged from :mod:`callkpi.training`, :mod:`callkpi.scorecard` and
+"""What the business pages show, arranged from :mod:`callkpi.analyses.training_effect`,
+:mod:`callkpi.analyses.agent_scorecard` and
 engine results: who may see which agent, cached results, training rows in words, scorecard sections.
 Nothing here computes a KPI or a statistic."""
 
@@ -11,15 +12,14 @@ from typing import Any
 from callkpi.analyses.agent_scorecard import agent_scorecard, known_agent
 from callkpi.analyses.training_effect import OUTCOMES, Effect, programmes, training_effect
 from callkpi.config import MetricParams
+from callkpi.queries.agents import agent_names, serves_queues
 from callkpi.stats.significance import MIN_AGENTS_PER_GROUP, MIN_OBSERVATIONS_PER_CELL
-from callkpi.storage import first_row
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import BadRequest, Period
-from callkpi.web.queries import agent_names
 from callkpi.web.scope import Forbidden, NotFound, Principal
-from callkpi.web.views import KpiTable, by_table
+from callkpi.web.tables import KpiTable, by_table
 
 SALES_METRICS = (
     "deals_won",
@@ -75,10 +75,7 @@ def _team_of(db: Database, agent: str) -> str | None:
 
 
 def _serves_queues(db: Database, agent: str, queues: Sequence[str]) -> bool:
-    row = first_row(db.store().connection.execute(
-        "SELECT EXISTS (SELECT 1 FROM agent_legs WHERE agent = $agent AND list_contains($queues, queue))",
-        {"agent": agent, "queues": list(queues)}))
-    return bool(row and row[0])
+    return serves_queues(db.store(), agent, queues)
 
 
 # -- cached results ------------------------------------------------------------------------------
@@ -96,7 +93,7 @@ def programme_names(db: Database) -> list[str]:
 
 def effects(db: Database, params: MetricParams, programme: str | None, window_days: int,
             metrics: Sequence[str]) -> list[Effect]:
-    """:func:`callkpi.training.training_effect`, with the request's values checked (400 otherwise)."""
+    """:func:`~callkpi.analyses.training_effect.training_effect`, with the request's values checked (400 otherwise)."""
     if programme is not None and programme not in programme_names(db):
         raise BadRequest(f"programme: no training programme {programme!r} is loaded")
     if not 1 <= window_days <= MAX_WINDOW_DAYS:

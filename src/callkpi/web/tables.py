@@ -13,7 +13,6 @@ from callkpi.metrics.engine import KpiResult
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.kpi import Period
-from callkpi.web.queries import agent_names
 from callkpi.web.scope import Principal
 
 
@@ -75,19 +74,6 @@ def by_table(
     wanted = kpi.present(db, metrics)
     result = kpi.run_period(db, principal, period, by=by, filters=filters, metrics=wanted, params=params)
     return _table(name, result, context_of(period, filters))
-
-
-def agents_table(
-    db: Database, principal: Principal, period: Period, filters: Mapping[str, Sequence[str]]
-) -> KpiTable:
-    table = by_table(db, principal, "agents", period, ("agent",), kpi.AGENT_METRICS, filters)
-    names = db.cached(("agent_names",), lambda: agent_names(db.store()))
-    for row in table.rows:
-        known = names.get(row["agent"], {})
-        row["name"] = known.get("name")
-        row["team"] = known.get("team")
-    table.labels = ("name", "team")
-    return table
 
 
 AGENTS_PER_PAGE = 200

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callkpi.metrics.catalogue import REGISTRY
-from callkpi.web import queries
+from callkpi.queries.sources import source_call_counts, source_rows
+from callkpi.queries.targets import SCOPES, delete_target, load_targets, save_target
+from callkpi.storage import Store
 from callkpi.web.auth import (
     ROLES,
     AuthError,
@@ -31,7 +35,6 @@ from callkpi.web.security import (
     session_principal,
     web_state,
 )
-from callkpi.web.targets import SCOPES, delete_target, load_targets, save_target
 from callkpi.web.ui import render
 
 router = APIRouter(include_in_schema=False)
@@ -218,5 +221,11 @@ def sources_page(request: Request, me: Principal = Depends(page_principal)) -> H
         "admin_sources.html",
         active="admin",
         watch=state.watcher.status() if state.watcher else None,
-        sources=queries.sources(state.db.store()),
+        sources=_sources_with_calls(state.db.store()),
     )
+
+
+def _sources_with_calls(store: Store) -> list[dict[str, Any]]:
+    """The loaded sources with the calls each holds (as `callkpi sources` counts them)."""
+    calls = source_call_counts(store)
+    return [{**row, "calls": calls.get(row["source_id"])} for row in source_rows(store)]

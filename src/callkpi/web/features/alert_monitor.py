@@ -1,6 +1,6 @@
 """The server watches the alerts itself: every ``alerts.check_every_s`` seconds (and right after
 ``serve --watch`` loaded new lines, or a target changed) a background thread compares every target
-with its KPI (:func:`callkpi.alerts.evaluate`), records what fired or resolved and posts it to the
+with its KPI (:func:`callkpi.analyses.alerts.evaluate`), records what fired or resolved and posts it to the
 webhooks, through its own cursor of the server's connection. The latest states stay in memory, so
 the nav badge on every page costs no query.
 
@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from callkpi import alerts
-from callkpi.alerts import AlertChange, AlertState
+from callkpi.analyses import alerts
+from callkpi.analyses.alerts import AlertChange, AlertState
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.queries.web_tables import ensure_alert_schema
 from callkpi.web.auth import User
 from callkpi.web.db import Database
 
@@ -53,7 +54,7 @@ class AlertMonitor:
         self.db = db
         self.options = options or MonitorOptions()
         self.every_s = self.options.every_s or db.settings.alerts.check_every_s
-        alerts.ensure_alert_schema(db.store())  # now, not while a load may be writing
+        ensure_alert_schema(db.store())  # now, not while a load may be writing
         self._snapshot = Snapshot()
         self._check_lock = threading.Lock()  # one check at a time
         self._stop = threading.Event()

@@ -42,12 +42,12 @@ from callkpi.qa.scorecards import (
     scorecard_versions,
     to_yaml,
 )
+from callkpi.queries import calls as call_log
 from callkpi.storage import Store
-from callkpi.web import queries
+from callkpi.web.features.calls import _recording
+from callkpi.web.features.qa_strings import QA_STRINGS
 from callkpi.web.i18n import STRINGS
 from callkpi.web.kpi import BadRequest, parse_date
-from callkpi.web.pages_calls import _recording
-from callkpi.web.qa_strings import QA_STRINGS
 from callkpi.web.scope import Forbidden, NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, check_form_csrf, page_principal, web_state
 from callkpi.web.ui import locale, page_query, render
@@ -91,7 +91,7 @@ def visible_review(store: Store, me: Principal, review_id: str, version: int | N
 def scorable_call(store: Store, me: Principal, call_id: str, hide_numbers: bool) -> dict[str, Any]:
     """The call's detail when the user may score it (admins, supervisors within their scope)."""
     require_role(me, *SCORERS)
-    detail = queries.call_detail(store, call_id, scoped_filters(me, {}), hide_numbers=hide_numbers)
+    detail = call_log.call_detail(store, call_id, scoped_filters(me, {}), hide_numbers=hide_numbers)
     if detail is None:
         raise NotFound(call_id)
     return detail
@@ -233,7 +233,7 @@ def review_page(review_id: str, request: Request, me: Principal = Depends(page_p
         "scorecard_version"] else None
     if card is None:
         card = card_of_scores(review)
-    detail = queries.call_detail(store, review["call_id"], {}, hide_numbers=_hide(request, me))
+    detail = call_log.call_detail(store, review["call_id"], {}, hide_numbers=_hide(request, me))
     given = {s["criterion"]: _score_text(s["score"]) for s in latest["scores"]}
     return render(
         request, me, "qa_review.html", active="qa", review=review, latest=latest, card=card,

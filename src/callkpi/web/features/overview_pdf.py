@@ -25,17 +25,17 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
+from callkpi.queries.targets import Targets, load_targets
+from callkpi.web.features.overview import overview_results
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
-from callkpi.web.pages import overview_results
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
-from callkpi.web.targets import Targets, load_targets
+from callkpi.web.tables import KpiTable
 from callkpi.web.ui import locale, page_query
-from callkpi.web.views import KpiTable
 
 router = APIRouter(include_in_schema=False)
-FONTS = Path(__file__).resolve().parent / "fonts"
+FONTS = Path(__file__).resolve().parent.parent / "fonts"  # web/fonts
 STATUS_COLOURS = {"good": colors.HexColor("#c8ebd0"), "warn": colors.HexColor("#fbe7b5"),
                   "bad": colors.HexColor("#f6c4c0")}
 QUEUES_PER_TABLE = 6

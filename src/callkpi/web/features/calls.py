@@ -1,4 +1,4 @@
-"""Pages over rows: the call log, one call, its recording, the missed-call worklist."""
+"""The call log: the filtered, paged list, one call with its legs and events, its recording."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.datastructures import QueryParams
 
-from callkpi.web import kpi, queries
+from callkpi.queries import calls as call_log
+from callkpi.queries.agents import agent_ids
+from callkpi.queries.queues import queue_names
+from callkpi.web import kpi
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
-from callkpi.web.security import check_form_csrf, page_principal, web_state
-from callkpi.web.targets import load_targets
-from callkpi.web.ui import locale, page_query, render
+from callkpi.web.scope import NotFound, Principal, scoped_filters
+from callkpi.web.security import page_principal, web_state
+from callkpi.web.ui import page_query, render
 
 router = APIRouter(include_in_schema=False)
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".webm", ".flac")
@@ -30,12 +32,12 @@ def _float(value: str | None, name: str) -> float | None:
         raise BadRequest(f"{name} expects a number of seconds, got {value!r}") from exc
 
 
-def call_query_from(qp: QueryParams, *, period: kpi.Period | None, limit: int = 50) -> queries.CallQuery:
+def call_query_from(qp: QueryParams, *, period: kpi.Period | None, limit: int = 50) -> call_log.CallQuery:
     try:
         offset = int(qp.get("offset") or 0)
     except ValueError as exc:
         raise BadRequest("offset must be a whole number") from exc
-    return queries.CallQuery(
+    return call_log.CallQuery(
         date_from=period.date_from if period else None,
         date_to=period.date_to if period else None,
         direction=split_values(qp.getlist("direction")),
@@ -69,7 +71,7 @@ def calls(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
     params = db.params()
     pq = page_query(request, params)
     q = call_query_from(request.query_params, period=pq.period)
-    page = queries.calls_page(
+    page = call_log.calls_page(
         db.store(), q, call_scope(me, request.query_params), params,
         hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
     )
@@ -83,10 +85,10 @@ def calls(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
         pq=pq,
         q=q,
         page=page,
-        directions=queries.DIRECTIONS,
-        outcomes=queries.OUTCOMES,
-        queues=db.cached(("queues",), lambda: queries.distinct_values(db.store(), "queue_legs", "queue")),
-        agents=db.cached(("agents",), lambda: queries.distinct_values(db.store(), "agents", "agent")),
+        directions=call_log.DIRECTIONS,
+        outcomes=call_log.OUTCOMES,
+        queues=db.cached(("queues",), lambda: queue_names(db.store())),
+        agents=db.cached(("agents",), lambda: agent_ids(db.store())),
     )
 
 
@@ -104,7 +106,7 @@ def _recording(call: dict[str, Any]) -> dict[str, str] | None:
 
 def _detail(request: Request, me: Principal, call_id: str) -> dict[str, Any]:
     db = web_state(request).db
-    detail = queries.call_detail(
+    detail = call_log.call_detail(
         db.store(), call_id, scoped_filters(me, {}),
         hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
     )
@@ -138,54 +140,3 @@ def recording(call_id: str, request: Request, me: Principal = Depends(page_princ
     path = Path(detail["call"]["recording"])
     media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type)
-
-
-@router.get("/missed", response_class=HTMLResponse)
-def missed(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
-    require_role(me, "admin", "supervisor")
-    db = web_state(request).db
-    params = db.params()
-    pq = page_query(request, params)
-    scope = scoped_filters(me, pq.filters)
-    worklist = queries.missed_worklist(
-        db.store(), params, scope, date_from=pq.period.date_from, date_to=pq.period.date_to,
-        hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers), limit=200,
-    )
-    metrics = kpi.present(db, kpi.CALLBACK_METRICS)
-    result = kpi.run_period(db, me, pq.period, filters=pq.filters, metrics=metrics)
-    return render(
-        request,
-        me,
-        "missed.html",
-        loc=locale(request, me, params),
-        active="missed",
-        pq=pq,
-        worklist=worklist,
-        metrics=metrics,
-        row=result.rows[0] if result.rows else {},
-        notes=result.notes,
-        targets=load_targets(db.store()),
-        params=params,
-        export_metrics=",".join(metrics),
-        queues=db.cached(("queues",), lambda: queries.distinct_values(db.store(), "queue_legs", "queue")),
-    )
-
-
-@router.post("/missed/{call_id}/handled", response_model=None)
-async def missed_handled(
-    call_id: str, request: Request, me: Principal = Depends(page_principal)
-) -> HTMLResponse | RedirectResponse:
-    form = await check_form_csrf(request, me)
-    require_role(me, "admin", "supervisor")
-    db = web_state(request).db
-    marked = queries.mark_handled(
-        db.store(), call_id, scoped_filters(me, {}), me.username, str(form.get("note", ""))[:500]
-    )
-    if request.headers.get("hx-request") == "true":
-        loc = locale(request, me)
-        return HTMLResponse(
-            f'<tr class="handled"><td colspan="7">{loc.t("handled")}: {len(marked)}</td></tr>'
-        )
-    back = request.headers.get("referer") or "/missed"
-    return RedirectResponse(back if back.startswith(str(request.base_url)) else "/missed", status_code=303)
-

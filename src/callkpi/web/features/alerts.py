@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from callkpi.web import alert_monitor
+from callkpi.web.features import alert_monitor
 from callkpi.web.scope import Principal, require_role
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.ui import locale, render

@@ -1,13 +1,13 @@
-"""Tables the web surface owns: users, API tokens, targets, marks on calls, its own settings.
+"""Tables the web surface and the alerts own: users, API tokens, targets, marks on calls, the
+server's settings, and the alert history.
 
-They live in the same store as the canonical tables and are created with ``Store.ensure_schema``;
-nothing in the metric engine reads them.
+They live in the same store as the canonical tables and are created with
+:func:`callkpi.queries.web_tables.ensure_web_schema`; nothing in the metric engine reads them.
 """
 
 from __future__ import annotations
 
 from callkpi.model.schema import Table
-from callkpi.storage import Store
 
 USERS = Table(
     "web_users",
@@ -72,8 +72,26 @@ WEB_SETTINGS = Table(
     ("key",),
 )
 
+ALERT_EVENTS = Table(
+    "alert_events",
+    "alerts that fired (a KPI beyond its target's warning level) and when they resolved",
+    (
+        ("alert_key", "VARCHAR"),  # scope:scope_value:metric:window
+        ("metric", "VARCHAR"),
+        ("scope", "VARCHAR"),  # all | queue | team
+        ("scope_value", "VARCHAR"),
+        ("window", "VARCHAR"),  # today | interval
+        ("period", "VARCHAR"),  # the local day or interval start the alert is about
+        ("fired_utc", "TIMESTAMP"),
+        ("resolved_utc", "TIMESTAMP"),
+        ("value", "DOUBLE"),  # when it fired
+        ("last_value", "DOUBLE"),
+        ("target", "DOUBLE"),
+        ("warn", "DOUBLE"),
+        ("calls", "BIGINT"),
+    ),
+    ("alert_key", "fired_utc"),
+)
+
 WEB_TABLES: tuple[Table, ...] = (USERS, API_TOKENS, TARGETS, CALL_MARKS, WEB_SETTINGS)
-
-
-def ensure_web_schema(store: Store) -> None:
-    store.ensure_schema(WEB_TABLES)
+ALERT_TABLES: tuple[Table, ...] = (ALERT_EVENTS,)

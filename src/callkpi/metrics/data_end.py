@@ -1,0 +1,17 @@
+"""Where the loaded data ends: the one reading every part of callkpi uses (the rollups' data
+context, the web's default period, alerts checked as of the data)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from callkpi.model.schema import CALLS
+from callkpi.storage import Store
+
+
+def data_end_utc(store: Store) -> datetime | None:
+    """The start (UTC, naive) of the newest call loaded; None when there is none."""
+    if not store.has_table(CALLS.name):
+        return None
+    value = store.column_bounds(CALLS.name, "start_utc")[1]
+    return value if isinstance(value, datetime) else None
