@@ -42,7 +42,6 @@ import numpy as np
 
 from callkpi.config import MetricParams
 from callkpi.metrics.calendar import local_midnight_slice
-from callkpi.model.business_schema import has_business_tables
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.stats.tests import (
     MIN_AGENTS_PER_GROUP,
@@ -53,6 +52,7 @@ from callkpi.stats.tests import (
     welch_ttest_samples,
 )
 from callkpi.storage import Store
+from callkpi.storage.business_tables import has_business_tables
 
 Kind = Literal["binary", "continuous"]
 

@@ -34,10 +34,10 @@ from callkpi.config import MetricParams, PhoneSettings
 from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
 from callkpi.metrics.calendar import slice_range
 from callkpi.metrics.engine import QueryError
-from callkpi.model.business_schema import has_business_tables
 from callkpi.report.render import format_value, print_table, write_xlsx
 from callkpi.scorecard import SCORECARD_COLUMNS, agent_scorecard, export_rows
 from callkpi.storage import Store
+from callkpi.storage.business_tables import has_business_tables
 from callkpi.training import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")

@@ -44,9 +44,10 @@ from callkpi.ingest.base import (
     record_source,
     start_import,
 )
-from callkpi.model.business_schema import ensure_business_schema
 from callkpi.model.schema import SLICE_SECONDS
+from callkpi.model.working_tables import BUSINESS_ALIAS_SETTINGS
 from callkpi.storage import Store, first_row
+from callkpi.storage.business_tables import ensure_business_schema
 
 MAPPING_ENV = "CALLKPI_BUSINESS_MAPPING"
 XLSX_FORMAT = "business-xlsx"
@@ -734,7 +735,7 @@ def refresh_agent_lookup(store: Store, settings: Settings | None) -> None:
     """TEMP table ``biz_agent_lookup(key, agent)``: lower-case agent ids, staff names, staff and
     agents aliases, and the settings' aliases, each to its agent id (ambiguous names are left out)."""
     con = store.connection
-    con.execute("CREATE OR REPLACE TEMP TABLE biz_alias_settings (raw VARCHAR, agent VARCHAR)")
+    store.create_working_table(BUSINESS_ALIAS_SETTINGS, empty=True)
     aliases = settings.agents.aliases if settings else {}
     if aliases:
         store.append_arrow("biz_alias_settings", pa.table({"raw": list(aliases), "agent": list(aliases.values())}))

@@ -54,6 +54,7 @@ from callkpi.ingest.base import (
 )
 from callkpi.ingest.refresh import after_calls_changed
 from callkpi.metrics import rollup
+from callkpi.model.working_tables import CDR_AFFECTED
 from callkpi.storage import Store, first_row
 
 Progress = Callable[[int], None]
@@ -345,7 +346,7 @@ def load_records(
     day_first = settings.cdr.dayfirst if dayfirst is None else dayfirst
     formats = time_formats(day_first, extra_formats)
     with store.transaction() as con:
-        con.execute("CREATE OR REPLACE TEMP TABLE cdr_affected (call_key VARCHAR)")
+        store.create_working_table(CDR_AFFECTED, empty=True)
         con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records "
                     "WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         con.execute("DELETE FROM cdr_records WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
@@ -1105,8 +1106,8 @@ def rebuild(store: Store, settings: Settings, source: str) -> None:
 def rebuild_all(store: Store, settings: Settings, source: str) -> None:
     """Rebuild every call of a source (after the direction rules or agent aliases changed)."""
     con = store.connection
-    con.execute("CREATE OR REPLACE TEMP TABLE cdr_affected AS SELECT DISTINCT call_key FROM cdr_records "
-                "WHERE source = ?", [source])
+    store.create_working_table(CDR_AFFECTED, empty=True)
+    con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records WHERE source = ?", [source])
     con.execute("INSERT INTO cdr_affected SELECT call_id FROM calls WHERE source = ?", [source])
     rebuild(store, settings, source)
 
@@ -1359,8 +1360,9 @@ def reconcile_with_queue_log(store: Store, settings: Settings) -> int:
     merged = 0
     sources = [row[0] for row in con.execute("SELECT DISTINCT source FROM cdr_records").fetchall()]
     for source in sources:
+        store.create_working_table(CDR_AFFECTED, empty=True)
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE cdr_affected AS SELECT DISTINCT call_key FROM cdr_records "  # noqa: S608
+            "INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records "  # noqa: S608
             f"WHERE source = ? AND call_key IN (SELECT call_id FROM calls WHERE source = 'queue_log'){scope}",
             [source],
         )

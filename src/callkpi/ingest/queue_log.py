@@ -36,6 +36,7 @@ from callkpi.ingest.base import (
     start_import,
 )
 from callkpi.ingest.refresh import after_calls_changed
+from callkpi.model.working_tables import QUEUE_LOG_NEW_CALLIDS
 from callkpi.storage import Store, first_row
 
 FORMAT_PLAIN = "asterisk-queue-log"
@@ -109,7 +110,7 @@ def load(
         )
         first_events = not con.execute("SELECT 1 FROM queue_log_events LIMIT 1").fetchall()
         con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
-        con.execute("CREATE OR REPLACE TEMP TABLE ql_new_callids (callid VARCHAR)")
+        store.create_working_table(QUEUE_LOG_NEW_CALLIDS, empty=True)
         queue_log_model.register_agent_aliases(store, settings)
         bytes_loaded, lines_read = start.start_offset, first_line - 1
         if fmt == FORMAT_CSV:
