@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from callkpi.config import MetricParams, PhoneSettings, Settings
-from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.storage import Store
 from callkpi.training import OUTCOMES, Cohort, Observations, estimate, training_effect

@@ -24,7 +24,6 @@ from fastapi.testclient import TestClient
 from markupsafe import escape
 
 from callkpi.config import MetricParams, Settings
-from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue_business import ATTRIBUTION_RULE

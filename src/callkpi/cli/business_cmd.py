@@ -31,7 +31,6 @@ from callkpi.cli.common import (
     split_values,
 )
 from callkpi.config import MetricParams, PhoneSettings
-from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
 from callkpi.metrics.calendar import slice_range
 from callkpi.metrics.engine import QueryError
 from callkpi.report.render import format_value, print_table, write_xlsx
@@ -253,7 +252,7 @@ def relink(db: Path | None = DbOption, config: Path | None = ConfigOption) -> No
     """Redo what joins business data to calls (deal attribution, survey matching, agent names and
     teams, headcount days, adherence, cost allocation): run it after loading calls that arrived
     after the deals, surveys, costs or schedules that concern them."""
-    from callkpi.ingest import attribution
+    from callkpi.ingest.business import attribution
 
     settings = settings_for(config)
     with Store(existing_db(db)) as store:

@@ -23,8 +23,11 @@ from callkpi.cli.common import (
     with_mapping,
     writable_store,
 )
-from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic, queue_log
+from callkpi.ingest import queue_log
 from callkpi.ingest.base import ImportError_, ImportReport
+from callkpi.ingest.cdr import asterisk as cdr_asterisk
+from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
+from callkpi.ingest.cdr import generic as cdr_generic
 from callkpi.ingest.formats import FORMATS, load_file
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from callkpi.config import Settings
-from callkpi.ingest import cdr_model, queue_log_model
+from callkpi.ingest import queue_log_model
 from callkpi.ingest.base import (
     FileChunk,
     ImportReport,
@@ -35,6 +35,7 @@ from callkpi.ingest.base import (
     record_source,
     start_import,
 )
+from callkpi.ingest.cdr import rebuild as cdr_rebuild
 from callkpi.ingest.refresh import after_calls_changed
 from callkpi.model.working_tables import QUEUE_LOG_NEW_CALLIDS
 from callkpi.storage import Store, first_row
@@ -125,7 +126,7 @@ def load(
                 progress(staged.end_offset)
         changed_since = min(reloaded, _earliest_event(store, source_id, first_line))
         queue_log_model.rebuild(store, settings, changed_since, only_new_events=first_events)
-        cdr_model.reconcile_with_queue_log(store, settings)
+        cdr_rebuild.reconcile_with_queue_log(store, settings)
         after_calls_changed(store, settings)
         _fill_report(store, report, source_id, first_line)
         record_source(

@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from callkpi.config import Settings, effective_params
-from callkpi.ingest import costs, schedules, staff
-from callkpi.ingest.business import refresh_agent_lookup, resolved_agent_sql
+from callkpi.ingest.business import costs, schedules, staff
+from callkpi.ingest.business.agents import refresh_agent_lookup, resolved_agent_sql
 from callkpi.metrics.calendar import local_midnight_slice
 from callkpi.model.working_tables import BUSINESS_DAYS
 from callkpi.storage import Store, first_row
