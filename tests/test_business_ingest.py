@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from callkpi.config import PhoneSettings, Settings
-from callkpi.ingest import business
 from callkpi.ingest.base import ImportError_, ImportReport
+from callkpi.ingest.business import layouts, mappings
 from callkpi.ingest.formats import detect, load_file
 from callkpi.storage import Store
 from conftest import query_rows
@@ -171,12 +171,12 @@ def test_bitrix24_export_as_xlsx_is_recognised_by_its_header(store: Store, tmp_p
 
 
 def test_shipped_generic_mapping_is_the_default_layout() -> None:
-    generic = business.load_mapping("deals-generic")
-    default = business.default_mapping("deals")
+    generic = mappings.load_mapping("deals-generic")
+    default = mappings.default_mapping("deals")
     assert generic.columns == default.columns
-    assert generic.values["status"] == business.KINDS["deals"].values["status"]
+    assert generic.values["status"] == layouts.KINDS["deals"].values["status"]
     for name in ("deals-amocrm", "deals-bitrix24"):
-        mapping = business.load_mapping(name)
+        mapping = mappings.load_mapping(name)
         assert mapping.checked_against == "documentation" and mapping.signature
 
 
@@ -189,7 +189,7 @@ def test_a_mapping_from_the_environment_reads_another_layout(store: Store, tmp_p
         '[values.status]\nwon = ["Купил"]\nlost = ["Не купил"]\n',
         encoding="utf-8",
     )
-    monkeypatch.setenv(business.MAPPING_ENV, str(mapping))
+    monkeypatch.setenv(layouts.MAPPING_ENV, str(mapping))
     report = load(store, tmp_path, "crm.csv", "Номер,Итог,Когда,Сколько\n7,Купил,2026-03-02,\"1.500,25\"\n"
                                               "8,Думает,2026-03-02,1\n")
     assert report.messages[0] == "read with the my-crm layout (deals)"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from callkpi.config import Settings
-from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.storage import Store

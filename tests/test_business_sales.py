@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from callkpi.config import PhoneSettings, Settings
-from callkpi.ingest import attribution, business  # noqa: F401 - registers the business formats
+from callkpi.ingest.business import attribution
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.storage import Store

@@ -26,7 +26,6 @@ from markupsafe import escape
 from callkpi.analyses.agent_scorecard import agent_scorecard
 from callkpi.analyses.training_effect import training_effect
 from callkpi.config import MetricParams, Settings
-from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import ATTRIBUTION_RULE

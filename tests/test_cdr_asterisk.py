@@ -17,7 +17,7 @@ import pytest
 
 from callkpi.cli.missed_cmd import missed_worklist
 from callkpi.config import MetricParams, Settings
-from callkpi.ingest import cdr_asterisk
+from callkpi.ingest.cdr import asterisk as cdr_asterisk
 from callkpi.ingest.formats import detect, load_file
 from callkpi.storage import Store
 from conftest import by_key, kpis, query_rows, total

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from callkpi.config import Settings
-from callkpi.ingest import cdr_freeswitch
+from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
 from callkpi.ingest.formats import detect, load_file
 from callkpi.storage import Store
 from conftest import query_rows, total

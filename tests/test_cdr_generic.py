@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from callkpi.config import Settings
-from callkpi.ingest import cdr_generic
 from callkpi.ingest.base import ImportError_
+from callkpi.ingest.cdr import generic as cdr_generic
 from callkpi.ingest.formats import detect, load_file
 from callkpi.storage import Store
 from conftest import query_rows, total

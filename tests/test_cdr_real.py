@@ -31,7 +31,7 @@ from pathlib import Path
 import pytest
 
 from callkpi.config import Settings
-from callkpi.ingest import cdr_model
+from callkpi.ingest.cdr import rebuild as cdr_rebuild
 from callkpi.ingest.formats import load_file
 from callkpi.storage import Store
 from conftest import SHARED, query_rows
@@ -363,7 +363,7 @@ def test_pbxware_queue_log_then_cdr_do_not_double_count() -> None:
 
 def test_pbxware_cdr_then_a_growing_queue_log_with_the_reconcile_hook(tmp_path: Path) -> None:
     """Loaded the other way round, and the queue_log in two steps (it grew), the calls are merged
-    by cdr_model.reconcile_with_queue_log: the hook the queue_log importer is to call after its
+    by cdr_rebuild.reconcile_with_queue_log: the hook the queue_log importer is to call after its
     rebuild (until it does, the caller runs it; running it twice changes nothing)."""
     overlap, rows = pbxware_overlap()
     lines = real("pbxware-us-2018/queue_log").read_text().splitlines(keepends=True)
@@ -375,5 +375,5 @@ def test_pbxware_cdr_then_a_growing_queue_log_with_the_reconcile_hook(tmp_path: 
             grown.write_text("".join(part), encoding="utf-8")
             load(grown, "America/New_York", store=store)
             with store.transaction():
-                cdr_model.reconcile_with_queue_log(store, Settings())
+                cdr_rebuild.reconcile_with_queue_log(store, Settings())
         check_no_double_count(store, overlap, rows)

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 from callkpi.cli import _register_commands
 from callkpi.cli.app import app
 from callkpi.config import Settings
-from callkpi.ingest import qa_reviews  # noqa: F401 - registers the format
 from callkpi.ingest.formats import detect, load_file
 from callkpi.simulate.writers import BUSINESS_COLUMNS
 from callkpi.storage import Store

@@ -19,7 +19,6 @@ import pytest
 
 from callkpi.analyses.training_effect import training_effect
 from callkpi.config import MetricParams, PhoneSettings, Settings
-from callkpi.ingest import business  # noqa: F401 - registers the business formats
 from callkpi.ingest.formats import load_file
 from callkpi.storage import Store
 

@@ -13,8 +13,8 @@ from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, compute
-from callkpi.model.business_schema import has_business_tables
 from callkpi.storage import Store, first_row
+from callkpi.storage.business_tables import has_business_tables
 
 SCORECARD_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("calls", ("calls_handled", "dials", "dials_answered", "transfers", "transfer_rate")),

@@ -48,7 +48,6 @@ from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import within_attribution_window
 from callkpi.metrics.registry import Value
 from callkpi.metrics.rollup import data_context
-from callkpi.model.business_schema import has_business_tables
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.stats.significance import (
     MIN_AGENTS_PER_GROUP,
@@ -59,6 +58,7 @@ from callkpi.stats.significance import (
     welch_ttest_samples,
 )
 from callkpi.storage import Store
+from callkpi.storage.business_tables import has_business_tables
 
 Kind = Literal["binary", "continuous"]
 

@@ -34,7 +34,6 @@ from callkpi.cli.common import (
     split_values,
 )
 from callkpi.config import MetricParams
-from callkpi.ingest import business  # noqa: F401 - registers the business formats with `callkpi ingest`
 from callkpi.metrics.engine import QueryError
 from callkpi.queries.business import relink_counts
 from callkpi.queries.survey_targets import survey_candidates
@@ -205,7 +204,7 @@ def relink(db: Path | None = DbOption, config: Path | None = ConfigOption) -> No
     """Redo what joins business data to calls (deal attribution, survey matching, agent names and
     teams, headcount days, adherence, cost allocation): run it after loading calls that arrived
     after the deals, surveys, costs or schedules that concern them."""
-    from callkpi.ingest import attribution
+    from callkpi.ingest.business import attribution
 
     settings = settings_for(config)
     with Store(existing_db(db)) as store:

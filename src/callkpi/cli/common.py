@@ -87,7 +87,7 @@ def with_mapping(settings: Settings, mapping: str | None) -> Settings:
 @contextmanager
 def mapping_in_environment(mapping: str | None) -> Iterator[None]:
     """Format detection reads the mapping from the environment: --mapping wins over it for this command."""
-    from callkpi.ingest.cdr_generic import MAPPING_ENV
+    from callkpi.ingest.cdr.generic import MAPPING_ENV
 
     saved = os.environ.get(MAPPING_ENV)
     if mapping:

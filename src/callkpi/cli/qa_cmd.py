@@ -23,7 +23,6 @@ from callkpi.cli.common import (
     split_values,
 )
 from callkpi.config import MetricParams
-from callkpi.ingest import qa_reviews  # noqa: F401 - registers the qa-reviews format with `callkpi ingest`
 from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.qa import reports

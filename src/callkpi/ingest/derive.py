@@ -6,10 +6,11 @@ windows (``fcr_window_h``, ``callback_window_h``) stay report-time parameters.
 from __future__ import annotations
 
 from callkpi.metrics import rollup
+from callkpi.model.working_tables import CALL_LINK_NOTED_CALLS, CALL_LINK_NOTED_NUMBERS
 from callkpi.storage import Store, first_row
 
-_NOTED_CALLS = "call_link_noted_calls"
-_NOTED_NUMBERS = "call_link_noted_numbers"
+_NOTED_CALLS = CALL_LINK_NOTED_CALLS.name
+_NOTED_NUMBERS = CALL_LINK_NOTED_NUMBERS.name
 
 
 def note_calls(store: Store, call_ids_sql: str) -> None:
@@ -17,8 +18,8 @@ def note_calls(store: Store, call_ids_sql: str) -> None:
     query of the caller): :func:`refresh_call_links` then recomputes the links of the numbers these
     calls have now or have after the change, and leaves every other number's links alone."""
     con = store.connection
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_NOTED_CALLS} (call_id VARCHAR)")
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_NOTED_NUMBERS} (number VARCHAR)")
+    store.create_working_table(CALL_LINK_NOTED_CALLS)
+    store.create_working_table(CALL_LINK_NOTED_NUMBERS)
     con.execute(f"INSERT INTO {_NOTED_CALLS} {call_ids_sql}")
     con.execute(_NUMBERS_OF_NOTED_CALLS)
 

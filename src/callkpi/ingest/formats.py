@@ -1,52 +1,51 @@
-"""Every importable format: its name, how to recognise it, how to load it."""
+"""Every importable format, and the one entry point the surfaces load files through.
+
+The formats come from the importer modules' own ``SOURCE_FORMATS`` declarations; their order is the
+detection order: QA reviews ahead of the survey layout (whose ``score`` column these files also
+have), then queue_log, the generic CDR mapping before the Asterisk CDR (so that a mapping named in
+$CALLKPI_MAPPING wins over the Asterisk header it may resemble), FreeSWITCH, and the business files.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from callkpi.config import Settings
-from callkpi.ingest import queue_log
+from callkpi.ingest import qa_reviews, queue_log
 from callkpi.ingest.base import ImportError_, ImportReport
+from callkpi.ingest.business import formats as business_formats
+from callkpi.ingest.cdr import asterisk, freeswitch, generic
+from callkpi.ingest.source_format import SourceFormat
 from callkpi.storage import Store
 
-Loader = Callable[..., ImportReport]
-
-
-@dataclass(frozen=True)
-class SourceFormat:
-    name: str
-    description: str
-    sniff: Callable[[bytes], str | None]  # returns the format name it recognises, or None
-    load: Loader
-
-
-FORMATS: dict[str, SourceFormat] = {}
-
-
-def register(fmt: SourceFormat) -> None:
-    FORMATS[fmt.name] = fmt
-
-
-register(
+# queue_log.py is left as it is for now; its two formats are declared here.
+QUEUE_LOG_FORMATS: tuple[SourceFormat, ...] = (
     SourceFormat(
         queue_log.FORMAT_PLAIN,
         "Asterisk queue_log file (epoch|callid|queue|agent|EVENT|data...)",
         queue_log.sniff,
         lambda store, path, settings, **kw: queue_log.load(store, path, settings, fmt=queue_log.FORMAT_PLAIN, **kw),
-    )
-)
-register(
+    ),
     SourceFormat(
         queue_log.FORMAT_CSV,
         "CSV export of the realtime queue_log table (time, callid, queuename, agent, event, data...)",
         queue_log.sniff,
         lambda store, path, settings, **kw: queue_log.load(store, path, settings, fmt=queue_log.FORMAT_CSV, **kw),
-    )
+    ),
 )
 
-
+FORMATS: dict[str, SourceFormat] = {
+    fmt.name: fmt
+    for fmt in (
+        *qa_reviews.SOURCE_FORMATS,
+        *QUEUE_LOG_FORMATS,
+        *generic.SOURCE_FORMATS,
+        *asterisk.SOURCE_FORMATS,
+        *freeswitch.SOURCE_FORMATS,
+        *business_formats.SOURCE_FORMATS,
+    )
+}
 def detect(path: Path) -> str:
     """The format of a file, from its first bytes."""
     with path.open("rb") as handle:
@@ -95,44 +94,3 @@ def _first_line(head: bytes) -> str:
     return head.splitlines()[0][:80].decode("utf-8", errors="replace") if head.strip() else ""
 
 
-# -- CDR-type sources (issue 3): registered after queue_log, the generic mapping first so that a
-# mapping named in $CALLKPI_MAPPING wins over the Asterisk header it may resemble.
-from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic  # noqa: E402
-
-register(
-    SourceFormat(
-        cdr_generic.FORMAT,
-        "call export of any cloud PBX read through a mapping ([cdr] mapping or $CALLKPI_MAPPING: a "
-        "TOML/YAML file or twilio, bitrix24, mango, zadarma, yeastar, elastix-callcenter)",
-        cdr_generic.sniff,
-        cdr_generic.load,
-    )
-)
-register(
-    SourceFormat(
-        cdr_asterisk.FORMAT,
-        "Asterisk CDR: cdr-csv Master.csv (no header) or a CSV export of the cdr table (FreePBX, Elastix, PBXware)",
-        cdr_asterisk.sniff,
-        cdr_asterisk.load,
-    )
-)
-register(
-    SourceFormat(
-        cdr_freeswitch.FORMAT_CSV,
-        "FreeSWITCH mod_cdr_csv file ([cdr] freeswitch_template or freeswitch_columns name its columns)",
-        cdr_freeswitch.sniff_csv,
-        cdr_freeswitch.load_csv,
-    )
-)
-register(
-    SourceFormat(
-        cdr_freeswitch.FORMAT_JSON,
-        "FreeSWITCH mod_json_cdr documents (a file per leg, a JSON array, or one document per line)",
-        cdr_freeswitch.sniff_json,
-        cdr_freeswitch.load_json,
-    )
-)
-
-# CRM deals, surveys, costs, staff, training and schedules register their layouts here too, and QA
-# reviews done elsewhere (ahead of surveys, whose score column they share).
-from callkpi.ingest import business, qa_reviews  # noqa: E402,F401

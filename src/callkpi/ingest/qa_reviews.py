@@ -31,7 +31,9 @@ from callkpi.ingest.base import (
     record_source,
     start_import,
 )
-from callkpi.ingest.business import header_key, header_of, is_xlsx, read_table
+from callkpi.ingest.business.mappings import header_key
+from callkpi.ingest.business.reader import header_of, is_xlsx, read_table
+from callkpi.ingest.source_format import SourceFormat
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.qa.review import ReviewError, ScoredCriterion, compute_cqr, parse_score
 from callkpi.qa.scorecards import load_scorecard
@@ -248,16 +250,7 @@ def _calls(store: Store) -> int:
     return int(row[0]) if row else 0
 
 
-def register_format() -> None:
-    """Register the format ahead of the survey layout, whose ``score`` column these files also have."""
-    from callkpi.ingest.formats import FORMATS, SourceFormat
-
-    fmt = SourceFormat(FORMAT, "QA reviews done elsewhere: one row per criterion (call, reviewer, call type, "
-                               "criterion, weight, fatal, score; see docs/qa.md)", sniff, load)
-    others = {name: f for name, f in FORMATS.items() if name != FORMAT}
-    FORMATS.clear()
-    FORMATS[FORMAT] = fmt
-    FORMATS.update(others)
-
-
-register_format()
+SOURCE_FORMATS: tuple[SourceFormat, ...] = (
+    SourceFormat(FORMAT, "QA reviews done elsewhere: one row per criterion (call, reviewer, call type, "
+                         "criterion, weight, fatal, score; see docs/qa.md)", sniff, load),
+)

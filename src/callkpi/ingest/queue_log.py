@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from callkpi.config import Settings
-from callkpi.ingest import cdr_model, queue_log_model
+from callkpi.ingest import queue_log_model
 from callkpi.ingest.base import (
     FileChunk,
     ImportReport,
@@ -35,7 +35,9 @@ from callkpi.ingest.base import (
     record_source,
     start_import,
 )
+from callkpi.ingest.cdr import rebuild as cdr_rebuild
 from callkpi.ingest.refresh import after_calls_changed
+from callkpi.model.working_tables import QUEUE_LOG_NEW_CALLIDS
 from callkpi.storage import Store, first_row
 
 FORMAT_PLAIN = "asterisk-queue-log"
@@ -109,7 +111,7 @@ def load(
         )
         first_events = not con.execute("SELECT 1 FROM queue_log_events LIMIT 1").fetchall()
         con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
-        con.execute("CREATE OR REPLACE TEMP TABLE ql_new_callids (callid VARCHAR)")
+        store.create_working_table(QUEUE_LOG_NEW_CALLIDS, empty=True)
         queue_log_model.register_agent_aliases(store, settings)
         bytes_loaded, lines_read = start.start_offset, first_line - 1
         if fmt == FORMAT_CSV:
@@ -124,7 +126,7 @@ def load(
                 progress(staged.end_offset)
         changed_since = min(reloaded, _earliest_event(store, source_id, first_line))
         queue_log_model.rebuild(store, settings, changed_since, only_new_events=first_events)
-        cdr_model.reconcile_with_queue_log(store, settings)
+        cdr_rebuild.reconcile_with_queue_log(store, settings)
         after_calls_changed(store, settings)
         _fill_report(store, report, source_id, first_line)
         record_source(

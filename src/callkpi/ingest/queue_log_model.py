@@ -27,6 +27,7 @@ from callkpi.config import Settings
 from callkpi.ingest import derive
 from callkpi.metrics import rollup
 from callkpi.model.schema import SLICE_SECONDS as SLICE
+from callkpi.model.working_tables import AGENT_ALIASES
 from callkpi.storage import Store, first_row
 
 SOURCE = "queue_log"
@@ -66,7 +67,7 @@ def agent_expression(column: str, settings: Settings) -> str:
 def register_agent_aliases(store: Store, settings: Settings) -> None:
     aliases = settings.agents.aliases
     table = pa.table({"raw": list(aliases), "agent": list(aliases.values())}, schema=_ALIAS_SCHEMA)
-    store.connection.execute("CREATE OR REPLACE TEMP TABLE agent_aliases (raw VARCHAR, agent VARCHAR)")
+    store.create_working_table(AGENT_ALIASES, empty=True)
     store.append_arrow("agent_aliases", table)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from callkpi.config import Settings
+from callkpi.ingest.business import attribution
+from callkpi.metrics import rollup
 from callkpi.storage import Store
 
 
@@ -10,10 +12,6 @@ def after_calls_changed(store: Store, settings: Settings) -> None:
     """Re-attribute deals, surveys, adherence and costs to the calls just (re)built, so that the
     order in which call files and business files are loaded never changes a KPI; then bring the
     KPI rollups up to date with the calls and agent time the import changed."""
-    # Imported here: the business importers register their formats next to the call importers.
-    from callkpi.ingest import attribution
-    from callkpi.metrics import rollup
-
     if attribution.has_business_data(store):
         attribution.refresh(store, settings)
     rollup.refresh(store, settings)

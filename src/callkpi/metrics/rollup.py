@@ -42,7 +42,9 @@ from callkpi.metrics.calendar import local_midnight_slice
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.registry import Context, Fact, Measure, Registry
+from callkpi.model.rollup_schema import ROLLUP_TABLE_PREFIX, rollup_table_name
 from callkpi.model.schema import SLICE_SECONDS
+from callkpi.model.working_tables import ROLLUP_DIRTY, ROLLUP_MAP, ROLLUP_TOUCHED_CALLS
 from callkpi.storage import Store
 
 TimeGrain = Literal["slice", "day"]
@@ -60,9 +62,9 @@ DAY_TIME_DIMENSIONS = frozenset({"day", "week", "month", "weekday"})
 PARAMS_KEY = "rollup_params"
 DATA_END_KEY = "rollup_data_end"
 FINGERPRINT_KEY = "rollup_fingerprint"
-_MAP = "rollup_map"
-_DIRTY = "rollup_dirty"
-_TOUCHED = "rollup_touched_calls"
+_MAP = ROLLUP_MAP.name
+_DIRTY = ROLLUP_DIRTY.name
+_TOUCHED = ROLLUP_TOUCHED_CALLS.name
 _SAMPLE_CONTEXTS = (Context(), Context(data_end_utc=datetime(2000, 1, 1)))
 
 
@@ -75,7 +77,7 @@ class Grain:
 
     @property
     def table(self) -> str:
-        return f"rollup_{self.fact}_{self.time}"
+        return rollup_table_name(self.fact, self.time)
 
 
 def reaggregation(expr: ibis.Value) -> Reaggregation | None:
@@ -175,7 +177,7 @@ def stored_params_text(store: Store) -> str | None:
 def rollup_sizes(store: Store) -> dict[str, int]:
     rows = store.connection.execute(
         "SELECT table_name, estimated_size FROM duckdb_tables() "
-        "WHERE NOT temporary AND table_name LIKE 'rollup\\_%' ESCAPE '\\'"
+        "WHERE NOT temporary AND starts_with(table_name, ?)", [ROLLUP_TABLE_PREFIX]
     ).fetchall()
     return {str(name): int(size or 0) for name, size in rows}
 
@@ -184,9 +186,8 @@ def rollup_sizes(store: Store) -> dict[str, int]:
 
 
 def start_tracking(store: Store) -> None:
-    con = store.connection
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_DIRTY} (tbl VARCHAR, slice BIGINT)")
-    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_TOUCHED} (call_id VARCHAR)")
+    store.create_working_table(ROLLUP_DIRTY)
+    store.create_working_table(ROLLUP_TOUCHED_CALLS)
 
 
 def mark_calls(store: Store, call_ids_sql: str, params: Sequence[object] = ()) -> None:
@@ -255,7 +256,7 @@ def rebuild(
         slices = range(int(lo), int(hi) + 1) if lo is not None and hi is not None else range(0)
         _write_map(store, grain, params, slices)
         select = store.ibis.compile(_aggregate(store, grain, params, context))
-        store.connection.execute(f'CREATE OR REPLACE TABLE "{grain.table}" AS {select}')
+        store.replace_table_as(grain.table, select)
 
 
 def _mark_data_end_moves(store: Store, params: MetricParams, before: datetime | None, after: object) -> None:
@@ -303,7 +304,7 @@ def _write_map(store: Store, grain: Grain, params: MetricParams, slices: Sequenc
     else:
         data = _day_map(params.timezone, slices)
     con = store.connection
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_MAP} (map_slice BIGINT, bucket BIGINT)")
+    store.create_working_table(ROLLUP_MAP, empty=True)
     con.register("rollup_map_arrow", data)
     try:
         con.execute(f"INSERT INTO {_MAP} SELECT map_slice, bucket FROM rollup_map_arrow")  # noqa: S608

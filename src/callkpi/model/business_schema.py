@@ -3,7 +3,7 @@ schedules, plus the tables derived from them and the calls (attribution, cost al
 adherence, daily headcount).
 
 Loaded tables keep ``source_id`` and ``line_no`` of the row they came from. Derived tables are
-rebuilt by :func:`callkpi.ingest.attribution.refresh` after every load (of business files and,
+rebuilt by :func:`callkpi.ingest.business.attribution.refresh` after every load (of business files and,
 once the lead wires it, of call records), so they always agree with what is loaded. Times are
 UTC ``TIMESTAMP``; facts carry a 15-minute UTC slice number like the call tables do.
 """
@@ -11,14 +11,11 @@ UTC ``TIMESTAMP``; facts carry a 15-minute UTC slice number like the call tables
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from callkpi.model.schema import Table
-
-if TYPE_CHECKING:  # no runtime import: schema.py may import this module to add these tables
-    from callkpi.storage import Store
 
 DEALS = Table(
     "deals",
@@ -217,17 +214,6 @@ BUSINESS_TABLES: tuple[Table, ...] = (
     SCHEDULES,
     ADHERENCE_TIME,
 )
-
-
-def ensure_business_schema(store: Store) -> None:
-    """Create the business tables (idempotent; a read-only store is left as it is)."""
-    if not store.read_only:
-        store.ensure_schema(BUSINESS_TABLES)
-
-
-def has_business_tables(store: Store) -> bool:
-    names = {row[0] for row in store.connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
-    return all(table.name in names for table in BUSINESS_TABLES)
 
 
 _ARROW_TYPES = {

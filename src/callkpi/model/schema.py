@@ -22,12 +22,16 @@ class Table:
     description: str
     columns: tuple[tuple[str, str], ...]
     primary_key: tuple[str, ...] = ()
+    temporary: bool = False  # a working table of one connection (change tracking inside an import)
 
-    def ddl(self) -> str:
+    def ddl(self, *, replace: bool = False) -> str:
+        """The CREATE statement; ``replace`` empties an existing table instead of keeping it."""
         cols = [f'"{name}" {sql_type}' for name, sql_type in self.columns]
         if self.primary_key:
             cols.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in self.primary_key) + ")")
-        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  ' + ",\n  ".join(cols) + "\n)"
+        kind = "TEMP TABLE" if self.temporary else "TABLE"
+        head = f"CREATE OR REPLACE {kind}" if replace else f"CREATE {kind} IF NOT EXISTS"
+        return f'{head} "{self.name}" (\n  ' + ",\n  ".join(cols) + "\n)"
 
     @property
     def column_names(self) -> tuple[str, ...]:

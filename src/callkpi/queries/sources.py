@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from callkpi.ingest import queue_log
+from callkpi.ingest.cdr import asterisk as cdr_asterisk
+from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
+from callkpi.ingest.cdr import generic as cdr_generic
 from callkpi.model.schema import SOURCES
 from callkpi.queries._rows import plain, rows, sql_rows
 from callkpi.storage import Store, first_row
@@ -14,9 +18,6 @@ SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "
 
 
 def _format_lists() -> dict[str, list[str]]:
-    # Imported here: the ingest package registers every format on import, which a listing does not need.
-    from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic, queue_log
-
     return {"queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
             "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
                             cdr_generic.FORMAT]}

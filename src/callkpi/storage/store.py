@@ -60,6 +60,15 @@ class Store:
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )
 
+    def create_working_table(self, table: Table, *, empty: bool = False) -> None:
+        """Create one of the model's working (TEMP) tables if this connection lacks it; ``empty``
+        replaces it by an empty one."""
+        self._con.execute(table.ddl(replace=empty))
+
+    def replace_table_as(self, name: str, select: str) -> None:
+        """(Re)create a derived table from a query (the KPI rollups, whose columns the registry gives)."""
+        self._con.execute(f'CREATE OR REPLACE TABLE "{name}" AS {select}')
+
     # -- writing ---------------------------------------------------------------------------
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:

@@ -5,7 +5,7 @@ Registered after the call KPIs by :mod:`callkpi.metrics.catalogue`. The facts re
 
 Attribution (metrics.md): a deal names its call, or else the last handled call with the deal's
 customer number within ``attribution_window_d`` before the deal was won; the deal's agent is that
-call's agent unless the deal names an owner. :mod:`callkpi.ingest.attribution` keeps the candidate
+call's agent unless the deal names an owner. :mod:`callkpi.ingest.business.attribution` keeps the candidate
 call and its gap, so the window is applied here, at report time.
 """
 

@@ -1,7 +1,7 @@
 """Survey answers: CSAT 1-5 (the IVR "press 1 to 5 after the call" case first), NPS 0-10, CES 1-7.
 
 An answer names its call (call id) or the customer's number and the answer time; the match to a
-call is made by :func:`callkpi.ingest.attribution.refresh` (so answers loaded before their calls
+call is made by :func:`callkpi.ingest.business.attribution.refresh` (so answers loaded before their calls
 find them later). The same answer in two files counts once.
 """
 
@@ -12,16 +12,8 @@ from typing import Any
 
 from callkpi import phone
 from callkpi.ingest.base import ImportReport
-from callkpi.ingest.business import (
-    ParseContext,
-    Row,
-    RowError,
-    delete_source_rows,
-    parse_amount,
-    parse_datetime,
-    slice_of,
-    split_phones,
-)
+from callkpi.ingest.business.rows import ParseContext, Row, RowError, delete_source_rows
+from callkpi.ingest.business.values import parse_amount, parse_datetime, slice_of, split_phones
 from callkpi.model.business_schema import SURVEYS, arrow_records
 from callkpi.storage import Store, first_row
 

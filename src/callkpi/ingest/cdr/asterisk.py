@@ -17,16 +17,9 @@ from pathlib import Path
 
 from callkpi.config import Settings
 from callkpi.ingest.base import FileChunk, ImportReport
-from callkpi.ingest.cdr_model import (
-    Batch,
-    Progress,
-    StagedRows,
-    chunk_batches,
-    csv_error,
-    csv_records,
-    first_record,
-    load_records,
-)
+from callkpi.ingest.cdr.driver import Progress, chunk_batches, csv_error, csv_records, first_record, load_records
+from callkpi.ingest.cdr.staging import Batch, StagedRows
+from callkpi.ingest.source_format import SourceFormat
 from callkpi.storage import Store
 
 FORMAT = "asterisk-cdr"
@@ -207,3 +200,13 @@ def _staged_columns(names: tuple[str, ...], cells: list[list[str]], settings: Se
 def _json(names: list[str], row: tuple[str, ...]) -> str | None:
     kept = {name: cell for name, cell in zip(names, row, strict=True) if cell.strip() and cell.strip() != "NULL"}
     return json.dumps(kept, ensure_ascii=False) if kept else None
+
+
+SOURCE_FORMATS: tuple[SourceFormat, ...] = (
+    SourceFormat(
+        FORMAT,
+        "Asterisk CDR: cdr-csv Master.csv (no header) or a CSV export of the cdr table (FreePBX, Elastix, PBXware)",
+        sniff,
+        load,
+    ),
+)

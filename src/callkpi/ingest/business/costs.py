@@ -1,6 +1,6 @@
 """Costs: agent rates and salaries, telecom tariffs, fixed costs; and how they are allocated.
 
-Cost types (column ``cost_type``; Russian spellings in :mod:`callkpi.ingest.business`):
+Cost types (column ``cost_type``; Russian spellings in :mod:`callkpi.ingest.business.layouts`):
 
 * ``agent_hourly`` — money per logged-in hour (queue_log presence);
 * ``agent_paid_hourly`` — money per scheduled (paid) hour from the schedules;
@@ -27,14 +27,8 @@ from datetime import date
 from typing import Any
 
 from callkpi.ingest.base import ImportReport
-from callkpi.ingest.business import (
-    ParseContext,
-    Row,
-    RowError,
-    delete_source_rows,
-    parse_amount,
-    parse_day,
-)
+from callkpi.ingest.business.rows import ParseContext, Row, RowError, delete_source_rows
+from callkpi.ingest.business.values import parse_amount, parse_day
 from callkpi.model.business_schema import COST_ITEMS, arrow_records
 from callkpi.storage import Store, first_row
 
@@ -134,7 +128,7 @@ _VALID = "(c.valid_from IS NULL OR {day} >= c.valid_from) AND (c.valid_to IS NUL
 def allocate(store: Store) -> None:
     """Rebuild ``cost_allocation`` from ``cost_items`` and what is loaded (needs the TEMP table
     ``biz_days(day, first_slice, end_slice, month, month_days, in_data)`` of
-    :mod:`callkpi.ingest.attribution`: only days the call data covers carry costs)."""
+    :mod:`callkpi.ingest.business.attribution`: only days the call data covers carry costs)."""
     con = store.connection
     con.execute("DELETE FROM cost_allocation")
     if not store.has_rows("cost_items"):

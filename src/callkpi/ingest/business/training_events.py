@@ -1,7 +1,8 @@
 """Training events: agent, programme (and module), the day or days it took.
 
 The agent may be named by id, staff name or alias (resolved by
-:func:`callkpi.ingest.attribution.refresh`). The training effect (:mod:`callkpi.analyses.training_effect`) compares
+:func:`callkpi.ingest.business.attribution.refresh`). The training effect
+(:mod:`callkpi.analyses.training_effect`) compares
 each trained agent's days before ``start`` with those after ``end``.
 """
 
@@ -11,7 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from callkpi.ingest.base import ImportReport
-from callkpi.ingest.business import ParseContext, Row, RowError, delete_source_rows, parse_day
+from callkpi.ingest.business.rows import ParseContext, Row, RowError, delete_source_rows
+from callkpi.ingest.business.values import parse_day
 from callkpi.model.business_schema import TRAINING_EVENTS, arrow_records
 from callkpi.storage import Store
 

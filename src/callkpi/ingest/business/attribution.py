@@ -31,11 +31,12 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from callkpi.config import Settings, effective_params
-from callkpi.ingest import costs, schedules, staff
-from callkpi.ingest.business import refresh_agent_lookup, resolved_agent_sql
+from callkpi.ingest.business import costs, schedules, staff
+from callkpi.ingest.business.agents import refresh_agent_lookup, resolved_agent_sql
 from callkpi.metrics.calendar import local_midnight_slice
-from callkpi.model.business_schema import ensure_business_schema, has_business_tables
+from callkpi.model.working_tables import BUSINESS_DAYS
 from callkpi.storage import Store, first_row
+from callkpi.storage.business_tables import ensure_business_schema, has_business_tables
 
 SURVEY_MATCH_WINDOW_H = 168
 MAX_DAYS = 3660  # the day calendar of headcount and cost allocation covers at most about ten years
@@ -119,10 +120,7 @@ def _build_days(store: Store, timezone: str) -> None:
         "month_days": pa.array([_month_days(d) for d in days], pa.int64()),
         "in_data": pa.array(covered, pa.bool_()),
     })
-    store.connection.execute(
-        "CREATE OR REPLACE TEMP TABLE biz_days (day DATE, first_slice BIGINT, end_slice BIGINT, month VARCHAR, "
-        "month_days BIGINT, in_data BOOLEAN)"
-    )
+    store.create_working_table(BUSINESS_DAYS, empty=True)
     store.append_arrow("biz_days", table)
 
 

@@ -14,7 +14,8 @@ from typing import Any
 import pyarrow as pa
 
 from callkpi.ingest.base import ImportReport
-from callkpi.ingest.business import ParseContext, Row, RowError, parse_day
+from callkpi.ingest.business.rows import ParseContext, Row, RowError
+from callkpi.ingest.business.values import parse_day
 from callkpi.model.business_schema import STAFF, arrow_records
 from callkpi.storage import Store, first_row
 

@@ -19,17 +19,9 @@ from typing import Any
 
 from callkpi.config import Settings
 from callkpi.ingest.base import FileChunk, ImportError_, ImportReport
-from callkpi.ingest.cdr_model import (
-    Batch,
-    Progress,
-    StagedRows,
-    chunk_batches,
-    clean,
-    csv_error,
-    csv_records,
-    json_extra,
-    load_records,
-)
+from callkpi.ingest.cdr.driver import Progress, chunk_batches, csv_error, csv_records, load_records
+from callkpi.ingest.cdr.staging import Batch, StagedRows, clean, json_extra
+from callkpi.ingest.source_format import SourceFormat
 from callkpi.storage import Store
 
 FORMAT_CSV = "freeswitch-cdr-csv"
@@ -316,3 +308,19 @@ def _positive(value: str | None) -> bool:
         return float(value or 0) > 0
     except ValueError:
         return False
+
+
+SOURCE_FORMATS: tuple[SourceFormat, ...] = (
+    SourceFormat(
+        FORMAT_CSV,
+        "FreeSWITCH mod_cdr_csv file ([cdr] freeswitch_template or freeswitch_columns name its columns)",
+        sniff_csv,
+        load_csv,
+    ),
+    SourceFormat(
+        FORMAT_JSON,
+        "FreeSWITCH mod_json_cdr documents (a file per leg, a JSON array, or one document per line)",
+        sniff_json,
+        load_json,
+    ),
+)

@@ -20,14 +20,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from callkpi.ingest.base import ImportReport
-from callkpi.ingest.business import (
-    ParseContext,
-    Row,
-    RowError,
-    delete_source_rows,
-    parse_datetime,
-    parse_day,
-)
+from callkpi.ingest.business.rows import ParseContext, Row, RowError, delete_source_rows
+from callkpi.ingest.business.values import parse_datetime, parse_day
 from callkpi.model.business_schema import SCHEDULES, arrow_records
 from callkpi.storage import Store
 

@@ -1,8 +1,9 @@
-"""CRM deals and leads (default layout and mappings: :mod:`callkpi.ingest.business`).
+"""CRM deals and leads (default layout in :mod:`callkpi.ingest.business.layouts`, mappings in
+:mod:`callkpi.ingest.business.mappings`).
 
 A deal is one row per CRM id; a newer file replaces the rows an older one gave for the same ids
 (exports are snapshots: the newest status wins). Phone numbers are normalised with the ``[phone]``
-settings; the owner is resolved to an agent id by :func:`callkpi.ingest.attribution.refresh`, which
+settings; the owner is resolved to an agent id by :func:`callkpi.ingest.business.attribution.refresh`, which
 also attributes each deal to a call.
 """
 
@@ -13,17 +14,8 @@ from typing import Any
 
 from callkpi import phone
 from callkpi.ingest.base import ImportReport
-from callkpi.ingest.business import (
-    ParseContext,
-    Row,
-    RowError,
-    currency_of,
-    delete_source_rows,
-    parse_amount,
-    parse_datetime,
-    slice_of,
-    split_phones,
-)
+from callkpi.ingest.business.rows import ParseContext, Row, RowError, delete_source_rows
+from callkpi.ingest.business.values import currency_of, parse_amount, parse_datetime, slice_of, split_phones
 from callkpi.model.business_schema import DEALS, arrow_records
 from callkpi.storage import Store, first_row
 

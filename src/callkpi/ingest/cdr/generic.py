@@ -24,19 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from callkpi.config import Settings, load_settings
 from callkpi.ingest.base import FileChunk, ImportError_, ImportReport
-from callkpi.ingest.cdr_model import (
-    OUTCOMES,
-    Batch,
-    Progress,
-    StagedRows,
-    chunk_batches,
-    clean,
-    csv_error,
-    csv_records,
-    first_record,
-    json_extra,
-    load_records,
-)
+from callkpi.ingest.cdr.driver import Progress, chunk_batches, csv_error, csv_records, first_record, load_records
+from callkpi.ingest.cdr.staging import OUTCOMES, Batch, StagedRows, clean, json_extra
+from callkpi.ingest.source_format import SourceFormat
 from callkpi.storage import Store
 
 FORMAT = "generic"
@@ -401,3 +391,14 @@ def _extension_agent(direction: str | None, caller_ext: str | None, callee_ext: 
     if direction == "inbound":
         return callee_ext
     return caller_ext or callee_ext
+
+
+SOURCE_FORMATS: tuple[SourceFormat, ...] = (
+    SourceFormat(
+        FORMAT,
+        "call export of any cloud PBX read through a mapping ([cdr] mapping or $CALLKPI_MAPPING: a "
+        "TOML/YAML file or twilio, bitrix24, mango, zadarma, yeastar, elastix-callcenter)",
+        sniff,
+        load,
+    ),
+)

@@ -1,0 +1,145 @@
+"""Rebuilding the calls of changed CDR rows: read the records of the affected call keys, build their
+calls, write them and refresh what depends on calls (agent time, agents, call links); and
+re-merging CDR calls with queue_log calls after a queue_log load (:func:`reconcile_with_queue_log`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from callkpi.config import Settings
+from callkpi.ingest import derive, queue_log_model
+from callkpi.ingest.cdr.calls import CallBuilder, Rec
+from callkpi.ingest.cdr.writer import write_calls
+from callkpi.model.working_tables import CDR_AFFECTED
+from callkpi.storage import Store, first_row
+
+LOST_RACE_CAUSES = frozenset({"LOSE_RACE", "PICKED_OFF"})
+_REC_COLUMNS = (
+    "source_id, line_no, call_key, leg_key, sequence, start_utc, answer_utc, end_utc, billsec_s, disposition, "
+    "outcome, src, "
+    "dst, clid, dcontext, channel, dstchannel, lastapp, lastdata, did, trunk, recording, queue, queue_wait_s, "
+    "queue_exit, campaign, agent, direction, hold_s"
+)
+
+
+def _records(store: Store, source: str) -> list[Rec]:
+    """Rows of the affected calls, each repeated row once, in call and time order."""
+    rows = store.connection.execute(
+        f"""
+        SELECT {_REC_COLUMNS} FROM cdr_records
+        WHERE source = ? AND call_key IN (SELECT call_key FROM cdr_affected)
+        QUALIFY row_number() OVER (PARTITION BY dedupe_key ORDER BY source_id, line_no) = 1
+        ORDER BY call_key, start_utc, sequence NULLS LAST, source_id, line_no
+        """,  # noqa: S608 - fixed column list
+        [source],
+    ).fetchall()
+    return [Rec((r[0], r[1]), *r[2:]) for r in rows]
+
+
+def _drop_weak_duplicates(records: list[Rec], store: Store, source: str) -> list[Rec]:
+    """Rows of exports without a leg id (6-column CDR reports) that repeat a row with an id loaded
+    from a fuller export: same numbers, disposition, durations and start minute."""
+    if all(r.leg_key for r in records):
+        return records
+    weak = {
+        row[0]
+        for row in store.connection.execute(
+            "SELECT DISTINCT concat_ws('|', src, dst, outcome, round(billsec_s), date_trunc('minute', start_utc)) "
+            "FROM cdr_records WHERE source = ? AND leg_key IS NOT NULL", [source]
+        ).fetchall()
+    }
+    return [r for r in records if r.leg_key or _weak_key(r) not in weak]
+
+
+def _weak_key(r: Rec) -> str:
+    minute = r.start.replace(second=0, microsecond=0).strftime("%Y-%m-%d %H:%M:%S")
+    billsec = f"{round(r.billsec):.1f}" if r.billsec is not None else None
+    return "|".join(x for x in (r.src, r.dst, r.outcome, billsec, minute) if x is not None)
+
+
+def rebuild(store: Store, settings: Settings, source: str) -> None:
+    """Rebuild the calls of ``source`` listed in ``cdr_affected``, then agent time and call links."""
+    _join_peer_legs(store, source)
+    records = _drop_weak_duplicates(_records(store, source), store, source)
+    builder = CallBuilder(settings, source)
+    built = [builder.build(group) for group in _by_call(records) if not _only_lost_races(group)]
+    write_calls(store, settings, source, built)
+    queue_log_model.rebuild_agent_time(store, source)
+    derive.refresh_agents(store)
+    derive.refresh_call_links(store)
+
+
+def rebuild_all(store: Store, settings: Settings, source: str) -> None:
+    """Rebuild every call of a source (after the direction rules or agent aliases changed)."""
+    con = store.connection
+    store.create_working_table(CDR_AFFECTED, empty=True)
+    con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records WHERE source = ?", [source])
+    con.execute("INSERT INTO cdr_affected SELECT call_id FROM calls WHERE source = ?", [source])
+    rebuild(store, settings, source)
+
+
+def _join_peer_legs(store: Store, source: str) -> None:
+    """A FreeSWITCH b-leg joins the call of the a-leg that names it (``bleg_uuid``), whichever
+    file or chunk either came from; the call it formed alone before is rebuilt away."""
+    con = store.connection
+    pairs = """
+        FROM cdr_records b JOIN cdr_records a
+          ON a.source = b.source AND a.peer_leg_key = b.leg_key AND a.leg_key <> b.leg_key
+        WHERE b.source = $source AND b.call_key <> a.call_key
+          AND (b.call_key IN (SELECT call_key FROM cdr_affected) OR a.call_key IN (SELECT call_key FROM cdr_affected))
+    """
+    con.execute(f"INSERT INTO cdr_affected SELECT b.call_key {pairs} UNION SELECT a.call_key {pairs}",
+                {"source": source})
+    con.execute(
+        """
+        UPDATE cdr_records SET call_key = a.call_key
+        FROM cdr_records a
+        WHERE a.source = cdr_records.source AND a.peer_leg_key = cdr_records.leg_key
+          AND a.leg_key <> cdr_records.leg_key AND cdr_records.source = $source
+          AND cdr_records.call_key <> a.call_key AND a.call_key IN (SELECT call_key FROM cdr_affected)
+        """,
+        {"source": source},
+    )
+
+
+def _only_lost_races(recs: list[Rec]) -> bool:
+    """A FreeSWITCH b-leg that lost a ring-all race (another phone answered) and names no a-leg:
+    a ring of a call this template cannot link it to, not a call of its own."""
+    return all((r.disposition or "").upper() in LOST_RACE_CAUSES for r in recs)
+
+
+def _by_call(records: list[Rec]) -> Iterator[list[Rec]]:
+    group: list[Rec] = []
+    for rec in records:
+        if group and rec.call_key != group[0].call_key:
+            yield group
+            group = []
+        group.append(rec)
+    if group:
+        yield group
+
+
+def reconcile_with_queue_log(store: Store, settings: Settings) -> int:
+    """Merge the CDR calls that are also queue_log calls: the hook the queue_log importer calls
+    after its rebuild (inside its transaction), so the order the files are loaded in does not
+    matter and a queue_log that grows keeps the DID, trunk and recording the CDR filled in. Only
+    the calls that import rebuilt (temp table ``ql_new_callids``) are looked at when it exists.
+    Returns how many calls were merged."""
+    con = store.connection
+    scope = ""
+    if first_row(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ql_new_callids'"))[0]:
+        scope = " AND call_key IN (SELECT callid FROM ql_new_callids)"
+    merged = 0
+    sources = [row[0] for row in con.execute("SELECT DISTINCT source FROM cdr_records").fetchall()]
+    for source in sources:
+        store.create_working_table(CDR_AFFECTED, empty=True)
+        con.execute(
+            "INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records "  # noqa: S608
+            f"WHERE source = ? AND call_key IN (SELECT call_id FROM calls WHERE source = 'queue_log'){scope}",
+            [source],
+        )
+        count = first_row(con.execute("SELECT count(*) FROM cdr_affected"))
+        if count and count[0]:
+            merged += int(count[0])
+            rebuild(store, settings, source)
+    return merged
