@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from callkpi.config import MetricParams, PhoneSettings
 from callkpi.metrics.calendar import slice_range
-from callkpi.model.business_schema import has_business_tables
 from callkpi.storage import Store
+from callkpi.storage.business_tables import has_business_tables
 
 
 def survey_candidates(store: Store, params: MetricParams, phone_settings: PhoneSettings, *, since: date,
