@@ -225,8 +225,9 @@ def direction(rows: list[Row], first: Row) -> str:
 
     - inbound: the caller's channel is a trunk (channels.is_trunk), or a row without any channel
       (flat export) comes from a 7+-digit number or a trunk context (docs/formats.md "direction").
-    - outbound: otherwise, a row dialled a trunk (its dstchannel is a trunk) or, without channels,
-      the dialled number has 7+ digits.
+    - outbound: otherwise, a row dialled a trunk (its dstchannel is a trunk) or the caller's row
+      dialled a 7+-digit number (not a ``*``/``#`` feature code): metrics.md ``dials`` counts
+      "every attempt", and a dial that found no route (``Congestion``) was an attempt.
     - internal: everything else (phone to phone, feature codes, voicemail access).
     """
     chan = channel(first)
@@ -238,6 +239,9 @@ def direction(rows: list[Row], first: Row) -> str:
         return "inbound"
     if any(is_trunk(channel(r, "dstchannel")) for r in rows):
         return "outbound"
+    dialled = first.get("dst", "")
+    if len(digits(dialled)) >= 7 and not dialled.startswith(("*", "#")):
+        return "outbound"  # an attempt to an outside number that found no route (Congestion) is still a dial
     return "internal"
 
 
