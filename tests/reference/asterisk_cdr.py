@@ -365,7 +365,7 @@ def build_calls(rows: Sequence[Row], normalise, *, attach_ring_members: bool = T
         call.outcome, call.talk_s, call.agents = flat_outcome(first) if flat else outcome(group, call.direction)
         if call.direction == "inbound":
             call.caller = normalise(first.get("src", ""))
-        elif call.direction == "outbound" and (first.get("linkedid") or not first["channel"].startswith("Local/")):
+        elif call.direction == "outbound" and (first.get("linkedid") or not _is_local(first.get("channel", ""))):
             # without linkedid (Asterisk < 12) a call whose every channel is Local was placed by the
             # PBX (a ring-group forward whose caller row is not in the file), not by a person: no
             # callback. With linkedid it is an originate (PBXware click-to-call): a person's dial.
@@ -373,6 +373,10 @@ def build_calls(rows: Sequence[Row], normalise, *, attach_ring_members: bool = T
             call.callee = normalise(dial_target(trunk_rows[0]) if trunk_rows else first.get("dst", ""))
         calls.append(call)
     return calls
+
+
+def _is_local(name: str) -> bool:
+    return name.startswith("Local/")
 
 
 def callbacks(calls: Sequence[Call]) -> dict[str, int]:
