@@ -1,0 +1,204 @@
+"""Hand-made scenarios for the rules behind issue 12 (items 1-6, 8, 11, 12).
+
+Each scenario file in ``tests/scenarios/`` is a few CDR rows (T0 = 2026-03-02 09:00:00 UTC, a
+Monday); the docstring of its test says what each row is and every expected value is worked out
+by hand next to the assertion. A rule callkpi breaks today is ``xfail(strict=True)`` with the
+issue item, so the lead sees it turn into a pass (and unmarks it) when the fix lands.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from callkpi.config import Settings
+from callkpi.ingest.formats import load_file
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.storage import Store
+from conftest import SCENARIOS, by_key, kpis, query_rows, total
+
+
+def load(store: Store, tmp_path: Path, *names: str, settings: Settings | None = None, tz: str = "UTC") -> None:
+    for name in names:
+        path = tmp_path / name
+        shutil.copy(SCENARIOS / name, path)
+        load_file(store, path, settings or Settings(), timezone=tz)
+
+
+def calls(store: Store) -> list[dict]:
+    return query_rows(store, "SELECT call_id, direction, answered, agent, talk_s, trunk FROM calls ORDER BY start_utc")
+
+
+# -- item 4: the two halves of a Local channel (Asterisk < 12, no linkedid) --------------------
+
+LOCAL_HALVES = "local_halves.cdr.csv"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 4: Local;1/;2 halves under two uniqueids are two calls")
+def test_local_halves_are_one_call(store: Store, tmp_path: Path) -> None:
+    """Rows 1-2: the trunk SIP/provider brings 5551234567 to ring group 600, which dials
+    Local/5559876543@from-internal-0a1b;1 (a forward to a mobile); its ;2 half writes its own row
+    (uniqueid .3) dialling the mobile through the trunk, answered 5 s later, 60 s of talk.
+    Rows 3-4: phone 201 calls queue 1000, whose member is Local/202@from-queue-0c0d;1; the ;2 half
+    rings SIP/202, answered, 30 s. CDR-Specification.md "Local Channels": both halves are one path."""
+    load(store, tmp_path, LOCAL_HALVES)
+    assert total(store, metrics=["calls_inbound", "calls_outbound", "calls_internal", "calls_missed"]) == {
+        "calls_inbound": 1,  # the customer's call (rows 1-2)
+        "calls_outbound": 0,  # the forward to the mobile is not a call of its own
+        "calls_internal": 1,  # 201 -> queue 1000 -> 202 (rows 3-4)
+        "calls_missed": 0,  # the forwarded mobile answered
+    }
+    assert [(c["direction"], c["answered"], c["talk_s"]) for c in calls(store)] == [
+        ("inbound", True, 60.0),  # billsec of the ;2 row; the ;1 row repeats the same 60 s
+        ("internal", True, 30.0),
+    ]
+
+
+def test_local_halves_keep_every_row(store: Store, tmp_path: Path) -> None:
+    """Whatever the grouping, the four rows are stored (nothing lost)."""
+    load(store, tmp_path, LOCAL_HALVES)
+    assert query_rows(store, "SELECT count(*) AS n FROM cdr_records") == [{"n": 4}]
+
+
+# -- item 5: channel names -------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 5: IAX2/715-16 is read as trunk '715-16' (peer-callno)")
+def test_iax2_channel_is_peer_and_call_number(store: Store, tmp_path: Path) -> None:
+    """Row 1: IAX2/715-16 (peer 715, call number 16) calls SIP/468; row 2: SIP/468 calls
+    IAX2/715-17. 715 is extension-shaped: both calls are internal, no trunk."""
+    load(store, tmp_path, "iax2_peer.cdr.csv")
+    assert [(c["direction"], c["trunk"]) for c in calls(store)] == [("internal", None), ("internal", None)]
+
+
+# -- item 3: wait that a CDR cannot know -----------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 3: Queue() answers the channel, ASA/SL from CDR are ~0/100 %")
+def test_queue_app_wait_is_not_recorded(store: Store, tmp_path: Path) -> None:
+    """One row: the trunk enters Queue(sales); Queue() answers at once (answer = start, billsec =
+    duration = 120 s) and SIP/101 is bridged at a moment the CDR does not record. The queue wait
+    is unknown: ASA, SL and average wait are null (not 0 s / 100 %); the call still counts."""
+    load(store, tmp_path, "queue_app_wait.cdr.csv")
+    row = total(store, metrics=["calls_offered", "calls_answered", "asa_s", "service_level", "avg_wait_s"])
+    assert row == {"calls_offered": 1, "calls_answered": 1, "asa_s": None, "service_level": None, "avg_wait_s": None}
+
+
+# -- item 2: the CDR beside the queue_log ----------------------------------------------------
+
+
+@pytest.mark.parametrize("order", [("mixed.queue_log", "mixed.cdr.csv"), ("mixed.cdr.csv", "mixed.queue_log")],
+                         ids=["queue_log-first", "cdr-first"])
+@pytest.mark.xfail(strict=True, reason="issue 12 item 2: a CDR-only IVR call becomes an abandoned blank-queue leg")
+def test_cdr_beside_queue_log_leaves_queue_kpis(store: Store, tmp_path: Path, order: tuple[str, str]) -> None:
+    """queue_log: call .1 enters queue sales at T0, CONNECT to SIP/101 after 10 s, 60 s talk.
+    CDR: the same call (linkedid .1), and call .5 at T0+1 h that only reached an AGI IVR (answered
+    by the PBX, 80 s, no agent). The queue KPIs are the queue_log's alone; the IVR call is an
+    inbound call, not a queue leg."""
+    load(store, tmp_path, *order)
+    row = total(store, metrics=["calls_offered", "calls_answered", "calls_abandoned", "service_level", "asa_s",
+                                "calls_inbound"])
+    assert row == {
+        "calls_offered": 1,  # only call .1 entered a queue
+        "calls_answered": 1,
+        "calls_abandoned": 0,  # the IVR call is not abandoned from a queue
+        "service_level": 1.0,  # 10 s <= 20 s, 1 of 1
+        "asa_s": 10.0,  # the queue_log's holdtime
+        "calls_inbound": 2,
+    }
+
+
+# -- items 6 and 1: ratio bases and components the CDR does not record ------------------------
+
+AGENT_DAY = "agent_answer_rate.cdr.csv"
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 6: handled outbound/internal legs over inbound offers")
+def test_agent_answer_rate_counts_only_offers(store: Store, tmp_path: Path) -> None:
+    """Agent 101: one inbound call rings and is answered (row 1); then 101 dials three customers
+    (rows 2-4, answered) and phones 102 (row 5). Offers rung to 101: 1, answered: 1."""
+    load(store, tmp_path, AGENT_DAY)
+    agent = by_key(kpis(store, ["agent"], metrics=["agent_answer_rate"]), "agent")["101"]
+    assert agent["agent_answer_rate"] == 1.0  # 1 / 1, not 4 / 1
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 1: ACW shown as 0 and occupancy 100 % without presence")
+def test_components_a_cdr_does_not_record_are_null(store: Store, tmp_path: Path) -> None:
+    """The same CDR has no after-call work and no logged-in sessions: acw_s and occupancy are
+    null ("not recorded"), not 0 s and 100 %."""
+    load(store, tmp_path, AGENT_DAY)
+    row = total(store, metrics=["acw_s", "occupancy", "utilization"])
+    assert row == {"acw_s": None, "occupancy": None, "utilization": None}
+
+
+def test_direction_counts_of_the_agent_day(store: Store, tmp_path: Path) -> None:
+    """Row 1 inbound, rows 2-4 outbound (dialled the trunk), row 5 internal (101 -> 102)."""
+    load(store, tmp_path, AGENT_DAY)
+    assert total(store, metrics=["calls_inbound", "calls_outbound", "calls_internal", "dials"]) == {
+        "calls_inbound": 1, "calls_outbound": 3, "calls_internal": 1, "dials": 3}
+
+
+# -- item 12: a count per number is not a percentage ----------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 12: attempts_per_number has unit 'ratio' (shown as %)")
+def test_attempts_per_number_is_a_count_per_number(store: Store, tmp_path: Path) -> None:
+    """Rows 2-4 dial 79030000001 once and 79030000002 twice: 3 dials / 2 numbers = 1.5 per number."""
+    load(store, tmp_path, AGENT_DAY)
+    assert total(store, metrics=["attempts_per_number"]) == {"attempts_per_number": 1.5}
+    assert REGISTRY.metrics["attempts_per_number"].unit != "ratio"
+
+
+# -- item 8: callbacks through a dial prefix -------------------------------------------------
+
+CALLBACK = "dial_prefix_callback.cdr.csv"
+MX_PHONE = {"country_code": "52", "national_length": 10}
+
+
+def test_missed_call_before_the_callback(store: Store, tmp_path: Path) -> None:
+    """Row 1: 5540554516 rings SIP/468 via the trunk SIP/mambo at T0, no answer: one missed call.
+    Row 2: at T0+2 h, 468 dials 911911 044 5540554516 (the site's callback prefix), answered."""
+    load(store, tmp_path, CALLBACK, settings=Settings.model_validate({"phone": MX_PHONE}))
+    assert total(store, metrics=["calls_missed", "dials"]) == {"calls_missed": 1, "dials": 1}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 8: no phone setting for outbound dial prefixes")
+def test_callback_through_a_dial_prefix(store: Store, tmp_path: Path) -> None:
+    """With the prefix 911911044 in the phone settings the dial of row 2 is 5540554516: the
+    missed call was called back (and reached) within 24 h."""
+    settings = Settings.model_validate({"phone": {**MX_PHONE, "dial_prefixes": ["911911044"]}})
+    load(store, tmp_path, CALLBACK, settings=settings)
+    assert total(store, metrics=["callback_rate", "callback_success_rate", "missed_unreturned"]) == {
+        "callback_rate": 1.0, "callback_success_rate": 1.0, "missed_unreturned": 0}
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 8: no finding suggests a dial prefix")
+def test_a_finding_suggests_the_dial_prefix(store: Store, tmp_path: Path) -> None:
+    """Without the setting, a finding names 911911044: a dialled number is that prefix followed by
+    the number of a known (missed) caller."""
+    load(store, tmp_path, CALLBACK, settings=Settings.model_validate({"phone": MX_PHONE}))
+    details = [r["detail"] for r in query_rows(store, "SELECT detail FROM data_quality")]
+    assert any("911911044" in (d or "") for d in details), details
+
+
+# -- item 11: a call just after midnight without an answer time ------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="issue 12 item 11: queue entry derived before the call started")
+def test_queue_entry_is_never_before_the_call(store: Store, tmp_path: Path, monkeypatch) -> None:
+    """One export row (mapping with wait but no answer column): start 00:00:05 UTC, duration 100,
+    talk 90, wait 30. Answer derived as start + 100 - 90 = 00:00:15; entry = answer - wait would be
+    23:59:45 of the day before. Entry must be >= start: the leg is offered on 2026-03-02."""
+    mapping = tmp_path / "midnight_no_answer.toml"
+    shutil.copy(SCENARIOS / "midnight_no_answer.toml", mapping)
+    monkeypatch.setenv("CALLKPI_MAPPING", str(mapping))
+    path = tmp_path / "midnight_no_answer.csv"
+    shutil.copy(SCENARIOS / "midnight_no_answer.csv", path)
+    load_file(store, path, Settings.model_validate({"cdr": {"mapping": str(mapping)}}), fmt="generic", timezone="UTC")
+    legs = query_rows(store, "SELECT q.enter_utc >= c.start_utc AS after_start FROM queue_legs q JOIN calls c "
+                             "USING (call_id)")
+    assert legs == [{"after_start": True}]
+    days = {str(r["day"]): r["calls_offered"] for r in kpis(store, ["day"], metrics=["calls_offered"])}
+    assert days == {"2026-03-02": 1}
