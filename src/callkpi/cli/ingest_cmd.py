@@ -24,7 +24,7 @@ from callkpi.cli.common import (
     writable_store,
 )
 from callkpi.ingest import cdr_asterisk, cdr_freeswitch, cdr_generic, queue_log
-from callkpi.ingest.base import ImportError_, ImportReport
+from callkpi.ingest.base import DUPLICATE_PREFIX, ImportError_, ImportReport
 from callkpi.ingest.formats import FORMATS, load_file
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store
@@ -91,7 +91,9 @@ def _print_report(report: ImportReport) -> None:
     colour = {"unchanged": "yellow", "failed": "red"}.get(report.status, "green")
     console.print(
         f"[{colour}]{report.status}[/] {report.path} ({report.format}): {report.lines_read} lines read, "
-        f"{report.lines_loaded} loaded, {report.quarantined} quarantined; {report.calls} calls in store"
+        f"{report.lines_loaded} loaded, {report.quarantined} quarantined"
+        + (f", {report.duplicates} duplicates" if report.duplicates else "")
+        + f"; {report.calls} calls in store"
     )
     for message in report.messages:
         console.print(f"  {message}")
@@ -128,6 +130,8 @@ def sources(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
         """
         SELECT s.source_id AS id, s.path AS file, s.format, s.lines_read AS lines, s.lines_loaded AS loaded,
                s.lines_quarantined AS quarantined,
+               (SELECT count(*) FROM quarantine q WHERE q.source_id = s.source_id
+                AND starts_with(q.reason, $duplicate)) AS duplicates,
                CASE WHEN list_contains($queue_log_formats, s.format)
                     THEN (SELECT count(DISTINCT callid) FROM queue_log_events e
                           WHERE e.source_id = s.source_id AND e.event = 'ENTERQUEUE')
@@ -138,7 +142,7 @@ def sources(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
                strftime(s.last_utc, '%Y-%m-%d %H:%M:%S') AS last_utc, s.loads, s.timezone
         FROM sources s ORDER BY s.source_id
         """,
-        {"queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
+        {"duplicate": DUPLICATE_PREFIX, "queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
          "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
                          cdr_generic.FORMAT]},
     )
