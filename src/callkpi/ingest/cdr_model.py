@@ -44,9 +44,15 @@ from callkpi.ingest import derive, queue_log_model
 from callkpi.ingest.base import (
     FileChunk,
     ImportReport,
+    ImportStart,
     LineIssue,
+    Plausible,
     decode_line,
+    gap_reason,
     note_growth,
+    outlying_lines,
+    quarantine_rows,
+    raw_text_of_lines,
     read_chunks,
     record_source,
     split_lines,
@@ -203,8 +209,14 @@ def _time_sql(column: str) -> str:
 
 
 def _plausible(column: str) -> str:
-    """A parsed time, or NULL when its year cannot be a phone record's (a date read the wrong way)."""
-    return f"(CASE WHEN year({column}) BETWEEN 1980 AND 2100 THEN {column} END)"
+    """A parsed time, or NULL when it lies outside the plausible window of ``[ingest]`` (a date read the
+    wrong way, or a clock far off): ``$earliest`` .. ``$latest``, epoch seconds."""
+    return f"(CASE WHEN epoch({column}) BETWEEN $earliest AND $latest THEN {column} END)"
+
+
+def _in_range(column: str) -> str:
+    """True unless a duration in seconds is a number that cannot be one: not finite, or over ``$max_s``."""
+    return f"coalesce({column} BETWEEN 0 AND $max_s, {column} IS NULL)"
 
 
 def _number_sql(column: str) -> str:
@@ -219,11 +231,17 @@ def _reason_sql() -> str:
         WHEN raw LIKE '%' || chr(0) || '%' THEN 'not text: binary data'
         WHEN start IS NULL THEN 'no start time'
         WHEN {zero} THEN format('start time ''{{}}'' is a zero date', start)
+        WHEN start_utc IS NULL AND start_any IS NOT NULL
+            THEN format('start time ''{{}}'' is outside the plausible window {{}}', start, $window)
         WHEN start_utc IS NULL THEN format('start time ''{{}}'' is not a date-time this loader reads '
             || '(slashed dates are read {{}} as set by cdr.dayfirst)', start, $order)
         WHEN duration IS NOT NULL AND duration_s IS NULL THEN format('duration ''{{}}'' is not a number', duration)
         WHEN billsec IS NOT NULL AND billsec_s IS NULL THEN format('billsec ''{{}}'' is not a number', billsec)
         WHEN duration_s < 0 OR billsec_s < 0 THEN 'negative duration'
+        WHEN NOT ({_in_range("duration_s")} AND {_in_range("billsec_s")} AND {_in_range("queue_wait_s")}
+                  AND {_in_range("hold_s")})
+            THEN format('a duration ({{}}, {{}}, {{}}, {{}}) is out of range: not 0 .. {{}} s (ingest.max_duration_s)',
+                coalesce(duration, '-'), coalesce(billsec, '-'), coalesce(queue_wait, '-'), coalesce(hold, '-'), $max_s)
         WHEN outcome IS NULL OR outcome NOT IN {_in(OUTCOMES)}
             THEN format('disposition ''{{}}'' is not one this format knows', coalesce(disposition, ''))
         WHEN direction IS NOT NULL AND direction NOT IN {_in(DIRECTIONS)}
@@ -236,7 +254,7 @@ def _in(values: Iterable[str]) -> str:
 
 
 def _stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path: Path, timezone: str,
-           formats: TimeFormats, dayfirst: bool) -> None:
+           formats: TimeFormats, dayfirst: bool, bounds: Plausible) -> None:
     """Check one chunk in bulk: quarantine what cannot load, store the rest in ``cdr_records``."""
     if not len(rows):
         return
@@ -251,7 +269,7 @@ def _stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path:
                     {_time_sql('"end"')} AS end_any
                 FROM cdr_stage_arrow
             ), t AS (
-                SELECT * EXCLUDE (start_any, answer_any, end_any),
+                SELECT * EXCLUDE (answer_any, end_any),
                     {_plausible("start_any")} AS start_utc, {_plausible("answer_any")} AS answer_at,
                     {_plausible("end_any")} AS end_at, {_number_sql("duration")} AS duration_n,
                     {_number_sql("billsec")} AS billsec_s, {_number_sql("queue_wait")} AS queue_wait_s,
@@ -262,7 +280,8 @@ def _stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path:
             )
             SELECT *, coalesce(duration_n, epoch(end_at) - epoch(start_utc), billsec_s) AS duration_s FROM t
             """,  # noqa: S608 - fixed expressions of this module, values are bound
-            {"tz": timezone, **formats.params(), "offset_formats": OFFSET_FORMATS},
+            {"tz": timezone, **formats.params(), "offset_formats": OFFSET_FORMATS, "earliest": bounds.earliest_epoch,
+             "latest": bounds.latest_epoch},
         )
     finally:
         con.unregister("cdr_stage_arrow")
@@ -273,7 +292,8 @@ def _stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path:
         SELECT $source_id, $path, line_no, raw, reason, now()::TIMESTAMP
         FROM (SELECT line_no, raw, {_reason_sql()} AS reason FROM cdr_stage) WHERE reason IS NOT NULL
         """,  # noqa: S608 - fixed expressions of this module, values are bound
-        {"source_id": source_id, "path": str(path), "order": order},
+        {"source_id": source_id, "path": str(path), "order": order, "max_s": bounds.max_duration_s,
+         "window": bounds.window_text()},
     )
     con.execute(
         f"""
@@ -303,7 +323,8 @@ def _stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path:
             FROM cdr_stage WHERE {_reason_sql()} IS NULL
         )
         """,  # noqa: S608 - fixed expressions of this module, values are bound
-        {"source_id": source_id, "source": source, "order": order},
+        {"source_id": source_id, "source": source, "order": order, "max_s": bounds.max_duration_s,
+         "window": bounds.window_text()},
     )
     _mark_affected(store, source_id)
 
@@ -351,13 +372,16 @@ def load_records(
         con.execute("DELETE FROM cdr_records WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         bytes_loaded, lines_read = start_offset, first_line - 1
+        bounds = Plausible.of(settings)
         for batch in read_batches(start_offset, first_line):
             _stage(store, batch.rows, source=source, source_id=source_id, path=path, timezone=timezone,
-                   formats=formats, dayfirst=day_first)
+                   formats=formats, dayfirst=day_first, bounds=bounds)
+            report.lines_read += len(batch.rows)
             if batch.complete:
                 bytes_loaded, lines_read = batch.end_offset, batch.last_line_no
             if progress:
                 progress(batch.end_offset)
+        _quarantine_outlying_starts(store, path, start, bounds)
         rebuild(store, settings, source)
         after_calls_changed(store, settings)
         _file_findings(store, source, source_id, path, timezone)
@@ -368,6 +392,23 @@ def load_records(
             timezone=timezone,
         )
     return report
+
+
+def _quarantine_outlying_starts(store: Store, path: Path, start: ImportStart, bounds: Plausible) -> None:
+    """Rule ingest.max_gap_days: rows whose start lies far from the rest of the file go to the quarantine."""
+    times = ("SELECT line_no, epoch(start_utc) AS ts, true AS movable FROM cdr_records "
+             "WHERE source_id = $source_id")
+    outliers = outlying_lines(store, times, {"source_id": start.source_id}, start.first_line, bounds.max_gap_s)
+    if not outliers:
+        return
+    lines = [line for line, _ts in outliers]
+    raw = raw_text_of_lines(path, set(lines), start.start_offset, start.first_line)
+    issues = [LineIssue(line, raw.get(line, ""), gap_reason(ts, bounds.max_gap_s)) for line, ts in outliers]
+    con = store.connection
+    con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records "
+                "WHERE source_id = ? AND list_contains(?, line_no)", [start.source_id, lines])
+    con.execute("DELETE FROM cdr_records WHERE source_id = ? AND list_contains(?, line_no)", [start.source_id, lines])
+    quarantine_rows(store, start.source_id, path, issues)
 
 
 def chunk_is_complete(chunk: FileChunk, path: Path) -> bool:
@@ -442,7 +483,6 @@ def _fill_report(store: Store, report: ImportReport, source: str, source_id: int
     report.lines_loaded = int(loaded[0]) if loaded else 0
     report.quarantined = len(quarantined)
     report.issues = [LineIssue(int(n), str(raw), str(reason)) for n, raw, reason in quarantined]
-    report.lines_read = report.lines_loaded + report.quarantined
     calls = first_row(con.execute("SELECT count(*) FROM calls WHERE source = ?", [source]))
     report.calls = int(calls[0]) if calls else 0
     bounds = first_row(con.execute(
