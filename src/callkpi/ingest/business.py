@@ -413,6 +413,7 @@ class RawRow:
     line_no: int  # CSV: the line the record starts on; XLSX: the sheet row
     cells: list[object]
     raw: str
+    error: str | None = None  # why the record could not even be split into cells
 
 
 @dataclass
@@ -462,7 +463,15 @@ def _read_csv(data: bytes, mapping: BusinessMapping | None) -> RawTable:
     header: list[str] | None = None
     rows: list[RawRow] = []
     previous_end = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the csv module's limit: this record only
+            start, previous_end = previous_end + 1, max(reader.line_num, previous_end + 1)
+            rows.append(RawRow(start, [], "\n".join(lines[start - 1:previous_end]), f"not valid CSV: {exc}"))
+            continue
         start, previous_end = previous_end + 1, reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
@@ -845,6 +854,9 @@ def _parse_rows(module: Any, table: RawTable, ctx: ParseContext) -> tuple[list[d
     issues: list[LineIssue] = []
     first_line_of: dict[object, int] = {}
     for raw in table.rows:
+        if raw.error is not None:
+            issues.append(LineIssue(raw.line_no, raw.raw, raw.error))
+            continue
         if len(raw.cells) > len(keys) and any(str(c).strip() for c in raw.cells[len(keys):]):
             issues.append(LineIssue(raw.line_no, raw.raw, f"{len(raw.cells)} cells but the header has "
                                     f"{len(keys)} columns (an unquoted separator inside a value?)"))
