@@ -136,13 +136,36 @@ class ImportStart:
 def start_import(store: Store, path: Path, report: ImportReport) -> ImportStart | None:
     """None when this very content was loaded before (the report then says so); else where to begin."""
     known = find_known_source(store, path)
-    if known is not None and known.bytes_loaded == path.stat().st_size:
+    if known is not None and (known.bytes_loaded == path.stat().st_size or _same_unfinished_tail(store, path, known)):
         report.status = "unchanged"
         report.messages.append("already loaded; nothing new")
         return None
     if known is None:
         return ImportStart(next_source_id(store), None, 0, 1)
     return ImportStart(known.source_id, known, known.bytes_loaded, known.lines_read + 1)
+
+
+def _tail_key(source_id: int) -> str:
+    return f"source_unfinished_tail:{source_id}"
+
+
+def sha256_range(path: Path, start: int, stop: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        handle.seek(start)
+        digest.update(handle.read(max(stop - start, 0)))
+    return digest.hexdigest()
+
+
+def _same_unfinished_tail(store: Store, path: Path, known: KnownSource) -> bool:
+    """True when all the file has past what was loaded is the unterminated last line the last load
+    read already, byte for byte (a line still being written is read again only once it changes)."""
+    tail = store.get_meta(_tail_key(known.source_id))
+    if not tail:
+        return False
+    size_text, _sep, digest = tail.partition(":")
+    size = path.stat().st_size
+    return size_text == str(size) and sha256_range(path, known.bytes_loaded, size) == digest
 
 
 def note_growth(report: ImportReport, start: ImportStart) -> None:
@@ -317,12 +340,17 @@ def record_source(
     lines_loaded: int,
     report: ImportReport,
     timezone: str,
+    read_to: int = 0,
 ) -> None:
-    """Insert or update the ``sources`` row after a successful load (inside the transaction)."""
+    """Insert or update the ``sources`` row after a successful load (inside the transaction).
+    ``read_to``: where reading stopped when it went past ``bytes_loaded`` into an unterminated last
+    line (that line is read again next time only if it changed)."""
     head_len = min(HEAD_BYTES, bytes_loaded)
     con = store.connection
     loads = 1 if known is None else _loads(store, source_id) + 1
     con.execute("DELETE FROM sources WHERE source_id = ?", [source_id])
+    tail = f"{read_to}:{sha256_range(path, bytes_loaded, read_to)}" if read_to > bytes_loaded else ""
+    store.set_meta(_tail_key(source_id), tail)
     con.execute(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
         "(SELECT count(*) FROM quarantine WHERE source_id = ? AND NOT starts_with(reason, ?)), ?, ?, ?, ?, ?)",

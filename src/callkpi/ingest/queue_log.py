@@ -128,6 +128,7 @@ def load(
         con.execute("CREATE OR REPLACE TEMP TABLE ql_duplicate_times (line_no BIGINT, epoch BIGINT)")
         queue_log_model.register_agent_aliases(store, settings)
         bytes_loaded, lines_read = start.start_offset, first_line - 1
+        read_to = bytes_loaded
         bounds = Plausible.of(settings)
         if fmt == FORMAT_CSV:
             batches = _staged_csv(path, start, LocalClock(ZoneInfo(timezone)))
@@ -136,6 +137,7 @@ def load(
         for staged in batches:
             _validate_and_insert(store, staged.table, source_id, path, settings, bounds)
             report.lines_read += staged.table.num_rows
+            read_to = staged.end_offset
             if staged.complete:
                 bytes_loaded, lines_read = staged.end_offset, staged.last_line_no
             if progress:
@@ -157,6 +159,7 @@ def load(
             lines_loaded=_count(store, "queue_log_events", source_id),
             report=report,
             timezone=timezone,
+            read_to=read_to,
         )
     return report
 
