@@ -373,10 +373,12 @@ def load_records(
         con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         bytes_loaded, lines_read = start_offset, first_line - 1
         bounds = Plausible.of(settings)
+        read_to = bytes_loaded
         for batch in read_batches(start_offset, first_line):
             _stage(store, batch.rows, source=source, source_id=source_id, path=path, timezone=timezone,
                    formats=formats, dayfirst=day_first, bounds=bounds)
             report.lines_read += len(batch.rows)
+            read_to = batch.end_offset
             if batch.complete:
                 bytes_loaded, lines_read = batch.end_offset, batch.last_line_no
             if progress:
@@ -389,7 +391,7 @@ def load_records(
         record_source(
             store, path=path, fmt=fmt, source_id=source_id, known=known, bytes_loaded=bytes_loaded,
             lines_read=lines_read, lines_loaded=_count_records(store, source_id), report=report,
-            timezone=timezone,
+            timezone=timezone, read_to=read_to,
         )
     return report
 
