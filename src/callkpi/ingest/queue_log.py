@@ -184,8 +184,9 @@ def _staged_plain(path: Path, start: ImportStart) -> Iterator[_Staged]:
 
 def _staged_csv(path: Path, start: ImportStart, clock: LocalClock) -> Iterator[_Staged]:
     header: list[str] | None = None
+    delimiter = _csv_delimiter(path)
     for chunk in read_chunks(path, start.start_offset, start.first_line):
-        header, table = _stage_csv(chunk, header, clock, first_chunk=chunk.first_line_no == 1)
+        header, table = _stage_csv(chunk, header, clock, delimiter, first_chunk=chunk.first_line_no == 1)
         yield _Staged(table, chunk.end_offset, chunk.complete, chunk.first_line_no + len(chunk.lines) - 1)
 
 
@@ -227,16 +228,43 @@ class LocalClock:
 _EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
 
 
+def _csv_delimiter(path: Path) -> str:
+    """The delimiter of the file's header line (the sniffer, else the commonest of , ; and tab)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        return csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
+    except csv.Error:
+        return max(",;\t", key=first.count)
+
+
+def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
+    """The rows of a CSV reader; a row it cannot split (a field over the csv module's limit) comes as its error."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
+
+
 def _stage_csv(
-    chunk: FileChunk, header: list[str] | None, clock: LocalClock, *, first_chunk: bool
+    chunk: FileChunk, header: list[str] | None, clock: LocalClock, delimiter: str, *, first_chunk: bool
 ) -> tuple[list[str], pa.Table]:
     """CSV rows as the same columns the plain format splits into (line numbers kept)."""
     text = "\n".join(chunk.lines)
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    columns: dict[str, list[object]] = {name: [] for name in ("line_no", "raw", "parts")}
-    for row in reader:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    columns: dict[str, list[object]] = {name: [] for name in ("line_no", "raw", "parts", "issue")}
+    for row in _csv_rows(reader):
         line_no = chunk.first_line_no + reader.line_num - 1
+        if isinstance(row, csv.Error):
+            columns["line_no"].append(line_no)
+            columns["raw"].append(chunk.lines[reader.line_num - 1] if 0 < reader.line_num <= len(chunk.lines) else "")
+            columns["parts"].append([])
+            columns["issue"].append(f"not valid CSV: {row}")
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if header is None and first_chunk:
@@ -247,11 +275,13 @@ def _stage_csv(
         parts = _csv_parts(header or [], row)
         parts[0] = clock.epoch_text(parts[0])
         columns["parts"].append(parts)
+        columns["issue"].append(None)
     staged = pa.table(
         {
             "line_no": pa.array(columns["line_no"], pa.int64()),
             "raw": pa.array(columns["raw"], pa.string()),
             "parts": pa.array(columns["parts"], pa.list_(pa.string())),
+            "issue": pa.array(columns["issue"], pa.string()),
         }
     )
     return header or [], staged
@@ -316,20 +346,21 @@ def _check_lines(store: Store, staged: pa.Table, bounds: Plausible) -> None:
     con.register("ql_stage_arrow", staged)
     try:
         split = "parts" if "parts" in staged.column_names else "string_split(raw, '|')"
+        issue = "issue" if "issue" in staged.column_names else "NULL::VARCHAR"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE ql_stage AS
             SELECT line_no, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, epoch, callid, queue,
                    agent_raw, ev AS event, data1, data2, data3, data4, data5
             FROM (
-                SELECT *, {_reason_expression()} AS reason FROM (
+                SELECT *, coalesce(issue, {_reason_expression()}) AS reason FROM (
                     SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {_epoch_expression()} AS epoch,
                            trim(p[2]) AS callid, trim(p[3]) AS queue, trim(p[4]) AS agent_raw, p[5] AS event,
                            upper(trim(p[5])) AS ev,
                            nullif(p[6], '') AS data1, nullif(p[7], '') AS data2, nullif(p[8], '') AS data3,
-                           nullif(p[9], '') AS data4,
+                           nullif(p[9], '') AS data4, issue,
                            nullif(CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END, '') AS data5
-                    FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
+                    FROM (SELECT line_no, raw, {split} AS p, {issue} AS issue FROM ql_stage_arrow)
                 )
             )
             """,  # noqa: S608 - fixed expressions of this module
