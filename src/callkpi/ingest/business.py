@@ -516,11 +516,11 @@ def _cell_text(value: object) -> str:
 
 def header_of(head: bytes) -> list[str] | None:
     """The header row of a CSV from its first bytes (None for XLSX or no text)."""
-    if is_xlsx(head) or b"\x00" in head[:4096]:
+    if is_xlsx(head):
         return None
     text = decode_text(head)
     line = next((line for line in text.splitlines() if line.strip()), "")
-    if not line:
+    if not line or "\x00" in line:  # binary; a NUL in a later row is that row's problem
         return None
     return next(csv.reader([line], delimiter=_delimiter(line)), [])
 
