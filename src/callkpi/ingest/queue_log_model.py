@@ -6,11 +6,13 @@ Rules (Asterisk "Queue Logs" documentation; docs/queue_log.md explains each with
   queue leg; a call that overflows from one queue to another is one call with two legs.
 - CONNECT/COMPLETE* ``holdtime`` is the queue wait (ring time included), not customer hold.
   Talk is ``calltime`` of COMPLETE*, TRANSFER, BLINDTRANSFER, ATTENDEDTRANSFER.
-- RINGNOANSWER ring time is in milliseconds; CONNECT ringtime in seconds.
+- RINGNOANSWER ring time is in milliseconds; CONNECT ringtime in seconds. A RINGNOANSWER of 0 ms
+  (the member's device could not be rung: busy, unreachable) is an offer with outcome ``failed``,
+  not a ring-no-answer of the agent.
 - A leg without a closing event (restart, file cut) is offered with outcome ``unknown`` and
   recorded as a data-quality finding, never dropped.
 - Identical lines loaded from two files (the same log loaded as file and as table export) count
-  once.
+  once: the later file's copies are quarantined as duplicates naming the file and line they repeat.
 """
 
 from __future__ import annotations
@@ -273,7 +275,11 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
             CAST(floor((CASE e.event WHEN 'RINGNOANSWER' THEN e.epoch - TRY_CAST(e.data1 AS DOUBLE) / 1000
                   WHEN 'CONNECT' THEN e.epoch - coalesce(TRY_CAST(e.data3 AS DOUBLE), 0)
                   ELSE e.epoch END) / 900) AS BIGINT),
-            CASE e.event WHEN 'CONNECT' THEN 'answered' WHEN 'RINGNOANSWER' THEN 'no_answer' ELSE 'canceled' END,
+            -- RINGNOANSWER after 0 ms: app_queue could not ring the member at all (device busy,
+            -- unreachable, or ringinuse): a failed offer, not one the agent let ring.
+            CASE e.event WHEN 'CONNECT' THEN 'answered'
+                 WHEN 'RINGNOANSWER' THEN CASE WHEN TRY_CAST(e.data1 AS DOUBLE) = 0 THEN 'failed' ELSE 'no_answer' END
+                 ELSE 'canceled' END,
             CASE e.event WHEN 'RINGNOANSWER' THEN TRY_CAST(e.data1 AS DOUBLE) / 1000
                  WHEN 'CONNECT' THEN TRY_CAST(e.data3 AS DOUBLE) END,
             CASE WHEN e.event = 'CONNECT' THEN {_ts("e.epoch")} END,
