@@ -247,3 +247,40 @@ def test_a_sigkill_while_a_grown_file_is_appended_keeps_the_first_load(tmp_path:
     with Store(db) as store:
         assert load_file(store, path, Settings(), timezone="UTC").status == "appended"
     assert _counts(db) == _clean_counts(tmp_path, path, None)
+
+
+WATCH_SCRIPT = KILL_SCRIPT.split("    calls = []")[0] + textwrap.dedent("""
+    from callkpi.web.db import Database
+    from callkpi.web.watch import Watcher, WatchOptions
+
+    database = Database(db, Settings())
+    Watcher(database, WatchOptions(paths=(path,), background=False)).run_once()
+    print("finished")
+""")
+
+
+@pytest.mark.parametrize("point", ["refresh", "record"])
+def test_a_sigkill_during_a_watch_load_leaves_no_partial_rows(point: str, tmp_path: Path) -> None:
+    """`serve --watch` loads a file that grew; the server is killed in the middle of that load."""
+    from callkpi.web.db import Database
+
+    lines = FIXTURES["queue_log"].data.split(b"\n")
+    watched = tmp_path / "logs"
+    watched.mkdir()
+    path = _write(watched, "queue_log", b"\n".join(lines[:6]) + b"\n")
+    db = tmp_path / "served.duckdb"
+    Database(db, Settings()).close()  # the web tables exist before the watcher runs, as under `serve`
+    with Store(db) as store:
+        load_file(store, path, Settings(), timezone="UTC")
+    before = _counts(db)
+    path.write_bytes(FIXTURES["queue_log"].data)
+    run = subprocess.run([sys.executable, "-c", WATCH_SCRIPT, str(db), str(path), "", point],
+                         capture_output=True, text=True, timeout=600, check=False,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert run.returncode == -signal.SIGKILL, run.stderr[-2000:]
+    assert _counts(db) == before
+    with Store(db) as store:
+        assert load_file(store, path, Settings(), timezone="UTC").status == "appended"
+    after = _counts(db)
+    clean = _clean_counts(tmp_path, path, None)
+    assert {k: v for k, v in after.items() if k in clean} == clean
