@@ -11,9 +11,9 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
+import callkpi.metrics.catalogue_business  # noqa: F401 - registers the business metrics
 import pytest
 
-import callkpi.metrics.catalogue_business  # noqa: F401 - registers the business metrics
 from callkpi.config import Settings
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.catalogue import REGISTRY

@@ -105,6 +105,20 @@ class IngestSettings(BaseModel):
         False,
         description="CONFIGRELOAD ends open logins and pauses (Asterisk keeps members across reloads)",
     )
+    earliest_year: int = Field(
+        1980, ge=1970, le=2100, description="an event or call time before 1 January of this year is quarantined"
+    )
+    future_days: float = Field(
+        2, ge=0, description="an event or call time more than this many days after the clock of the import "
+        "is quarantined"
+    )
+    max_gap_days: float = Field(
+        30, gt=0, description="times further than this from every other time of the same file (a gap of more "
+        "days than this between them and the bulk of the file) are quarantined, not expanded into slices"
+    )
+    max_duration_s: float = Field(
+        86400, gt=0, description="a wait, talk, ring or call duration above this many seconds is quarantined"
+    )
 
 
 class DirectionRules(BaseModel):

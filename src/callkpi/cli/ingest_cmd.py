@@ -92,7 +92,9 @@ def _print_report(report: ImportReport) -> None:
     colour = {"unchanged": "yellow", "failed": "red"}.get(report.status, "green")
     console.print(
         f"[{colour}]{report.status}[/] {report.path} ({report.format}): {report.lines_read} lines read, "
-        f"{report.lines_loaded} loaded, {report.quarantined} quarantined; {report.calls} calls in store"
+        f"{report.lines_loaded} loaded, {report.quarantined} quarantined"
+        + (f", {report.duplicates} duplicates" if report.duplicates else "")
+        + f"; {report.calls} calls in store"
     )
     for message in report.messages:
         console.print(f"  {message}")

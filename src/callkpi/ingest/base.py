@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from callkpi.config import Settings
 from callkpi.storage import Store, first_row
 
 HEAD_BYTES = 4096
@@ -26,6 +27,9 @@ CHUNK_BYTES = 32 * 1024 * 1024
 BOM = b"\xef\xbb\xbf"
 LF, CR = ord("\n"), ord("\r")
 T = TypeVar("T")
+# A line whose events another file already loaded is kept in the quarantine table under this reason
+# prefix: it is neither loaded again nor lost, and `callkpi sources` counts it apart.
+DUPLICATE_PREFIX = "duplicate of "
 
 
 class ImportError_(Exception):
@@ -47,6 +51,7 @@ class ImportReport:
     lines_read: int = 0
     lines_loaded: int = 0
     quarantined: int = 0
+    duplicates: int = 0  # lines whose content another file already loaded (named in their reason)
     calls: int = 0
     first_utc: datetime | None = None
     last_utc: datetime | None = None
@@ -131,13 +136,36 @@ class ImportStart:
 def start_import(store: Store, path: Path, report: ImportReport) -> ImportStart | None:
     """None when this very content was loaded before (the report then says so); else where to begin."""
     known = find_known_source(store, path)
-    if known is not None and known.bytes_loaded == path.stat().st_size:
+    if known is not None and (known.bytes_loaded == path.stat().st_size or _same_unfinished_tail(store, path, known)):
         report.status = "unchanged"
         report.messages.append("already loaded; nothing new")
         return None
     if known is None:
         return ImportStart(next_source_id(store), None, 0, 1)
     return ImportStart(known.source_id, known, known.bytes_loaded, known.lines_read + 1)
+
+
+def _tail_key(source_id: int) -> str:
+    return f"source_unfinished_tail:{source_id}"
+
+
+def sha256_range(path: Path, start: int, stop: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        handle.seek(start)
+        digest.update(handle.read(max(stop - start, 0)))
+    return digest.hexdigest()
+
+
+def _same_unfinished_tail(store: Store, path: Path, known: KnownSource) -> bool:
+    """True when all the file has past what was loaded is the unterminated last line the last load
+    read already, byte for byte (a line still being written is read again only once it changes)."""
+    tail = store.get_meta(_tail_key(known.source_id))
+    if not tail:
+        return False
+    size_text, _sep, digest = tail.partition(":")
+    size = path.stat().st_size
+    return size_text == str(size) and sha256_range(path, known.bytes_loaded, size) == digest
 
 
 def note_growth(report: ImportReport, start: ImportStart) -> None:
@@ -312,15 +340,20 @@ def record_source(
     lines_loaded: int,
     report: ImportReport,
     timezone: str,
+    read_to: int = 0,
 ) -> None:
-    """Insert or update the ``sources`` row after a successful load (inside the transaction)."""
+    """Insert or update the ``sources`` row after a successful load (inside the transaction).
+    ``read_to``: where reading stopped when it went past ``bytes_loaded`` into an unterminated last
+    line (that line is read again next time only if it changed)."""
     head_len = min(HEAD_BYTES, bytes_loaded)
     con = store.connection
     loads = 1 if known is None else _loads(store, source_id) + 1
     con.execute("DELETE FROM sources WHERE source_id = ?", [source_id])
+    tail = f"{read_to}:{sha256_range(path, bytes_loaded, read_to)}" if read_to > bytes_loaded else ""
+    store.set_meta(_tail_key(source_id), tail)
     con.execute(
         "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "(SELECT count(*) FROM quarantine WHERE source_id = ?), ?, ?, ?, ?, ?)",
+        "(SELECT count(*) FROM quarantine WHERE source_id = ? AND NOT starts_with(reason, ?)), ?, ?, ?, ?, ?)",
         [
             source_id,
             str(path),
@@ -332,6 +365,7 @@ def record_source(
             lines_read,
             lines_loaded,
             source_id,
+            DUPLICATE_PREFIX,
             report.first_utc,
             report.last_utc,
             utc_now(),
@@ -360,3 +394,88 @@ def quarantine_rows(store: Store, source_id: int, path: Path, issues: list[LineI
         }
     )
     store.append_arrow("quarantine", table)
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """The plausibility bounds of ``[ingest]``: what falls outside is quarantined, never expanded."""
+
+    earliest_epoch: float  # seconds since 1970 of 1 January of ``earliest_year``
+    latest_epoch: float  # the import's clock plus ``future_days``
+    max_gap_s: float
+    max_duration_s: float
+
+    @classmethod
+    def of(cls, settings: Settings) -> Plausible:
+        rules = settings.ingest
+        earliest = datetime(rules.earliest_year, 1, 1, tzinfo=UTC).timestamp()
+        latest = datetime.now(UTC).timestamp() + rules.future_days * 86400
+        return cls(earliest, latest, rules.max_gap_days * 86400, rules.max_duration_s)
+
+    def params(self) -> dict[str, float]:
+        return {"earliest": self.earliest_epoch, "latest": self.latest_epoch, "max_s": self.max_duration_s}
+
+    def window_text(self) -> str:
+        earliest = datetime.fromtimestamp(self.earliest_epoch, UTC).strftime("%Y-%m-%d")
+        latest = datetime.fromtimestamp(self.latest_epoch, UTC).strftime("%Y-%m-%d")
+        return f"{earliest} .. {latest} (ingest.earliest_year, ingest.future_days)"
+
+
+def outlying_lines(store: Store, times_sql: str, params: dict[str, object], first_line: int,
+                   max_gap_s: float) -> list[tuple[int, float]]:
+    """(line, epoch) of the rows from ``first_line`` on whose time lies more than ``max_gap_s`` from
+    the bulk of their file. ``times_sql`` gives (line_no, ts, movable) for every line of the file
+    with a time (earlier loads of it included; ``movable`` false for lines that only count, e.g.
+    duplicates). The times are sorted and split wherever two neighbours are further apart than the
+    gap; every part but the one with the most lines (the latest of equals) is outlying. One stray
+    date then cannot stretch agent time or a report over decades."""
+    con = store.connection
+    bounds = first_row(con.execute(f"SELECT min(ts), max(ts) FROM ({times_sql})", params))  # noqa: S608 - ours
+    if not bounds or bounds[0] is None or float(bounds[1]) - float(bounds[0]) <= max_gap_s:
+        return []
+    rows = con.execute(
+        f"""
+        WITH t AS ({times_sql}),
+        gaps AS (SELECT *, CASE WHEN ts - lag(ts) OVER (ORDER BY ts, line_no) > $gap THEN 1 ELSE 0 END AS cut
+                 FROM t),
+        parts AS (SELECT *, sum(cut) OVER (ORDER BY ts, line_no ROWS UNBOUNDED PRECEDING) AS part FROM gaps),
+        bulk AS (SELECT part FROM parts GROUP BY part ORDER BY count(*) DESC, max(ts) DESC LIMIT 1)
+        SELECT line_no, ts FROM parts
+        WHERE movable AND line_no >= $first_line AND part <> (SELECT part FROM bulk) ORDER BY line_no
+        """,  # noqa: S608 - the query is this package's own
+        {**params, "gap": max_gap_s, "first_line": first_line},
+    ).fetchall()
+    return [(int(line), float(ts)) for line, ts in rows]
+
+
+def raw_text_of_lines(path: Path, line_numbers: set[int], start_offset: int, first_line: int) -> dict[int, str]:
+    """The text of some lines of a file (for quarantining rows found bad after they were staged)."""
+    found: dict[int, str] = {}
+    if not line_numbers:
+        return found
+    last_wanted = max(line_numbers)
+    for chunk in read_chunks(path, start_offset, first_line):
+        for index, text in enumerate(chunk.lines):
+            if chunk.first_line_no + index in line_numbers:
+                found[chunk.first_line_no + index] = text
+        if chunk.first_line_no + len(chunk.lines) > last_wanted:
+            break
+    return found
+
+
+def gap_reason(epoch: float, max_gap_s: float) -> str:
+    moment = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return (f"time {moment} UTC is more than {max_gap_s / 86400:g} days away from the rest of the file "
+            "(ingest.max_gap_days): taken for a wrong date, not loaded")
+
+
+def line_outcomes(store: Store, source_id: int, first_line: int) -> tuple[list[LineIssue], int]:
+    """The quarantined lines of a source from ``first_line`` on, and how many of them only repeat
+    another file's lines (those are counted as duplicates, not as quarantined)."""
+    rows = store.connection.execute(
+        "SELECT line_no, raw, reason FROM quarantine WHERE source_id = ? AND line_no >= ? ORDER BY line_no",
+        [source_id, first_line],
+    ).fetchall()
+    issues = [LineIssue(int(n), str(raw), str(reason)) for n, raw, reason in rows
+              if not str(reason).startswith(DUPLICATE_PREFIX)]
+    return issues, len(rows) - len(issues)

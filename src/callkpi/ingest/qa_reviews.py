@@ -193,15 +193,17 @@ def _store(store: Store, records: list[dict[str, Any]], source_id: int, report: 
     fresh = [r for r in records if r["review_id"] not in known]
     if len(fresh) < len(records):
         report.messages.append(f"{len(records) - len(fresh)} review(s) were already loaded; counted once")
+    if not fresh:  # executemany refuses an empty list
+        return
     con.executemany(
         "INSERT INTO qa_reviews VALUES (?, 1, ?, coalesce(?, (SELECT agent FROM calls WHERE call_id = ?)), ?, ?, ?, "
         "NULL, ?, ?, NULL, NULL, 'import', ?, coalesce((SELECT start_slice FROM calls WHERE call_id = ?), ?))",
         [[r["review_id"], r["call_id"], r["agent"], r["call_id"], r["reviewer"], r["reviewed_utc"], r["call_type"],
           r["cqr"], r["fatal"], r["source_id"], r["call_id"], r["slice"]] for r in fresh])
-    con.executemany(
-        "INSERT INTO qa_scores VALUES (?, 1, ?, ?, ?, ?, ?, ?)",
-        [[r["review_id"], i, s.criterion, s.weight, s.fatal, s.score, s.comment or None]
-         for r in fresh for i, s in enumerate(r["items"])])
+    scores = [[r["review_id"], i, s.criterion, s.weight, s.fatal, s.score, s.comment or None]
+              for r in fresh for i, s in enumerate(r["items"])]
+    if scores:
+        con.executemany("INSERT INTO qa_scores VALUES (?, 1, ?, ?, ?, ?, ?, ?)", scores)
     times = [r["reviewed_utc"] for r in fresh if r["reviewed_utc"] is not None]
     if times:
         report.first_utc, report.last_utc = min(times), max(times)

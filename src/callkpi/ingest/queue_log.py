@@ -24,11 +24,16 @@ import pyarrow as pa
 from callkpi.config import Settings
 from callkpi.ingest import queue_log_model
 from callkpi.ingest.base import (
+    DUPLICATE_PREFIX,
     FileChunk,
     ImportReport,
     ImportStart,
-    LineIssue,
+    Plausible,
+    gap_reason,
+    line_outcomes,
     note_growth,
+    outlying_lines,
+    raw_text_of_lines,
     read_ahead,
     read_chunks,
     read_line_batches,
@@ -37,7 +42,7 @@ from callkpi.ingest.base import (
 )
 from callkpi.ingest.cdr import rebuild as cdr_rebuild
 from callkpi.ingest.refresh import after_calls_changed
-from callkpi.model.working_tables import QUEUE_LOG_NEW_CALLIDS
+from callkpi.model.working_tables import QUEUE_LOG_DUPLICATE_TIMES, QUEUE_LOG_NEW_CALLIDS
 from callkpi.storage import Store, first_row
 
 FORMAT_PLAIN = "asterisk-queue-log"
@@ -68,6 +73,16 @@ REQUIRED_NUMBERS: dict[str, tuple[tuple[str, str], ...]] = {
     "EXITEMPTY": (("data3", "waittime"),),
     "RINGNOANSWER": (("data1", "ringtime in ms"),),
 }
+# Numbers that must lie within 0 .. ingest.max_duration_s when they are numbers at all (the required
+# ones and a few optional ones the model reads): (event, data field, units per second).
+RANGED_NUMBERS: tuple[tuple[str, str, int], ...] = (
+    *((event, field_name, 1000 if event == "RINGNOANSWER" else 1)
+      for event, fields in REQUIRED_NUMBERS.items() for field_name, _meaning in fields),
+    ("CONNECT", "data3", 1),  # ringtime
+    ("EXITWITHKEY", "data4", 1),  # waittime
+)
+# Session lengths of a logoff (logintime): at most the widest gap a file may have.
+LOGINTIME_EVENTS = ("AGENTLOGOFF", "AGENTCALLBACKLOGOFF")
 
 
 def sniff(head: bytes) -> str | None:
@@ -112,18 +127,24 @@ def load(
         first_events = not con.execute("SELECT 1 FROM queue_log_events LIMIT 1").fetchall()
         con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         store.create_working_table(QUEUE_LOG_NEW_CALLIDS, empty=True)
+        store.create_working_table(QUEUE_LOG_DUPLICATE_TIMES, empty=True)
         queue_log_model.register_agent_aliases(store, settings)
         bytes_loaded, lines_read = start.start_offset, first_line - 1
+        read_to = bytes_loaded
+        bounds = Plausible.of(settings)
         if fmt == FORMAT_CSV:
             batches = _staged_csv(path, start, LocalClock(ZoneInfo(timezone)))
         else:
             batches = _staged_plain(path, start)
         for staged in batches:
-            _validate_and_insert(store, staged.table, source_id, path, settings)
+            _validate_and_insert(store, staged.table, source_id, path, settings, bounds)
+            report.lines_read += staged.table.num_rows
+            read_to = staged.end_offset
             if staged.complete:
                 bytes_loaded, lines_read = staged.end_offset, staged.last_line_no
             if progress:
                 progress(staged.end_offset)
+        _quarantine_outlying_times(store, source_id, path, start, bounds)
         changed_since = min(reloaded, _earliest_event(store, source_id, first_line))
         queue_log_model.rebuild(store, settings, changed_since, only_new_events=first_events)
         cdr_rebuild.reconcile_with_queue_log(store, settings)
@@ -140,6 +161,7 @@ def load(
             lines_loaded=_count(store, "queue_log_events", source_id),
             report=report,
             timezone=timezone,
+            read_to=read_to,
         )
     return report
 
@@ -164,8 +186,9 @@ def _staged_plain(path: Path, start: ImportStart) -> Iterator[_Staged]:
 
 def _staged_csv(path: Path, start: ImportStart, clock: LocalClock) -> Iterator[_Staged]:
     header: list[str] | None = None
+    delimiter = _csv_delimiter(path)
     for chunk in read_chunks(path, start.start_offset, start.first_line):
-        header, table = _stage_csv(chunk, header, clock, first_chunk=chunk.first_line_no == 1)
+        header, table = _stage_csv(chunk, header, clock, delimiter, first_chunk=chunk.first_line_no == 1)
         yield _Staged(table, chunk.end_offset, chunk.complete, chunk.first_line_no + len(chunk.lines) - 1)
 
 
@@ -207,16 +230,43 @@ class LocalClock:
 _EPOCH = re.compile(r"^\d{9,11}(\.\d+)?$")
 
 
+def _csv_delimiter(path: Path) -> str:
+    """The delimiter of the file's header line (the sniffer, else the commonest of , ; and tab)."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).decode("utf-8", errors="replace").lstrip("\ufeff")
+    first = next((line for line in head.splitlines() if line.strip()), "")
+    try:
+        return csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
+    except csv.Error:
+        return max(",;\t", key=first.count)
+
+
+def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
+    """The rows of a CSV reader; a row it cannot split (a field over the csv module's limit) comes as its error."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield exc
+
+
 def _stage_csv(
-    chunk: FileChunk, header: list[str] | None, clock: LocalClock, *, first_chunk: bool
+    chunk: FileChunk, header: list[str] | None, clock: LocalClock, delimiter: str, *, first_chunk: bool
 ) -> tuple[list[str], pa.Table]:
     """CSV rows as the same columns the plain format splits into (line numbers kept)."""
     text = "\n".join(chunk.lines)
-    dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t") if text.strip() else csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    columns: dict[str, list[object]] = {name: [] for name in ("line_no", "raw", "parts")}
-    for row in reader:
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    columns: dict[str, list[object]] = {name: [] for name in ("line_no", "raw", "parts", "issue")}
+    for row in _csv_rows(reader):
         line_no = chunk.first_line_no + reader.line_num - 1
+        if isinstance(row, csv.Error):
+            columns["line_no"].append(line_no)
+            columns["raw"].append(chunk.lines[reader.line_num - 1] if 0 < reader.line_num <= len(chunk.lines) else "")
+            columns["parts"].append([])
+            columns["issue"].append(f"not valid CSV: {row}")
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if header is None and first_chunk:
@@ -227,11 +277,13 @@ def _stage_csv(
         parts = _csv_parts(header or [], row)
         parts[0] = clock.epoch_text(parts[0])
         columns["parts"].append(parts)
+        columns["issue"].append(None)
     staged = pa.table(
         {
             "line_no": pa.array(columns["line_no"], pa.int64()),
             "raw": pa.array(columns["raw"], pa.string()),
             "parts": pa.array(columns["parts"], pa.list_(pa.string())),
+            "issue": pa.array(columns["issue"], pa.string()),
         }
     )
     return header or [], staged
@@ -252,11 +304,15 @@ def _csv_parts(header: list[str], row: list[str]) -> list[str | None]:
     return parts
 
 
-def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings) -> None:
+def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings,
+                         bounds: Plausible) -> None:
     if staged.num_rows == 0:
         return
-    _check_lines(store, staged)
+    _check_lines(store, staged, bounds)
     con = store.connection
+    queue_log_model.mark_lines_loaded_from_other_files(store, source_id, DUPLICATE_PREFIX)
+    con.execute("INSERT INTO ql_duplicate_times SELECT line_no, epoch FROM ql_stage WHERE starts_with(reason, ?)",
+                [DUPLICATE_PREFIX])
     con.execute(
         """
         INSERT INTO quarantine
@@ -272,7 +328,6 @@ def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: P
         FROM (SELECT DISTINCT agent_raw FROM ql_stage WHERE reason IS NULL)
         """  # noqa: S608 - fixed expressions of this module
     )
-    queue_log_model.drop_lines_loaded_from_other_files(store, source_id)
     con.execute(
         """
         INSERT INTO queue_log_events
@@ -286,30 +341,32 @@ def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: P
     con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM ql_stage WHERE reason IS NULL")
 
 
-def _check_lines(store: Store, staged: pa.Table) -> None:
+def _check_lines(store: Store, staged: pa.Table, bounds: Plausible) -> None:
     """Split the staged lines into fields (temp table ``ql_stage``) with why each cannot be loaded,
     or NULL; the raw text is kept only for the lines that cannot."""
     con = store.connection
     con.register("ql_stage_arrow", staged)
     try:
         split = "parts" if "parts" in staged.column_names else "string_split(raw, '|')"
+        issue = "issue" if "issue" in staged.column_names else "NULL::VARCHAR"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE ql_stage AS
             SELECT line_no, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, epoch, callid, queue,
                    agent_raw, ev AS event, data1, data2, data3, data4, data5
             FROM (
-                SELECT *, {_reason_expression()} AS reason FROM (
+                SELECT *, coalesce(issue, {_reason_expression()}) AS reason FROM (
                     SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {_epoch_expression()} AS epoch,
                            trim(p[2]) AS callid, trim(p[3]) AS queue, trim(p[4]) AS agent_raw, p[5] AS event,
                            upper(trim(p[5])) AS ev,
                            nullif(p[6], '') AS data1, nullif(p[7], '') AS data2, nullif(p[8], '') AS data3,
-                           nullif(p[9], '') AS data4,
+                           nullif(p[9], '') AS data4, issue,
                            nullif(CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END, '') AS data5
-                    FROM (SELECT line_no, raw, {split} AS p FROM ql_stage_arrow)
+                    FROM (SELECT line_no, raw, {split} AS p, {issue} AS issue FROM ql_stage_arrow)
                 )
             )
             """,  # noqa: S608 - fixed expressions of this module
+            {**bounds.params(), "max_login_s": bounds.max_gap_s, "window": bounds.window_text()},
         )
     finally:
         con.unregister("ql_stage_arrow")
@@ -334,8 +391,12 @@ def _reason_expression() -> str:
         # Every name the model knows fits the pattern: only other names need the regular expression.
         f"WHEN trim(event) NOT IN {_KNOWN_EVENTS} AND NOT regexp_full_match(trim(event), '[A-Za-z][A-Za-z0-9_]*') "
         "THEN format('event name ''{}'' is not a queue_log event', event)",
+        "WHEN epoch < $earliest OR epoch > $latest THEN format('time {} ({}) is outside the plausible window {}', "
+        "trim(f_time), strftime(make_timestamp(epoch * 1000000), '%Y-%m-%d %H:%M:%S'), $window)",
         "WHEN coalesce(callid, '') = '' THEN 'empty callid'",  # callid is trimmed
-        f"WHEN ev IN {_sql_list(REQUIRED_NUMBERS)} THEN {_numbers_reason_expression()}",
+        f"WHEN ev IN {_sql_list(REQUIRED_NUMBERS)} AND ({_numbers_reason_expression()}) IS NOT NULL "
+        f"THEN {_numbers_reason_expression()}",
+        *_range_checks(),
     ]
     return "CASE " + " ".join(checks) + " ELSE NULL END"
 
@@ -351,6 +412,49 @@ def _numbers_reason_expression() -> str:
     return "CASE " + " ".join(checks) + " END"
 
 
+def _range_checks() -> list[str]:
+    """CASE branches quarantining a number of a known meaning that cannot be true: not finite,
+    negative, or over ``ingest.max_duration_s`` (a logoff's logintime: over ``max_gap_days``)."""
+    checks = [
+        f"WHEN ev = '{event}' AND NOT (TRY_CAST(trim({name}) AS DOUBLE) BETWEEN 0 AND $max_s * {scale}) "
+        f"THEN format('{event} {name} {{}} is out of range: not 0 .. {{}} {'ms' if scale == 1000 else 's'} "
+        f"(ingest.max_duration_s)', trim({name}), $max_s * {scale})"
+        for event, name, scale in RANGED_NUMBERS
+    ]
+    checks.append(
+        f"WHEN ev IN {_sql_list(LOGINTIME_EVENTS)} "
+        "AND NOT (TRY_CAST(trim(data2) AS DOUBLE) BETWEEN 0 AND $max_login_s) "
+        "THEN format('{} logintime {} is out of range: not 0 .. {} s (ingest.max_gap_days)', ev, trim(data2), "
+        "$max_login_s)"
+    )
+    return checks
+
+
+def _quarantine_outlying_times(store: Store, source_id: int, path: Path, start: ImportStart,
+                               bounds: Plausible) -> None:
+    """Move the events whose time lies far from the rest of the file into the quarantine."""
+    times = ("SELECT line_no, epoch AS ts, true AS movable FROM queue_log_events WHERE source_id = $source_id "
+             "UNION ALL SELECT line_no, epoch, false FROM ql_duplicate_times")
+    outliers = outlying_lines(store, times, {"source_id": source_id}, start.first_line, bounds.max_gap_s)
+    if not outliers:
+        return
+    raw = raw_text_of_lines(path, {line for line, _ts in outliers}, start.start_offset, start.first_line)
+    table = pa.table({
+        "line_no": pa.array([line for line, _ts in outliers], pa.int64()),
+        "raw": pa.array([raw.get(line, "") for line, _ts in outliers], pa.string()),
+        "reason": pa.array([gap_reason(ts, bounds.max_gap_s) for _line, ts in outliers], pa.string()),
+    })
+    con = store.connection
+    con.register("ql_outliers", table)
+    try:
+        con.execute("DELETE FROM queue_log_events WHERE source_id = ? AND line_no IN (SELECT line_no FROM ql_outliers)",
+                    [source_id])
+        con.execute("INSERT INTO quarantine SELECT ?, ?, line_no, raw, reason, now()::TIMESTAMP FROM ql_outliers",
+                    [source_id, str(path)])
+    finally:
+        con.unregister("ql_outliers")
+
+
 def _sql_list(names: Iterable[str]) -> str:
     return "(" + ", ".join(f"'{name}'" for name in names) + ")"
 
@@ -364,14 +468,12 @@ def _fill_report(store: Store, report: ImportReport, source_id: int, first_line:
         "SELECT count(*), min(epoch), max(epoch) FROM queue_log_events WHERE source_id = ? AND line_no >= ?",
         [source_id, first_line],
     ))
-    quarantined = con.execute(
-        "SELECT line_no, raw, reason FROM quarantine WHERE source_id = ? AND line_no >= ? ORDER BY line_no",
-        [source_id, first_line],
-    ).fetchall()
     report.lines_loaded = int(read_row[0]) if read_row else 0
-    report.quarantined = len(quarantined)
-    report.issues = [LineIssue(int(n), str(raw), str(reason)) for n, raw, reason in quarantined]
-    report.lines_read = report.lines_loaded + report.quarantined
+    report.issues, report.duplicates = line_outcomes(store, source_id, first_line)
+    report.quarantined = len(report.issues)
+    if report.duplicates:
+        report.messages.append(f"{report.duplicates} line(s) repeat events another file already loaded; "
+                               "counted once (see `callkpi quarantine`)")
     calls = first_row(con.execute("SELECT count(*) FROM calls"))
     report.calls = int(calls[0]) if calls else 0
     bounds = first_row(con.execute(

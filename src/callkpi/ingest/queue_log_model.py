@@ -6,11 +6,13 @@ Rules (Asterisk "Queue Logs" documentation; docs/queue_log.md explains each with
   queue leg; a call that overflows from one queue to another is one call with two legs.
 - CONNECT/COMPLETE* ``holdtime`` is the queue wait (ring time included), not customer hold.
   Talk is ``calltime`` of COMPLETE*, TRANSFER, BLINDTRANSFER, ATTENDEDTRANSFER.
-- RINGNOANSWER ring time is in milliseconds; CONNECT ringtime in seconds.
+- RINGNOANSWER ring time is in milliseconds; CONNECT ringtime in seconds. A RINGNOANSWER of 0 ms
+  (the member's device could not be rung: busy, unreachable) is an offer with outcome ``failed``,
+  not a ring-no-answer of the agent.
 - A leg without a closing event (restart, file cut) is offered with outcome ``unknown`` and
   recorded as a data-quality finding, never dropped.
 - Identical lines loaded from two files (the same log loaded as file and as table export) count
-  once.
+  once: the later file's copies are quarantined as duplicates naming the file and line they repeat.
 """
 
 from __future__ import annotations
@@ -74,10 +76,10 @@ def register_agent_aliases(store: Store, settings: Settings) -> None:
 _ALIAS_SCHEMA = pa.schema([("raw", pa.string()), ("agent", pa.string())])
 
 
-def drop_lines_loaded_from_other_files(store: Store, source_id: int) -> None:
+def mark_lines_loaded_from_other_files(store: Store, source_id: int, prefix: str) -> None:
     """The same events loaded from another file (the log and a table export of it) count once:
-    staged lines (``ql_stage``) identical to stored ones of another source in the same time span
-    are dropped."""
+    staged lines (``ql_stage``) identical to stored ones of another source get the reason
+    ``<prefix>line N of <file>`` (so they go to the quarantine, named, instead of loading twice)."""
     con = store.connection
     overlap = con.execute(
         "SELECT 1 FROM queue_log_events WHERE source_id <> ? AND epoch BETWEEN "
@@ -89,16 +91,28 @@ def drop_lines_loaded_from_other_files(store: Store, source_id: int) -> None:
         return
     con.execute(
         """
-        DELETE FROM ql_stage g WHERE g.reason IS NULL AND EXISTS (
-            SELECT 1 FROM queue_log_events e
-            WHERE e.source_id <> $source_id AND e.epoch = g.epoch AND e.callid = g.callid
-              AND e.event = g.event AND e.queue IS NOT DISTINCT FROM g.queue
-              AND e.agent_raw IS NOT DISTINCT FROM g.agent_raw
-              AND e.data1 IS NOT DISTINCT FROM g.data1 AND e.data2 IS NOT DISTINCT FROM g.data2
-              AND e.data3 IS NOT DISTINCT FROM g.data3 AND e.data4 IS NOT DISTINCT FROM g.data4
-              AND e.data5 IS NOT DISTINCT FROM g.data5)
+        UPDATE ql_stage g SET
+            reason = format('{}line {} of {}', $prefix, d.other_line, coalesce(d.other_path, 'source ' || d.other_id)),
+            raw = concat_ws('|', g.epoch, g.callid, g.queue, g.agent_raw, g.event, g.data1, g.data2, g.data3,
+                            g.data4, g.data5)
+        FROM (
+            SELECT s.line_no, first(e.line_no ORDER BY e.source_id, e.line_no) AS other_line,
+                   first(e.source_id ORDER BY e.source_id, e.line_no) AS other_id,
+                   first(src.path ORDER BY e.source_id, e.line_no) AS other_path
+            FROM ql_stage s JOIN queue_log_events e
+              ON e.source_id <> $source_id AND e.epoch = s.epoch AND e.callid = s.callid
+              AND e.event = s.event AND e.queue IS NOT DISTINCT FROM s.queue
+              AND e.agent_raw IS NOT DISTINCT FROM s.agent_raw
+              AND e.data1 IS NOT DISTINCT FROM s.data1 AND e.data2 IS NOT DISTINCT FROM s.data2
+              AND e.data3 IS NOT DISTINCT FROM s.data3 AND e.data4 IS NOT DISTINCT FROM s.data4
+              AND e.data5 IS NOT DISTINCT FROM s.data5
+            LEFT JOIN sources src ON src.source_id = e.source_id
+            WHERE s.reason IS NULL
+            GROUP BY s.line_no
+        ) d
+        WHERE g.line_no = d.line_no
         """,
-        {"source_id": source_id},
+        {"source_id": source_id, "prefix": prefix},
     )
 
 
@@ -262,7 +276,11 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
             CAST(floor((CASE e.event WHEN 'RINGNOANSWER' THEN e.epoch - TRY_CAST(e.data1 AS DOUBLE) / 1000
                   WHEN 'CONNECT' THEN e.epoch - coalesce(TRY_CAST(e.data3 AS DOUBLE), 0)
                   ELSE e.epoch END) / 900) AS BIGINT),
-            CASE e.event WHEN 'CONNECT' THEN 'answered' WHEN 'RINGNOANSWER' THEN 'no_answer' ELSE 'canceled' END,
+            -- RINGNOANSWER after 0 ms: app_queue could not ring the member at all (device busy,
+            -- unreachable, or ringinuse): a failed offer, not one the agent let ring.
+            CASE e.event WHEN 'CONNECT' THEN 'answered'
+                 WHEN 'RINGNOANSWER' THEN CASE WHEN TRY_CAST(e.data1 AS DOUBLE) = 0 THEN 'failed' ELSE 'no_answer' END
+                 ELSE 'canceled' END,
             CASE e.event WHEN 'RINGNOANSWER' THEN TRY_CAST(e.data1 AS DOUBLE) / 1000
                  WHEN 'CONNECT' THEN TRY_CAST(e.data3 AS DOUBLE) END,
             CASE WHEN e.event = 'CONNECT' THEN {_ts("e.epoch")} END,

@@ -51,6 +51,13 @@ QUEUE_LOG_NEW_CALLIDS = Table(
     temporary=True,
 )
 
+QUEUE_LOG_DUPLICATE_TIMES = Table(
+    "ql_duplicate_times",
+    "queue_log lines of this import that repeat another file's events, with their times",
+    (("line_no", "BIGINT"), ("epoch", "BIGINT")),
+    temporary=True,
+)
+
 AGENT_ALIASES = Table(
     "agent_aliases",
     "the settings' agent aliases ([agents] aliases: raw name -> agent id) for the queue_log import",
@@ -93,6 +100,7 @@ WORKING_TABLES: tuple[Table, ...] = (
     ROLLUP_TOUCHED_CALLS,
     ROLLUP_MAP,
     QUEUE_LOG_NEW_CALLIDS,
+    QUEUE_LOG_DUPLICATE_TIMES,
     AGENT_ALIASES,
     CDR_AFFECTED,
     BUSINESS_ALIAS_SETTINGS,

@@ -101,7 +101,7 @@ def parse_yaml(text: str) -> list[Scorecard]:
     """Scorecards from YAML: a document with ``scorecards:``, a list, or one scorecard."""
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: an integer of more digits than Python converts
         raise ScorecardError(f"not valid YAML: {exc}") from exc
     if isinstance(data, dict) and "scorecards" in data:
         data = data["scorecards"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from callkpi.ingest import queue_log
+from callkpi.ingest.base import DUPLICATE_PREFIX
 from callkpi.ingest.cdr import asterisk as cdr_asterisk
 from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
 from callkpi.ingest.cdr import generic as cdr_generic
@@ -17,8 +18,8 @@ SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "
                   "last_utc", "loaded_at_utc", "loads", "timezone")
 
 
-def _format_lists() -> dict[str, list[str]]:
-    return {"queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
+def _format_lists() -> dict[str, Any]:
+    return {"duplicate": DUPLICATE_PREFIX, "queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
             "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
                             cdr_generic.FORMAT]}
 
@@ -43,6 +44,8 @@ def source_listing(store: Store) -> list[dict[str, Any]]:
         """
         SELECT s.source_id AS id, s.path AS file, s.format, s.lines_read AS lines, s.lines_loaded AS loaded,
                s.lines_quarantined AS quarantined,
+               (SELECT count(*) FROM quarantine q WHERE q.source_id = s.source_id
+                AND starts_with(q.reason, $duplicate)) AS duplicates,
                CASE WHEN list_contains($queue_log_formats, s.format)
                     THEN (SELECT count(DISTINCT callid) FROM queue_log_events e
                           WHERE e.source_id = s.source_id AND e.event = 'ENTERQUEUE')

@@ -99,6 +99,12 @@ def _parse_rows(module: Any, table: RawTable, ctx: ParseContext) -> tuple[list[d
     issues: list[LineIssue] = []
     first_line_of: dict[object, int] = {}
     for raw in table.rows:
+        if raw.error is not None:
+            issues.append(LineIssue(raw.line_no, raw.raw, raw.error))
+            continue
+        if "\x00" in raw.raw:  # as the call importers do: a value with a NUL is not text
+            issues.append(LineIssue(raw.line_no, raw.raw, "not text: binary data"))
+            continue
         if len(raw.cells) > len(keys) and any(str(c).strip() for c in raw.cells[len(keys):]):
             issues.append(LineIssue(raw.line_no, raw.raw, f"{len(raw.cells)} cells but the header has "
                                     f"{len(keys)} columns (an unquoted separator inside a value?)"))

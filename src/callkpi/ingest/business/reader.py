@@ -20,6 +20,7 @@ class RawRow:
     line_no: int  # CSV: the line the record starts on; XLSX: the sheet row
     cells: list[object]
     raw: str
+    error: str | None = None  # why the record could not even be split into cells
 
 
 @dataclass
@@ -69,7 +70,15 @@ def _read_csv(data: bytes, mapping: BusinessMapping | None) -> RawTable:
     header: list[str] | None = None
     rows: list[RawRow] = []
     previous_end = 0
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the csv module's limit: this record only
+            start, previous_end = previous_end + 1, max(reader.line_num, previous_end + 1)
+            rows.append(RawRow(start, [], "\n".join(lines[start - 1:previous_end]), f"not valid CSV: {exc}"))
+            continue
         start, previous_end = previous_end + 1, reader.line_num
         if not any(cell.strip() for cell in cells):
             continue
@@ -114,10 +123,10 @@ def _cell_text(value: object) -> str:
 
 def header_of(head: bytes) -> list[str] | None:
     """The header row of a CSV from its first bytes (None for XLSX or no text)."""
-    if is_xlsx(head) or b"\x00" in head[:4096]:
+    if is_xlsx(head):
         return None
     text = decode_text(head)
     line = next((line for line in text.splitlines() if line.strip()), "")
-    if not line:
+    if not line or "\x00" in line:  # binary; a NUL in a later row is that row's problem
         return None
     return next(csv.reader([line], delimiter=_delimiter(line)), [])

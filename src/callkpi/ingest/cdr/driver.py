@@ -13,9 +13,15 @@ from callkpi.config import Settings
 from callkpi.ingest.base import (
     FileChunk,
     ImportReport,
+    ImportStart,
     LineIssue,
+    Plausible,
     decode_line,
+    gap_reason,
     note_growth,
+    outlying_lines,
+    quarantine_rows,
+    raw_text_of_lines,
     read_chunks,
     record_source,
     split_lines,
@@ -62,13 +68,18 @@ def load_records(
         con.execute("DELETE FROM cdr_records WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         con.execute("DELETE FROM quarantine WHERE source_id = ? AND line_no >= ?", [source_id, first_line])
         bytes_loaded, lines_read = start_offset, first_line - 1
+        bounds = Plausible.of(settings)
+        read_to = bytes_loaded
         for batch in read_batches(start_offset, first_line):
             stage(store, batch.rows, source=source, source_id=source_id, path=path, timezone=timezone,
-                  formats=formats, dayfirst=day_first)
+                  formats=formats, dayfirst=day_first, bounds=bounds)
+            report.lines_read += len(batch.rows)
+            read_to = batch.end_offset
             if batch.complete:
                 bytes_loaded, lines_read = batch.end_offset, batch.last_line_no
             if progress:
                 progress(batch.end_offset)
+        _quarantine_outlying_starts(store, path, start, bounds)
         rebuild(store, settings, source)
         after_calls_changed(store, settings)
         file_findings(store, source, source_id, path, timezone)
@@ -76,9 +87,26 @@ def load_records(
         record_source(
             store, path=path, fmt=fmt, source_id=source_id, known=known, bytes_loaded=bytes_loaded,
             lines_read=lines_read, lines_loaded=_count_records(store, source_id), report=report,
-            timezone=timezone,
+            timezone=timezone, read_to=read_to,
         )
     return report
+
+
+def _quarantine_outlying_starts(store: Store, path: Path, start: ImportStart, bounds: Plausible) -> None:
+    """Rule ingest.max_gap_days: rows whose start lies far from the rest of the file go to the quarantine."""
+    times = ("SELECT line_no, epoch(start_utc) AS ts, true AS movable FROM cdr_records "
+             "WHERE source_id = $source_id")
+    outliers = outlying_lines(store, times, {"source_id": start.source_id}, start.first_line, bounds.max_gap_s)
+    if not outliers:
+        return
+    lines = [line for line, _ts in outliers]
+    raw = raw_text_of_lines(path, set(lines), start.start_offset, start.first_line)
+    issues = [LineIssue(line, raw.get(line, ""), gap_reason(ts, bounds.max_gap_s)) for line, ts in outliers]
+    con = store.connection
+    con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records "
+                "WHERE source_id = ? AND list_contains(?, line_no)", [start.source_id, lines])
+    con.execute("DELETE FROM cdr_records WHERE source_id = ? AND list_contains(?, line_no)", [start.source_id, lines])
+    quarantine_rows(store, start.source_id, path, issues)
 
 
 def chunk_is_complete(chunk: FileChunk, path: Path) -> bool:
@@ -153,7 +181,6 @@ def _fill_report(store: Store, report: ImportReport, source: str, source_id: int
     report.lines_loaded = int(loaded[0]) if loaded else 0
     report.quarantined = len(quarantined)
     report.issues = [LineIssue(int(n), str(raw), str(reason)) for n, raw, reason in quarantined]
-    report.lines_read = report.lines_loaded + report.quarantined
     calls = first_row(con.execute("SELECT count(*) FROM calls WHERE source = ?", [source]))
     report.calls = int(calls[0]) if calls else 0
     bounds = first_row(con.execute(

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from callkpi.ingest.base import Plausible
 from callkpi.storage import Store
 
 STAGED_FIELDS = (
@@ -159,8 +160,14 @@ def _time_sql(column: str) -> str:
 
 
 def _plausible(column: str) -> str:
-    """A parsed time, or NULL when its year cannot be a phone record's (a date read the wrong way)."""
-    return f"(CASE WHEN year({column}) BETWEEN 1980 AND 2100 THEN {column} END)"
+    """A parsed time, or NULL when it lies outside the plausible window of ``[ingest]`` (a date read the
+    wrong way, or a clock far off): ``$earliest`` .. ``$latest``, epoch seconds."""
+    return f"(CASE WHEN epoch({column}) BETWEEN $earliest AND $latest THEN {column} END)"
+
+
+def _in_range(column: str) -> str:
+    """True unless a duration in seconds is a number that cannot be one: not finite, or over ``$max_s``."""
+    return f"coalesce({column} BETWEEN 0 AND $max_s, {column} IS NULL)"
 
 
 def _number_sql(column: str) -> str:
@@ -175,11 +182,17 @@ def _reason_sql() -> str:
         WHEN raw LIKE '%' || chr(0) || '%' THEN 'not text: binary data'
         WHEN start IS NULL THEN 'no start time'
         WHEN {zero} THEN format('start time ''{{}}'' is a zero date', start)
+        WHEN start_utc IS NULL AND start_any IS NOT NULL
+            THEN format('start time ''{{}}'' is outside the plausible window {{}}', start, $window)
         WHEN start_utc IS NULL THEN format('start time ''{{}}'' is not a date-time this loader reads '
             || '(slashed dates are read {{}} as set by cdr.dayfirst)', start, $order)
         WHEN duration IS NOT NULL AND duration_s IS NULL THEN format('duration ''{{}}'' is not a number', duration)
         WHEN billsec IS NOT NULL AND billsec_s IS NULL THEN format('billsec ''{{}}'' is not a number', billsec)
         WHEN duration_s < 0 OR billsec_s < 0 THEN 'negative duration'
+        WHEN NOT ({_in_range("duration_s")} AND {_in_range("billsec_s")} AND {_in_range("queue_wait_s")}
+                  AND {_in_range("hold_s")})
+            THEN format('a duration ({{}}, {{}}, {{}}, {{}}) is out of range: not 0 .. {{}} s (ingest.max_duration_s)',
+                coalesce(duration, '-'), coalesce(billsec, '-'), coalesce(queue_wait, '-'), coalesce(hold, '-'), $max_s)
         WHEN outcome IS NULL OR outcome NOT IN {_in(OUTCOMES)}
             THEN format('disposition ''{{}}'' is not one this format knows', coalesce(disposition, ''))
         WHEN direction IS NOT NULL AND direction NOT IN {_in(DIRECTIONS)}
@@ -192,7 +205,7 @@ def _in(values: Iterable[str]) -> str:
 
 
 def stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path: Path, timezone: str,
-          formats: TimeFormats, dayfirst: bool) -> None:
+          formats: TimeFormats, dayfirst: bool, bounds: Plausible) -> None:
     """Check one chunk in bulk: quarantine what cannot load, store the rest in ``cdr_records``."""
     if not len(rows):
         return
@@ -207,7 +220,7 @@ def stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path: 
                     {_time_sql('"end"')} AS end_any
                 FROM cdr_stage_arrow
             ), t AS (
-                SELECT * EXCLUDE (start_any, answer_any, end_any),
+                SELECT * EXCLUDE (answer_any, end_any),
                     {_plausible("start_any")} AS start_utc, {_plausible("answer_any")} AS answer_at,
                     {_plausible("end_any")} AS end_at, {_number_sql("duration")} AS duration_n,
                     {_number_sql("billsec")} AS billsec_s, {_number_sql("queue_wait")} AS queue_wait_s,
@@ -218,7 +231,8 @@ def stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path: 
             )
             SELECT *, coalesce(duration_n, epoch(end_at) - epoch(start_utc), billsec_s) AS duration_s FROM t
             """,  # noqa: S608 - fixed expressions of this module, values are bound
-            {"tz": timezone, **formats.params(), "offset_formats": OFFSET_FORMATS},
+            {"tz": timezone, **formats.params(), "offset_formats": OFFSET_FORMATS, "earliest": bounds.earliest_epoch,
+             "latest": bounds.latest_epoch},
         )
     finally:
         con.unregister("cdr_stage_arrow")
@@ -229,7 +243,8 @@ def stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path: 
         SELECT $source_id, $path, line_no, raw, reason, now()::TIMESTAMP
         FROM (SELECT line_no, raw, {_reason_sql()} AS reason FROM cdr_stage) WHERE reason IS NOT NULL
         """,  # noqa: S608 - fixed expressions of this module, values are bound
-        {"source_id": source_id, "path": str(path), "order": order},
+        {"source_id": source_id, "path": str(path), "order": order, "max_s": bounds.max_duration_s,
+         "window": bounds.window_text()},
     )
     con.execute(
         f"""
@@ -259,7 +274,8 @@ def stage(store: Store, rows: StagedRows, *, source: str, source_id: int, path: 
             FROM cdr_stage WHERE {_reason_sql()} IS NULL
         )
         """,  # noqa: S608 - fixed expressions of this module, values are bound
-        {"source_id": source_id, "source": source, "order": order},
+        {"source_id": source_id, "source": source, "order": order, "max_s": bounds.max_duration_s,
+         "window": bounds.window_text()},
     )
     _mark_affected(store, source_id)
 
