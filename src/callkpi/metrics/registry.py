@@ -131,10 +131,11 @@ class Ratio:
     denominator_minus: tuple[str, ...] = ()
     scale: float = 1
     optional: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()  # measures whose fact a store must have for the metric (not in the formula)
 
     @property
     def measures(self) -> tuple[str, ...]:
-        used = (*self.numerator, *self.minus, *self.denominator, *self.denominator_minus)
+        used = (*self.numerator, *self.minus, *self.denominator, *self.denominator_minus, *self.requires)
         return tuple(dict.fromkeys(m for m in used if m not in self.optional))
 
     def _side(self, m: Mapping[str, ibis.Value], plus: tuple[str, ...], minus: tuple[str, ...]) -> ibis.Value:

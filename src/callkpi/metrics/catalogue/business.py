@@ -182,7 +182,7 @@ metric(
           "calls_handled.",
           "Обработанные звонки (как их считает calls_handled), к которым атрибутирована выигранная сделка, "
           "к calls_handled."),
-    kind=Ratio((conv_legs,), (handled,)), params=WINDOW,
+    kind=Ratio((conv_legs,), (handled,), requires=(d_won,)), params=WINDOW,
 )
 metric(
     "lead_conversion_rate", SALES, "ratio", "higher_is_better", ("Lead conversion", "Конверсия лидов"),
