@@ -56,7 +56,14 @@ STRINGS.update(QA_STRINGS)
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1/qa", tags=["quality"])
+# every status these routes answer is in the OpenAPI schema (a client may rely on it)
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed or impossible request; `error` says why"},
+    401: {"description": "no or no valid bearer token"},
+    403: {"description": "outside what this user may see, or not this role's to do"},
+    404: {"description": "no such call, review or scorecard"},
+}
+api = APIRouter(prefix="/api/v1/qa", tags=["quality"], responses=API_ERRORS)
 Me = Annotated[Principal, Depends(api_principal)]
 QA_METRICS = ("qa_reviews", "qa_coverage", "cqr", "qa_pass_rate", "qa_fatal_rate")
 SCORERS = ("admin", "supervisor")
