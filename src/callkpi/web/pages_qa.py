@@ -45,7 +45,7 @@ from callkpi.qa.scorecards import (
 from callkpi.storage import Store
 from callkpi.web import queries
 from callkpi.web.i18n import STRINGS
-from callkpi.web.kpi import BadRequest, parse_date
+from callkpi.web.kpi import BadRequest, check_date_range, parse_date
 from callkpi.web.pages_calls import _recording
 from callkpi.web.qa_strings import QA_STRINGS
 from callkpi.web.scope import Forbidden, NotFound, Principal, require_role, scoped_filters
@@ -389,6 +389,7 @@ def api_sample(request: Request, me: Me, body: SampleIn) -> dict[str, Any]:
     unknown = [r for r in body.rules if r not in RULES]
     if unknown:
         raise BadRequest(f"rules: unknown {', '.join(unknown)}; known: {', '.join(RULES)}")
+    check_date_range(body.day, "day")
     store = _store(request)
     params = web_state(request).db.params()
     result = draw_sample(store, body.day, params, seed=body.seed, user=me.username)
