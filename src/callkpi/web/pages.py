@@ -18,6 +18,7 @@ from callkpi.metrics.describe import describe_all
 from callkpi.metrics.engine import KpiResult
 from callkpi.web import alert_monitor, kpi, queries, views
 from callkpi.web.auth import User
+from callkpi.web.business_views import check_agent_visible
 from callkpi.web.db import Database
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
@@ -180,6 +181,8 @@ def _weekday_heat(rows: list[dict[str, Any]], loc: Locale, metric: str) -> str:
 @router.get("/agents/{agent_id}", response_class=HTMLResponse)
 def agent_page(agent_id: str, request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
     db = web_state(request).db
+    if me.role == "supervisor":  # the talk-time bands below are not cut to the user's scope: who may look first
+        check_agent_visible(db, me, agent_id)
     params = db.params()
     pq = page_query(request, params)
     loc = locale(request, me, params)
