@@ -107,6 +107,7 @@ def _set_recordings(
     secret.write_text("not a recording\n", encoding="utf-8")
     hidden = directory / "hidden" / "secret.wav"
     hidden.parent.mkdir(exist_ok=True)
+    (directory / "recordings").mkdir(exist_ok=True)  # so that recordings/../hidden/secret.wav is a real file
     hidden.write_bytes(b"RIFF-hidden")
     hostile = {
         _answered_call(store, agent_a, 1): str(secret),
