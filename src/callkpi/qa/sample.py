@@ -141,6 +141,8 @@ def draw_sample(store: Store, day: date, params: MetricParams, *, seed: str = DE
 
 
 def _insert(store: Store, picks: Sequence[tuple[HandledCall, date, str]], user: str, seed: str | None) -> int:
+    if not picks:  # a day without handled calls: DuckDB's executemany refuses an empty list
+        return 0
     now = datetime.now(UTC).replace(tzinfo=None)
     before = _sample_size(store)
     store.connection.executemany(

@@ -184,6 +184,8 @@ def get_missed(
     require_role(me, "admin", "supervisor")
     db = web_state(request).db
     scope = scoped_filters(me, {"queue": split_values(queue)})
+    if as_of is not None:
+        kpi.check_date_range(as_of.date(), "as_of")
     moment = as_of.astimezone(UTC).replace(tzinfo=None) if as_of and as_of.tzinfo else as_of
     return missed_page(
         db.store(), db.params(), scope,

@@ -219,9 +219,11 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # each item keeps FastAPI's own loc/msg/type too: the OpenAPI schema documents 422 as that
         problems = [
             {"parameter": ".".join(str(p) for p in err.get("loc", ())[1:]) or str(err.get("loc")),
-             "problem": err.get("msg", "")}
+             "problem": err.get("msg", ""),
+             "loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
             for err in exc.errors()
         ]
         text = "; ".join(f"{p['parameter']}: {p['problem']}" for p in problems)

@@ -20,6 +20,7 @@ from callkpi.web.scope import Principal, scoped_filters
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_PERIOD_DAYS = 3660
+FIRST_DATE, LAST_DATE = date(1900, 1, 1), date(2999, 12, 31)
 
 OVERVIEW_METRICS = (
     "calls_inbound",
@@ -113,9 +114,18 @@ def parse_date(value: str | None, name: str) -> date | None:
     if not _ISO_DATE.match(value):
         raise BadRequest(f"{name} expects a date like 2026-03-31, got {value!r}")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise BadRequest(f"{name}: {value!r} is not a calendar date") from exc
+    return check_date_range(day, name)
+
+
+def check_date_range(day: date, name: str) -> date:
+    """Dates beyond these years cannot be turned into time slices (Python's datetime ends at years
+    1 and 9999, and a local day reaches into the next): a 400, never a 500."""
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise BadRequest(f"{name} must lie between {FIRST_DATE} and {LAST_DATE}, got {day}")
+    return day
 
 
 def split_values(values: Sequence[str] | str | None, *, unique: bool = True) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from callkpi.queries.distributions import talk_distribution
 from callkpi.queries.targets import load_targets
 from callkpi.web import kpi, tables
 from callkpi.web.db import Database
+from callkpi.web.features.business_tables import check_agent_visible
 from callkpi.web.features.common import heat_chart, metric_unit, queue_choices
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
@@ -56,6 +57,8 @@ def agents(request: Request, me: Principal = Depends(page_principal)) -> HTMLRes
 @router.get("/agents/{agent_id}", response_class=HTMLResponse)
 def agent_page(agent_id: str, request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
     db = web_state(request).db
+    if me.role == "supervisor":  # the talk-time bands below are not cut to the user's scope: who may look first
+        check_agent_visible(db, me, agent_id)
     params = db.params()
     pq = page_query(request, params)
     loc = locale(request, me, params)

@@ -99,7 +99,8 @@ def _recording(call: dict[str, Any]) -> dict[str, str] | None:
     if value.startswith(("https://", "http://")):
         return {"src": value, "kind": "url"}
     path = Path(value)
-    if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file():
+    # a recording path that climbs out of its folder (`..`) is never served, whatever it points at
+    if path.suffix.lower() in AUDIO_SUFFIXES and ".." not in path.parts and path.is_file():
         return {"src": f"/calls/{call['call_id']}/recording", "kind": "file"}
     return {"src": "", "kind": "missing", "name": value}
 

@@ -47,7 +47,7 @@ from callkpi.storage import Store
 from callkpi.web.features.calls import _recording
 from callkpi.web.features.qa_strings import QA_STRINGS
 from callkpi.web.i18n import STRINGS
-from callkpi.web.kpi import BadRequest, parse_date
+from callkpi.web.kpi import BadRequest, check_date_range, parse_date
 from callkpi.web.scope import Forbidden, NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, check_form_csrf, page_principal, web_state
 from callkpi.web.ui import locale, page_query, render
@@ -56,7 +56,14 @@ STRINGS.update(QA_STRINGS)
 
 router = APIRouter()
 pages = APIRouter(include_in_schema=False)
-api = APIRouter(prefix="/api/v1/qa", tags=["quality"])
+# every status these routes answer is in the OpenAPI schema (a client may rely on it)
+API_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "malformed or impossible request; `error` says why"},
+    401: {"description": "no or no valid bearer token"},
+    403: {"description": "outside what this user may see, or not this role's to do"},
+    404: {"description": "no such call, review or scorecard"},
+}
+api = APIRouter(prefix="/api/v1/qa", tags=["quality"], responses=API_ERRORS)
 Me = Annotated[Principal, Depends(api_principal)]
 QA_METRICS = ("qa_reviews", "qa_coverage", "cqr", "qa_pass_rate", "qa_fatal_rate")
 SCORERS = ("admin", "supervisor")
@@ -382,6 +389,7 @@ def api_sample(request: Request, me: Me, body: SampleIn) -> dict[str, Any]:
     unknown = [r for r in body.rules if r not in RULES]
     if unknown:
         raise BadRequest(f"rules: unknown {', '.join(unknown)}; known: {', '.join(RULES)}")
+    check_date_range(body.day, "day")
     store = _store(request)
     params = web_state(request).db.params()
     result = draw_sample(store, body.day, params, seed=body.seed, user=me.username)

@@ -1,0 +1,217 @@
+"""Load benchmark of `callkpi serve`: concurrent clients on loopback, idle and during a --watch load.
+
+    python bench/load.py --calls 1000000 [--clients 100] [--seconds 60] [--workdir bench-data]
+    ./dev bench load --calls 100000
+
+Simulates 30 days of a centre of ``--calls`` calls (`callkpi simulate`), loads 97 % of the
+queue_log with `callkpi ingest`, creates a user and an API token with the CLI, starts
+`callkpi serve --watch` on 127.0.0.1 in a child process and drives ``--clients`` concurrent
+clients (asyncio + httpx; each client sends one request at a time, cycling over the overview
+page, the agent table, /api/v1/kpi and the call log page) for ``--seconds`` seconds, twice:
+idle, then while the rest of the queue_log is appended to the watched file in chunks (the
+server loads it as Asterisk would write it). Prints requests/s, p50/p99 latency and errors per
+endpoint. Not a test: figures depend on the machine. Only 127.0.0.1 is ever contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+HOST = "127.0.0.1"
+DAYS = 30
+START = "2026-03-02"
+TIMEZONE = "Europe/Moscow"
+USER, PASSWORD = "load-bench", "load-bench-password"
+HELD_BACK = 0.03  # share of the queue_log appended during the --watch phase
+MAX_REQUESTS_PER_CLIENT = 100_000
+ENDPOINTS = {
+    "overview": "/",
+    "agents": "/agents",
+    "api_kpi": "/api/v1/kpi?by=queue,day&metrics=calls_offered,answer_rate,service_level,asa_s,aht_s",
+    "calls": "/calls",
+}
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in ENDPOINTS})
+    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
+
+
+def callkpi(*args: str, capture: bool = False) -> str:
+    done = subprocess.run([sys.executable, "-m", "callkpi", *args], check=True, text=True,
+                          stdout=subprocess.PIPE if capture else subprocess.DEVNULL)
+    return done.stdout or ""
+
+
+def prepare(calls: int, workdir: Path) -> tuple[Path, Path, bytes]:
+    """The store with most of the queue_log loaded, the watched file, and the bytes still to append."""
+    data = workdir / f"load-{calls}"
+    full = data / "sim" / "queue_log"
+    if not full.exists():
+        print(f"simulating {calls:,} calls ...", flush=True)
+        callkpi("simulate", "--out", str(full.parent), "--days", str(DAYS), "--calls-per-day", str(calls // DAYS),
+                "--seed", "1", "--start", START)
+    watched, db = data / "watched" / "queue_log", data / "load.duckdb"
+    content = full.read_bytes()
+    cut = content.rindex(b"\n", 0, int(len(content) * (1 - HELD_BACK))) + 1
+    if db.exists():
+        db.unlink()
+    shutil.rmtree(watched.parent, ignore_errors=True)
+    watched.parent.mkdir(parents=True)
+    watched.write_bytes(content[:cut])
+    print(f"loading {cut / 1e6:.0f} MB of queue_log ...", flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "callkpi", "ingest", "--db", str(db), "--tz", TIMEZONE, str(watched)],
+                   check=False, stdout=subprocess.DEVNULL)
+    print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    callkpi("user", "add", USER, "--role", "admin", "--password", PASSWORD, "--db", str(db))
+    return db, watched, content[cut:]
+
+
+def token_for(db: Path) -> str:
+    found = re.search(r"ck_[A-Za-z0-9_-]+", callkpi("token", "create", USER, "--db", str(db), capture=True))
+    if not found:
+        raise SystemExit("callkpi token create printed no token")
+    return found.group(0)
+
+
+def start_server(db: Path, watched: Path, port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
+         "--watch", str(watched), "--watch-every", "2", "--tz", TIMEZONE],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"},
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://{HOST}:{port}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None:
+            raise SystemExit("callkpi serve exited")
+        time.sleep(0.5)
+    server.kill()
+    raise SystemExit("callkpi serve did not answer /health within 300 s")
+
+
+async def sign_in(client: httpx.AsyncClient) -> None:
+    form = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+    response = await client.post("/login", data={"username": USER, "password": PASSWORD, "next": "/",
+                                                  "csrf_token": csrf.group(1) if csrf else ""})
+    if response.status_code != 303:
+        raise SystemExit(f"sign-in failed: HTTP {response.status_code}")
+
+
+async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline: float, tally: Tally) -> None:
+    names = list(ENDPOINTS)
+    for sent in range(MAX_REQUESTS_PER_CLIENT):
+        if time.monotonic() >= deadline:
+            return
+        name = names[(index + sent) % len(names)]
+        headers = {"Authorization": f"Bearer {token}"} if name.startswith("api_") else {}
+        started = time.perf_counter()
+        try:
+            response = await client.get(ENDPOINTS[name], headers=headers)
+            ok = response.status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        tally.latencies[name].append(time.perf_counter() - started)
+        if not ok:
+            tally.errors[name] += 1
+
+
+async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: int = 20) -> None:
+    """Append the held-back lines as a PBX would: ``chunks`` pieces spread over the run."""
+    size = max(1, len(rest) // chunks)
+    position = 0
+    while position < len(rest):
+        end = len(rest) if len(rest) - position <= size else rest.index(b"\n", position + size) + 1
+        with watched.open("ab") as handle:
+            handle.write(rest[position:end])
+        position = end
+        await asyncio.sleep(seconds / chunks)
+
+
+async def run_phase(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None) -> Tally:
+    tally = Tally()
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=60,
+                                 follow_redirects=False) as client:
+        await sign_in(client)
+        for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
+            await client.get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
+        deadline = time.monotonic() + seconds
+        tasks = [one_client(i, client, token, deadline, tally) for i in range(clients)]
+        if append:
+            tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
+        await asyncio.gather(*tasks)
+    return tally
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+
+
+def report(title: str, tally: Tally, seconds: float) -> None:
+    print(f"\n{title}")
+    print(f"{'endpoint':10} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    every: list[float] = []
+    for name, values in tally.latencies.items():
+        every += values
+        print(f"{name:10} {len(values):9d} {len(values) / seconds:7.1f} {percentile(values, 0.5) * 1000:8.0f} "
+              f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d}")
+    print(f"{'all':10} {len(every):9d} {len(every) / seconds:7.1f} {percentile(every, 0.5) * 1000:8.0f} "
+          f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--clients", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
+    parser.add_argument("--no-watch", action="store_true", help="only the idle run")
+    args = parser.parse_args()
+    db, watched, rest = prepare(args.calls, args.workdir)
+    token = token_for(db)
+    server = start_server(db, watched, args.port)
+    try:
+        print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
+        idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None))
+        report("idle", idle, args.seconds)
+        if not args.no_watch:
+            during = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, (watched, rest)))
+            report(f"during a --watch load ({len(rest) / 1e6:.1f} MB appended in 20 chunks)", during, args.seconds)
+            time.sleep(5)
+            status = httpx.get(f"http://{HOST}:{args.port}/api/v1/watch", timeout=30,
+                               headers={"Authorization": f"Bearer {token}"}).json()
+            for item in status["files"]:
+                print(f"watched {item['path']}: state {item['state']}, loads {item['loads']}, "
+                      f"lines loaded {item['lines_loaded']}, quarantined {item['quarantined']}, error {item['error']}")
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()
