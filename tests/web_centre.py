@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from callkpi.web.schema import ensure_web_schema
 from fastapi.testclient import TestClient
 
 from callkpi.config import Settings
 from callkpi.ingest.formats import load_file
+from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.simulate import Scenario, simulate
 from callkpi.storage import Store
 from callkpi.web.app import create_app
