@@ -1,6 +1,6 @@
 """Training effect: difference in differences on data whose true effect is known (constructed here,
-and the simulator's scenario with its ground truth), the published test vectors of definitions.md
-section 14 through the per-group comparisons, and "not enough data" when it is not."""
+and the simulator's scenario with its ground truth), the published test vectors of
+docs/sources.md#statistical-tests through the per-group comparisons, and "not enough data" when it is not."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def _exact_sample(mean: float, sd: float, n: int, seed: int) -> np.ndarray:
 
 
 def test_group_comparisons_reproduce_the_published_vectors() -> None:
-    """definitions.md 14: z-test x = (12, 5), n = (99, 83) -> p = 0.15918129181156992; Welch on means
+    """docs/sources.md#statistical-tests: z-test x = (12, 5), n = (99, 83) -> p = 0.15918129181156992; Welch on means
     20.14458 / 30.48101, sd 6.41470 / 6.10771, n 249 / 79 -> t = -12.946, df = 136.87, one-sided
     p = 7.855e-26 (two-sided x 2). Agents A (trained) and B: A's values are the 'after' sample."""
     spec_rate, spec_mean = OUTCOMES["conversion_rate"], OUTCOMES["aht_s"]

@@ -42,7 +42,8 @@ def test_local_halves_are_one_call(store: Store, tmp_path: Path) -> None:
     Local/5559876543@from-internal-0a1b;1 (a forward to a mobile); its ;2 half writes its own row
     (uniqueid .3) dialling the mobile through the trunk, answered 5 s later, 60 s of talk.
     Rows 3-4: phone 201 calls queue 1000, whose member is Local/202@from-queue-0c0d;1; the ;2 half
-    rings SIP/202, answered, 30 s. CDR-Specification.md "Local Channels": both halves are one path."""
+    rings SIP/202, answered, 30 s. Asterisk CDR specification, "Local Channels"
+    (docs/sources.md#asterisk-cdr): both halves are one path."""
     load(store, tmp_path, LOCAL_HALVES)
     assert total(store, metrics=["calls_inbound", "calls_outbound", "calls_internal", "calls_missed"]) == {
         "calls_inbound": 1,  # the customer's call (rows 1-2)

@@ -1,8 +1,8 @@
 """Tests for callkpi.staffing.erlang.
 
-Published vectors V1–V7 are copied from definitions.md section 13.3 ("Published Erlang test vectors",
-/work/shared/reference/definitions.md) so the tests run without the shared folder; when
-shared/reference/erlang_test_vectors.json is present its entries are checked as well.
+Published vectors V1–V7 are embedded from docs/sources.md#published-erlang-test-vectors so the tests run without
+the shared folder; when ../shared/reference/erlang_test_vectors.json (data beside our checkout) is
+present its entries are checked as well.
 """
 
 from __future__ import annotations
@@ -51,12 +51,12 @@ def matches_printed(observed: float, published: float) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# Published vectors, definitions.md 13.3 (embedded copies)
+# Published vectors, docs/sources.md#published-erlang-test-vectors (embedded copies)
 # --------------------------------------------------------------------------------------------
 
 
 def test_v1_pyworkforce_erlang_c_with_occupancy_cap_and_shrinkage() -> None:
-    # definitions.md 13.3 V1 (pyworkforce test_expected_erlangc_results): 100 calls / 30 min, AHT 180 s,
+    # V1 (pyworkforce test_expected_erlangc_results): 100 calls / 30 min, AHT 180 s,
     # 80 % in 20 s, max occupancy 85 %, shrinkage 30 % → A 10, raw 14, scheduled 20,
     # P(wait) 0.174, SL 0.888, occupancy 0.714; recomputed 0.174132 / 0.888350 / 0.714286, ASA 7.836 s.
     requirement = erlang_c_agents_required(
@@ -77,7 +77,7 @@ def test_v1_pyworkforce_erlang_c_with_occupancy_cap_and_shrinkage() -> None:
 
 
 def test_v2_pyworkforce_over_occupancy() -> None:
-    # definitions.md 13.3 V2 (pyworkforce test_over_occupancy_erlangc): as V1 with max occupancy 70 %
+    # V2 (pyworkforce test_over_occupancy_erlangc): as V1 with max occupancy 70 %
     # → raw 15, scheduled 22, SL 0.941, occupancy 0.667, P(wait) 0.102; ASA 3.674 s.
     requirement = erlang_c_agents_required(
         100, 1800, 180, target_s=20, service_level_target=0.8, max_occupancy=0.7, shrinkage=0.3
@@ -95,7 +95,7 @@ def test_v2_pyworkforce_over_occupancy() -> None:
 
 
 def test_v3_jonesthenet_erlang_uplift() -> None:
-    # definitions.md 13.3 V3 (jonesthenet "Erlang uplift"): 250 calls / h, AHT 330 s, 80 % in 30 s
+    # V3 (jonesthenet "Erlang uplift"): 250 calls / h, AHT 330 s, 80 % in 30 s
     # → A ≈ 22.9, 28 agents; recomputed SL(27) 78.22 %, SL(28) 85.69 %.
     assert round(offered_traffic_erlangs(250, 3600, 330), 1) == 22.9
     requirement = erlang_c_agents_required(250, 3600, 330, target_s=30, service_level_target=0.8)
@@ -105,7 +105,7 @@ def test_v3_jonesthenet_erlang_uplift() -> None:
 
 
 def test_v4_telefonica_p_wait_target() -> None:
-    # definitions.md 13.3 V4 (telefonica Erlang C calculator): 600 calls / h, AHT 120 s, P(wait) ≤ 15 %
+    # V4 (telefonica Erlang C calculator): 600 calls / h, AHT 120 s, P(wait) ≤ 15 %
     # → A 20, 26 agents (P(wait) 14.34 %, ASA 2.868 s, "3 seconds per call"); 30 agents → 2.5 %.
     # A P(wait) target p is SL(t = 0) ≥ 1 − p because SL(0) = 1 − C.
     requirement = erlang_c_agents_required(600, 3600, 120, target_s=0, service_level_target=0.85)
@@ -118,7 +118,7 @@ def test_v4_telefonica_p_wait_target() -> None:
 
 
 def test_v5_mitan_inputs() -> None:
-    # definitions.md 13.3 V5 (Mitan example inputs; outputs from a public test file): 360 calls / 30 min,
+    # V5 (Mitan example inputs; outputs from a public test file): 360 calls / 30 min,
     # AHT 240 s, 55 agents → A 48, occupancy 87.27 %, P(wait) 0.23870, ASA 8.184 s, SL(15 s) 84.59 %,
     # SL(20 s) 0.8668, agents for 80/20 = 54.
     at_15 = erlang_c(360, 1800, 240, agents=55, target_s=15)
@@ -133,7 +133,7 @@ def test_v5_mitan_inputs() -> None:
 
 
 def test_v6_pyworkforce_erlang_a_regression() -> None:
-    # definitions.md 13.3 V6 (pyworkforce test_erlanga_regression_metrics): 100 calls / 30 min, AHT 3 min,
+    # V6 (pyworkforce test_erlanga_regression_metrics): 100 calls / 30 min, AHT 3 min,
     # mean patience 5 min, 14 agents, T 20 s → P(wait) 0.14526, P(abandon) 0.013984,
     # occupancy 0.704297, mean wait 0.069919 min, SL 0.916792.
     result = erlang_a(100, 1800, 180, agents=14, target_s=20, mean_patience_s=300)
@@ -145,7 +145,7 @@ def test_v6_pyworkforce_erlang_a_regression() -> None:
 
 
 def test_v7_erlang_b_table_checkpoints() -> None:
-    # definitions.md 13.3 V7: B(2, 5) 0.0367; B(10, 14) 0.0568; B(5, 10) 0.0184 (B(A, N)); recomputed
+    # V7: B(2, 5) 0.0367; B(10, 14) 0.0568; B(5, 10) 0.0184 (B(A, N)); recomputed
     # 0.036697 / 0.056819 / 0.018385.
     assert round(erlang_b(2, 5), 4) == 0.0367
     assert round(erlang_b(10, 14), 4) == 0.0568
@@ -154,7 +154,7 @@ def test_v7_erlang_b_table_checkpoints() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Vectors from shared/reference/erlang_test_vectors.json (when present)
+# Vectors from ../shared/reference/erlang_test_vectors.json (when present)
 # --------------------------------------------------------------------------------------------
 
 
@@ -166,7 +166,8 @@ def _json_entries(section: str) -> list[Any]:
 
 
 # Printed numbers the reference document itself flags as rounded beyond their printed precision
-# (definitions.md 13.3 V4 / 13.5: telefonica "2.5 s/CCS" vs exact 2.39).
+# (docs/sources.md#published-erlang-test-vectors V4 and #published-numbers-known-to-be-wrong:
+# telefonica "2.5 s/CCS" vs exact 2.39).
 KNOWN_ROUNDED_UP = {("V4", "avg_delay_s_per_CCS")}
 
 
@@ -278,7 +279,7 @@ def test_json_erlang_b_vectors(entry: dict[str, Any]) -> None:
 
 
 def erlang_c_by_factorials(traffic: float, agents: int) -> float:
-    """First form of definitions.md 13.2: [A^N/N!·N/(N−A)] / [Σ_{k<N} A^k/k! + A^N/N!·N/(N−A)]."""
+    """First form of docs/sources.md#erlang-b-c-a: [A^N/N!·N/(N−A)] / [Σ_{k<N} A^k/k! + A^N/N!·N/(N−A)]."""
     top = traffic**agents / math.factorial(agents) * agents / (agents - traffic)
     return top / (sum(traffic**k / math.factorial(k) for k in range(agents)) + top)
 
@@ -289,13 +290,15 @@ def test_erlang_c_matches_factorial_form(traffic: float, agents: int) -> None:
 
 
 def test_neoprimate_corrected_values() -> None:
-    # definitions.md 13.5: A = 2.5, N = 3/4/5/6 → correct P(wait) 70.22 % / 31.99 % / 13.04 % / 4.74 %.
+    # docs/sources.md#published-numbers-known-to-be-wrong: A = 2.5, N = 3/4/5/6 → correct P(wait)
+    # 70.22 % / 31.99 % / 13.04 % / 4.74 %.
     observed = [round(erlang_c_p_wait(2.5, n) * 100, 2) for n in (3, 4, 5, 6)]
     assert observed == [70.22, 31.99, 13.04, 4.74]
 
 
 def test_soon_works_corrected_mean_wait() -> None:
-    # definitions.md 13.5: c = 10, λ = 50/h, μ = 6/h → correct Erlang C mean wait 2.926 min.
+    # docs/sources.md#published-numbers-known-to-be-wrong: c = 10, λ = 50/h, μ = 6/h → correct Erlang C
+    # mean wait 2.926 min.
     asa_s = erlang_c_asa_s(50 / 6, 10, 3600 / 6)
     assert round(asa_s / 60, 3) == 2.926
 
@@ -386,7 +389,8 @@ def test_erlang_a_overloaded_with_long_patience_is_evaluated() -> None:
 
 
 def test_scheduled_agents_shrinkage() -> None:
-    # definitions.md 5: callcentrehelper 14 → 20 at 30 % shrinkage (14 / 0.7 is 20.000000000000004 in floats).
+    # docs/sources.md#occupancy-utilization-and-shrinkage: callcentrehelper 14 → 20 at 30 % shrinkage
+    # (14 / 0.7 is 20.000000000000004 in floats).
     assert scheduled_agents(14, 0.3) == 20
     assert scheduled_agents(15, 0.3) == 22
     assert scheduled_agents(0, 0.3) == 0

@@ -53,7 +53,7 @@ def item(weight: float, score: float | None, fatal: bool = False) -> ScoredCrite
 
 
 def test_cqr_of_the_published_example_leaves_na_out_of_the_denominator() -> None:
-    # definitions.md section 12: weights 20, 30, 50; scores 1, 0.5, N/A -> 100 x 35 / 50
+    # docs/sources.md#qa-scorecards: weights 20, 30, 50; scores 1, 0.5, N/A -> 100 x 35 / 50
     assert compute_cqr([item(20, 1), item(30, 0.5), item(50, None)]) == (70.0, False)
 
 

@@ -1,8 +1,8 @@
-"""Hand-computed scenarios, one per queue_log rule (docs/queue_log.md, definitions.md §1-5, 15-16).
+"""Hand-computed scenarios, one per queue_log rule (docs/queue_log.md, docs/sources.md).
 
 Every scenario file in ``tests/scenarios/`` is a plain queue_log with epoch seconds in UTC; the
 test docstring gives each line as UTC clock time. Every expected number is worked out by hand in
-the comment beside it, from the definitions in reference/metrics.md — never copied from output.
+the comment beside it, from the definitions in docs/metrics.md — never copied from output.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_answered_call_per_agent(store, load) -> None:
     assert rows["1002"]["asa_s"] == approx(15.0)
 
 
-# -- service level: the synthetic interval of definitions.md §1.2 ------------------------------
+# -- service level: the synthetic interval of docs/sources.md#one-interval-every-variant ------------------------------
 
 
 def _service_level_interval() -> str:
@@ -155,7 +155,7 @@ def test_service_level_variants_on_the_published_interval(store, load, variant, 
 
 
 def test_service_level_published_percentages(store, load) -> None:
-    """The four published values, rounded as definitions.md prints them."""
+    """The four values of docs/sources.md#one-interval-every-variant, rounded as printed there."""
     load(SERVICE_LEVEL_INTERVAL)
 
     def pct(**params) -> float:
@@ -177,7 +177,8 @@ def test_service_level_interval_counts_and_waits(store, load) -> None:
     assert row["calls_short_abandoned"] == 4
     assert row["calls_flowed_out"] == 5
     assert row["answer_rate"] == approx(100 / 120)
-    assert row["abandon_rate"] == approx(11 / 116)  # 9.48 %, definitions.md §3 (short out of both)
+    # docs/sources.md#abandonment-and-short-abandons: 9.48 % with short abandons out of both sides
+    assert row["abandon_rate"] == approx(11 / 116)
     assert row["asa_s"] == approx(16.2)  # (40*10 + 40*20 + 20*21) / 100 = 1620 / 100
     # answered 1620 + abandoned (5*5 + 6*50 = 325) + flowed out 5*60 = 300; short abandons out
     assert row["avg_wait_s"] == approx(2245 / 116)  # 19.3534
@@ -188,7 +189,8 @@ def test_service_level_interval_counts_and_waits(store, load) -> None:
     assert row["missed_rate"] == approx(20 / 120)
     short_off = total(store, metrics=("abandon_rate", "calls_abandoned"), short_abandon_s=0)
     assert short_off["calls_abandoned"] == 15
-    assert short_off["abandon_rate"] == approx(15 / 120)  # 12.50 %, definitions.md §3 (Amazon/Genesys)
+    # docs/sources.md#abandonment-and-short-abandons: 12.50 % the Amazon/Genesys way
+    assert short_off["abandon_rate"] == approx(15 / 120)
     wider = total(store, metrics=("service_level",), sl_threshold_s=30)
     assert wider["service_level"] == approx(100 / 116)  # all 100 answered within 30 s
 

@@ -281,7 +281,7 @@ def test_business_files(run: Path) -> None:
 
 # ---- theory -----------------------------------------------------------------------------------
 def test_stationary_centre_meets_erlang_c(tmp_path: Path) -> None:
-    """Erlang C vector V1 of erlang_test_vectors.json: pyworkforce tests/test_erlang.py
+    """Erlang C vector V1 of docs/sources.md#published-erlang-test-vectors: pyworkforce tests/test_erlang.py
     (rodrigo-arenas/pyworkforce), the widely cited callcentrehelper.com example. 100 calls per
     30 minutes, AHT 180 s, 14 agents, T = 20 s -> published service level 0.888 and P(wait)
     0.174; ASA 7.8 s by the same formula. 24 simulated days (115k calls): the seed-to-seed

@@ -1,8 +1,8 @@
-"""Tests for callkpi.stats.significance (definitions.md section 14).
+"""Tests for callkpi.stats.significance (docs/sources.md#statistical-tests).
 
-Published vectors are copied from definitions.md 14 (/work/shared/reference/definitions.md) so the tests run
-without the shared folder; the "statistics" entries of shared/reference/erlang_test_vectors.json are checked
-as well when that file is present.
+Published vectors are embedded from docs/sources.md#statistical-tests so the tests run without the shared folder;
+the "statistics" entries of ../shared/reference/erlang_test_vectors.json (data beside our checkout) are
+checked as well when that file is present.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from callkpi.stats.significance import (
 
 VECTORS_JSON = Path(__file__).resolve().parents[2] / "shared/reference/erlang_test_vectors.json"
 
-# NIST e-Handbook AUTO83B summary statistics as printed in definitions.md 14 (Boost.Math example).
+# NIST e-Handbook AUTO83B summary statistics as printed in docs/sources.md#statistical-tests (Boost.Math example).
 AUTO83B = {"mean1": 20.14458, "sd1": 6.41470, "n1": 249, "mean2": 30.48101, "sd2": 6.10771, "n2": 79}
 
 
@@ -47,7 +47,7 @@ def matches_printed(observed: float, published: float) -> bool:
 
 
 def test_two_proportion_published_vector() -> None:
-    # definitions.md 14 [PUB] (statsmodels test GH-2969 and docstring): x = (5, 12), n = (83, 99)
+    # docs/sources.md#statistical-tests, published (statsmodels test GH-2969 and docstring): x = (5, 12), n = (83, 99)
     # → z = −1.4078304151258787, p = 0.15918129181156992.
     result = two_proportion_ztest(5, 83, 12, 99)
     assert result.z == pytest.approx(-1.4078304151258787, rel=1e-12)
@@ -62,7 +62,7 @@ def test_two_proportion_ci_is_unpooled_wald() -> None:
     half_width = scipy_stats.norm.ppf(0.975) * math.sqrt(p1 * (1 - p1) / 83 + p2 * (1 - p2) / 99)
     assert result.ci_low == pytest.approx(p1 - p2 - half_width, rel=1e-12)
     assert result.ci_high == pytest.approx(p1 - p2 + half_width, rel=1e-12)
-    # definitions.md 14: the unpooled SE would give z = −1.4542 — we test with the pooled one.
+    # docs/sources.md#statistical-tests: the unpooled SE would give z = −1.4542 — we test with the pooled one.
     assert round((p1 - p2) / (half_width / scipy_stats.norm.ppf(0.975)), 4) == -1.4542
 
 
@@ -99,8 +99,8 @@ def test_two_proportion_swapping_groups_negates_z(n1: int, n2: int, share1: floa
 
 
 def test_welch_published_vector() -> None:
-    # definitions.md 14 [PUB] (Boost.Math students_t_two_samples.cpp, NIST AUTO83B): Welch t = −12.946,
-    # df = 136.87, one-sided p = 7.855e−26 (two-sided = ×2).
+    # docs/sources.md#statistical-tests, published (Boost.Math students_t_two_samples.cpp, NIST AUTO83B):
+    # Welch t = −12.946, df = 136.87, one-sided p = 7.855e−26 (two-sided = ×2).
     result = welch_ttest(**AUTO83B)
     assert round(result.t, 3) == -12.946
     assert round(result.df, 2) == 136.87
@@ -197,7 +197,7 @@ def conversion_panel(
     return outcome, treated, post, agents
 
 
-# definitions.md 14 [DER]: conversion 10 % → 14 % trained vs 10 % → 11 % control ⇒ DiD = +3 pp.
+# docs/sources.md#statistical-tests, derived: conversion 10 % → 14 % trained vs 10 % → 11 % control ⇒ DiD = +3 pp.
 DER_RATES = {(1, 0): 0.10, (1, 1): 0.14, (0, 0): 0.10, (0, 1): 0.11}
 
 

@@ -5,10 +5,11 @@ would check by hand: calls by direction and outcome (answered by an agent, answe
 only, not answered), talk seconds, missed calls and callbacks. The rules are written in each
 function's docstring with the document they come from:
 
-- CDR-Spec  = ../shared/reference/asterisk/CDR-Specification.md
-- QL-Spec   = ../shared/reference/asterisk/Queue-Logs.md
-- formats   = ../shared/reference/formats.md
-- metrics   = ../shared/reference/metrics.md (the metric dictionary)
+- CDR-Spec  = Asterisk "CDR Specification" (docs.asterisk.org), summarised in docs/sources.md#asterisk-cdr
+- QL-Spec   = Asterisk "Queue Logs" (https://docs.asterisk.org/Operation/Logging/Queue-Logs/),
+  summarised in docs/sources.md#asterisk-queue-log
+- formats   = docs/sources.md#export-formats and docs/formats.md
+- metrics   = docs/metrics.md (the metric dictionary, generated from the registry)
 
 ``datasets.summary(name)`` is the entry point tests use; ``python -m tests.reference`` prints
 every dataset's summary (run from the repository root).

@@ -27,7 +27,7 @@ CDR_CSV_21 = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstch
 FREEPBX_25 = ("start", "clid", "src", "dst", "dcontext", "channel", "dstchannel", "lastapp", "lastdata",
               "duration", "billsec", "disposition", "amaflags", "accountcode", "uniqueid", "userfield")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M", "%Y/%m/%d %H:%M")
-CALLBACK_WINDOW = timedelta(hours=24)  # metrics.md: callback_window_h = 24
+CALLBACK_WINDOW = timedelta(hours=24)  # docs/metrics.md: callback_window_h = 24
 
 
 def read_rows(path: Path, columns: Sequence[str] | None = None) -> list[Row]:
@@ -101,8 +101,8 @@ def group_calls(rows: Sequence[Row], *, attach_ring_members: bool = True) -> lis
     """Rows -> calls.
 
     1. One call per ``linkedid``, else per ``uniqueid`` (CDR-Spec "LinkedID Propagation":
-       dialled channels receive the caller's linkedid; formats.md §2: "group by linkedid (or
-       uniqueid for old versions)"). A row with neither is a call of its own.
+       dialled channels receive the caller's linkedid; docs/sources.md#asterisk-cdr: group by linkedid, or
+       uniqueid on old versions). A row with neither is a call of its own.
     2. The two halves of a Local channel are one path (CDR-Spec "Local Channels": "a Local
        channel always consists of two channels with the same name prefix ... ;1 ... ;2"). In
        Asterisk < 12 there is no linkedid and the ``;2`` half writes its rows under its own
@@ -226,7 +226,7 @@ def direction(rows: list[Row], first: Row) -> str:
     - inbound: the caller's channel is a trunk (channels.is_trunk), or a row without any channel
       (flat export) comes from a 7+-digit number or a trunk context (docs/formats.md "direction").
     - outbound: otherwise, a row dialled a trunk (its dstchannel is a trunk) or the caller's row
-      dialled a 7+-digit number (not a ``*``/``#`` feature code): metrics.md ``dials`` counts
+      dialled a 7+-digit number (not a ``*``/``#`` feature code): docs/metrics.md ``dials`` counts
       "every attempt", and a dial that found no route (``Congestion``) was an attempt.
     - internal: everything else (phone to phone, feature codes, voicemail access).
     """
@@ -380,7 +380,7 @@ def _is_local(name: str) -> bool:
 
 
 def callbacks(calls: Sequence[Call]) -> dict[str, int]:
-    """metrics.md: a missed call (inbound, no person answered: ``calls_missed`` counts calls "that
+    """docs/metrics.md: a missed call (inbound, no person answered: ``calls_missed`` counts calls "that
     no one answered"; a PBX/IVR answer is no one) is *called back* when an outbound call to the
     same normalised number starts within callback_window_h (24 h) after it, and *successfully*
     when within the window an outbound call to it or an inbound call from it was answered by a

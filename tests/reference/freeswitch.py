@@ -1,4 +1,4 @@
-"""FreeSWITCH mod_cdr_csv ("example" template) and mod_json_cdr -> calls (formats.md §4)."""
+"""FreeSWITCH mod_cdr_csv ("example" template) and mod_json_cdr -> calls (docs/sources.md#other-formats)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .channels import is_trunk, parse_channel
 
-# formats.md §4: mod_cdr_csv default template "example".
+# docs/sources.md#other-formats: mod_cdr_csv default template "example".
 EXAMPLE = ("caller_id_name", "caller_id_number", "destination_number", "context", "start_stamp", "answer_stamp",
            "end_stamp", "duration", "billsec", "hangup_cause", "uuid", "bleg_uuid", "accountcode", "read_codec",
            "write_codec")
@@ -31,7 +31,7 @@ def legs_of(path: Path) -> list[dict[str, str]]:
 
 def summarise(path: Path) -> dict:
     """One call per a-leg: a leg named by another leg's ``bleg_uuid`` is that leg's b-leg, and a
-    uuid seen twice is one leg (its first row; formats.md §4 "one document per leg"). The call is
+    uuid seen twice is one leg (its first row; docs/sources.md#other-formats: one document per leg). The call is
     answered by a person when its b-leg (the bridged party) was answered, or, without a b-leg, when
     the leg has billsec > 0 and reached a phone or the outside (a sofia internal/external channel,
     or in the CSV template, which has no channel, a bridge-less leg with talk). A leg answered only

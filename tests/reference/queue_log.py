@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-SL_THRESHOLD_S = 20  # metrics.md: sl_threshold_s default
-SHORT_ABANDON_S = 5  # metrics.md: short_abandon_s default
+SL_THRESHOLD_S = 20  # docs/metrics.md: sl_threshold_s default
+SHORT_ABANDON_S = 5  # docs/metrics.md: short_abandon_s default
 FLOW_OUT = {"EXITWITHTIMEOUT", "EXITEMPTY", "EXITWITHKEY"}
 TRANSFERS = {"TRANSFER", "BLINDTRANSFER", "ATTENDEDTRANSFER"}
-ACW_EVENTS = {"PAUSE", "PAUSEALL"}  # the only way a plain queue_log shows after-call work (metrics.md acw_s)
+ACW_EVENTS = {"PAUSE", "PAUSEALL"}  # the only way a plain queue_log shows after-call work (docs/metrics.md acw_s)
 
 
 @dataclass
@@ -37,7 +37,7 @@ def read_events(path: Path) -> list[list[str]]:
 
 
 def queue_legs(events: Sequence[list[str]]) -> list[QueueLeg]:
-    """One leg per ENTERQUEUE (a stay in a queue; metrics.md "A queue leg is one stay in one queue"),
+    """One leg per ENTERQUEUE (a stay in a queue; docs/metrics.md: a queue leg is one stay in one queue),
     closed by the first CONNECT / ABANDON / EXIT* of the same callid and queue; the talk is the
     calltime of COMPLETE* or of a transfer event (data2 resp. data4)."""
     legs: dict[tuple[str, str], QueueLeg] = {}
@@ -67,7 +67,7 @@ def queue_legs(events: Sequence[list[str]]) -> list[QueueLeg]:
 
 
 def queue_kpis(legs: Sequence[QueueLeg]) -> dict:
-    """metrics.md: service_level (variant offered) = answered with wait <= T / (offered - short
+    """docs/metrics.md: service_level (variant offered) = answered with wait <= T / (offered - short
     abandons); abandon_rate = abandoned (wait >= short_abandon_s) / (offered - short abandons);
     asa_s = mean wait of answered legs; att_s = talk / answered."""
     offered = len(legs)
@@ -107,8 +107,8 @@ def summarise(path: Path) -> dict:
 def summarise_with_cdr(path: Path, cdr_calls: Sequence) -> dict:
     """queue_log and CDR of one PBX (issue 12 item 2): the queue_log callid is the CDR linkedid of
     the caller's channel (docs/formats.md "The same site's queue_log and CDR"). Every queue KPI is
-    the queue_log's (a CDR call that never entered a queue is not a queue leg: metrics.md
-    calls_offered = "queue legs that entered a queue"); the calls are the union, and the CDR-only
+    the queue_log's (a CDR call that never entered a queue is not a queue leg: docs/metrics.md
+    calls_offered counts "queue legs that entered a queue"); the calls are the union, and the CDR-only
     inbound calls keep their own outcome (agent, PBX/IVR, not answered)."""
     summary = summarise(path)
     queue_calls = {f[1] for f in read_events(path) if len(f) > 4 and f[4] == "ENTERQUEUE"}

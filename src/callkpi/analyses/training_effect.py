@@ -1,5 +1,5 @@
 """Did a training programme pay off? Trained agents before vs after, against untrained agents over
-the same windows (difference in differences, definitions.md section 14).
+the same windows (difference in differences, docs/sources.md#statistical-tests).
 
 For each programme, trained agents are grouped by their training dates (a cohort). For a cohort
 that trained from ``start`` to ``end`` (local days), *before* is the ``window_days`` days before

@@ -1,9 +1,9 @@
 """Reviews: the CQR of one review, saving, correcting, answering and listing reviews.
 
-CQR (metrics.md): ``100 x sum(w_i x s_i) / sum(w_i over applicable criteria)``, ``s_i`` in
-{0, 0.5, 1}; an N/A criterion leaves the denominator; a 0 on a fatal criterion makes the review 0;
-every criterion N/A gives no CQR (null). ``static/qa.js`` mirrors :func:`compute_cqr` for the live
-value on the review page; the saved value is always the server's.
+CQR (docs/metrics.md; docs/sources.md#qa-scorecards): ``100 x sum(w_i x s_i) / sum(w_i over
+applicable criteria)``, ``s_i`` in {0, 0.5, 1}; an N/A criterion leaves the denominator; a 0 on a
+fatal criterion makes the review 0; every criterion N/A gives no CQR (null). ``static/qa.js`` mirrors
+:func:`compute_cqr` for the live value on the review page; the saved value is always the server's.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Pure functions, no I/O. Inputs use natural contact-centre units: offered calls p
 interval length in seconds, average handle time (AHT) in seconds, target answer time in seconds
 and mean caller patience in seconds. Offered traffic is ``A = calls × AHT / interval_s`` erlangs.
 
-Formulas follow definitions.md section 13.2 (sources: pyworkforce ``erlang.py`` /
+Formulas follow docs/sources.md#erlang-b-c-a (sources: pyworkforce ``erlang.py`` /
 ``abandonment.py``; Garnett, Mandelbaum & Reiman 2002 for Erlang A):
 
 * Erlang B: ``B(A, 0) = 1``, ``B(A, n) = A·B(A, n−1) / (n + A·B(A, n−1))`` — the recursive form,
@@ -188,7 +188,7 @@ def _check_demand(calls: float, interval_s: float, aht_s: float) -> None:
 
 
 def offered_traffic_erlangs(calls: float, interval_s: float, aht_s: float) -> float:
-    """Offered traffic ``A = λ·AHT = calls × aht_s / interval_s`` in erlangs (definitions.md 13.1)."""
+    """Offered traffic ``A = λ·AHT = calls × aht_s / interval_s`` in erlangs (docs/sources.md#erlang-b-c-a)."""
     _check_demand(calls, interval_s, aht_s)
     return calls * aht_s / interval_s
 
@@ -196,8 +196,8 @@ def offered_traffic_erlangs(calls: float, interval_s: float, aht_s: float) -> fl
 def scheduled_agents(raw_agents: int, shrinkage: float) -> int:
     """Agents to schedule so that ``raw_agents`` remain after shrinkage: ``ceil(N / (1 − shrinkage))``.
 
-    Source: definitions.md section 5 (pyworkforce; callcentrehelper 14 → 20 at 30 %). A tiny slack
-    keeps float noise such as ``14 / 0.7 = 20.000000000000004`` from adding an agent.
+    Source: docs/sources.md#occupancy-utilization-and-shrinkage (pyworkforce; callcentrehelper 14 → 20 at
+    30 %). A tiny slack keeps float noise such as ``14 / 0.7 = 20.000000000000004`` from adding an agent.
     """
     _check_agents(raw_agents)
     _check_fraction("shrinkage", shrinkage, low_open=False, high_open=True)
@@ -234,7 +234,7 @@ def _smallest_feasible(is_feasible: Callable[[int], bool], lower: int) -> int:
 
 
 def erlang_b(traffic_erlangs: float, servers: int) -> float:
-    """Erlang B blocking probability ``B(A, N)`` by the stable recursion of definitions.md 13.2.
+    """Erlang B blocking probability ``B(A, N)`` by the stable recursion of docs/sources.md#erlang-b-c-a.
 
     ``B(A, 0) = 1``; ``B(A, n) = A·B(A, n−1) / (n + A·B(A, n−1))``. O(N), no overflow for large A or N.
     """
@@ -247,7 +247,7 @@ def erlang_b(traffic_erlangs: float, servers: int) -> float:
 
 
 def erlang_c_p_wait(traffic_erlangs: float, agents: int) -> float:
-    """Erlang C probability that a call waits, ``C = N·B / (N − A·(1 − B))`` (definitions.md 13.2).
+    """Erlang C probability that a call waits, ``C = N·B / (N − A·(1 − B))`` (docs/sources.md#erlang-b-c-a).
 
     Returns 1 when ``agents ≤ traffic_erlangs`` (unstable queue) and 0 for zero traffic.
     """
@@ -307,8 +307,8 @@ def _erlang_c_from_traffic(traffic: float, aht_s: float, agents: int, target_s: 
 def erlang_c(calls: float, interval_s: float, aht_s: float, *, agents: int, target_s: float) -> ErlangCResult:
     """Erlang C metrics for ``calls`` offered in ``interval_s`` seconds, handled by ``agents`` agents.
 
-    See the module docstring for the formulas. Example (definitions.md 13.3 V1): 100 calls / 1800 s,
-    AHT 180 s, 14 agents, 20 s target → P(wait) 0.1741, SL 0.8884, ASA 7.84 s, occupancy 0.714.
+    See the module docstring for the formulas. Example (docs/sources.md#published-erlang-test-vectors V1):
+    100 calls / 1800 s, AHT 180 s, 14 agents, 20 s target → P(wait) 0.1741, SL 0.8884, ASA 7.84 s, occupancy 0.714.
     """
     _check_agents(agents)
     _check_finite_non_negative("target_s", target_s)
@@ -395,7 +395,7 @@ class _ErlangAChain:
 def _erlang_a_queue_log_weights(chain: _ErlangAChain, queue_states: int) -> np.ndarray:
     """Unnormalised ``log π_{N+k}`` relative to ``log π_N`` for k = 0..queue_states.
 
-    ``π_{N+k} = π_{N+k−1}·λ / (N·μ + k·θ)`` (definitions.md 13.2).
+    ``π_{N+k} = π_{N+k−1}·λ / (N·μ + k·θ)`` (docs/sources.md#erlang-b-c-a).
     """
     k = np.arange(1, queue_states + 1, dtype=float)
     log_ratios = math.log(chain.arrival_rate) - np.log(chain.total_service_rate + k * chain.abandon_rate)
@@ -450,7 +450,7 @@ def _poisson_weights(mean: float) -> np.ndarray:
 def _answered_within_given_position(chain: _ErlangAChain, positions: int, target_s: float) -> np.ndarray:
     """``G[j]`` = P(a waiting caller with ``j`` callers ahead is answered within ``target_s``).
 
-    Tagged-customer chain (definitions.md 13.2, as pyworkforce ``abandonment.py``): from position
+    Tagged-customer chain (docs/sources.md#erlang-b-c-a, as pyworkforce ``abandonment.py``): from position
     ``j ≥ 1`` the caller moves to ``j − 1`` at rate ``Nμ + jθ`` (a service completion or an abandon
     ahead), from ``j = 0`` is answered at rate ``Nμ``, and abandons at rate ``θ`` from any position.
     Uniformisation with rate ``Λ = Nμ + positions·θ`` (the outflow of the deepest position):
@@ -525,9 +525,9 @@ def erlang_a(
 
     ``P(wait) = Σ_{n≥N} π_n``; ``Lq = Σ (n−N)·π_n``; ``P(abandon) = θ·Lq / λ``; mean wait over all
     arrivals ``Lq / λ``; occupancy ``λ·(1 − P_ab) / (N·μ)``; service level = P(answered within
-    ``target_s``) over all arrivals, by uniformisation (definitions.md 13.2). Stable for any ``N``
+    ``target_s``) over all arrivals, by uniformisation (docs/sources.md#erlang-b-c-a). Stable for any ``N``
     (abandonment bounds the queue). As patience → ∞ the metrics tend to Erlang C. Example
-    (definitions.md 13.3 V6): 100 calls / 1800 s, AHT 180 s, patience 300 s, 14 agents, 20 s →
+    (docs/sources.md#published-erlang-test-vectors V6): 100 calls / 1800 s, AHT 180 s, patience 300 s, 14 agents, 20 s →
     P(wait) 0.14526, P(abandon) 0.013984, SL 0.916792.
     """
     _check_agents(agents)
@@ -676,7 +676,7 @@ def staffing_plan(
     mapping with those keys). Rows with a mean patience use Erlang A
     (:func:`erlang_a_agents_required`, also bounded by ``max_abandon_rate``); rows without use
     Erlang C (:func:`erlang_c_agents_required`). Offered calls should include abandoned calls
-    (definitions.md 13.4).
+    (docs/sources.md#erlang-b-c-a).
     """
     return [
         _plan_interval(

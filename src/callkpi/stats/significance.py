@@ -1,4 +1,4 @@
-"""Significance tests for before/after and trained/untrained comparisons (definitions.md section 14).
+"""Significance tests for before/after and trained/untrained comparisons (docs/sources.md#statistical-tests).
 
 Pure functions on numbers or arrays, no I/O; distributions come from scipy / statsmodels.
 
@@ -99,7 +99,7 @@ def two_proportion_ztest(x1: int, n1: int, x2: int, n2: int, *, confidence: floa
     ``(p1 − p2) ± z_{1−α/2}·sqrt(p1(1−p1)/n1 + p2(1−p2)/n2)`` (statsmodels ``confint_proportions_2indep``,
     ``method="wald"``), so in borderline cases test and CI can disagree slightly. No continuity correction
     (R ``prop.test`` applies Yates' by default). When both samples are all-0 or all-1 the pooled SE is 0;
-    then ``z = 0`` and ``p = 1`` (no evidence of a difference). Vector (definitions.md 14, statsmodels
+    then ``z = 0`` and ``p = 1`` (no evidence of a difference). Vector (docs/sources.md#statistical-tests, statsmodels
     GH-2969): x = (5, 12), n = (83, 99) → z = −1.40783, p = 0.15918.
     """
     _check_count("1", x1, n1)
@@ -169,7 +169,7 @@ def welch_ttest(
 
     ``t = (x̄1 − x̄2) / sqrt(s1²/n1 + s2²/n2)`` with Welch–Satterthwaite df; p from
     ``scipy.stats.ttest_ind_from_stats(equal_var=False)``; CI ``(x̄1 − x̄2) ± t_{1−α/2, df}·SE``.
-    Vector (definitions.md 14, Boost.Math / NIST AUTO83B): t = −12.946, df = 136.87,
+    Vector (docs/sources.md#statistical-tests, Boost.Math / NIST AUTO83B): t = −12.946, df = 136.87,
     one-sided p = 7.855e−26 (two-sided = ×2).
     """
     _require(n1 >= 2 and n2 >= 2, f"each group needs n >= 2, got n1={n1!r}, n2={n2!r}")
@@ -206,7 +206,8 @@ def _finite_sample(name: str, values: ArrayLike) -> np.ndarray:
 def welch_ttest_samples(sample1: ArrayLike, sample2: ArrayLike, *, confidence: float = 0.95) -> WelchTTest:
     """Welch t test on raw observations (e.g. per-call AHT seconds); see :func:`welch_ttest`.
 
-    AHT is right-skewed: for small samples compare log-AHT or use a rank test instead (definitions.md 14).
+    AHT is right-skewed: for small samples compare log-AHT or use a rank test instead
+    (docs/sources.md#statistical-tests).
     """
     first, second = _finite_sample("sample1", sample1), _finite_sample("sample2", sample2)
     _require(first.size >= 2 and second.size >= 2, "each sample needs at least 2 observations")
@@ -380,7 +381,7 @@ def difference_in_differences(
     min_observations_per_cell: int = MIN_OBSERVATIONS_PER_CELL,
     min_agents_per_group: int = MIN_AGENTS_PER_GROUP,
 ) -> DiDResult:
-    """Training effect by difference in differences (definitions.md 14).
+    """Training effect by difference in differences (docs/sources.md#statistical-tests).
 
     One row per observation (call, contact, …): ``outcome`` (0/1 or a number), ``treated`` (1 = trained
     agent's observation, in both periods), ``post`` (1 = after the training), optional ``agent_ids``.
