@@ -115,7 +115,6 @@ def test_cdr_beside_queue_log_leaves_queue_kpis(store: Store, tmp_path: Path, or
 AGENT_DAY = "agent_answer_rate.cdr.csv"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6: handled outbound/internal legs over inbound offers")
 def test_agent_answer_rate_counts_only_offers(store: Store, tmp_path: Path) -> None:
     """Agent 101: one inbound call rings and is answered (row 1); then 101 dials three customers
     (rows 2-4, answered) and phones 102 (row 5). Offers rung to 101: 1, answered: 1."""
@@ -143,7 +142,6 @@ def test_direction_counts_of_the_agent_day(store: Store, tmp_path: Path) -> None
 # -- item 12: a count per number is not a percentage ----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 12: attempts_per_number has unit 'ratio' (shown as %)")
 def test_attempts_per_number_is_a_count_per_number(store: Store, tmp_path: Path) -> None:
     """Rows 2-4 dial 79030000001 once and 79030000002 twice: 3 dials / 2 numbers = 1.5 per number."""
     load(store, tmp_path, AGENT_DAY)

@@ -28,6 +28,8 @@ al_rung = count("al_offers_rung", "agent_legs",
                  lambda t, p: _offered_to_agent(t) & t.outcome.isin(["answered", "no_answer"]),
     text="(answered + ring-no-answer offers)")
 al_handled = count("al_handled", "agent_legs", _answered, text="count(answered agent legs)")
+al_offers_answered = count("al_offers_answered", "agent_legs", lambda t, p: _offered_to_agent(t) & _answered(t, p),
+    text="count(answered agent offers)")
 al_talk_n = count("al_talk_n", "agent_legs", lambda t, p: _answered(t, p) & t.talk_s.notnull(), text="calls_handled")
 al_talk = total("al_talk_s", "agent_legs", "talk_s", _answered, text="sum(talk)")
 al_hold = total("al_hold_s", "agent_legs", "hold_s", _answered, empty="null", text="sum(hold)")
@@ -49,9 +51,10 @@ metric(
     "agent_answer_rate", HANDLING, "ratio", "higher_is_better",
     ("Agent answer rate", "Доля ответов оператора"),
     ("Offers the agent answered over offers that rang the agent (rings the caller cut short "
-     "are not counted).",
-     "Отвеченные оператором предложения к прозвонившим ему (сброшенные абонентом не считаются)."),
-    kind=Ratio((al_handled,), (al_rung,)),
+     "are not counted; the agent's own outbound dials are neither offers nor answers).",
+     "Отвеченные оператором предложения к прозвонившим ему (сброшенные абонентом не считаются; "
+     "собственные исходящие наборы оператора не входят ни в одну из частей)."),
+    kind=Ratio((al_offers_answered,), (al_rung,)),
 )
 metric(
     "calls_handled", HANDLING, "count", "higher_is_better",
