@@ -495,6 +495,12 @@ def _prepared(build: _Build, fact: Fact) -> ibis.Table | None:
         if span is None:
             return None
         calendar = build.calendar(span[0], span[1], time_dims)
+        # A fact with a column of a time dimension's name (staff_days.day, text) would keep its own
+        # and the calendar's would become day_right: the group key would then differ in type between
+        # facts and the merge of the parts could not join them. The calendar's is the dimension.
+        own = [d for d in time_dims if d in table.columns]
+        if own:
+            table = table.drop(*own)
         table = table.join(calendar, table[fact.slice_column] == calendar.slice_id)
     return table
 
