@@ -123,7 +123,6 @@ def test_agent_answer_rate_counts_only_offers(store: Store, tmp_path: Path) -> N
     assert agent["agent_answer_rate"] == 1.0  # 1 / 1, not 4 / 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 1: ACW shown as 0 and occupancy 100 % without presence")
 def test_components_a_cdr_does_not_record_are_null(store: Store, tmp_path: Path) -> None:
     """The same CDR has no after-call work and no logged-in sessions: acw_s and occupancy are
     null ("not recorded"), not 0 s and 100 %."""
