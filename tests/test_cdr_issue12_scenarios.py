@@ -116,7 +116,6 @@ def test_cdr_beside_queue_log_leaves_queue_kpis(store: Store, tmp_path: Path, or
 AGENT_DAY = "agent_answer_rate.cdr.csv"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 6: handled outbound/internal legs over inbound offers")
 def test_agent_answer_rate_counts_only_offers(store: Store, tmp_path: Path) -> None:
     """Agent 101: one inbound call rings and is answered (row 1); then 101 dials three customers
     (rows 2-4, answered) and phones 102 (row 5). Offers rung to 101: 1, answered: 1."""
@@ -125,7 +124,6 @@ def test_agent_answer_rate_counts_only_offers(store: Store, tmp_path: Path) -> N
     assert agent["agent_answer_rate"] == 1.0  # 1 / 1, not 4 / 1
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 1: ACW shown as 0 and occupancy 100 % without presence")
 def test_components_a_cdr_does_not_record_are_null(store: Store, tmp_path: Path) -> None:
     """The same CDR has no after-call work and no logged-in sessions: acw_s and occupancy are
     null ("not recorded"), not 0 s and 100 %."""
@@ -144,7 +142,6 @@ def test_direction_counts_of_the_agent_day(store: Store, tmp_path: Path) -> None
 # -- item 12: a count per number is not a percentage ----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 12: attempts_per_number has unit 'ratio' (shown as %)")
 def test_attempts_per_number_is_a_count_per_number(store: Store, tmp_path: Path) -> None:
     """Rows 2-4 dial 79030000001 once and 79030000002 twice: 3 dials / 2 numbers = 1.5 per number."""
     load(store, tmp_path, AGENT_DAY)

@@ -47,7 +47,6 @@ KNOWN = {
     ("pbxware-cdr", "calls_internal"): "issue 12 item 5: ConfBridge dial-out ids (14 digits) read as customer numbers",
     ("pbxware-cdr", "talk_s"): ITEM2_PBX,
     ("pbxware-cdr", "callback_success"): ITEM2_PBX + " (a PBX answer is a successful callback)",
-    ("pbxware-queue-log", "acw_s"): "issue 12 item 1: no PAUSE events, yet acw_s is 0.0, not null",
     **{(d, f): "issue 12 item 2: CDR-only calls become blank-queue legs and change the queue KPIs"
        for d in ("pbxware-both", "pbxware-both-cdr-first") for f in QUEUE_KPIS},
 }

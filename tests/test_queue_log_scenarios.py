@@ -64,7 +64,9 @@ def test_answered_call_wait_talk_and_missing_hold(store, load) -> None:
     assert row["service_level"] == approx(0.5)  # answered <= 20 s: 1 (15 s) / (2 offered - 0 short)
     assert row["calls_handled"] == 2
     assert row["att_s"] == approx(210.0)  # (120 + 300) / 2: calltime, the 15/25 s wait not added
-    assert row["aht_s"] == approx(210.0)  # (420 talk + 0 hold known + 0 ACW) / 2
+    assert row["aht_s"] is None  # no PAUSE line: after-call work not recorded, so not 0 (issue 12 item 1)
+    assert row["aht_without_acw_s"] == approx(210.0)  # (420 talk + 0 hold known) / 2
+    assert row["acw_s"] is None
     assert row["avg_hold_s"] is None  # queue_log has no customer hold: missing, not 0
     assert row["ring_no_answer"] == 1
     assert row["agent_answer_rate"] == approx(2 / 3)  # 2 answered / (2 answered + 1 RNA)
@@ -74,7 +76,8 @@ def test_answered_call_wait_talk_and_missing_hold(store, load) -> None:
     assert row["calls_missed"] == 0
     assert row["missed_rate"] == approx(0.0)  # 0 / 2
     assert any(note.startswith("avg_hold_s") for note in result.notes), result.notes
-    assert any(note.startswith("aht_s") and "hold" in note for note in result.notes), result.notes
+    assert any(note.startswith("aht_without_acw_s") and "hold" in note for note in result.notes), result.notes
+    assert any(note.startswith("aht_s") and "not recorded" in note for note in result.notes), result.notes
 
 
 def test_answered_call_per_agent(store, load) -> None:

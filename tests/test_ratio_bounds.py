@@ -2,8 +2,7 @@
 registry with unit ``ratio`` is null or within 0..1, by agent and by queue, on a small simulated
 centre (every file the simulator writes) and on each real file of ../shared/data/real.
 
-A metric that breaks the rule today is ``xfail(strict=True)`` with the reason; the real-data
-cases skip cleanly without ../shared.
+The real-data cases skip cleanly without ../shared.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-import callkpi.metrics.catalogue_business  # noqa: F401 - registers the business metrics
 import pytest
 
 from callkpi.config import Settings
@@ -34,20 +32,16 @@ REAL_FILES: dict[str, tuple[tuple[str, ...], str]] = {
     "pbxware-cdr": (("pbxware-us-2018/cdr.csv",), "America/New_York"),
     "pbxware-both": (("pbxware-us-2018/queue_log", "pbxware-us-2018/cdr.csv"), "America/New_York"),
 }
-# Registered as "ratio" but by definition not a share of a whole (a count per number, a return on
-# cost, an annualised rate): they need their own unit, and are left out of the 0..1 property.
+# By definition not a share of a whole (a count per number, a return on cost, an annualised rate):
+# they have their own unit (per_number, percent), so they are not in the 0..1 property.
 NOT_FRACTIONS = {
     "attempts_per_number": "dials / unique numbers: a count per number (issue 12 item 12)",
     "roi": "(revenue - cost) / cost: below 0 or above 1 by definition",
     "turnover_rate_annual": "separations / headcount x 365 / days: above 1 when a team turns over within a year",
 }
 FRACTIONS = [m for m in RATIOS if m not in NOT_FRACTIONS]
-ITEM6 = "issue 12 item 6: answered outbound/internal legs over offers rung (numerator not a subset)"
-# (dataset, metric) -> why it leaves 0..1 today
-KNOWN: dict[tuple[str, str], str] = {
-    (dataset, "agent_answer_rate"): ITEM6
-    for dataset in ("simulated", "elastix-mx", "pbxware-cdr", "pbxware-both")
-}
+# (dataset, metric) -> why it leaves 0..1 today (none: issue 12 item 6 is fixed)
+KNOWN: dict[tuple[str, str], str] = {}
 
 
 def small_centre() -> Scenario:
@@ -108,7 +102,6 @@ def test_ratio_is_null_or_within_0_and_1(dataset: str, metric: str, tmp_path_fac
 
 
 @pytest.mark.parametrize("metric", sorted(NOT_FRACTIONS))
-@pytest.mark.xfail(strict=True, reason="issue 12 item 12: registered with unit 'ratio' (shown as a percentage)")
 def test_metrics_that_are_not_fractions_have_another_unit(metric: str) -> None:
     """See NOT_FRACTIONS: a "ratio" is shown as a percentage in every surface."""
     assert REGISTRY.metrics[metric].unit != "ratio", NOT_FRACTIONS[metric]

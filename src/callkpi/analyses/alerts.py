@@ -97,7 +97,7 @@ def format_value(metric_id: str, value: float | None, lang: str = "en") -> str:
     if value is None:
         return "—"
     unit = REGISTRY.metrics[metric_id].unit
-    if unit == "ratio":
+    if unit in ("ratio", "percent"):
         text = f"{value * 100:.1f} %"
     elif unit == "seconds":
         text = f"{value:.0f} {'с' if lang == 'ru' else 's'}"

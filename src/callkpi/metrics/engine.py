@@ -123,8 +123,9 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     table = _nan_as_null(store.connection.sql(template.sql, params=values).to_arrow_table())
     probes = [f"{_PROBE}{m}" for m in template.optional]
     present = {m for m, probe in zip(template.optional, probes, strict=True) if _any_nonzero(table[probe])}
+    unrecorded = {m: _zero_or_null(table[probe]) for m, probe in zip(template.optional, probes, strict=True)}
     table = table.drop_columns(probes)
-    notes.extend(_missing_notes(metrics, template.supported, present, table))
+    notes.extend(_missing_notes(metrics, template.supported, present, table, unrecorded, registry))
     return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
 
 
@@ -264,7 +265,7 @@ def _template(
         else:
             columns[metric.id] = ibis.null("float64")
             notes.append(f"{metric.id}: not available by {', '.join(query.by) or 'total'} with these filters")
-    optional = sorted({m for metric in metrics for m in metric.optional if m in supported})
+    optional = sorted({m for metric in metrics for m in _probed(metric, registry) if m in supported})
     for measure_id in optional:
         columns[f"{_PROBE}{measure_id}"] = merged[measure_id]
     expr = merged.select(**columns)
@@ -325,8 +326,11 @@ def _context(store: Store) -> Context:
 def _needed_measures(metrics: Iterable[Metric]) -> list[str]:
     seen: dict[str, None] = {}
     for metric in metrics:
-        for measure_id in (*metric.measures, *metric.optional):
+        for measure_id in (*metric.measures, *metric.optional, *metric.recorded):
             seen.setdefault(measure_id, None)
+            recorded_by = REGISTRY.measures[measure_id].recorded_by if measure_id in REGISTRY.measures else None
+            if recorded_by:
+                seen.setdefault(recorded_by, None)
     return list(seen)
 
 
@@ -495,6 +499,12 @@ def _prepared(build: _Build, fact: Fact) -> ibis.Table | None:
         if span is None:
             return None
         calendar = build.calendar(span[0], span[1], time_dims)
+        # A fact with a column of a time dimension's name (staff_days.day, text) would keep its own
+        # and the calendar's would become day_right: the group key would then differ in type between
+        # facts and the merge of the parts could not join them. The calendar's is the dimension.
+        own = [d for d in time_dims if d in table.columns]
+        if own:
+            table = table.drop(*own)
         table = table.join(calendar, table[fact.slice_column] == calendar.slice_id)
     return table
 
@@ -545,6 +555,18 @@ def _nan_as_null(table: pa.Table) -> pa.Table:
     return table
 
 
+def _probed(metric: Metric, registry: Registry) -> tuple[str, ...]:
+    """The measures whose values the notes of a metric read: its optional components, what records
+    them, and what records the components it needs."""
+    recorders = tuple(r for m in metric.optional if (r := registry.measures[m].recorded_by))
+    return (*metric.optional, *recorders, *metric.recorded)
+
+
+def _zero_or_null(column: pa.ChunkedArray) -> int:
+    """Rows where a recording count is 0 or null (the component is not recorded there)."""
+    return column.null_count + int(pc.sum(pc.equal(column, 0)).as_py() or 0)
+
+
 def _any_nonzero(column: pa.ChunkedArray) -> bool:
     return bool(pc.any(pc.not_equal(column, 0)).as_py())
 
@@ -562,22 +584,51 @@ def _rows(table: pa.Table) -> list[dict[str, Any]]:
 
 
 def _missing_notes(
-    metrics: Sequence[Metric], supported: set[str], present: set[str], table: pa.Table
+    metrics: Sequence[Metric], supported: set[str], present: set[str], table: pa.Table,
+    unrecorded: dict[str, int], registry: Registry,
 ) -> list[str]:
-    """Say which optional components (hold, ACW) the data lacks for the metrics shown."""
+    """Say which components the data lacks for the metrics shown, by the rule that makes the figure:
+    a needed component not recorded in a row's scope makes the metric null there; an optional one is
+    left out where the measure that records it is 0 (after-call work) or where it is absent (hold)."""
     notes = []
+    rows = table.num_rows
     for metric in metrics:
-        lacking = [m for m in metric.optional if m not in present or m not in supported]
+        note = _not_recorded_note(metric, supported, unrecorded, rows)
+        if note:
+            notes.append(note)
+        lacking = [m for m in metric.optional if not _optional_present(m, supported, present, unrecorded, registry)]
         hold = table["avg_hold_s"] if metric.id == "avg_hold_s" else None
         if hold is not None and hold.null_count == len(hold):
             notes.append(f"avg_hold_s: {metric.missing_note.get('en', 'missing')}")
-        elif lacking:
+        elif lacking and not (note and metric.recorded):
             names = ", ".join(dict.fromkeys(_component_name(m) for m in lacking))
             notes.append(f"{metric.id}: no {names} in the loaded data for this scope; left out")
     return notes
 
 
+def _optional_present(measure_id: str, supported: set[str], present: set[str], unrecorded: dict[str, int],
+                      registry: Registry) -> bool:
+    if measure_id not in supported:
+        return False
+    recorded_by = registry.measures[measure_id].recorded_by
+    if recorded_by is None:
+        return measure_id in present
+    return recorded_by in supported and unrecorded.get(recorded_by, 0) == 0
+
+
+def _not_recorded_note(metric: Metric, supported: set[str], unrecorded: dict[str, int], rows: int) -> str | None:
+    """The note for a metric that is null where a component it needs is not recorded."""
+    lacking = [m for m in metric.recorded if m not in supported or unrecorded.get(m, 0) > 0]
+    if not lacking or rows == 0:
+        return None
+    names = " and ".join(dict.fromkeys(_component_name(m) for m in lacking))
+    counts = [rows if m not in supported else unrecorded[m] for m in lacking]
+    where = "in this scope" if max(counts) == rows else f"in {max(counts)} of {rows} rows"
+    return f"{metric.id}: {names} not recorded by the loaded sources {where}; shown as null, not 0"
+
+
 def _component_name(measure_id: str) -> str:
-    return {"al_hold_s": "hold time", "at_hold_s": "hold time", "at_acw_s": "after-call work"}.get(
+    return {"al_hold_s": "hold time", "at_hold_s": "hold time", "at_acw_s": "after-call work",
+            "at_pause_rows": "pauses (after-call work)", "at_presence_rows": "presence (logged-in sessions)"}.get(
         measure_id, measure_id
     )

@@ -19,7 +19,11 @@ import ibis
 
 from callkpi.config import MetricParams
 
-Unit = Literal["count", "ratio", "seconds", "per_hour", "score", "nps", "money"]
+# "ratio" is a share of a whole, always within 0..1 (shown as a percentage); "percent" is a signed,
+# unbounded rate also shown as a percentage (ROI, annualised turnover); "per_number" is a count per
+# unit of something else (attempts per number), shown as a plain decimal.
+Unit = Literal["count", "ratio", "percent", "seconds", "per_hour", "per_number", "score", "nps", "money"]
+PERCENT_UNITS = ("ratio", "percent")
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 Empty = Literal["zero", "null"]
 
@@ -75,6 +79,9 @@ class Measure:
     where: RowFn | None = None
     empty: Empty = "zero"  # value for a group the fact has no rows in
     text: str = ""  # how it is computed, in words: "count(legs with outcome answered)"
+    # For a component some sources do not record (after-call work): the measure that counts, per
+    # scope, the rows showing it is recorded there; 0 or null means "not recorded", never 0 seconds.
+    recorded_by: str | None = None
 
     def aggregate(self, t: ibis.Table, p: MetricParams, c: Context) -> ibis.Value:
         where = self.where(t, p, c) if self.where is not None else None
@@ -105,25 +112,28 @@ ComputeFn = Callable[[Mapping[str, ibis.Value], MetricParams], ibis.Value]
 
 @dataclass(frozen=True)
 class Value:
-    """A metric that is one measure as is."""
+    """A metric that is one measure as is; null in a scope where a measure of ``recorded`` is 0 or
+    null (the sources do not record what it needs there)."""
 
     measure: str
+    recorded: tuple[str, ...] = ()
 
     @property
     def measures(self) -> tuple[str, ...]:
         return (self.measure,)
 
     def compute(self, m: Mapping[str, ibis.Value], p: MetricParams) -> ibis.Value:
-        return m[self.measure]
+        return when_recorded(m[self.measure], m, self.recorded)
 
     def formula(self, registry: Registry) -> str:
-        return registry.measures[self.measure].text
+        return registry.measures[self.measure].text + _unrecorded(registry, self.recorded)
 
 
 @dataclass(frozen=True)
 class Ratio:
     """scale x (sum(numerator) - sum(minus)) / (sum(denominator) - sum(denominator_minus)); null when the
-    denominator is 0. Measures in ``optional`` count as 0 when a source lacks them."""
+    denominator is 0. Measures in ``optional`` count as 0 when a source lacks them; the metric is null
+    in a scope where a measure of ``recorded`` is 0 or null (a component it needs is not recorded)."""
 
     numerator: tuple[str, ...]
     denominator: tuple[str, ...]
@@ -132,6 +142,7 @@ class Ratio:
     scale: float = 1
     optional: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()  # measures whose fact a store must have for the metric (not in the formula)
+    recorded: tuple[str, ...] = ()
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -153,7 +164,8 @@ class Ratio:
         numerator = self._side(m, self.numerator, self.minus)
         if self.scale != 1:
             numerator = numerator * self.scale
-        return ratio(numerator, self._side(m, self.denominator, self.denominator_minus))
+        return when_recorded(ratio(numerator, self._side(m, self.denominator, self.denominator_minus)), m,
+                             self.recorded)
 
     def formula(self, registry: Registry) -> str:
         top = _terms(registry, self.numerator, self.minus)
@@ -161,7 +173,7 @@ class Ratio:
         top = _grouped(top)
         if self.scale != 1:
             top = f"{self.scale:g} x {top}"
-        return f"{top} / {_grouped(bottom)}"
+        return f"{top} / {_grouped(bottom)}" + _unrecorded(registry, self.recorded)
 
     def observations(self, registry: Registry, table: ibis.Table, p: MetricParams, c: Context) -> ibis.Table:
         """One row per row of the denominator's fact that the denominator counts, with ``value``: what the
@@ -188,6 +200,12 @@ def _add(registry: Registry, rows: ibis.Table, fact: str, measure_id: str, sign:
     if measure.fact != fact or measure.agg not in ("count", "sum"):
         return value
     return value + measure.contribution(rows, p, c) * sign
+
+
+def _unrecorded(registry: Registry, recorded: tuple[str, ...]) -> str:
+    if not recorded:
+        return ""
+    return "; null where " + " or ".join(f"{registry.name_of(m)} = 0" for m in recorded)
 
 
 def _terms(registry: Registry, plus: tuple[str, ...], minus: tuple[str, ...]) -> str:
@@ -217,6 +235,9 @@ class Metric:
     params: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()  # measures a source may lack; reported as missing, not zero
     missing_note: Mapping[str, str] = field(default_factory=dict)
+    # Measures counting, per scope, the rows that show a needed component is recorded: where one is 0
+    # or null the metric is null ("not recorded"), and the engine says so.
+    recorded: tuple[str, ...] = ()
     kind: Kind | None = None  # the declarative definition formula, measures and compute come from
 
 
@@ -238,7 +259,7 @@ class Registry:
         return measure
 
     def add_metric(self, metric: Metric) -> Metric:
-        for measure_id in (*metric.measures, *metric.optional):
+        for measure_id in (*metric.measures, *metric.optional, *metric.recorded):
             if measure_id not in self.measures:
                 raise KeyError(f"metric {metric.id} uses unknown measure {measure_id}")
         _add_unique(self.metrics, metric.id, metric)
@@ -285,3 +306,18 @@ def ratio(numerator: ibis.Value, denominator: ibis.Value) -> ibis.Value:
 
 def zero_if_missing(value: ibis.Value) -> ibis.Value:
     return value.fill_null(0)
+
+
+def is_recorded(m: Mapping[str, ibis.Value], recorded: tuple[str, ...]) -> ibis.Value:
+    """True where every measure of ``recorded`` (a count of recording rows) is above 0 in the scope."""
+    condition: ibis.Value = ibis.literal(True)
+    for measure_id in recorded:
+        condition = condition & (m[measure_id].fill_null(0) > 0)
+    return condition
+
+
+def when_recorded(value: ibis.Value, m: Mapping[str, ibis.Value], recorded: tuple[str, ...]) -> ibis.Value:
+    """``value`` where the scope records what it needs, else null (not 0: "not recorded")."""
+    if not recorded:
+        return value
+    return ibis.ifelse(is_recorded(m, recorded), value, ibis.null()).cast(value.type())

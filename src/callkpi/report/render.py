@@ -18,22 +18,23 @@ from rich.console import Console
 from rich.table import Table
 
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
+from callkpi.metrics.registry import PERCENT_UNITS
 
 FORMATS = ("table", "json", "csv", "xlsx")
 
 
 def format_value(column: str, value: Any) -> str:
-    """How a value reads in a terminal: rates as percent, seconds with one decimal."""
+    """How a value reads in a terminal: rates as percent, seconds and per-unit counts with one decimal."""
     if value is None:
         return "—"
     metric = REGISTRY.metrics.get(column)
     if metric is None or not isinstance(value, int | float):
         return str(value)
-    if metric.unit == "ratio":
+    if metric.unit in PERCENT_UNITS:
         return f"{value * 100:.1f} %"
     if metric.unit == "count":
         return f"{int(value):,}".replace(",", " ")
-    if metric.unit in ("seconds", "per_hour", "score", "money", "nps"):
+    if metric.unit in ("seconds", "per_hour", "per_number", "score", "money", "nps"):
         return f"{value:,.1f}".replace(",", " ")
     return str(value)
 
@@ -96,6 +97,7 @@ def _write_sheet(workbook: Any, name: str, rows: Sequence[Mapping[str, Any]], co
     sheet = workbook.add_worksheet(name[:31])
     bold = workbook.add_format({"bold": True})
     percent = workbook.add_format({"num_format": "0.0%"})
+    decimal = workbook.add_format({"num_format": "0.0"})
     for col, column in enumerate(columns):
         sheet.write(0, col, column, bold)
     for r, row in enumerate(rows, start=1):
@@ -104,8 +106,10 @@ def _write_sheet(workbook: Any, name: str, rows: Sequence[Mapping[str, Any]], co
             if value is None:
                 continue
             metric = REGISTRY.metrics.get(column)
-            if metric is not None and metric.unit == "ratio":
+            if metric is not None and metric.unit in PERCENT_UNITS:
                 sheet.write_number(r, col, value, percent)
+            elif metric is not None and metric.unit == "per_number":
+                sheet.write_number(r, col, value, decimal)
             else:
                 sheet.write(r, col, value)
 

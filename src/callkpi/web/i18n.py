@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.catalogue.business import ATTRIBUTION_RULE
+from callkpi.metrics.registry import PERCENT_UNITS
 
 LANGS = ("en", "ru")
 DEFAULT_LANG = "en"
 
 # Metrics whose catalogue unit does not say how they read best.
-_DISPLAY_UNIT = {"attempts_per_number": "decimal"}
 
 STRINGS: dict[str, tuple[str, str]] = {
     "app": ("callkpi", "callkpi"),
@@ -401,8 +401,8 @@ class Locale:
         if value is None:
             return "—"
         metric = REGISTRY.metrics.get(metric_id)
-        unit = _DISPLAY_UNIT.get(metric_id, metric.unit if metric else "")
-        if unit == "ratio":
+        unit = metric.unit if metric else ""
+        if unit in PERCENT_UNITS:
             return self.percent(value)
         if unit == "count":
             return self.number(value)
@@ -412,8 +412,8 @@ class Locale:
             return self.number(value, 0)
         if unit == "money":
             return self.number(value, 2)
-        if unit in ("per_hour", "score", "decimal"):
-            return self.number(value, 2 if unit == "decimal" else 1)
+        if unit in ("per_hour", "per_number", "score"):
+            return self.number(value, 1)
         return str(value)
 
     def delta(self, metric_id: str, difference: float | None) -> str:
@@ -421,9 +421,9 @@ class Locale:
         if difference is None:
             return "—"
         metric = REGISTRY.metrics.get(metric_id)
-        unit = _DISPLAY_UNIT.get(metric_id, metric.unit if metric else "")
+        unit = metric.unit if metric else ""
         sign = "+" if difference > 0 else ""
-        if unit == "ratio":
+        if unit in PERCENT_UNITS:
             return f"{sign}{self.number(difference * 100, 1)}\u00a0{self.t('pp')}"
         if unit == "seconds":
             return f"{sign}{self.number(difference, 1)}\u00a0{self.t('seconds_short')}"

@@ -30,8 +30,10 @@ RowFilter = Callable[[ibis.Table, MetricParams], ibis.Value]
 
 
 def measure(measure_id: str, fact: str, agg: Agg, expr: RowFn | None = None, where: RowFn | None = None,
-            empty: str = "zero", text: str = "") -> str:
-    REGISTRY.add_measure(Measure(measure_id, fact, agg, expr, where, empty, text))  # type: ignore[arg-type]
+            empty: str = "zero", text: str = "", recorded_by: str | None = None) -> str:
+    REGISTRY.add_measure(
+        Measure(measure_id, fact, agg, expr, where, empty, text, recorded_by)  # type: ignore[arg-type]
+    )
     return measure_id
 
 
@@ -39,13 +41,14 @@ def _with_context(where: RowFilter | None) -> RowFn | None:
     return None if where is None else (lambda t, p, c: where(t, p))
 
 
-def count(measure_id: str, fact: str, where: RowFilter | None = None, text: str = "") -> str:
-    return measure(measure_id, fact, "count", where=_with_context(where), text=text)
+def count(measure_id: str, fact: str, where: RowFilter | None = None, text: str = "", empty: str = "zero") -> str:
+    return measure(measure_id, fact, "count", where=_with_context(where), empty=empty, text=text)
 
 
 def total(measure_id: str, fact: str, column: str, where: RowFilter | None = None, empty: str = "zero",
-          text: str = "") -> str:
-    return measure(measure_id, fact, "sum", lambda t, p, c: t[column], _with_context(where), empty, text)
+          text: str = "", recorded_by: str | None = None) -> str:
+    return measure(measure_id, fact, "sum", lambda t, p, c: t[column], _with_context(where), empty, text,
+                   recorded_by)
 
 
 def metric(
@@ -63,11 +66,13 @@ def metric(
     params: tuple[str, ...] = (),
     optional: tuple[str, ...] = (),
     missing_note: tuple[str, str] | None = None,
+    recorded: tuple[str, ...] = (),
 ) -> None:
     """A metric; with ``kind`` its formula, measures and compute come from the declarative definition."""
     if kind is not None:
         formula, measures, compute = kind.formula(REGISTRY), kind.measures, kind.compute
         optional = optional or getattr(kind, "optional", ())
+        recorded = recorded or kind.recorded
     assert compute is not None, metric_id
     REGISTRY.add_metric(
         Metric(
@@ -83,6 +88,7 @@ def metric(
             params=params,
             optional=optional,
             missing_note={"en": missing_note[0], "ru": missing_note[1]} if missing_note else {},
+            recorded=recorded,
             kind=kind,
         )
     )

@@ -233,7 +233,7 @@ metric(
     kind=Ratio((cost_sum,), (d_won,)), params=WINDOW,
 )
 metric(
-    "roi", MONEY, "ratio", "higher_is_better", ("Return on investment", "Окупаемость (ROI)"),
+    "roi", MONEY, "percent", "higher_is_better", ("Return on investment", "Окупаемость (ROI)"),
     _rule("(Revenue - cost) over cost.", "(Выручка - затраты) к затратам."),
     kind=Ratio((d_revenue,), (cost_sum,), minus=(cost_sum,)), params=WINDOW,
 )
@@ -332,7 +332,7 @@ metric(
     lambda m, p: ratio(m[separations], _headcount(m)),
 )
 metric(
-    "turnover_rate_annual", PEOPLE, "ratio", "lower_is_better",
+    "turnover_rate_annual", PEOPLE, "percent", "lower_is_better",
     ("Turnover (annualised)", "Текучесть (годовая)"),
     ("Period turnover scaled to a year: turnover_rate x 365 / days of the period.",
      "Текучесть за период, приведённая к году: turnover_rate x 365 / дней периода."),

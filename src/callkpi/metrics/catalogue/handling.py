@@ -8,7 +8,7 @@ import ibis
 
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue._build import count, measure, metric, total
-from callkpi.metrics.registry import Context, Ratio, Value, ratio, zero_if_missing
+from callkpi.metrics.registry import Context, Ratio, Value, ratio, when_recorded, zero_if_missing
 
 HANDLING = "handling"
 
@@ -28,6 +28,8 @@ al_rung = count("al_offers_rung", "agent_legs",
                  lambda t, p: _offered_to_agent(t) & t.outcome.isin(["answered", "no_answer"]),
     text="(answered + ring-no-answer offers)")
 al_handled = count("al_handled", "agent_legs", _answered, text="count(answered agent legs)")
+al_offers_answered = count("al_offers_answered", "agent_legs", lambda t, p: _offered_to_agent(t) & _answered(t, p),
+    text="count(answered agent offers)")
 al_talk_n = count("al_talk_n", "agent_legs", lambda t, p: _answered(t, p) & t.talk_s.notnull(), text="calls_handled")
 al_talk = total("al_talk_s", "agent_legs", "talk_s", _answered, text="sum(talk)")
 al_hold = total("al_hold_s", "agent_legs", "hold_s", _answered, empty="null", text="sum(hold)")
@@ -49,9 +51,10 @@ metric(
     "agent_answer_rate", HANDLING, "ratio", "higher_is_better",
     ("Agent answer rate", "Доля ответов оператора"),
     ("Offers the agent answered over offers that rang the agent (rings the caller cut short "
-     "are not counted).",
-     "Отвеченные оператором предложения к прозвонившим ему (сброшенные абонентом не считаются)."),
-    kind=Ratio((al_handled,), (al_rung,)),
+     "are not counted; the agent's own outbound dials are neither offers nor answers).",
+     "Отвеченные оператором предложения к прозвонившим ему (сброшенные абонентом не считаются; "
+     "собственные исходящие наборы оператора не входят ни в одну из частей)."),
+    kind=Ratio((al_offers_answered,), (al_rung,)),
 )
 metric(
     "calls_handled", HANDLING, "count", "higher_is_better",
@@ -111,9 +114,20 @@ def _acw(t: ibis.Table, p: MetricParams) -> ibis.Value:
     return t.reason.isin(list(p.acw_pause_reasons))
 
 
-at_logged = total("at_logged_in_s", "agent_time", "logged_in", text="sum(logged-in seconds)")
-at_paused = total("at_paused_s", "agent_pauses", "seconds", text="sum(paused seconds)")
-at_acw = total("at_acw_s", "agent_pauses", "seconds", _acw, text="sum(ACW)")
+PRESENCE_EN = "Null where the sources record no presence (no logged-in sessions: a CDR alone)."
+PRESENCE_RU = "Пусто, если источники не пишут присутствие (нет сессий входа: только CDR)."
+PAUSES_EN = "Null where the sources record no pauses (no PAUSE events, a CDR alone): not recorded, not 0."
+PAUSES_RU = "Пусто, если источники не пишут паузы (нет событий PAUSE, только CDR): не записано, а не 0."
+
+# What the sources record in a scope: presence (logged-in sessions: queue_log, not a CDR) and pauses
+# (PAUSE events; after-call work is a pause with an ACW reason). Null or 0 rows = "not recorded".
+at_presence = count("at_presence_rows", "agent_time", lambda t, p: t.logged_in > 0, empty="null",
+                    text="agent slices with logged-in time")
+at_pause_rows = count("at_pause_rows", "agent_pauses", lambda t, p: t.seconds > 0, empty="null",
+                      text="agent slices with pauses")
+at_logged = total("at_logged_in_s", "agent_time", "logged_in", text="sum(logged-in seconds)", recorded_by=at_presence)
+at_paused = total("at_paused_s", "agent_pauses", "seconds", text="sum(paused seconds)", recorded_by=at_pause_rows)
+at_acw = total("at_acw_s", "agent_pauses", "seconds", _acw, text="sum(ACW)", recorded_by=at_pause_rows)
 at_talk = total("at_talk_s", "agent_time", "talk")
 at_hold = total("at_hold_s", "agent_time", "hold", empty="null")
 
@@ -135,72 +149,90 @@ def _handle(m: Mapping[str, ibis.Value]) -> ibis.Value:
 metric(
     "logged_in_s", AGENT_TIME, "seconds", "neutral",
     ("Logged-in time", "Время в системе"),
-    ("Time agents were logged in (member of at least one queue), split across intervals pro rata.",
-     "Время, когда оператор был в системе (в составе хотя бы одной очереди), с разбиением по интервалам."),
-    kind=Value(at_logged),
+    ("Time agents were logged in (member of at least one queue), split across intervals pro rata. " + PRESENCE_EN,
+     "Время, когда оператор был в системе (в составе хотя бы одной очереди), с разбиением по интервалам. "
+     + PRESENCE_RU),
+    kind=Value(at_logged, recorded=(at_presence,)),
 )
 metric(
     "paused_s", AGENT_TIME, "seconds", "neutral",
     ("Paused time", "Время на паузе"),
-    ("Time in pause, any reason (group by pause_reason for the split).",
-     "Время на паузе по любой причине (группировка pause_reason даёт разбивку)."),
-    kind=Value(at_paused),
+    ("Time in pause, any reason (group by pause_reason for the split). " + PAUSES_EN,
+     "Время на паузе по любой причине (группировка pause_reason даёт разбивку). " + PAUSES_RU),
+    kind=Value(at_paused, recorded=(at_pause_rows,)),
 )
 metric(
     "handle_s", AGENT_TIME, "seconds", "neutral",
     ("Handle time", "Время обработки"),
-    ("Talk + hold + after-call work.", "Разговор + удержание + постобработка."),
+    ("Talk + hold + after-call work; a component the sources do not record in the scope is left out, "
+     "and the result says so.",
+     "Разговор + удержание + постобработка; незаписанная источниками составляющая не учитывается, "
+     "и результат об этом говорит."),
     "talk + hold + ACW", (at_talk,), lambda m, p: _handle(m), params=("acw_pause_reasons",),
     optional=(at_hold, at_acw),
 )
 metric(
     "idle_s", AGENT_TIME, "seconds", "neutral",
     ("Idle time", "Время простоя"),
-    ("Logged-in time neither paused nor on a call (ACW pauses are handle time).",
-     "Время в системе без пауз и разговоров (паузы постобработки — часть обработки)."),
-    kind=Value(at_idle),
+    ("Logged-in time neither paused nor on a call (ACW pauses are handle time). " + PRESENCE_EN,
+     "Время в системе без пауз и разговоров (паузы постобработки — часть обработки). " + PRESENCE_RU),
+    kind=Value(at_idle, recorded=(at_presence,)),
 )
 metric(
     "utilization", AGENT_TIME, "ratio", "higher_is_better",
     ("Utilization", "Утилизация"),
-    ("Share of logged-in time spent on calls and after-call work.",
-     "Доля времени в системе, занятая вызовами и постобработкой."),
-    "handle_s / logged_in_s", (at_talk, at_logged), lambda m, p: ratio(_handle(m), m[at_logged]),
-    params=("acw_pause_reasons",), optional=(at_hold, at_acw),
+    ("Share of logged-in time spent on calls and after-call work. " + PRESENCE_EN,
+     "Доля времени в системе, занятая вызовами и постобработкой. " + PRESENCE_RU),
+    "handle_s / logged_in_s", (at_talk, at_logged),
+    lambda m, p: when_recorded(ratio(_handle(m), m[at_logged]), m, (at_presence,)),
+    params=("acw_pause_reasons",), optional=(at_hold, at_acw), recorded=(at_presence,),
 )
 metric(
     "occupancy", AGENT_TIME, "ratio", "neutral",
     ("Occupancy", "Занятость"),
-    ("Handle time over handle time plus idle time.", "Время обработки к сумме обработки и простоя."),
+    ("Handle time over handle time plus idle time. " + PRESENCE_EN,
+     "Время обработки к сумме обработки и простоя. " + PRESENCE_RU),
     "handle_s / (handle_s + idle_s)", (at_talk, at_idle),
-    lambda m, p: ratio(_handle(m), _handle(m) + m[at_idle]), params=("acw_pause_reasons",),
-    optional=(at_hold, at_acw),
+    lambda m, p: when_recorded(ratio(_handle(m), _handle(m) + m[at_idle]), m, (at_presence,)),
+    params=("acw_pause_reasons",), optional=(at_hold, at_acw), recorded=(at_presence,),
 )
 metric(
     "acw_s", HANDLING, "seconds", "lower_is_better",
     ("Average after-call work", "Средняя постобработка"),
-    ("After-call work (pauses whose reason is in acw_pause_reasons) per handled call.",
-     "Постобработка (паузы с причиной из acw_pause_reasons) на обработанный вызов."),
-    kind=Ratio((at_acw,), (al_handled,)),
+    ("After-call work (pauses whose reason is in acw_pause_reasons) per handled call. " + PAUSES_EN,
+     "Постобработка (паузы с причиной из acw_pause_reasons) на обработанный вызов. " + PAUSES_RU),
+    kind=Ratio((at_acw,), (al_handled,), recorded=(at_pause_rows,)),
     params=("acw_pause_reasons",),
 )
 metric(
     "aht_s", HANDLING, "seconds", "lower_is_better",
     ("Average handle time", "Среднее время обработки (AHT)"),
-    ("(talk + hold + after-call work) per handled call. Components a source does not record are "
-     "reported as missing and left out.",
-     "(разговор + удержание + постобработка) на обработанный вызов. Отсутствующие в источнике "
-     "составляющие указываются и не учитываются."),
-    kind=Ratio((al_talk, al_hold, at_acw), (al_talk_n,), optional=(al_hold, at_acw)),
+    ("(talk + hold + after-call work) per handled call. Null where the sources record no after-call "
+     "work (no pauses: a CDR alone, a queue_log without PAUSE events; by queue, pauses belong to no queue): "
+     "see aht_without_acw_s. Hold a source does not record is left out, and the result says so.",
+     "(разговор + удержание + постобработка) на обработанный вызов. Пусто, если источники не пишут "
+     "постобработку (нет пауз: только CDR, queue_log без PAUSE; по очередям паузы не относятся к очереди): "
+     "см. aht_without_acw_s. Незаписанное удержание не учитывается, и результат об этом говорит."),
+    kind=Ratio((al_talk, al_hold, at_acw), (al_talk_n,), optional=(al_hold, at_acw), recorded=(at_pause_rows,)),
     params=("acw_pause_reasons",),
     missing_note=(
-        "left out what the sources lack: hold and/or ACW",
-        "не учтено отсутствующее: удержание и/или постобработка",
+        "left out what the sources lack: hold",
+        "не учтено отсутствующее: удержание",
     ),
+)
+metric(
+    "aht_without_acw_s", HANDLING, "seconds", "lower_is_better",
+    ("AHT without ACW", "AHT без постобработки"),
+    ("(talk + hold) per handled call: the handle time any source gives, after-call work not included "
+     "(aht_s includes it where it is recorded). Hold a source does not record is left out, and the result says so.",
+     "(разговор + удержание) на обработанный вызов: время обработки из любого источника, без постобработки "
+     "(aht_s включает её, где она записана). Незаписанное удержание не учитывается, и результат об этом говорит."),
+    kind=Ratio((al_talk, al_hold), (al_talk_n,), optional=(al_hold,)),
+    missing_note=("left out what the sources lack: hold", "не учтено отсутствующее: удержание"),
 )
 metric(
     "calls_per_hour", HANDLING, "per_hour", "higher_is_better",
     ("Calls per hour", "Вызовов в час"),
-    ("Handled calls per logged-in hour.", "Обработанные вызовы на час в системе."),
-    kind=Ratio((al_handled,), (at_logged,), scale=3600),
+    ("Handled calls per logged-in hour. " + PRESENCE_EN, "Обработанные вызовы на час в системе. " + PRESENCE_RU),
+    kind=Ratio((al_handled,), (at_logged,), scale=3600, recorded=(at_presence,)),
 )

@@ -64,8 +64,9 @@ metric(
     kind=Value(o_numbers),
 )
 metric(
-    "attempts_per_number", OUTBOUND, "ratio", "neutral",
+    "attempts_per_number", OUTBOUND, "per_number", "neutral",
     ("Attempts per number", "Попыток на номер"),
-    ("Dials over unique numbers dialled.", "Наборы к уникальным номерам."),
+    ("Dials over unique numbers dialled: a count per number (e.g. 3.8), not a share.",
+     "Наборы к уникальным номерам: число на номер (например, 3,8), а не доля."),
     kind=Ratio((o_dials,), (o_numbers,)),
 )

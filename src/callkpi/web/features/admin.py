@@ -139,7 +139,7 @@ async def targets_save(request: Request, me: Principal = Depends(page_principal)
     db = web_state(request).db
     metric = str(form.get("metric", ""))
     unit = REGISTRY.metrics[metric].unit if metric in REGISTRY.metrics else ""
-    scale = 100.0 if unit == "ratio" else 1.0  # ratios are entered in percent
+    scale = 100.0 if unit in ("ratio", "percent") else 1.0  # ratios are entered in percent
     scope = str(form.get("scope", "all"))
     value = str(form.get("scope_value", "*"))
     if form.get("action") == "delete":

@@ -7,7 +7,8 @@
     maximumFractionDigits: digits, minimumFractionDigits: 0 });
   function fmt(value, unit) {
     if (value === null || value === undefined || value === "-") return "—";
-    if (unit === "ratio") return nf(1).format(value * 100) + " %";
+    if (unit === "ratio" || unit === "percent") return nf(1).format(value * 100) + " %";
+    if (unit === "per_number") return nf(1).format(value);
     if (unit === "hours") return nf(1).format(value / 3600) + (lang() === "ru" ? " ч" : " h");
     if (unit === "seconds") return nf(1).format(value) + (lang() === "ru" ? " с" : " s");
     if (unit === "count") return nf(0).format(value);

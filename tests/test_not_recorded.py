@@ -1,0 +1,110 @@
+"""Issue 12 item 1: a component the sources do not record is null ("not recorded") in the scope,
+never 0, and the engine's note says so for exactly the figures it makes null. Hand-made scenarios:
+a queue_log with sessions but no PAUSE line, one where only one agent pauses, and a CDR alone.
+T0 = 2026-03-02 09:00:00 UTC."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pytest import approx
+
+from callkpi.config import Settings
+from callkpi.ingest.formats import load_file
+from callkpi.storage import Store
+from conftest import SCENARIOS, T0, by_key, kpi_result, ql_line
+
+AGENT_TIME = ("logged_in_s", "paused_s", "idle_s", "handle_s", "utilization", "occupancy", "calls_per_hour")
+HANDLING = ("calls_handled", "att_s", "acw_s", "aht_s", "aht_without_acw_s")
+
+
+def _load_log(store: Store, directory: Path, lines: list[str]) -> None:
+    path = directory / "queue_log"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    load_file(store, path, Settings(), timezone="UTC")
+
+
+def _call(agent: str, callid: str, enter: int, wait: int, talk: int) -> list[str]:
+    return [
+        ql_line(enter, callid, "sales", "NONE", "ENTERQUEUE", "", "74954440001", "1"),
+        ql_line(enter + wait, callid, "sales", f"SIP/{agent}", "CONNECT", wait, f"{callid}b", "3"),
+        ql_line(enter + wait + talk, callid, "sales", f"SIP/{agent}", "COMPLETEAGENT", wait, talk, "1"),
+    ]
+
+
+def _notes_of(notes: list[str], metric: str) -> list[str]:
+    return [n for n in notes if n.startswith(f"{metric}:")]
+
+
+def test_queue_log_without_pause_lines(store: Store, tmp_path: Path) -> None:
+    """1001 is a member 09:00-10:00 (ADDMEMBER/REMOVEMEMBER) and answers one call at 09:10:10
+    (wait 10) that lasts 300 s; the log has no PAUSE line, so after-call work is not recorded."""
+    _load_log(store, tmp_path, [
+        ql_line(T0, "NONE", "sales", "SIP/1001", "ADDMEMBER", ""),
+        *_call("1001", "c1", T0 + 600, 10, 300),
+        ql_line(T0 + 3600, "NONE", "sales", "SIP/1001", "REMOVEMEMBER", ""),
+    ])
+    result = kpi_result(store, metrics=(*AGENT_TIME, *HANDLING))
+    row = result.rows[0]
+    assert row["logged_in_s"] == approx(3600.0)  # presence is recorded: 09:00-10:00
+    assert row["paused_s"] is None  # no pause recorded: unknown, not 0
+    assert row["handle_s"] == approx(300.0)  # talk 300; ACW left out (and the note says so)
+    assert row["idle_s"] == approx(3300.0)  # 3600 - 300
+    assert row["utilization"] == approx(300 / 3600)
+    assert row["occupancy"] == approx(300 / 3600)  # 300 / (300 + 3300)
+    assert row["calls_per_hour"] == approx(1.0)  # 1 / (3600 s / 3600)
+    assert row["att_s"] == approx(300.0)
+    assert row["acw_s"] is None
+    assert row["aht_s"] is None  # talk + hold + ACW needs ACW
+    assert row["aht_without_acw_s"] == approx(300.0)  # (300 talk + no hold) / 1
+    for metric in ("acw_s", "aht_s", "paused_s"):
+        assert any("not recorded" in n for n in _notes_of(result.notes, metric)), result.notes
+    assert _notes_of(result.notes, "aht_without_acw_s") == [
+        "aht_without_acw_s: no hold time in the loaded data for this scope; left out"]
+    for metric in ("logged_in_s", "idle_s", "calls_per_hour", "att_s"):
+        assert not _notes_of(result.notes, metric), result.notes
+    for metric in ("handle_s", "utilization", "occupancy"):  # shown, with ACW left out: the note says it
+        assert [n for n in _notes_of(result.notes, metric) if "after-call work" in n and "left out" in n
+                and "not recorded" not in n], result.notes
+
+
+def test_pauses_recorded_for_one_agent_only(store: Store, tmp_path: Path) -> None:
+    """1001 and 1002 are members 09:00-10:00. 1001 answers c1 (talk 300) and pauses ACW 09:15:10-09:16:10
+    (60 s); 1002 answers c2 (talk 200) and never pauses. Over the whole log pauses are recorded:
+    acw_s = 60 / 2 calls = 30, aht_s = (300 + 200 + 60) / 2 = 280. By agent, 1002's scope has no
+    pause at all: its acw_s and aht_s are null, and the note counts that one row of two."""
+    _load_log(store, tmp_path, [
+        ql_line(T0, "NONE", "sales", "SIP/1001", "ADDMEMBER", ""),
+        ql_line(T0, "NONE", "sales", "SIP/1002", "ADDMEMBER", ""),
+        *_call("1001", "c1", T0 + 600, 10, 300),
+        ql_line(T0 + 910, "NONE", "sales", "SIP/1001", "PAUSE", "ACW"),
+        ql_line(T0 + 970, "NONE", "sales", "SIP/1001", "UNPAUSE", ""),
+        *_call("1002", "c2", T0 + 1200, 20, 200),
+        ql_line(T0 + 3600, "NONE", "sales", "SIP/1001", "REMOVEMEMBER", ""),
+        ql_line(T0 + 3600, "NONE", "sales", "SIP/1002", "REMOVEMEMBER", ""),
+    ])
+    whole = kpi_result(store, metrics=HANDLING).rows[0]
+    assert (whole["acw_s"], whole["aht_s"], whole["aht_without_acw_s"]) == (approx(30.0), approx(280.0), approx(250.0))
+    result = kpi_result(store, ("agent",), metrics=HANDLING)
+    agents = by_key(result.rows, "agent")
+    assert (agents["1001"]["acw_s"], agents["1001"]["aht_s"]) == (approx(60.0), approx(360.0))  # 60 / 1, 300 + 60
+    assert (agents["1002"]["acw_s"], agents["1002"]["aht_s"]) == (None, None)
+    assert agents["1002"]["aht_without_acw_s"] == approx(200.0)
+    assert any("in 1 of 2 rows" in n for n in _notes_of(result.notes, "acw_s")), result.notes
+
+
+def test_cdr_alone_records_neither_presence_nor_pauses(store: Store, tmp_path: Path) -> None:
+    """agent_answer_rate.cdr.csv: five answered rows of agent 101 (one inbound, three outbound, one
+    to 102), each with billsec 60. No sessions and no pauses in a CDR: every agent-time figure and
+    ACW are null, not 0 s or 100 %; AHT without ACW is the talk, 60 s a call."""
+    shutil.copy(SCENARIOS / "agent_answer_rate.cdr.csv", tmp_path / "cdr.csv")
+    load_file(store, tmp_path / "cdr.csv", Settings(), timezone="UTC")
+    result = kpi_result(store, metrics=(*AGENT_TIME, *HANDLING))
+    row = result.rows[0]
+    for metric in ("logged_in_s", "paused_s", "idle_s", "utilization", "occupancy", "calls_per_hour",
+                   "acw_s", "aht_s"):
+        assert row[metric] is None, metric
+        assert any("not recorded" in n for n in _notes_of(result.notes, metric)), (metric, result.notes)
+    assert row["att_s"] == approx(60.0)
+    assert row["aht_without_acw_s"] == approx(60.0)
