@@ -179,7 +179,10 @@ def run(app: typer.Typer, argv: Sequence[str]) -> None:
     try:
         app(args=list(argv), prog_name="callkpi")
     except StoreLocked as locked:
-        sys.exit(on_locked(app, argv, locked))
+        try:
+            sys.exit(on_locked(app, argv, locked))
+        except KeyboardInterrupt:  # while waiting for the server
+            sys.exit(130)
 
 
 def locked_message(locked: StoreLocked, server: ServerInfo | None) -> str:
