@@ -31,5 +31,9 @@ def _register_commands() -> None:
 
 
 def main() -> None:
+    import sys
+
+    from callkpi.cli.served import run
+
     _register_commands()
-    app()
+    run(app, sys.argv[1:])  # a store held by `callkpi serve`: reading commands go through it

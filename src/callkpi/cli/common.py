@@ -38,16 +38,14 @@ def resolve_db(db: Path | None) -> Path:
 
 
 def writable_store(path: Path) -> Store:
-    """The store opened read-write, or a clear error while another process (a server) holds it."""
-    import duckdb
+    """The store opened read-write, or one line saying who holds it (a running `callkpi serve`...)."""
+    from callkpi.cli.served import holding_server, locked_message
+    from callkpi.storage.store import StoreLocked
 
     try:
         return Store(path)
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
-        fail(f"{path} is open in another process, e.g. a running `callkpi serve` (DuckDB lets one process "
-             "write a store): stop it first, or let the server load the files itself (`callkpi serve --watch`)")
+    except StoreLocked as locked:
+        fail(locked_message(locked, holding_server(locked)))
         raise
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from callkpi.cli import served
 from callkpi.cli.app import app
 from callkpi.cli.common import (
     ConfigOption,
@@ -32,11 +33,16 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
 
 
 def _store(db: Path | None) -> Store:
+    from callkpi.cli.served import holding_server, locked_message
     from callkpi.queries.web_tables import ensure_web_schema
+    from callkpi.storage.store import StoreLocked
 
     try:
         store = Store(resolve_db(db))
-    except Exception as exc:  # DuckDB: file locked by a running server, unreadable...
+    except StoreLocked as locked:  # another server, an import...
+        fail(locked_message(locked, holding_server(locked)))
+        raise
+    except Exception as exc:  # DuckDB: file unreadable, not a database...
         fail(f"{resolve_db(db)}: {exc}")
         raise
     ensure_web_schema(store)
@@ -69,6 +75,7 @@ def serve(
 
     from callkpi.web.app import create_app
     from callkpi.web.auth import ensure_admin
+    from callkpi.web.features.cli_bridge import CliBridge
     from callkpi.web.watch import WatchOptions
 
     settings = with_mapping(settings_for(config), mapping)
@@ -84,13 +91,22 @@ def serve(
             "(shown once; change it with `callkpi user passwd admin`)."
         )
     options = WatchOptions(tuple(dict.fromkeys(watch)), watch_every, tz) if watch else None
-    application = create_app(db_path, settings, secure_cookies=secure_cookies, watch=options)
+    token = served.new_token()
+    bridge = CliBridge(token, announce=lambda: served.write_serve_file(db_path, host, port, token),
+                       withdraw=lambda: served.remove_serve_file(db_path, token))
+    application = create_app(db_path, settings, secure_cookies=secure_cookies, watch=options,
+                             cli_commands=bridge)
     console.print(f"callkpi dashboard on http://{host}:{port}/  (API: /api/v1, docs: /docs)")
     if options:
         console.print(f"loading what is new in {', '.join(map(str, options.paths))} every {watch_every:g} s")
     _log_like_uvicorn()
-    with mapping_in_environment(mapping):
-        uvicorn.run(application, host=host, port=port, log_level="info")
+    # reading commands beside the server find it through <db>.serve.json (see callkpi.cli.served),
+    # written and removed by the app's lifespan; removed here too should the app not start
+    try:
+        with mapping_in_environment(mapping):
+            uvicorn.run(application, host=host, port=port, log_level="info")
+    finally:
+        served.remove_serve_file(db_path, token)
 
 
 def _log_like_uvicorn() -> None:

@@ -9,6 +9,7 @@ engine (ClickHouse, Spark) that holds the same canonical tables.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +24,50 @@ from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
 
 
+class StoreLocked(duckdb.IOException):
+    """The file is held by another process (DuckDB lets one process write a file and none read beside it).
+    ``holder_pid``/``holder_program``: what DuckDB reports of that process, when it does."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        pid = re.search(r"\(PID (\d+)\)", message)
+        program = re.search(r"lock is held in (.+?) \(PID", message)
+        self.holder_pid = int(pid.group(1)) if pid else None
+        self.holder_program = program.group(1) if program else None
+
+
+# Files this process already holds and lends to the commands it runs in-process (``callkpi serve``
+# running a CLI command for a client, see callkpi.cli.served): path -> the holder's connection.
+_lent: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+@contextmanager
+def lend_connection(path: Path | str, connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """While inside, ``Store(path)`` in this process opens a cursor of ``connection`` instead of the
+    file (which DuckDB would refuse read-only beside the read-write holder); such a store does no
+    schema work."""
+    key = os.path.realpath(path)
+    _lent[key] = connection
+    try:
+        yield
+    finally:
+        _lent.pop(key, None)
+
+
+def _connect(path: str, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """A connection to the file and whether it is a lent cursor; a lock held elsewhere is StoreLocked."""
+    lent = _lent.get(os.path.realpath(path)) if _lent and path != ":memory:" else None
+    if lent is not None:
+        return lent.cursor(), True
+    try:
+        return duckdb.connect(path, read_only=read_only), False
+    except duckdb.IOException as exc:
+        if "could not set lock" in str(exc).lower():
+            raise StoreLocked(path, str(exc)) from None
+        raise
+
+
 class Store:
     """A callkpi database: the canonical tables in one DuckDB file (or in memory)."""
 
@@ -33,14 +78,14 @@ class Store:
     def __init__(self, path: Path | str = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
         self.read_only = read_only
-        self._con = duckdb.connect(self.path, read_only=read_only)
+        self._con, lent = _connect(self.path, read_only)
         self._con.execute("SET TimeZone = 'UTC'")  # stored times are UTC; zones are applied in reports
         self._con.execute("SET enable_progress_bar = false")
         # DuckDB's default (80 % of RAM) leaves too little for the importer's Python side: a large
         # import transaction then grows until the kernel kills it; with less, DuckDB spills to disk.
         self._con.execute("SET memory_limit = ?", [os.environ.get("CALLKPI_MEMORY_LIMIT", _default_memory_limit())])
         self._ibis: Any = None
-        if not read_only:
+        if not read_only and not lent:
             self.ensure_schema()
 
     # -- lifecycle -------------------------------------------------------------------------

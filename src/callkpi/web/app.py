@@ -27,6 +27,7 @@ from callkpi.web.features import (
     agents,
     business,
     calls,
+    cli_bridge,
     definitions,
     exports,
     missed,
@@ -41,6 +42,7 @@ from callkpi.web.features import (
     alerts as alerts_page,
 )
 from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
+from callkpi.web.features.cli_bridge import CliBridge
 from callkpi.web.kpi import BadRequest
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.security import (
@@ -72,12 +74,16 @@ def create_app(
     warm: bool = True,
     watch: WatchOptions | None = None,
     alerts: bool | MonitorOptions = True,
+    cli_commands: CliBridge | None = None,
 ) -> FastAPI:
     """The dashboard and API over one store (created when missing, web tables added).
     ``warm``: compute the default pages in the background at start-up; ``watch``: load what is
     new in these files while serving (``callkpi serve --watch``); ``alerts``: check the alerts in
-    the background (``MonitorOptions(background=False)``: only when ``run_once`` is called)."""
+    the background (``MonitorOptions(background=False)``: only when ``run_once`` is called);
+    ``cli_commands``: run reading CLI commands sent with its token (``POST /api/v1/cli``, see
+    :mod:`callkpi.cli.served`), announced while the app runs."""
     settings = settings or load_settings()
+    bridge = cli_commands
     db = Database(db_path, settings)
     monitor = _alert_monitor(db, alerts)
     watcher = Watcher(db, watch, on_load=monitor.poke if monitor else None) if watch else None
@@ -92,7 +98,11 @@ def create_app(
             watcher.start()
         if monitor:
             monitor.start()
+        if bridge:
+            bridge.announce()
         yield
+        if bridge:
+            bridge.withdraw()
         stop.set()
         if watcher:
             watcher.stop()
@@ -120,6 +130,9 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    if bridge:
+        app.state.cli_bridge = bridge
+        app.include_router(cli_bridge.router)
     for feature in (admin, overview, agents, queues, outbound, definitions, wallboard, calls, missed, qa, business,
                     alerts_page):
         app.include_router(feature.router)
