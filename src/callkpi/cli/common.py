@@ -10,8 +10,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
-from rich.console import Console
 
+from callkpi.cli.consoles import console as console  # re-exported: every command prints through these
+from callkpi.cli.consoles import err_console as err_console
+from callkpi.cli.served import holding_server, locked_message
 from callkpi.config import (
     MetricParams,
     Settings,
@@ -21,9 +23,7 @@ from callkpi.config import (
     parse_param_overrides,
 )
 from callkpi.storage import Store
-
-console = Console(soft_wrap=True)
-err_console = Console(stderr=True, soft_wrap=True)
+from callkpi.storage.store import StoreLocked
 
 DbOption = typer.Option(None, "--db", help="database file (default: $CALLKPI_DB or ./callkpi.duckdb)")
 TzOption = typer.Option(None, "--tz", help="business time zone, e.g. Europe/Moscow (default: settings)")
@@ -39,9 +39,6 @@ def resolve_db(db: Path | None) -> Path:
 
 def writable_store(path: Path) -> Store:
     """The store opened read-write, or one line saying who holds it (a running `callkpi serve`...)."""
-    from callkpi.cli.served import holding_server, locked_message
-    from callkpi.storage.store import StoreLocked
-
     try:
         return Store(path)
     except StoreLocked as locked:

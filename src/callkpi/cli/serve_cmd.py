@@ -92,7 +92,8 @@ def serve(
         )
     options = WatchOptions(tuple(dict.fromkeys(watch)), watch_every, tz) if watch else None
     token = served.new_token()
-    bridge = CliBridge(token, announce=lambda: served.write_serve_file(db_path, host, port, token),
+    bridge = CliBridge(token, is_reading=_is_reading_command, run=_run_command,
+                       announce=lambda: served.write_serve_file(db_path, host, port, token),
                        withdraw=lambda: served.remove_serve_file(db_path, token))
     application = create_app(db_path, settings, secure_cookies=secure_cookies, watch=options,
                              cli_commands=bridge)
@@ -221,3 +222,17 @@ def token_revoke(user: str = typer.Argument(...), db: Path | None = DbOption) ->
     with _store(db) as store:
         count = revoke_tokens(store, user)
     console.print(f"revoked {count} token(s) of [cyan]{user}[/]")
+
+
+def _is_reading_command(argv: list[str]) -> bool:
+    from callkpi.cli import _register_commands
+    from callkpi.cli.app import app as cli_app
+
+    _register_commands()
+    return served.is_reading(cli_app, argv)
+
+
+def _run_command(db: str, connection: object, argv: list[str], *, config: str | None, width: int) -> served.CommandRun:
+    from callkpi.cli.app import app as cli_app
+
+    return served.run_in_server(cli_app, db, connection, argv, config=config, width=width)

@@ -35,6 +35,7 @@ import typer
 import typer.main
 import typer.testing
 
+from callkpi.cli.consoles import console, err_console
 from callkpi.storage.store import StoreLocked
 
 log = logging.getLogger("callkpi.cli.served")
@@ -204,8 +205,6 @@ def holding_server(locked: StoreLocked) -> ServerInfo | None:
 
 
 def on_locked(app: typer.Typer, argv: Sequence[str], locked: StoreLocked) -> int:
-    from callkpi.cli.common import err_console
-
     server = holding_server(locked)
     if server is None or not is_reading(app, argv):
         _print_error(err_console, locked_message(locked, server))
@@ -293,7 +292,6 @@ class CommandRun:
 def run_in_server(app: typer.Typer, db: str, connection: Any, argv: Sequence[str], *,
                   config: str | None, width: int) -> CommandRun:
     """Run a reading command here over the server's connection, as the client would have run it."""
-    from callkpi.cli import common
     from callkpi.storage.store import lend_connection
 
     path, command = command_path(app, argv)
@@ -301,7 +299,7 @@ def run_in_server(app: typer.Typer, db: str, connection: Any, argv: Sequence[str
         raise PermissionError("not a reading command")
     with tempfile.TemporaryDirectory(prefix="callkpi-cli-") as work, _run_lock:
         args, outputs = _server_argv(argv, command, Path(work), Path(db), config)
-        with _console_width(common, width), lend_connection(db, connection):
+        with _console_width(width), lend_connection(db, connection):
             result = typer.testing.CliRunner().invoke(app, args, catch_exceptions=True)
         stdout, stderr = result.stdout, result.stderr
         if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -352,9 +350,9 @@ def _without(argv: Sequence[str], option: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _console_width(common: Any, width: int) -> Iterator[None]:
+def _console_width(width: int) -> Iterator[None]:
     """The CLI's consoles as wide as the client's terminal (rich fixes widths when first imported)."""
-    consoles = [common.console, common.err_console]
+    consoles = [console, err_console]
     saved = [c._width for c in consoles]
     for c in consoles:
         c.width = width

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -22,10 +23,14 @@ router = APIRouter(include_in_schema=False)
 
 @dataclass(frozen=True)
 class CliBridge:
-    """The endpoint's token, and what announces the server to commands at start and withdraws it at stop
-    (in the app's lifespan: uvicorn ends the process by the signal it caught once the app has stopped)."""
+    """The endpoint's token; what tells a reading command and runs one over the server's connection
+    (handed in by ``callkpi serve``, so the web imports nothing of the CLI); and what announces the
+    server to commands at start and withdraws it at stop (in the app's lifespan: uvicorn ends the
+    process by the signal it caught once the app has stopped)."""
 
     token: str
+    is_reading: Callable[[list[str]], bool] = lambda _argv: False
+    run: Callable[..., Any] | None = None  # (db path, connection, argv, config=, width=) -> stdout, stderr, ...
     announce: Callable[[], object] = lambda: None
     withdraw: Callable[[], object] = lambda: None
 
@@ -46,19 +51,14 @@ def _authorised(request: Request) -> bool:
 
 @router.post("/api/v1/cli")
 def run_cli_command(request: Request, body: CliRequest) -> JSONResponse:
-    from callkpi.cli import _register_commands
-    from callkpi.cli.app import app as cli_app
-    from callkpi.cli.served import is_reading, run_in_server
-
     if not _authorised(request):
         return JSONResponse({"error": "this endpoint takes the token of the server's .serve.json file"},
                             status_code=401, headers={"WWW-Authenticate": "Bearer"})
-    _register_commands()
-    if not is_reading(cli_app, body.argv):
+    bridge: CliBridge = request.app.state.cli_bridge
+    if bridge.run is None or not bridge.is_reading(body.argv):
         return JSONResponse({"error": "only reading commands run through the server; stop it to run this one"},
                             status_code=403)
     db = request.app.state.web.db
-    done = run_in_server(cli_app, db.path, db.store().connection, body.argv, config=body.config,
-                         width=body.width)
+    done = bridge.run(db.path, db.store().connection, body.argv, config=body.config, width=body.width)
     return JSONResponse({"stdout": done.stdout, "stderr": done.stderr, "exit_code": done.exit_code,
                          "files": done.files})
