@@ -5,6 +5,7 @@ windows (``fcr_window_h``, ``callback_window_h``) stay report-time parameters.
 
 from __future__ import annotations
 
+from callkpi.config import PhoneSettings
 from callkpi.metrics import rollup
 from callkpi.model.working_tables import CALL_LINK_NOTED_CALLS, CALL_LINK_NOTED_NUMBERS
 from callkpi.storage import Store, first_row
@@ -124,4 +125,42 @@ def refresh_agents(store: Store) -> None:
             UNION ALL SELECT agent FROM calls
         ) WHERE agent IS NOT NULL AND agent NOT IN (SELECT agent FROM agents)
         """
+    )
+
+
+DIAL_PREFIX_MIN_NUMBERS = 3
+
+
+def suggest_dial_prefixes(store: Store, phone: PhoneSettings) -> None:
+    """Finding ``dial_prefix_suggested``: a prefix P such that at least
+    :data:`DIAL_PREFIX_MIN_NUMBERS` dialled numbers are P followed by the number of a caller who
+    called in. Callbacks dialled that way are not matched with the missed calls they return until
+    P is in ``[phone] dial_prefixes``. Recomputed over the whole store (one join of numbers)."""
+    con = store.connection
+    con.execute("DELETE FROM data_quality WHERE kind = 'dial_prefix_suggested'")
+    con.execute(
+        """
+        INSERT INTO data_quality
+        WITH callers AS (
+            SELECT DISTINCT right(caller_norm, $nl) AS national, caller_norm FROM calls
+            WHERE direction = 'inbound' AND length(caller_norm) >= $nl
+        ), dialled AS (
+            SELECT callee_norm AS number, min(start_utc) AS first_utc FROM calls
+            WHERE direction = 'outbound' AND length(callee_norm) > $nl GROUP BY callee_norm
+        ), pairs AS (
+            SELECT DISTINCT d.number, d.first_utc, left(d.number, length(d.number) - $nl) AS prefix
+            FROM dialled d JOIN callers c ON right(d.number, $nl) = c.national AND d.number <> c.caller_norm
+        )
+        SELECT 'calls', 'dial_prefix_suggested', NULL, NULL, min(first_utc),
+            count(*) || ' dialled numbers are ' || prefix || ' followed by the number of a caller who called in: '
+            || 'callbacks dialled through it are not matched with the missed calls they return (callback_rate, '
+            || 'callback_success_rate and missed_unreturned miss them); if ' || prefix || ' is a dial prefix, '
+            || 'add it to [phone] dial_prefixes, then forget the call sources (callkpi sources forget ID) and load '
+            || 'them again'
+        FROM pairs
+        WHERE prefix NOT IN ($cc, $np) AND NOT list_contains($dp::VARCHAR[], prefix)
+        GROUP BY prefix HAVING count(*) >= $min_numbers
+        """,
+        {"nl": phone.national_length, "cc": phone.country_code, "np": phone.national_prefix,
+         "dp": list(phone.dial_prefixes), "min_numbers": DIAL_PREFIX_MIN_NUMBERS},
     )

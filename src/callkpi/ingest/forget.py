@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callkpi.config import Settings
-from callkpi.ingest import queue_log, queue_log_model
+from callkpi.ingest import derive, queue_log, queue_log_model
 from callkpi.ingest.base import ImportError_
 from callkpi.ingest.cdr import rebuild as cdr_rebuild
 from callkpi.ingest.refresh import after_calls_changed
@@ -49,6 +49,7 @@ def forget_source(store: Store, settings: Settings, source_id: int) -> Forgotten
         con.execute("DELETE FROM sources WHERE source_id = ?", [source_id])
         con.execute("DELETE FROM meta WHERE key = ?", [f"source_unfinished_tail:{source_id}"])
         after_calls_changed(store, settings)
+        derive.suggest_dial_prefixes(store, settings.phone)
     return Forgotten(source_id, path, fmt, rows, calls)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callkpi.config import Settings
-from callkpi.ingest import qa_reviews, queue_log
+from callkpi.ingest import derive, qa_reviews, queue_log
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.business import formats as business_formats
 from callkpi.ingest.cdr import asterisk, freeswitch, generic
@@ -87,7 +87,11 @@ def load_file(
                 "check --format or leave it out to detect the format"
             )
     zone = timezone or settings.params.timezone
-    return FORMATS[name].load(store, path, settings, timezone=zone, progress=progress)
+    report = FORMATS[name].load(store, path, settings, timezone=zone, progress=progress)
+    if report.status in ("loaded", "appended"):
+        with store.transaction():
+            derive.suggest_dial_prefixes(store, settings.phone)
+    return report
 
 
 def _first_line(head: bytes) -> str:
