@@ -117,6 +117,10 @@ class IngestSettings(BaseModel):
         2, ge=0, description="an event or call time more than this many days after the clock of the import "
         "is quarantined"
     )
+    max_shift_h: float = Field(
+        14, gt=0, le=168, description="a logged-in session longer than this many hours is reported as a finding "
+        "(session_too_long): probably a missing logoff"
+    )
     max_gap_days: float = Field(
         30, gt=0, description="times further than this from every other time of the same file (a gap of more "
         "days than this between them and the bulk of the file) are quarantined, not expanded into slices"

@@ -116,7 +116,9 @@ def _in_scope(column: str, scoped: bool) -> str:
 
 
 def refresh_agents(store: Store) -> None:
-    """Every agent id seen in any source gets a row (names and teams come from staff lists)."""
+    """Every agent id seen in any source gets a row (names and teams come from staff lists); the
+    ids that are not agents are reported (:func:`find_agents_that_are_not_agents`)."""
+    find_agents_that_are_not_agents(store)
     store.connection.execute(
         """
         INSERT INTO agents (agent)
@@ -155,7 +157,8 @@ def suggest_dial_prefixes(store: Store, phone: PhoneSettings) -> None:
             count(*) || ' dialled numbers are ' || prefix || ' followed by the number of a caller who called in: '
             || 'callbacks dialled through it are not matched with the missed calls they return (callback_rate, '
             || 'callback_success_rate and missed_unreturned miss them); if ' || prefix || ' is a dial prefix, '
-            || 'add it to [phone] dial_prefixes, then forget the call sources (callkpi sources forget ID) and load '
+            || 'add it to [phone] dial_prefixes (if it is the country code, set [phone] '
+            || 'country_code instead), then forget the call sources (callkpi sources forget ID) and load '
             || 'them again'
         FROM pairs
         WHERE prefix NOT IN ($cc, $np) AND NOT list_contains($dp::VARCHAR[], prefix)
@@ -163,4 +166,35 @@ def suggest_dial_prefixes(store: Store, phone: PhoneSettings) -> None:
         """,
         {"nl": phone.national_length, "cc": phone.country_code, "np": phone.national_prefix,
          "dp": list(phone.dial_prefixes), "min_numbers": DIAL_PREFIX_MIN_NUMBERS},
+    )
+
+
+# An agent id that is a phone number (7+ digits): the far end of a trunk forward or a SIP peer
+# named by its number, not a person of the team.
+_EXTERNAL_NUMBER = r"^\+?\d{7,}$"
+
+
+def find_agents_that_are_not_agents(store: Store) -> None:
+    """Finding ``agent_not_an_agent``: handled (answered) legs credited to a blank agent or to an
+    external number, per source and agent id. Recomputed over the whole store."""
+    con = store.connection
+    con.execute("DELETE FROM data_quality WHERE kind = 'agent_not_an_agent'")
+    con.execute(
+        """
+        INSERT INTO data_quality
+        SELECT source, 'agent_not_an_agent', NULL, agent, min(answer_utc),
+            count(*) || ' handled leg(s) (' || round(coalesce(sum(talk_s), 0) / 3600, 1) || ' h talk) are credited to '
+            || CASE WHEN agent IS NULL OR trim(agent) = ''
+                    THEN 'no agent (blank): the by-agent figures show them as a row without agent and no person '
+                         || 'gets them; fix: the source does not name who answered (a device or channel that is not '
+                         || 'an agent); name it in [agents.aliases] if it is one person'
+                    ELSE 'agent ' || agent || ', an external number: the by-agent figures (calls_handled, talk, AHT, '
+                         || 'agent_answer_rate) show it as an agent and the team totals include it; fix: if it is a '
+                         || 'forward to a mobile or another PBX, treat the channel as a trunk; if it is a person, map '
+                         || 'it in [agents.aliases]' END
+        FROM agent_legs
+        WHERE outcome = 'answered' AND (agent IS NULL OR trim(agent) = '' OR regexp_matches(agent, $external))
+        GROUP BY source, agent
+        """,
+        {"external": _EXTERNAL_NUMBER},
     )

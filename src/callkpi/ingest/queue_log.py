@@ -163,6 +163,7 @@ def load(
             timezone=timezone,
             read_to=read_to,
         )
+        queue_log_model.find_lines_out_of_order(store)
     return report
 
 

@@ -471,6 +471,7 @@ def rebuild_agent_states(store: Store, settings: Settings, changed_since: float 
     pauses_since = _replace_pauses(store, builder.breaks, data_end, cut)
     con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'session_start_inferred'")  # noqa: S608
     _append_findings(store, builder.findings)
+    find_sessions_too_long(store, settings.ingest.max_shift_h)
     store.set_meta(REPLAY_KEY, json.dumps(replay, sort_keys=True))
     return _earliest(sessions_since, None if cut == _FROM_START else pauses_since)
 
@@ -645,6 +646,54 @@ def _insert_pauses(
         )
     finally:
         con.unregister("ql_session_breaks")
+
+
+def find_sessions_too_long(store: Store, max_shift_h: float) -> None:
+    """Finding ``session_too_long``: a logged-in session longer than a plausible shift."""
+    con = store.connection
+    con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'session_too_long'")  # noqa: S608
+    con.execute(
+        f"""
+        INSERT INTO data_quality
+        SELECT source, 'session_too_long', NULL, agent, start_utc,
+            'logged in for ' || round((epoch(end_utc) - epoch(start_utc)) / 3600, 1) || ' h from '
+            || strftime(start_utc, '%Y-%m-%d %H:%M:%S') || ' UTC to ' || strftime(end_utc, '%Y-%m-%d %H:%M:%S')
+            || ' (ended by ' || coalesce(closed_by, 'unknown') || '), longer than a plausible shift of '
+            || $max_h || ' h ([ingest] max_shift_h): logged_in_s, idle time, occupancy and utilisation of this '
+            || 'agent count all of it; fix: a logoff is probably missing (the agent did not log off, or the '
+            || 'AGENTLOGOFF/AGENTCALLBACKLOGOFF/REMOVEMEMBER line is not in the file); if shifts really are this '
+            || 'long, raise [ingest] max_shift_h'
+        FROM agent_states
+        WHERE source = '{SOURCE}' AND state = 'logged_in' AND epoch(end_utc) - epoch(start_utc) > $max_h * 3600
+        """,  # noqa: S608 - constants of this module, values bound
+        {"max_h": max_shift_h},
+    )
+
+
+def find_lines_out_of_order(store: Store) -> None:
+    """Finding ``lines_out_of_order``: per file, lines whose time is earlier than a line before
+    them (Asterisk writes queue_log in time order; a jump back is a clock change or a merged file)."""
+    con = store.connection
+    con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'lines_out_of_order'")  # noqa: S608
+    con.execute(
+        f"""
+        INSERT INTO data_quality
+        WITH ordered AS (
+            SELECT source_id, line_no, epoch,
+                max(epoch) OVER (PARTITION BY source_id ORDER BY line_no
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest_before
+            FROM queue_log_events
+        )
+        SELECT '{SOURCE}', 'lines_out_of_order', NULL, NULL, make_timestamp(min(o.epoch) * 1000000),
+            s.path || ': ' || count(*) || ' line(s) are earlier than a line before them (first: line '
+            || min(o.line_no) || ', up to ' || max(o.latest_before - o.epoch) || ' s back): they are read in '
+            || 'time order, so the KPIs stand if the times are right; if the PBX clock was changed, the '
+            || 'waits, talk and sessions across the jump are wrong; fix: check the clock of those lines'
+        FROM ordered o JOIN sources s USING (source_id)
+        WHERE o.epoch < o.latest_before
+        GROUP BY o.source_id, s.path
+        """  # noqa: S608 - constants of this module
+    )
 
 
 def _append_findings(store: Store, found: list[tuple[str, str, float, str]]) -> None:
