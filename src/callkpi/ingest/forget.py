@@ -15,7 +15,7 @@ from callkpi.ingest.refresh import after_calls_changed
 from callkpi.model.working_tables import CDR_AFFECTED, QUEUE_LOG_NEW_CALLIDS
 from callkpi.storage import Store, first_row
 
-QUEUE_LOG_FORMATS = (queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV)
+QUEUE_LOG_FORMATS = queue_log.FORMATS
 
 
 @dataclass(frozen=True)
