@@ -3,6 +3,7 @@ each event's numbers mapped to the plain queue_log's fields; its OUT* events are
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,32 @@ def test_the_real_table_alone_gives_the_queue_kpis_of_the_plain_queue_log() -> N
         row = kpi_result(store, metrics=list(QUEUE_KPIS)).rows[0]
     for kpi in QUEUE_KPIS:
         assert row[kpi] == pytest.approx(expected[kpi], rel=5e-4), kpi
+
+
+def test_an_agent_dial_is_an_outbound_call_of_the_agent(tmp_path: Path) -> None:
+    with Store(":memory:") as store:
+        load_file(store, _made_up_table(tmp_path), Settings(), timezone="UTC")
+        calls = query_rows(store, "SELECT direction, agent, callee, answered, outcome, epoch(start_utc) AS s, "
+                                  "epoch(answer_utc) AS a, epoch(end_utc) AS e, talk_s FROM calls "
+                                  "WHERE call_id = 'o1'")
+        # hand-computed: dialled at T0+200, OUTANSWER at T0+253 after 3 s ring and 50 s talk
+        assert calls == [{"direction": "outbound", "agent": "1127", "callee": "15557654321", "answered": True,
+                          "outcome": "answered", "s": T0 + 200, "a": T0 + 203, "e": T0 + 253, "talk_s": 50.0}]
+        legs = query_rows(store, "SELECT agent, direction, outcome, ring_s, talk_s FROM agent_legs "
+                                 "WHERE call_id = 'o1'")
+        assert legs == [{"agent": "1127", "direction": "outbound", "outcome": "answered", "ring_s": 3.0,
+                         "talk_s": 50.0}]
+
+
+@pytest.mark.skipif(not TABLE.is_file(), reason=f"real data not found at {TABLE}")
+def test_the_real_agent_dials_are_outbound_calls() -> None:
+    with TABLE.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    ends = {"OUTANSWER", "OUTTRANSFER", "OUTCANCEL", "OUTCHANUNAVAIL", "OUTCONGESTION"}
+    dials = {r["callid"] for r in rows if r["event"] in ends}
+    answered = {r["callid"] for r in rows if r["event"] in {"OUTANSWER", "OUTTRANSFER"}}
+    with Store(":memory:") as store:
+        load_file(store, TABLE, Settings(), timezone="UTC")
+        got = query_rows(store, "SELECT count(*) AS n, count(*) FILTER (WHERE answered) AS answered FROM calls "
+                                "WHERE direction = 'outbound'")[0]
+    assert (got["n"], got["answered"]) == (len(dials), len(answered))

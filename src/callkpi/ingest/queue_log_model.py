@@ -341,6 +341,70 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
         FROM ql_ev WHERE leg_no = 0 GROUP BY callid
         """  # noqa: S608 - fixed expressions
     )
+    _insert_agent_dials(store, params)
+
+
+# PBXware's events of an agent's own outbound dial (its queue_log table; not in the plain file):
+# OUTDIAL starts it, one of the others ends it (data1 number, data2 transfer target, data3 ring s,
+# data4 talk s). The ending event is written when the call ends.
+OUT_DIAL = "OUTDIAL"
+OUT_ENDS = {"OUTANSWER": "answered", "OUTTRANSFER": "answered", "OUTCANCEL": "no_answer",
+            "OUTCHANUNAVAIL": "failed", "OUTCONGESTION": "failed"}
+
+
+def _insert_agent_dials(store: Store, params: dict[str, object]) -> None:
+    """Outbound calls (and their agent legs) of the agents' dials of the rebuilt call ids: start at
+    OUTDIAL (else the end minus ring and talk), answered after the ring, ended by the closing event."""
+    outcome = "CASE event " + " ".join(f"WHEN '{e}' THEN '{o}'" for e, o in OUT_ENDS.items()) + " END"
+    con = store.connection
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ql_dials AS
+        WITH ev AS (
+            SELECT e.* FROM queue_log_events e SEMI JOIN ql_new_callids n ON e.callid = n.callid
+            WHERE e.event IN {_in((OUT_DIAL, *OUT_ENDS))} AND e.callid NOT IN {_in(NOT_A_CALL)}
+        ), ends AS (
+            SELECT callid, arg_max(event, epoch) AS event, arg_max(agent, epoch) AS agent,
+                arg_max(data1, epoch) AS number, arg_max(data2, epoch) AS data2, max(epoch) AS end_epoch,
+                arg_max(coalesce(TRY_CAST(data3 AS DOUBLE), 0), epoch) AS ring_s,
+                arg_max(coalesce(TRY_CAST(data4 AS DOUBLE), 0), epoch) AS talk_s
+            FROM ev WHERE event <> '{OUT_DIAL}' GROUP BY callid
+        ), dials AS (SELECT callid, min(epoch) AS dial_epoch FROM ev WHERE event = '{OUT_DIAL}' GROUP BY callid)
+        SELECT callid, agent, number, event, {outcome} AS outcome,
+            least(coalesce(dial_epoch, end_epoch - talk_s - ring_s), end_epoch - talk_s - ring_s) AS start_epoch,
+            end_epoch - talk_s AS answer_epoch, end_epoch, ring_s, talk_s,
+            event = 'OUTTRANSFER' AS transferred,
+            CASE WHEN event = 'OUTTRANSFER' THEN 'transfer' WHEN data2 = 'COMPLETEAGENT' THEN 'agent'
+                 WHEN data2 = 'COMPLETECALLER' THEN 'caller' ELSE 'unknown' END AS ended_by
+        FROM ends LEFT JOIN dials USING (callid)
+        WHERE callid NOT IN (SELECT callid FROM ql_legs)  -- a queue call keeps its queue_log call row
+        """  # noqa: S608 - constants of this module
+    )
+    answered = "outcome = 'answered'"
+    con.execute(
+        f"""
+        INSERT INTO calls
+        SELECT callid, '{SOURCE}', 'outbound', {_ts("start_epoch")},
+            CASE WHEN {answered} THEN {_ts("answer_epoch")} END, {_ts("end_epoch")},
+            CAST(floor(start_epoch / 900) AS BIGINT), agent, NULL, number, {phone.sql_expression("number")},
+            NULL, NULL, agent, NULL, NULL, {answered}, outcome, NULL,
+            CASE WHEN {answered} THEN talk_s END, NULL, 0, 1, NULL, NULL, NULL, NULL
+        FROM ql_dials
+        """,  # noqa: S608 - fixed expressions, values bound
+        params,
+    )
+    con.execute(
+        f"""
+        INSERT INTO agent_legs
+        SELECT callid, callid || '#out', '{SOURCE}', agent, NULL, 'outbound', {_ts("start_epoch")},
+            CAST(floor(start_epoch / 900) AS BIGINT), outcome, ring_s,
+            CASE WHEN {answered} THEN {_ts("answer_epoch")} END, CASE WHEN {answered} THEN talk_s END, NULL,
+            transferred, ended_by, {phone.sql_expression("number")}, NULL
+        FROM ql_dials
+        """,  # noqa: S608 - fixed expressions, values bound
+        params,
+    )
+    con.execute("DROP TABLE ql_dials")
 
 
 # -- agent presence --------------------------------------------------------------------------
