@@ -162,7 +162,6 @@ def test_missed_call_before_the_callback(store: Store, tmp_path: Path) -> None:
     assert total(store, metrics=["calls_missed", "dials"]) == {"calls_missed": 1, "dials": 1}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 8: no phone setting for outbound dial prefixes")
 def test_callback_through_a_dial_prefix(store: Store, tmp_path: Path) -> None:
     """With the prefix 911911044 in the phone settings the dial of row 2 is 5540554516: the
     missed call was called back (and reached) within 24 h."""
@@ -172,13 +171,12 @@ def test_callback_through_a_dial_prefix(store: Store, tmp_path: Path) -> None:
         "callback_rate": 1.0, "callback_success_rate": 1.0, "missed_unreturned": 0}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 8: no finding suggests a dial prefix")
-def test_a_finding_suggests_the_dial_prefix(store: Store, tmp_path: Path) -> None:
-    """Without the setting, a finding names 911911044: a dialled number is that prefix followed by
-    the number of a known (missed) caller."""
+def test_one_dialled_number_does_not_suggest_a_dial_prefix(store: Store, tmp_path: Path) -> None:
+    """The suggestion needs at least 3 dialled numbers that are the prefix + a caller's number
+    (one could be chance); tests/test_dial_prefixes.py loads three and finds 911911044."""
     load(store, tmp_path, CALLBACK, settings=Settings.model_validate({"phone": MX_PHONE}))
-    details = [r["detail"] for r in query_rows(store, "SELECT detail FROM data_quality")]
-    assert any("911911044" in (d or "") for d in details), details
+    kinds = [r["kind"] for r in query_rows(store, "SELECT kind FROM data_quality")]
+    assert "dial_prefix_suggested" not in kinds
 
 
 # -- item 11: a call just after midnight without an answer time ------------------------------

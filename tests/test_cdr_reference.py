@@ -35,8 +35,9 @@ KNOWN = {
     **{("elastix-mx", f): ITEM4 for f in ("calls", "calls_outbound", "calls_internal", "inbound_answered_by_agent",
                                          "calls_missed", "talk_s")},
     ("elastix-mx", "calls_inbound"): "issue 12 items 4, 5: IAX2/715-16 read as a trunk; forward halves as calls",
-    ("elastix-mx", "called_back"): "issue 12 item 8: dialled numbers keep the 911911044 / route prefixes",
-    ("elastix-mx", "callback_success"): "issue 12 items 4, 8: forwards as calls, prefixes not stripped",
+    ("elastix-mx", "called_back"): "issue 12 items 2, 4: the missed calls differ (212 vs 259: forward halves, PBX-only "
+                                   "answers); dial prefixes are stripped (17 -> 25 of the reference's 40)",
+    ("elastix-mx", "callback_success"): "issue 12 item 4: forwards as calls",
     ("freepbx-pt", "calls"): ITEM4 + " (VoiceMail's Local/0@from-internal operator channel)",
     ("freepbx-pt", "calls_internal"): ITEM4,
     ("freepbx-pt", "talk_s"): ITEM2_PBX,

@@ -11,10 +11,10 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 DEFAULT_CONFIG_FILE = "callkpi.toml"
 DEFAULT_DB_FILE = "callkpi.duckdb"
@@ -95,6 +95,11 @@ class PhoneSettings(BaseModel):
     country_code: str = Field("", pattern=r"^\d{0,3}$", description="e.g. 7 for Russia, 1 for NANP")
     national_prefix: str = Field("", pattern=r"^\d{0,2}$", description="trunk prefix, e.g. 8 in Russia")
     national_length: int = Field(10, ge=4, le=14, description="digits of a national number")
+    dial_prefixes: list[Annotated[str, StringConstraints(pattern=r"^\d{1,12}$")]] = Field(
+        default_factory=list,
+        description="outbound dial prefixes (route or callback codes, e.g. 911911 then 044) stripped, in this order, "
+        "from the start of a number when at least national_length digits remain",
+    )
     mask_numbers: bool = Field(False, description="show numbers as +7 495 ***-**-67 in reports")
 
 
@@ -111,6 +116,10 @@ class IngestSettings(BaseModel):
     future_days: float = Field(
         2, ge=0, description="an event or call time more than this many days after the clock of the import "
         "is quarantined"
+    )
+    max_shift_h: float = Field(
+        14, gt=0, le=168, description="a logged-in session longer than this many hours is reported as a finding "
+        "(session_too_long): probably a missing logoff"
     )
     max_gap_days: float = Field(
         30, gt=0, description="times further than this from every other time of the same file (a gap of more "

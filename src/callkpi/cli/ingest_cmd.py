@@ -24,6 +24,7 @@ from callkpi.cli.common import (
     writable_store,
 )
 from callkpi.ingest.base import ImportError_, ImportReport
+from callkpi.ingest.forget import forget_source
 from callkpi.ingest.formats import FORMATS, load_file
 from callkpi.queries.sources import findings as findings_rows
 from callkpi.queries.sources import quarantine_lines, source_listing
@@ -38,6 +39,9 @@ def ingest(
     paths: list[Path] = typer.Argument(..., help="files to load"),
     db: Path | None = DbOption,
     tz: str | None = TzOption,
+    file_tz: str | None = typer.Option(
+        None, "--file-tz", help="the zone the file's local times are written in, when it is not the business zone "
+        "(e.g. UTC); default: --tz, else the settings' zone"),
     fmt: str | None = typer.Option(None, "--format", help=f"force a format: {', '.join(FORMATS)}"),
     mapping: str | None = MappingOption,
     config: Path | None = ConfigOption,
@@ -45,17 +49,24 @@ def ingest(
     """Load phone-system records. Loading the same file again adds nothing; a file that grew
     adds only its new lines. Bad lines go to the quarantine and the rest still loads.
 
-    Exit status: 0 all loaded, 1 some lines quarantined, 2 a file could not be loaded.
+    --tz is the business zone (days, hours and reports); --file-tz the zone the file's times are
+    written in, stored with the source. When the file's own clock (e.g. the epoch in an Asterisk
+    uniqueid) shows its times are in another zone, the zone it looks like is named and the exit
+    status is 1: forget the source (`callkpi sources forget ID`) and load it again with --file-tz.
+
+    Exit status: 0 all loaded, 1 some lines quarantined or the file's times look wrong, 2 a file
+    could not be loaded.
     """
     settings = with_mapping(settings_for(config), mapping)
     check_timezone(tz)
+    check_timezone(file_tz)
     worst = 0
     with mapping_in_environment(mapping), writable_store(resolve_db(db)) as store:
         if tz:
             store.set_meta("timezone", tz)
         for path in paths:
             try:
-                report = _load_with_progress(store, path, settings, fmt, tz)
+                report = _load_with_progress(store, path, settings, fmt, file_tz or tz)
             except (ImportError_, OSError) as exc:
                 err_console.print(f"[bold red]error:[/] {exc}")
                 worst = 2
@@ -65,7 +76,7 @@ def ingest(
                 worst = 2
                 continue
             _print_report(report)
-            if report.quarantined:
+            if report.quarantined or report.problems:
                 worst = max(worst, 1)
     raise typer.Exit(worst)
 
@@ -102,6 +113,8 @@ def _print_report(report: ImportReport) -> None:
         err_console.print(f"  [red]{report.path}:{issue.line_no}[/]: {issue.reason}")
     if len(report.issues) > SHOWN_ISSUES:
         err_console.print(f"  … {len(report.issues) - SHOWN_ISSUES} more; see `callkpi quarantine`")
+    for problem in report.problems:
+        err_console.print(f"  [bold red]{report.path}[/]: {problem}", soft_wrap=True)
 
 
 ListFormat = typer.Option("table", "--format", help="table, json or csv")
@@ -116,12 +129,38 @@ def _emit(rows: list[dict], columns: list[str], fmt: str, title: str) -> None:
         print_table(console, rows, columns, title=title)
 
 
-@app.command()
-def sources(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
-    """List what was loaded: file, format, lines, calls, first and last time."""
+sources_app = typer.Typer(help="List what was loaded; `forget ID` removes a source.", no_args_is_help=False)
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.callback(invoke_without_command=True)
+def sources(ctx: typer.Context, db: Path | None = DbOption, fmt: str = ListFormat) -> None:
+    """List what was loaded: file, format, lines, calls, first and last time, the file's zone."""
+    if ctx.invoked_subcommand:
+        return
     with Store(resolve_db(db)) as store:
         rows = source_listing(store)
     _emit(rows, list(rows[0]) if rows else ["file"], fmt, "Loaded sources")
+
+
+@sources_app.command("forget")
+def forget(
+    source_id: int = typer.Argument(..., help="the id `callkpi sources` shows"),
+    db: Path | None = DbOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Remove a source and everything derived from it (its lines, quarantine and findings; the calls,
+    agent time, rollups and callbacks rebuilt from what remains). Loading the file again then
+    loads it as new, e.g. with another --file-tz."""
+    settings = settings_for(config)
+    with writable_store(resolve_db(db)) as store:
+        try:
+            gone = forget_source(store, settings, source_id)
+        except ImportError_ as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+    console.print(f"forgot source {gone.source_id} {gone.path} ({gone.format}): {gone.rows} rows removed, "
+                  f"{gone.calls_touched} calls rebuilt")
 
 
 @app.command()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -57,10 +58,13 @@ class ImportReport:
     last_utc: datetime | None = None
     messages: list[str] = field(default_factory=list)
     issues: list[LineIssue] = field(default_factory=list)
+    # Problems of the whole file that make its figures wrong though every line loaded (e.g. its
+    # times read in the wrong zone); `callkpi ingest` prints each and exits 1.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status != "failed" and self.quarantined == 0
+        return self.status != "failed" and self.quarantined == 0 and not self.problems
 
 
 @dataclass(frozen=True)
@@ -378,6 +382,33 @@ def record_source(
 def _loads(store: Store, source_id: int) -> int:
     row = first_row(store.connection.execute("SELECT loads FROM sources WHERE source_id = ?", [source_id]))
     return int(row[0]) if row else 0
+
+
+def note_clock_offset(report: ImportReport, offset_s: float | None, file_zone: str, source_id: int) -> None:
+    """Make a clock offset of the file's times against its own clock evidence (e.g. the epoch in an
+    Asterisk uniqueid) a problem of the import, naming the zone the times look like."""
+    if offset_s is None:
+        return
+    zone = zone_of_offset(file_zone, offset_s)
+    report.problems.append(
+        f"times look like {zone}: reload with --file-tz {zone} (callkpi sources forget {source_id} first)"
+        if zone else
+        f"times read in {file_zone} are {offset_s / 3600:+.2f} h from the file's own clock: reload with the "
+        f"right --file-tz (callkpi sources forget {source_id} first)"
+    )
+
+
+def zone_of_offset(file_zone: str, offset_s: float) -> str | None:
+    """The fixed zone the file's times are in when, read in ``file_zone``, they lie ``offset_s``
+    seconds from the true UTC clock ("UTC", or an Etc/GMT zone); None when it is not a whole hour."""
+    reference = datetime.now(UTC)
+    offset_of_zone = reference.astimezone(ZoneInfo(file_zone)).utcoffset()
+    hours = ((offset_of_zone.total_seconds() if offset_of_zone else 0.0) + offset_s) / 3600
+    whole = round(hours)
+    if abs(hours - whole) > 0.1 or abs(whole) > 14:
+        return None
+    # Etc/GMT zones count the other way: Etc/GMT-3 is UTC+3.
+    return "UTC" if whole == 0 else f"Etc/GMT{-whole:+d}"
 
 
 def quarantine_rows(store: Store, source_id: int, path: Path, issues: list[LineIssue]) -> None:

@@ -5,6 +5,7 @@ windows (``fcr_window_h``, ``callback_window_h``) stay report-time parameters.
 
 from __future__ import annotations
 
+from callkpi.config import PhoneSettings
 from callkpi.metrics import rollup
 from callkpi.model.working_tables import CALL_LINK_NOTED_CALLS, CALL_LINK_NOTED_NUMBERS
 from callkpi.storage import Store, first_row
@@ -115,7 +116,9 @@ def _in_scope(column: str, scoped: bool) -> str:
 
 
 def refresh_agents(store: Store) -> None:
-    """Every agent id seen in any source gets a row (names and teams come from staff lists)."""
+    """Every agent id seen in any source gets a row (names and teams come from staff lists); the
+    ids that are not agents are reported (:func:`find_agents_that_are_not_agents`)."""
+    find_agents_that_are_not_agents(store)
     store.connection.execute(
         """
         INSERT INTO agents (agent)
@@ -124,4 +127,74 @@ def refresh_agents(store: Store) -> None:
             UNION ALL SELECT agent FROM calls
         ) WHERE agent IS NOT NULL AND agent NOT IN (SELECT agent FROM agents)
         """
+    )
+
+
+DIAL_PREFIX_MIN_NUMBERS = 3
+
+
+def suggest_dial_prefixes(store: Store, phone: PhoneSettings) -> None:
+    """Finding ``dial_prefix_suggested``: a prefix P such that at least
+    :data:`DIAL_PREFIX_MIN_NUMBERS` dialled numbers are P followed by the number of a caller who
+    called in. Callbacks dialled that way are not matched with the missed calls they return until
+    P is in ``[phone] dial_prefixes``. Recomputed over the whole store (one join of numbers)."""
+    con = store.connection
+    con.execute("DELETE FROM data_quality WHERE kind = 'dial_prefix_suggested'")
+    con.execute(
+        """
+        INSERT INTO data_quality
+        WITH callers AS (
+            SELECT DISTINCT right(caller_norm, $nl) AS national, caller_norm FROM calls
+            WHERE direction = 'inbound' AND length(caller_norm) >= $nl
+        ), dialled AS (
+            SELECT callee_norm AS number, min(start_utc) AS first_utc FROM calls
+            WHERE direction = 'outbound' AND length(callee_norm) > $nl GROUP BY callee_norm
+        ), pairs AS (
+            SELECT DISTINCT d.number, d.first_utc, left(d.number, length(d.number) - $nl) AS prefix
+            FROM dialled d JOIN callers c ON right(d.number, $nl) = c.national AND d.number <> c.caller_norm
+        )
+        SELECT 'calls', 'dial_prefix_suggested', NULL, NULL, min(first_utc),
+            count(*) || ' dialled numbers are ' || prefix || ' followed by the number of a caller who called in: '
+            || 'callbacks dialled through it are not matched with the missed calls they return (callback_rate, '
+            || 'callback_success_rate and missed_unreturned miss them); if ' || prefix || ' is a dial prefix, '
+            || 'add it to [phone] dial_prefixes (if it is the country code, set [phone] '
+            || 'country_code instead), then forget the call sources (callkpi sources forget ID) and load '
+            || 'them again'
+        FROM pairs
+        WHERE prefix NOT IN ($cc, $np) AND NOT list_contains($dp::VARCHAR[], prefix)
+        GROUP BY prefix HAVING count(*) >= $min_numbers
+        """,
+        {"nl": phone.national_length, "cc": phone.country_code, "np": phone.national_prefix,
+         "dp": list(phone.dial_prefixes), "min_numbers": DIAL_PREFIX_MIN_NUMBERS},
+    )
+
+
+# An agent id that is a phone number (7+ digits): the far end of a trunk forward or a SIP peer
+# named by its number, not a person of the team.
+_EXTERNAL_NUMBER = r"^\+?\d{7,}$"
+
+
+def find_agents_that_are_not_agents(store: Store) -> None:
+    """Finding ``agent_not_an_agent``: handled (answered) legs credited to a blank agent or to an
+    external number, per source and agent id. Recomputed over the whole store."""
+    con = store.connection
+    con.execute("DELETE FROM data_quality WHERE kind = 'agent_not_an_agent'")
+    con.execute(
+        """
+        INSERT INTO data_quality
+        SELECT source, 'agent_not_an_agent', NULL, agent, min(answer_utc),
+            count(*) || ' handled leg(s) (' || round(coalesce(sum(talk_s), 0) / 3600, 1) || ' h talk) are credited to '
+            || CASE WHEN agent IS NULL OR trim(agent) = ''
+                    THEN 'no agent (blank): the by-agent figures show them as a row without agent and no person '
+                         || 'gets them; fix: the source does not name who answered (a device or channel that is not '
+                         || 'an agent); name it in [agents.aliases] if it is one person'
+                    ELSE 'agent ' || agent || ', an external number: the by-agent figures (calls_handled, talk, AHT, '
+                         || 'agent_answer_rate) show it as an agent and the team totals include it; fix: if it is a '
+                         || 'forward to a mobile or another PBX, treat the channel as a trunk; if it is a person, map '
+                         || 'it in [agents.aliases]' END
+        FROM agent_legs
+        WHERE outcome = 'answered' AND (agent IS NULL OR trim(agent) = '' OR regexp_matches(agent, $external))
+        GROUP BY source, agent
+        """,
+        {"external": _EXTERNAL_NUMBER},
     )

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callkpi.config import Settings
-from callkpi.ingest import qa_reviews, queue_log
+from callkpi.ingest import derive, qa_reviews, queue_log
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.business import formats as business_formats
 from callkpi.ingest.cdr import asterisk, freeswitch, generic
 from callkpi.ingest.source_format import SourceFormat
 from callkpi.storage import Store
 
-# queue_log.py is left as it is for now; its two formats are declared here.
+# The queue_log formats (queue_log.py), declared here.
 QUEUE_LOG_FORMATS: tuple[SourceFormat, ...] = (
     SourceFormat(
         queue_log.FORMAT_PLAIN,
@@ -32,6 +32,14 @@ QUEUE_LOG_FORMATS: tuple[SourceFormat, ...] = (
         "CSV export of the realtime queue_log table (time, callid, queuename, agent, event, data...)",
         queue_log.sniff,
         lambda store, path, settings, **kw: queue_log.load(store, path, settings, fmt=queue_log.FORMAT_CSV, **kw),
+    ),
+    SourceFormat(
+        queue_log.FORMAT_PBXWARE_TABLE,
+        "PBXware's queue_log table dump (uid, date_time, callid, queue_name, type, event, param1..3, entpos, expos, "
+        "htime, ttime), its OUT* events of agents' outbound dials included",
+        queue_log.sniff,
+        lambda store, path, settings, **kw: queue_log.load(
+            store, path, settings, fmt=queue_log.FORMAT_PBXWARE_TABLE, **kw),
     ),
 )
 
@@ -87,7 +95,11 @@ def load_file(
                 "check --format or leave it out to detect the format"
             )
     zone = timezone or settings.params.timezone
-    return FORMATS[name].load(store, path, settings, timezone=zone, progress=progress)
+    report = FORMATS[name].load(store, path, settings, timezone=zone, progress=progress)
+    if report.status in ("loaded", "appended"):
+        with store.transaction():
+            derive.suggest_dial_prefixes(store, settings.phone)
+    return report
 
 
 def _first_line(head: bytes) -> str:

@@ -47,6 +47,8 @@ from callkpi.storage import Store, first_row
 
 FORMAT_PLAIN = "asterisk-queue-log"
 FORMAT_CSV = "asterisk-queue-log-csv"
+FORMAT_PBXWARE_TABLE = "pbxware-queue-log-table"
+FORMATS = (FORMAT_PLAIN, FORMAT_CSV, FORMAT_PBXWARE_TABLE)
 
 _PLAIN_LINE = re.compile(r"^\s*\d{9,11}(\.\d+)?\|")
 _CSV_TIME = ("time", "time_id", "timestamp", "date_time", "datetime")
@@ -58,6 +60,31 @@ _CSV_FIELDS = {
 }
 
 Progress = Callable[[int], None]
+
+# PBXware's own queue_log table (uid,date_time,callid,queue_name,type,event,param1..3,entpos,expos,
+# htime,ttime,time): each event's numbers sit in named columns. Per event, the columns that are its
+# data1, data2, ... of the plain queue_log (checked against the plain queue_log PBXware writes from the
+# same table); "" is an empty field. Other events take param1..3.
+_PBXWARE_COLUMNS = frozenset({"date_time", "callid", "queue_name", "type", "event", "param1", "param2", "param3",
+                              "entpos", "expos", "htime", "ttime"})
+_PBXWARE_DATA: dict[str, tuple[str, ...]] = {
+    "ENTERQUEUE": ("", "param1", "entpos"),
+    "RINGNOANSWER": ("htime",),
+    "CONNECT": ("htime", "param2", "param3"),
+    "COMPLETECALLER": ("htime", "ttime", "entpos"),
+    "COMPLETEAGENT": ("htime", "ttime", "entpos"),
+    "ABANDON": ("expos", "entpos", "htime"),
+    "EXITWITHTIMEOUT": ("expos", "entpos", "htime"),
+    "BLINDTRANSFER": ("param2", "param3", "htime", "ttime", "entpos"),
+    "ATTENDEDTRANSFER": ("", "", "htime", "ttime", "entpos"),
+    "AGENTCALLBACKLOGIN": ("param1",),
+    "AGENTCALLBACKLOGOFF": ("param1", "param2"),
+    # PBXware's own events of an agent's outbound dial: number dialled, param2 (the transfer target
+    # of OUTTRANSFER, who ended an OUTANSWER), ring seconds, talk seconds.
+    **{event: ("param1", "param2", "htime", "ttime") for event in (
+        "OUTDIAL", "OUTANSWER", "OUTCANCEL", "OUTCHANUNAVAIL", "OUTCONGESTION", "OUTTRANSFER")},
+}
+_PBXWARE_DEFAULT_DATA = ("param1", "param2", "param3")
 
 # Required numeric parameters per event: (data field, what it is). A line that lacks them is
 # quarantined, because its KPI contribution cannot be known.
@@ -94,12 +121,12 @@ def sniff(head: bytes) -> str | None:
     if any(_PLAIN_LINE.match(line) for line in lines):  # a damaged first line still reads as queue_log
         return FORMAT_PLAIN
     header = {name.strip().strip('"').lower() for name in re.split(r"[,;\t]", lines[0])}
+    if header >= _PBXWARE_COLUMNS:
+        return FORMAT_PBXWARE_TABLE
     data = {"data", *(f"data{i}" for i in range(1, 6))}
     if ("event" in header and header & {"callid", "call_id"} and header & set(_CSV_TIME)
             and header & set(_CSV_FIELDS["agent"]) and header & data):
         return FORMAT_CSV
-    # Other queue tables (PBXware's own, with param1..3 and precomputed times) are not this layout:
-    # read as one, each event would lose its numbers.
     return None
 
 
@@ -132,8 +159,9 @@ def load(
         bytes_loaded, lines_read = start.start_offset, first_line - 1
         read_to = bytes_loaded
         bounds = Plausible.of(settings)
-        if fmt == FORMAT_CSV:
-            batches = _staged_csv(path, start, LocalClock(ZoneInfo(timezone)))
+        if fmt in (FORMAT_CSV, FORMAT_PBXWARE_TABLE):
+            parts_of = _pbxware_parts if fmt == FORMAT_PBXWARE_TABLE else _csv_parts
+            batches = _staged_csv(path, start, LocalClock(ZoneInfo(timezone)), parts_of)
         else:
             batches = _staged_plain(path, start)
         for staged in batches:
@@ -163,6 +191,7 @@ def load(
             timezone=timezone,
             read_to=read_to,
         )
+        queue_log_model.find_lines_out_of_order(store)
     return report
 
 
@@ -184,11 +213,14 @@ def _staged_plain(path: Path, start: ImportStart) -> Iterator[_Staged]:
         yield _Staged(table, batch.end_offset, batch.complete, last)
 
 
-def _staged_csv(path: Path, start: ImportStart, clock: LocalClock) -> Iterator[_Staged]:
+PartsOf = Callable[[list[str], list[str]], list[str | None]]
+
+
+def _staged_csv(path: Path, start: ImportStart, clock: LocalClock, parts_of: PartsOf) -> Iterator[_Staged]:
     header: list[str] | None = None
     delimiter = _csv_delimiter(path)
     for chunk in read_chunks(path, start.start_offset, start.first_line):
-        header, table = _stage_csv(chunk, header, clock, delimiter, first_chunk=chunk.first_line_no == 1)
+        header, table = _stage_csv(chunk, header, clock, delimiter, parts_of, first_chunk=chunk.first_line_no == 1)
         yield _Staged(table, chunk.end_offset, chunk.complete, chunk.first_line_no + len(chunk.lines) - 1)
 
 
@@ -253,7 +285,8 @@ def _csv_rows(reader: Iterator[list[str]]) -> Iterator[list[str] | csv.Error]:
 
 
 def _stage_csv(
-    chunk: FileChunk, header: list[str] | None, clock: LocalClock, delimiter: str, *, first_chunk: bool
+    chunk: FileChunk, header: list[str] | None, clock: LocalClock, delimiter: str, parts_of: PartsOf, *,
+    first_chunk: bool,
 ) -> tuple[list[str], pa.Table]:
     """CSV rows as the same columns the plain format splits into (line numbers kept)."""
     text = "\n".join(chunk.lines)
@@ -274,7 +307,7 @@ def _stage_csv(
             continue
         columns["line_no"].append(line_no)
         columns["raw"].append(chunk.lines[reader.line_num - 1] if reader.line_num <= len(chunk.lines) else "")
-        parts = _csv_parts(header or [], row)
+        parts = parts_of(header or [], row)
         parts[0] = clock.epoch_text(parts[0])
         columns["parts"].append(parts)
         columns["issue"].append(None)
@@ -302,6 +335,15 @@ def _csv_parts(header: list[str], row: list[str]) -> list[str | None]:
         data = (cells.get("data") or "").split("|")
     parts.extend(data)
     return parts
+
+
+def _pbxware_parts(header: list[str], row: list[str]) -> list[str | None]:
+    """[time, callid, queue, agent, event, data1..] of one row of PBXware's queue_log table."""
+    cells = dict(zip(header, row, strict=False))
+    event = (cells.get("event") or "").strip()
+    data = [cells.get(name, "") if name else "" for name in _PBXWARE_DATA.get(event, _PBXWARE_DEFAULT_DATA)]
+    return [cells.get("date_time"), cells.get("callid"), cells.get("queue_name"), cells.get("type"),
+            cells.get("event"), *data]
 
 
 def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings,

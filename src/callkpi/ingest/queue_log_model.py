@@ -341,6 +341,70 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
         FROM ql_ev WHERE leg_no = 0 GROUP BY callid
         """  # noqa: S608 - fixed expressions
     )
+    _insert_agent_dials(store, params)
+
+
+# PBXware's events of an agent's own outbound dial (its queue_log table; not in the plain file):
+# OUTDIAL starts it, one of the others ends it (data1 number, data2 transfer target, data3 ring s,
+# data4 talk s). The ending event is written when the call ends.
+OUT_DIAL = "OUTDIAL"
+OUT_ENDS = {"OUTANSWER": "answered", "OUTTRANSFER": "answered", "OUTCANCEL": "no_answer",
+            "OUTCHANUNAVAIL": "failed", "OUTCONGESTION": "failed"}
+
+
+def _insert_agent_dials(store: Store, params: dict[str, object]) -> None:
+    """Outbound calls (and their agent legs) of the agents' dials of the rebuilt call ids: start at
+    OUTDIAL (else the end minus ring and talk), answered after the ring, ended by the closing event."""
+    outcome = "CASE event " + " ".join(f"WHEN '{e}' THEN '{o}'" for e, o in OUT_ENDS.items()) + " END"
+    con = store.connection
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE ql_dials AS
+        WITH ev AS (
+            SELECT e.* FROM queue_log_events e SEMI JOIN ql_new_callids n ON e.callid = n.callid
+            WHERE e.event IN {_in((OUT_DIAL, *OUT_ENDS))} AND e.callid NOT IN {_in(NOT_A_CALL)}
+        ), ends AS (
+            SELECT callid, arg_max(event, epoch) AS event, arg_max(agent, epoch) AS agent,
+                arg_max(data1, epoch) AS number, arg_max(data2, epoch) AS data2, max(epoch) AS end_epoch,
+                arg_max(coalesce(TRY_CAST(data3 AS DOUBLE), 0), epoch) AS ring_s,
+                arg_max(coalesce(TRY_CAST(data4 AS DOUBLE), 0), epoch) AS talk_s
+            FROM ev WHERE event <> '{OUT_DIAL}' GROUP BY callid
+        ), dials AS (SELECT callid, min(epoch) AS dial_epoch FROM ev WHERE event = '{OUT_DIAL}' GROUP BY callid)
+        SELECT callid, agent, number, event, {outcome} AS outcome,
+            least(coalesce(dial_epoch, end_epoch - talk_s - ring_s), end_epoch - talk_s - ring_s) AS start_epoch,
+            end_epoch - talk_s AS answer_epoch, end_epoch, ring_s, talk_s,
+            event = 'OUTTRANSFER' AS transferred,
+            CASE WHEN event = 'OUTTRANSFER' THEN 'transfer' WHEN data2 = 'COMPLETEAGENT' THEN 'agent'
+                 WHEN data2 = 'COMPLETECALLER' THEN 'caller' ELSE 'unknown' END AS ended_by
+        FROM ends LEFT JOIN dials USING (callid)
+        WHERE callid NOT IN (SELECT callid FROM ql_legs)  -- a queue call keeps its queue_log call row
+        """  # noqa: S608 - constants of this module
+    )
+    answered = "outcome = 'answered'"
+    con.execute(
+        f"""
+        INSERT INTO calls
+        SELECT callid, '{SOURCE}', 'outbound', {_ts("start_epoch")},
+            CASE WHEN {answered} THEN {_ts("answer_epoch")} END, {_ts("end_epoch")},
+            CAST(floor(start_epoch / 900) AS BIGINT), agent, NULL, number, {phone.sql_expression("number")},
+            NULL, NULL, agent, NULL, NULL, {answered}, outcome, NULL,
+            CASE WHEN {answered} THEN talk_s END, NULL, 0, 1, NULL, NULL, NULL, NULL
+        FROM ql_dials
+        """,  # noqa: S608 - fixed expressions, values bound
+        params,
+    )
+    con.execute(
+        f"""
+        INSERT INTO agent_legs
+        SELECT callid, callid || '#out', '{SOURCE}', agent, NULL, 'outbound', {_ts("start_epoch")},
+            CAST(floor(start_epoch / 900) AS BIGINT), outcome, ring_s,
+            CASE WHEN {answered} THEN {_ts("answer_epoch")} END, CASE WHEN {answered} THEN talk_s END, NULL,
+            transferred, ended_by, {phone.sql_expression("number")}, NULL
+        FROM ql_dials
+        """,  # noqa: S608 - fixed expressions, values bound
+        params,
+    )
+    con.execute("DROP TABLE ql_dials")
 
 
 # -- agent presence --------------------------------------------------------------------------
@@ -471,6 +535,7 @@ def rebuild_agent_states(store: Store, settings: Settings, changed_since: float 
     pauses_since = _replace_pauses(store, builder.breaks, data_end, cut)
     con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'session_start_inferred'")  # noqa: S608
     _append_findings(store, builder.findings)
+    find_sessions_too_long(store, settings.ingest.max_shift_h)
     store.set_meta(REPLAY_KEY, json.dumps(replay, sort_keys=True))
     return _earliest(sessions_since, None if cut == _FROM_START else pauses_since)
 
@@ -645,6 +710,54 @@ def _insert_pauses(
         )
     finally:
         con.unregister("ql_session_breaks")
+
+
+def find_sessions_too_long(store: Store, max_shift_h: float) -> None:
+    """Finding ``session_too_long``: a logged-in session longer than a plausible shift."""
+    con = store.connection
+    con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'session_too_long'")  # noqa: S608
+    con.execute(
+        f"""
+        INSERT INTO data_quality
+        SELECT source, 'session_too_long', NULL, agent, start_utc,
+            'logged in for ' || round((epoch(end_utc) - epoch(start_utc)) / 3600, 1) || ' h from '
+            || strftime(start_utc, '%Y-%m-%d %H:%M:%S') || ' UTC to ' || strftime(end_utc, '%Y-%m-%d %H:%M:%S')
+            || ' (ended by ' || coalesce(closed_by, 'unknown') || '), longer than a plausible shift of '
+            || $max_h || ' h ([ingest] max_shift_h): logged_in_s, idle time, occupancy and utilisation of this '
+            || 'agent count all of it; fix: a logoff is probably missing (the agent did not log off, or the '
+            || 'AGENTLOGOFF/AGENTCALLBACKLOGOFF/REMOVEMEMBER line is not in the file); if shifts really are this '
+            || 'long, raise [ingest] max_shift_h'
+        FROM agent_states
+        WHERE source = '{SOURCE}' AND state = 'logged_in' AND epoch(end_utc) - epoch(start_utc) > $max_h * 3600
+        """,  # noqa: S608 - constants of this module, values bound
+        {"max_h": max_shift_h},
+    )
+
+
+def find_lines_out_of_order(store: Store) -> None:
+    """Finding ``lines_out_of_order``: per file, lines whose time is earlier than a line before
+    them (Asterisk writes queue_log in time order; a jump back is a clock change or a merged file)."""
+    con = store.connection
+    con.execute(f"DELETE FROM data_quality WHERE source = '{SOURCE}' AND kind = 'lines_out_of_order'")  # noqa: S608
+    con.execute(
+        f"""
+        INSERT INTO data_quality
+        WITH ordered AS (
+            SELECT source_id, line_no, epoch,
+                max(epoch) OVER (PARTITION BY source_id ORDER BY line_no
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS latest_before
+            FROM queue_log_events
+        )
+        SELECT '{SOURCE}', 'lines_out_of_order', NULL, NULL, make_timestamp(min(o.epoch) * 1000000),
+            s.path || ': ' || count(*) || ' line(s) are earlier than a line before them (first: line '
+            || min(o.line_no) || ', up to ' || max(o.latest_before - o.epoch) || ' s back): they are read in '
+            || 'time order, so the KPIs stand if the times are right; if the PBX clock was changed, the '
+            || 'waits, talk and sessions across the jump are wrong; fix: check the clock of those lines'
+        FROM ordered o JOIN sources s USING (source_id)
+        WHERE o.epoch < o.latest_before
+        GROUP BY o.source_id, s.path
+        """  # noqa: S608 - constants of this module
+    )
 
 
 def _append_findings(store: Store, found: list[tuple[str, str, float, str]]) -> None:

@@ -19,7 +19,7 @@ SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "
 
 
 def _format_lists() -> dict[str, Any]:
-    return {"duplicate": DUPLICATE_PREFIX, "queue_log_formats": [queue_log.FORMAT_PLAIN, queue_log.FORMAT_CSV],
+    return {"duplicate": DUPLICATE_PREFIX, "queue_log_formats": list(queue_log.FORMATS),
             "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
                             cdr_generic.FORMAT]}
 

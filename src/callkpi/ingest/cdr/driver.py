@@ -18,6 +18,7 @@ from callkpi.ingest.base import (
     Plausible,
     decode_line,
     gap_reason,
+    note_clock_offset,
     note_growth,
     outlying_lines,
     quarantine_rows,
@@ -82,7 +83,7 @@ def load_records(
         _quarantine_outlying_starts(store, path, start, bounds)
         rebuild(store, settings, source)
         after_calls_changed(store, settings)
-        file_findings(store, source, source_id, path, timezone)
+        note_clock_offset(report, file_findings(store, source, source_id, path, timezone), timezone, source_id)
         _fill_report(store, report, source, source_id, first_line)
         record_source(
             store, path=path, fmt=fmt, source_id=source_id, known=known, bytes_loaded=bytes_loaded,

@@ -7,7 +7,8 @@ from pathlib import Path
 from callkpi.storage import Store, first_row
 
 
-def file_findings(store: Store, source: str, source_id: int, path: Path, timezone: str) -> None:
+def file_findings(store: Store, source: str, source_id: int, path: Path, timezone: str) -> float | None:
+    """Write the file-level findings; return the clock offset (seconds) of its times when it is one."""
     con = store.connection
     con.execute("DELETE FROM data_quality WHERE source = ? AND call_id IS NULL AND starts_with(detail, ?)",
                 [source, f"{path}: "])
@@ -45,5 +46,8 @@ def file_findings(store: Store, source: str, source_id: int, path: Path, timezon
         con.execute(
             "INSERT INTO data_quality VALUES (?, 'cdr_clock_offset', NULL, NULL, NULL, ?)",
             [source, f"{path}: start times read in {timezone} are {hours:+.2f} h from the uniqueid clock of "
-             f"{offset[1]} row(s); the file's times are probably in another zone: load it with the right --tz"],
+             f"{offset[1]} row(s); the file's times are probably in another zone: forget the source "
+             f"(callkpi sources forget {source_id}) and load it again with the right --file-tz"],
         )
+        return float(offset[0])
+    return None
