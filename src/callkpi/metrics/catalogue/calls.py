@@ -114,8 +114,12 @@ metric(
 metric(
     "missed_unreturned", CALLS, "count", "lower_is_better",
     ("Missed, not returned", "Пропущенные без перезвона"),
-    ("Missed calls with no callback attempt and no answered contact within the window (the worklist).",
-     "Пропущенные без попытки перезвона и без разговора в окне (список к обработке)."),
+    ("Missed calls with no callback attempt and no answered contact within callback_window_h. The worklist "
+     "(`callkpi missed`, the missed-calls page) lists the missed calls never returned and not marked handled: "
+     "a call returned after the window leaves the worklist but stays counted here.",
+     "Пропущенные без попытки перезвона и без разговора в окне callback_window_h. Список к обработке "
+     "(`callkpi missed`, страница пропущенных) показывает пропущенные, которым так и не перезвонили и которые "
+     "не отмечены обработанными: звонок, возвращённый после окна, уходит из списка, но здесь остаётся."),
     kind=Value(c_unreturned), params=("callback_window_h",),
 )
 metric(
