@@ -91,7 +91,6 @@ def test_queue_app_wait_is_not_recorded(store: Store, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("order", [("mixed.queue_log", "mixed.cdr.csv"), ("mixed.cdr.csv", "mixed.queue_log")],
                          ids=["queue_log-first", "cdr-first"])
-@pytest.mark.xfail(strict=True, reason="issue 12 item 2: a CDR-only IVR call becomes an abandoned blank-queue leg")
 def test_cdr_beside_queue_log_leaves_queue_kpis(store: Store, tmp_path: Path, order: tuple[str, str]) -> None:
     """queue_log: call .1 enters queue sales at T0, CONNECT to SIP/101 after 10 s, 60 s talk.
     CDR: the same call (linkedid .1), and call .5 at T0+1 h that only reached an AGI IVR (answered

@@ -39,17 +39,11 @@ KNOWN = {
     ("elastix-mx", "callback_success"): "issue 12 items 4, 8: forwards as calls, prefixes not stripped",
     ("freepbx-pt", "calls"): ITEM4 + " (VoiceMail's Local/0@from-internal operator channel)",
     ("freepbx-pt", "calls_internal"): ITEM4,
-    ("freepbx-pt", "talk_s"): ITEM2_PBX,
     **{(f"freepbx-pt-export-{n}", f): ITEM4 for n in ("1504525205", "1504541678", "1504542198")
        for f in ("calls", "calls_internal")},
-    **{(f"freepbx-pt-export-{n}", "talk_s"): ITEM2_PBX for n in ("1504525205", "1504541678", "1504542198")},
     ("pbxware-cdr", "calls_outbound"): "issue 12 item 5: ConfBridge dial-out ids (14 digits) read as customer numbers",
     ("pbxware-cdr", "calls_internal"): "issue 12 item 5: ConfBridge dial-out ids (14 digits) read as customer numbers",
-    ("pbxware-cdr", "talk_s"): ITEM2_PBX,
-    ("pbxware-cdr", "callback_success"): ITEM2_PBX + " (a PBX answer is a successful callback)",
     ("pbxware-queue-log", "acw_s"): "issue 12 item 1: no PAUSE events, yet acw_s is 0.0, not null",
-    **{(d, f): "issue 12 item 2: CDR-only calls become blank-queue legs and change the queue KPIs"
-       for d in ("pbxware-both", "pbxware-both-cdr-first") for f in QUEUE_KPIS},
 }
 
 

@@ -185,13 +185,20 @@ class BuiltCall:
     queue_legs: list[dict[str, Any]]
 
 
-class CallBuilder:
-    """Turns the CDR rows of one call into its calls row, agent legs and queue legs."""
+PBX_ANSWERED = "answered_by_pbx"  # calls.outcome: only an application (IVR, AGI, voicemail) answered
 
-    def __init__(self, settings: Settings, source: str) -> None:
+
+class CallBuilder:
+    """Turns the CDR rows of one call into its calls row, agent legs and queue legs.
+
+    ``queue_log_loaded``: the store holds queue_log calls of this PBX; the queue_log is then the
+    authority on queues, and a CDR call that entered no Queue() gets no blank-queue leg."""
+
+    def __init__(self, settings: Settings, source: str, *, queue_log_loaded: bool = False) -> None:
         self.rules = Rules(settings.cdr.direction)
         self.aliases = settings.agents.aliases
         self.source = source
+        self.queue_log_loaded = queue_log_loaded
 
     # -- parties ---------------------------------------------------------------------------
     def agent_id(self, raw: str | None, device: Device | None = None) -> str | None:
@@ -341,8 +348,7 @@ class CallBuilder:
         start = min(r.start for r in recs)
         ends = [r.end for r in recs if r.end]
         if direction == "internal":
-            answered = any(r.outcome == "answered" for r in recs if r.dstchannel or r.flat) or (
-                origin.outcome == "answered" and not any(r.dstchannel for r in recs))
+            answered = bool(self.person_rows(recs))
         else:
             answered = bool(answered_legs)
         first_answer = answered_legs[0].answer if answered_legs else None
@@ -362,13 +368,34 @@ class CallBuilder:
             "queue": None,
             "campaign": next((r.campaign for r in recs if r.campaign), None),
             "answered": answered,
-            "outcome": "answered" if answered else self._unanswered_outcome(direction, legs, origin),
+            "outcome": "answered" if answered else self._unanswered_outcome(direction, legs, recs, origin),
             "wait_s": _seconds(start, first_answer),
-            "talk_s": _call_talk(direction, answered_legs, recs),
+            "talk_s": _call_talk(direction, answered_legs, self.person_rows(recs) if direction == "internal" else []),
             "hold_s": _sum_or_none(leg.hold_s for leg in answered_legs) if legs else _sum_or_none(
                 r.hold_s for r in recs if r.outcome == "answered"),
             "recording": next((r.recording for r in recs if r.recording), None),
         }
+
+    def person_rows(self, recs: list[Rec]) -> list[Rec]:
+        """Answered rows where a person talked: a phone or a trunk was bridged (dstchannel), or a
+        Local channel whose other half wrote no row reaching a phone, or a Pickup. A row answered
+        by an application (IVR, AGI, voicemail, no dstchannel) reached the PBX, not a person."""
+        continued = {d.local_id for r in recs if (d := self.rules.device(r.channel)) and d.kind == "local"
+                     and r.dstchannel}
+        people = []
+        for rec in recs:
+            if rec.outcome != "answered":
+                continue
+            callee = self.rules.device(rec.dstchannel)
+            caller = self.rules.device(rec.channel)
+            if rec.flat or (callee is not None and callee.kind in ("extension", "trunk")):
+                people.append(rec)
+            elif callee is None and rec.app == "pickup" and caller is not None and caller.kind == "extension":
+                people.append(rec)
+            elif (callee is not None and callee.kind == "local" and callee.local_id not in continued
+                  and self.rules.is_extension(callee.peer) and (caller is None or caller.kind != "local")):
+                people.append(rec)
+        return people
 
     def _callee(self, origin: Rec, direction: str, legs: list[AgentLeg]) -> str | None:
         if direction == "outbound":
@@ -398,7 +425,9 @@ class CallBuilder:
             return self.agent_id(caller.peer, caller)
         return self.agent_id(origin.agent or (origin.src if self.rules.is_extension(origin.src) else None))
 
-    def _unanswered_outcome(self, direction: str, legs: list[AgentLeg], origin: Rec) -> str:
+    def _unanswered_outcome(self, direction: str, legs: list[AgentLeg], recs: list[Rec], origin: Rec) -> str:
+        if any(r.outcome == "answered" and r.app != "queue" for r in recs):
+            return PBX_ANSWERED  # Queue() answers the channel itself: that is waiting, not an answer
         if legs:
             return _worst_unanswered(leg.outcome for leg in legs)
         return origin.outcome if origin.outcome != "answered" and direction != "inbound" else "no_answer"
@@ -410,6 +439,8 @@ class CallBuilder:
             if name and name not in names:
                 names.append(name)
         if not names:
+            if not legs or self.queue_log_loaded:
+                return []  # never rang a person (IVR/AGI/voicemail only), or the queue_log has the queues
             return [self._direct_leg(recs, call, legs)]  # a direct or ring-group call is offered once
         return [self._queue_leg(recs, call, legs, name, n) for n, name in enumerate(names, 1)]
 
@@ -516,10 +547,10 @@ def _first_answer(recs: list[Rec]) -> datetime | None:
     return min(answers) if answers else None
 
 
-def _call_talk(direction: str, answered_legs: list[AgentLeg], recs: list[Rec]) -> float | None:
+def _call_talk(direction: str, answered_legs: list[AgentLeg], person_rows: list[Rec]) -> float | None:
     if direction != "internal":
         return sum(leg.talk_s or 0.0 for leg in answered_legs) if answered_legs else None
-    talks = [r.talk_s for r in recs if r.outcome == "answered"]
+    talks = [r.talk_s for r in person_rows]
     return max(talks) if talks else None
 
 

@@ -61,12 +61,19 @@ def rebuild(store: Store, settings: Settings, source: str) -> None:
     """Rebuild the calls of ``source`` listed in ``cdr_affected``, then agent time and call links."""
     _join_peer_legs(store, source)
     records = _drop_weak_duplicates(_records(store, source), store, source)
-    builder = CallBuilder(settings, source)
+    builder = CallBuilder(settings, source, queue_log_loaded=_queue_log_loaded(store))
     built = [builder.build(group) for group in _by_call(records) if not _only_lost_races(group)]
     write_calls(store, settings, source, built)
     queue_log_model.rebuild_agent_time(store, source)
     derive.refresh_agents(store)
     derive.refresh_call_links(store)
+
+
+def _queue_log_loaded(store: Store) -> bool:
+    """The store holds queue_log calls: the queue_log, not the CDR, says which calls were queue legs."""
+    row = first_row(store.connection.execute("SELECT count(*) FROM (SELECT 1 FROM calls WHERE source = 'queue_log' "
+                                             "LIMIT 1)"))
+    return bool(row and row[0])
 
 
 def rebuild_all(store: Store, settings: Settings, source: str) -> None:
@@ -138,6 +145,11 @@ def reconcile_with_queue_log(store: Store, settings: Settings) -> int:
             f"WHERE source = ? AND call_key IN (SELECT call_id FROM calls WHERE source = 'queue_log'){scope}",
             [source],
         )
+        # CDR calls loaded before the queue_log got a blank-queue leg (direct or ring-group call);
+        # with the queue_log loaded that leg goes: the queue KPIs are the queue_log's alone.
+        con.execute(
+            "INSERT INTO cdr_affected SELECT DISTINCT call_id FROM queue_legs WHERE source = ? AND queue IS NULL "
+            "AND call_id NOT IN (SELECT call_key FROM cdr_affected)", [source])
         count = first_row(con.execute("SELECT count(*) FROM cdr_affected"))
         if count and count[0]:
             merged += int(count[0])
