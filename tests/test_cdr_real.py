@@ -125,6 +125,9 @@ def call_outcome(key: str, rows: list[dict[str, str]]) -> tuple[str, str]:
         return direction, OUTCOME[value(first, "disposition")]
     if any(value(r, "disposition") == "ANSWERED" for r in legs):
         return direction, "answered"
+    if any(value(r, "disposition") == "ANSWERED" and value(r, "lastapp") not in ("", "Queue") for r in rows) and (
+            direction != "outbound" or legs):
+        return direction, "answered_by_pbx"  # issue 12 item 2: only an application (IVR, voicemail) answered
     if not legs:
         if direction != "inbound" and value(first, "disposition") == "ANSWERED":
             return direction, "answered"

@@ -44,7 +44,13 @@ class Rules:
     _LOCAL = re.compile(r"^(?P<id>(?:Local|loopback)/(?P<exten>[^@;]*)(?:@[^;]*)?)(?:;(?P<side>\d))?$", re.I)
     _SOFIA_GATEWAY = re.compile(r"^sofia/gateway/(?P<gateway>[^/]+)/(?P<user>[^@/]+)", re.I)
     _SOFIA = re.compile(r"^sofia/[^/]+/(?P<user>[^@/]+)(?:@(?P<host>[^:;/]+))?", re.I)
-    _OTHER = re.compile(r"^(?P<tech>[^/]+)/(?P<peer>[^/]+?)(?:-[0-9a-fA-F]{4,})?(?:/.*)?$")
+    # TECH/resource-counter: SIP/PJSIP and most drivers a hex counter (8 digits since Asterisk 1.8);
+    # IAX2 a decimal call number of any length (IAX2/715-16 is peer 715, call 16).
+    _OTHER = re.compile(r"^(?P<tech>[^/]+)/(?P<peer>[^/]+?)(?:-[0-9a-fA-F]{6,8})?(?:/.*)?$")
+    _IAX2 = re.compile(r"^IAX2/(?P<peer>[^/]+?)(?:-\d+)?(?:/.*)?$", re.I)
+    _AGENT = re.compile(r"^Agent/(?P<peer>[^/]+)$", re.I)
+    # technologies whose every channel is a line to the public network (E1/T1/ISDN/analogue ports)
+    _PSTN = re.compile(r"^(?:DAHDI|Zap|mISDN|DGV|SRX)/(?P<peer>.+?)(?:-\d+)?$", re.I)
 
     def __init__(self, rules: DirectionRules) -> None:
         self.extension = re.compile(rules.extension_pattern)
@@ -75,16 +81,23 @@ class Rules:
         local = self._LOCAL.match(channel)
         if local:
             return Device(channel, local["exten"], "local", local["id"])
+        pstn = self._PSTN.match(channel)
+        if pstn:
+            return Device(channel, pstn["peer"], "trunk", trunk_name=channel.split("/", 1)[0])
+        agent = self._AGENT.match(channel)
+        if agent:
+            return Device(channel, agent["peer"], "extension")
         gateway = self._SOFIA_GATEWAY.match(channel)
         sofia = gateway or self._SOFIA.match(channel)
-        match = sofia or self._OTHER.match(channel)
+        match = sofia or self._IAX2.match(channel) or self._OTHER.match(channel)
         if not match:
             return None
         peer = match["user"] if sofia else match["peer"]
         trunk_name = gateway["gateway"] if gateway else (sofia["host"] or peer) if sofia else peer
         if self.trunk_channels is not None and self.trunk_channels.fullmatch(channel):
             return Device(channel, peer, "trunk", trunk_name=trunk_name)
-        kind = "extension" if self.is_extension(peer) else "trunk"
+        external_profile = bool(sofia) and channel.lower().startswith("sofia/external/")  # the carrier side
+        kind = "extension" if self.is_extension(peer) and not external_profile else "trunk"
         return Device(channel, peer, kind, trunk_name=trunk_name if kind == "trunk" else None)
 
 
@@ -226,7 +239,9 @@ class CallBuilder:
             return "outbound"
         if caller is None and self.rules.is_external(origin.src):
             return "inbound"
-        return "outbound" if self.rules.is_external(origin.dst) else "internal"
+        if caller is not None and caller.kind == "local":
+            return "internal"  # the PBX's own plumbing (a conference dialling a phone) with no trunk leg
+        return "outbound" if self.rules.is_external(origin.dst) else "internal"  # incl. a dial that found no route
 
     def dialled_number(self, rec: Rec, device: Device) -> str | None:
         """The number a trunk leg dialled: the Dial() target that went to this trunk, else dst."""
@@ -341,16 +356,15 @@ class CallBuilder:
         row["agent_legs"] = len(legs)
         if queue_legs:
             row["queue"] = queue_legs[0]["queue"]
+            if queue_legs[0]["wait_s"] is None:
+                row["wait_s"] = None
         return BuiltCall(row, legs, queue_legs)
 
     def _call_row(self, recs: list[Rec], origin: Rec, direction: str, legs: list[AgentLeg],
                   answered_legs: list[AgentLeg]) -> dict[str, Any]:
         start = min(r.start for r in recs)
         ends = [r.end for r in recs if r.end]
-        if direction == "internal":
-            answered = bool(self.person_rows(recs))
-        else:
-            answered = bool(answered_legs)
+        answered = bool(self.person_rows(recs)) if direction == "internal" else bool(answered_legs)
         first_answer = answered_legs[0].answer if answered_legs else None
         caller_device = self.rules.device(origin.channel)
         return {
@@ -382,20 +396,17 @@ class CallBuilder:
         by an application (IVR, AGI, voicemail, no dstchannel) reached the PBX, not a person."""
         continued = {d.local_id for r in recs if (d := self.rules.device(r.channel)) and d.kind == "local"
                      and r.dstchannel}
-        people = []
-        for rec in recs:
-            if rec.outcome != "answered":
-                continue
-            callee = self.rules.device(rec.dstchannel)
-            caller = self.rules.device(rec.channel)
-            if rec.flat or (callee is not None and callee.kind in ("extension", "trunk")):
-                people.append(rec)
-            elif callee is None and rec.app == "pickup" and caller is not None and caller.kind == "extension":
-                people.append(rec)
-            elif (callee is not None and callee.kind == "local" and callee.local_id not in continued
-                  and self.rules.is_extension(callee.peer) and (caller is None or caller.kind != "local")):
-                people.append(rec)
-        return people
+        return [r for r in recs if r.outcome == "answered" and self._reached_person(r, continued)]
+
+    def _reached_person(self, rec: Rec, continued: set[str | None]) -> bool:
+        callee = self.rules.device(rec.dstchannel)
+        caller = self.rules.device(rec.channel)
+        if rec.flat or (callee is not None and callee.kind in ("extension", "trunk")):
+            return True
+        if callee is None:
+            return rec.app == "pickup" and caller is not None and caller.kind == "extension"
+        return (callee.kind == "local" and callee.local_id not in continued and self.rules.is_extension(callee.peer)
+                and (caller is None or caller.kind != "local"))
 
     def _callee(self, origin: Rec, direction: str, legs: list[AgentLeg]) -> str | None:
         if direction == "outbound":
@@ -426,7 +437,7 @@ class CallBuilder:
         return self.agent_id(origin.agent or (origin.src if self.rules.is_extension(origin.src) else None))
 
     def _unanswered_outcome(self, direction: str, legs: list[AgentLeg], recs: list[Rec], origin: Rec) -> str:
-        if any(r.outcome == "answered" and r.app != "queue" for r in recs):
+        if any(r.outcome == "answered" and r.app and r.app != "queue" for r in recs):
             return PBX_ANSWERED  # Queue() answers the channel itself: that is waiting, not an answer
         if legs:
             return _worst_unanswered(leg.outcome for leg in legs)
@@ -459,11 +470,14 @@ class CallBuilder:
             reason = next((r.queue_exit for r in in_queue if r.queue_exit), None)
             outcome = "flowed_out" if later or _is_flow_out(reason) else "abandoned"
             exit_point = last_end
-        enter = min(r.start for r in in_queue)
+        start = min(r.start for r in in_queue)
+        enter = start
         if stated_wait is not None and exit_point is not None:
-            enter = exit_point - timedelta(seconds=stated_wait)
-        return self._queue_leg_row(call, number, name, enter, exit_point, outcome, queue_legs,
-                                   stated_wait if stated_wait is not None else _seconds(enter, exit_point),
+            enter = max(start, exit_point - timedelta(seconds=stated_wait))  # never before the call (item 11)
+        wait = stated_wait if stated_wait is not None else _seconds(enter, exit_point)
+        if stated_wait is None and queue_legs and any(r.app == "queue" and r.answer == r.start for r in in_queue):
+            wait = None  # Queue() answered the channel itself: when the agent was bridged, the CDR does not say
+        return self._queue_leg_row(call, number, name, enter, exit_point, outcome, queue_legs, wait,
                                    exit_event="CDR" if not in_queue[0].queue_exit else in_queue[0].queue_exit)
 
     def _direct_leg(self, recs: list[Rec], call: dict[str, Any], legs: list[AgentLeg]) -> dict[str, Any]:
