@@ -239,8 +239,6 @@ class CallBuilder:
             return "outbound"
         if caller is None and self.rules.is_external(origin.src):
             return "inbound"
-        if caller is not None and caller.kind == "local":
-            return "internal"  # the PBX's own plumbing (a conference dialling a phone) with no trunk leg
         return "outbound" if self.rules.is_external(origin.dst) else "internal"  # incl. a dial that found no route
 
     def dialled_number(self, rec: Rec, device: Device) -> str | None:
