@@ -125,6 +125,9 @@ def call_outcome(key: str, rows: list[dict[str, str]]) -> tuple[str, str]:
         return direction, OUTCOME[value(first, "disposition")]
     if any(value(r, "disposition") == "ANSWERED" for r in legs):
         return direction, "answered"
+    if any(value(r, "disposition") == "ANSWERED" and value(r, "lastapp") not in ("", "Queue") for r in rows) and (
+            direction != "outbound" or legs):
+        return direction, "answered_by_pbx"  # issue 12 item 2: only an application (IVR, voicemail) answered
     if not legs:
         if direction != "inbound" and value(first, "disposition") == "ANSWERED":
             return direction, "answered"
@@ -165,20 +168,25 @@ def load(path: Path, tz: str, settings: Settings | None = None, store: Store | N
     return store, report
 
 
+# This file's hand rule (call_outcome) is the pre-issue-12 one: one call per uniqueid, IAX2 peers as
+# trunks. Issue 12 items 4/5 join Local halves and read IAX2/715-16 as phone 715; tests/reference
+# (test_cdr_reference.py) is the authority that checks those files now.
+OLD_GROUPING = pytest.mark.xfail(strict=True, reason="issue 12 items 4, 5: the hand rule here groups by uniqueid "
+                                 "only (no Local join) and reads IAX2 peers as trunks; see test_cdr_reference")
 CASES = [
     ("pbxware-us-2018/cdr.csv", None, "America/New_York"),
-    ("elastix-mx-2013/cdr.csv", None, "America/Mexico_City"),
+    pytest.param("elastix-mx-2013/cdr.csv", None, "America/Mexico_City", marks=OLD_GROUPING),
     ("asterisk-ru-2024/Master.csv", CDR_CSV_21, "UTC"),
-    ("freepbx-pt-2017/cdr.csv", FREEPBX_25, "Europe/Lisbon"),
-    ("freepbx-pt-2017/cdr__1504525205ucoip.g9telecom.pt.csv", None, "Europe/Lisbon"),
-    ("freepbx-pt-2017/cdr__1504541678ucoip.g9telecom.pt.csv", None, "Europe/Lisbon"),
-    ("freepbx-pt-2017/cdr__1504542198ucoip.g9telecom.pt.csv", None, "Europe/Lisbon"),
+    pytest.param("freepbx-pt-2017/cdr.csv", FREEPBX_25, "Europe/Lisbon", marks=OLD_GROUPING),
+    pytest.param("freepbx-pt-2017/cdr__1504525205ucoip.g9telecom.pt.csv", None, "Europe/Lisbon", marks=OLD_GROUPING),
+    pytest.param("freepbx-pt-2017/cdr__1504541678ucoip.g9telecom.pt.csv", None, "Europe/Lisbon", marks=OLD_GROUPING),
+    pytest.param("freepbx-pt-2017/cdr__1504542198ucoip.g9telecom.pt.csv", None, "Europe/Lisbon", marks=OLD_GROUPING),
     ("freepbx-pt-2017/cdr_new.csv", None, "Europe/Lisbon"),
     ("freepbx-pt-2017/g9telecom.csv", None, "Europe/Lisbon"),
 ]
 
 
-@pytest.mark.parametrize(("relative", "columns", "tz"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("relative", "columns", "tz"), CASES, ids=[getattr(c, "values", c)[0] for c in CASES])
 def test_asterisk_cdr_loads_whole_and_outcomes_match(relative: str, columns: tuple[str, ...] | None,
                                                       tz: str) -> None:
     path = real(relative)
@@ -191,6 +199,7 @@ def test_asterisk_cdr_loads_whole_and_outcomes_match(relative: str, columns: tup
         assert stored_outcomes(store) == expected_outcomes(rows)
 
 
+@OLD_GROUPING
 def test_elastix_dispositions_as_documented() -> None:
     rows = read_rows(real("elastix-mx-2013/cdr.csv"))
     # SOURCES.md: ANSWERED 1,908, NO ANSWER 632, FAILED 62, BUSY 31 (rows, not calls)
@@ -225,6 +234,7 @@ def test_wrong_zone_is_reported() -> None:
         assert "-3.00 h from the uniqueid clock" in detail  # the file is UTC, read as UTC+3
 
 
+@OLD_GROUPING
 def test_overlapping_freepbx_exports_count_each_call_once() -> None:
     folder = real("freepbx-pt-2017/cdr.csv").parent
     store = Store(":memory:")

@@ -44,7 +44,13 @@ class Rules:
     _LOCAL = re.compile(r"^(?P<id>(?:Local|loopback)/(?P<exten>[^@;]*)(?:@[^;]*)?)(?:;(?P<side>\d))?$", re.I)
     _SOFIA_GATEWAY = re.compile(r"^sofia/gateway/(?P<gateway>[^/]+)/(?P<user>[^@/]+)", re.I)
     _SOFIA = re.compile(r"^sofia/[^/]+/(?P<user>[^@/]+)(?:@(?P<host>[^:;/]+))?", re.I)
-    _OTHER = re.compile(r"^(?P<tech>[^/]+)/(?P<peer>[^/]+?)(?:-[0-9a-fA-F]{4,})?(?:/.*)?$")
+    # TECH/resource-counter: SIP/PJSIP and most drivers a hex counter (8 digits since Asterisk 1.8);
+    # IAX2 a decimal call number of any length (IAX2/715-16 is peer 715, call 16).
+    _OTHER = re.compile(r"^(?P<tech>[^/]+)/(?P<peer>[^/]+?)(?:-[0-9a-fA-F]{6,8})?(?:/.*)?$")
+    _IAX2 = re.compile(r"^IAX2/(?P<peer>[^/]+?)(?:-\d+)?(?:/.*)?$", re.I)
+    _AGENT = re.compile(r"^Agent/(?P<peer>[^/]+)$", re.I)
+    # technologies whose every channel is a line to the public network (E1/T1/ISDN/analogue ports)
+    _PSTN = re.compile(r"^(?:DAHDI|Zap|mISDN|DGV|SRX)/(?P<peer>.+?)(?:-\d+)?$", re.I)
 
     def __init__(self, rules: DirectionRules) -> None:
         self.extension = re.compile(rules.extension_pattern)
@@ -75,16 +81,23 @@ class Rules:
         local = self._LOCAL.match(channel)
         if local:
             return Device(channel, local["exten"], "local", local["id"])
+        pstn = self._PSTN.match(channel)
+        if pstn:
+            return Device(channel, pstn["peer"], "trunk", trunk_name=channel.split("/", 1)[0])
+        agent = self._AGENT.match(channel)
+        if agent:
+            return Device(channel, agent["peer"], "extension")
         gateway = self._SOFIA_GATEWAY.match(channel)
         sofia = gateway or self._SOFIA.match(channel)
-        match = sofia or self._OTHER.match(channel)
+        match = sofia or self._IAX2.match(channel) or self._OTHER.match(channel)
         if not match:
             return None
         peer = match["user"] if sofia else match["peer"]
         trunk_name = gateway["gateway"] if gateway else (sofia["host"] or peer) if sofia else peer
         if self.trunk_channels is not None and self.trunk_channels.fullmatch(channel):
             return Device(channel, peer, "trunk", trunk_name=trunk_name)
-        kind = "extension" if self.is_extension(peer) else "trunk"
+        external_profile = bool(sofia) and channel.lower().startswith("sofia/external/")  # the carrier side
+        kind = "extension" if self.is_extension(peer) and not external_profile else "trunk"
         return Device(channel, peer, kind, trunk_name=trunk_name if kind == "trunk" else None)
 
 
@@ -185,13 +198,20 @@ class BuiltCall:
     queue_legs: list[dict[str, Any]]
 
 
-class CallBuilder:
-    """Turns the CDR rows of one call into its calls row, agent legs and queue legs."""
+PBX_ANSWERED = "answered_by_pbx"  # calls.outcome: only an application (IVR, AGI, voicemail) answered
 
-    def __init__(self, settings: Settings, source: str) -> None:
+
+class CallBuilder:
+    """Turns the CDR rows of one call into its calls row, agent legs and queue legs.
+
+    ``queue_log_loaded``: the store holds queue_log calls of this PBX; the queue_log is then the
+    authority on queues, and a CDR call that entered no Queue() gets no blank-queue leg."""
+
+    def __init__(self, settings: Settings, source: str, *, queue_log_loaded: bool = False) -> None:
         self.rules = Rules(settings.cdr.direction)
         self.aliases = settings.agents.aliases
         self.source = source
+        self.queue_log_loaded = queue_log_loaded
 
     # -- parties ---------------------------------------------------------------------------
     def agent_id(self, raw: str | None, device: Device | None = None) -> str | None:
@@ -219,7 +239,7 @@ class CallBuilder:
             return "outbound"
         if caller is None and self.rules.is_external(origin.src):
             return "inbound"
-        return "outbound" if self.rules.is_external(origin.dst) else "internal"
+        return "outbound" if self.rules.is_external(origin.dst) else "internal"  # incl. a dial that found no route
 
     def dialled_number(self, rec: Rec, device: Device) -> str | None:
         """The number a trunk leg dialled: the Dial() target that went to this trunk, else dst."""
@@ -334,17 +354,15 @@ class CallBuilder:
         row["agent_legs"] = len(legs)
         if queue_legs:
             row["queue"] = queue_legs[0]["queue"]
+            if queue_legs[0]["wait_s"] is None:
+                row["wait_s"] = None
         return BuiltCall(row, legs, queue_legs)
 
     def _call_row(self, recs: list[Rec], origin: Rec, direction: str, legs: list[AgentLeg],
                   answered_legs: list[AgentLeg]) -> dict[str, Any]:
         start = min(r.start for r in recs)
         ends = [r.end for r in recs if r.end]
-        if direction == "internal":
-            answered = any(r.outcome == "answered" for r in recs if r.dstchannel or r.flat) or (
-                origin.outcome == "answered" and not any(r.dstchannel for r in recs))
-        else:
-            answered = bool(answered_legs)
+        answered = bool(self.person_rows(recs)) if direction == "internal" else bool(answered_legs)
         first_answer = answered_legs[0].answer if answered_legs else None
         caller_device = self.rules.device(origin.channel)
         return {
@@ -362,13 +380,31 @@ class CallBuilder:
             "queue": None,
             "campaign": next((r.campaign for r in recs if r.campaign), None),
             "answered": answered,
-            "outcome": "answered" if answered else self._unanswered_outcome(direction, legs, origin),
+            "outcome": "answered" if answered else self._unanswered_outcome(direction, legs, recs, origin),
             "wait_s": _seconds(start, first_answer),
-            "talk_s": _call_talk(direction, answered_legs, recs),
+            "talk_s": _call_talk(direction, answered_legs, self.person_rows(recs) if direction == "internal" else []),
             "hold_s": _sum_or_none(leg.hold_s for leg in answered_legs) if legs else _sum_or_none(
                 r.hold_s for r in recs if r.outcome == "answered"),
             "recording": next((r.recording for r in recs if r.recording), None),
         }
+
+    def person_rows(self, recs: list[Rec]) -> list[Rec]:
+        """Answered rows where a person talked: a phone or a trunk was bridged (dstchannel), or a
+        Local channel whose other half wrote no row reaching a phone, or a Pickup. A row answered
+        by an application (IVR, AGI, voicemail, no dstchannel) reached the PBX, not a person."""
+        continued = {d.local_id for r in recs if (d := self.rules.device(r.channel)) and d.kind == "local"
+                     and r.dstchannel}
+        return [r for r in recs if r.outcome == "answered" and self._reached_person(r, continued)]
+
+    def _reached_person(self, rec: Rec, continued: set[str | None]) -> bool:
+        callee = self.rules.device(rec.dstchannel)
+        caller = self.rules.device(rec.channel)
+        if rec.flat or (callee is not None and callee.kind in ("extension", "trunk")):
+            return True
+        if callee is None:
+            return rec.app == "pickup" and caller is not None and caller.kind == "extension"
+        return (callee.kind == "local" and callee.local_id not in continued and self.rules.is_extension(callee.peer)
+                and (caller is None or caller.kind != "local"))
 
     def _callee(self, origin: Rec, direction: str, legs: list[AgentLeg]) -> str | None:
         if direction == "outbound":
@@ -398,7 +434,9 @@ class CallBuilder:
             return self.agent_id(caller.peer, caller)
         return self.agent_id(origin.agent or (origin.src if self.rules.is_extension(origin.src) else None))
 
-    def _unanswered_outcome(self, direction: str, legs: list[AgentLeg], origin: Rec) -> str:
+    def _unanswered_outcome(self, direction: str, legs: list[AgentLeg], recs: list[Rec], origin: Rec) -> str:
+        if any(r.outcome == "answered" and r.app and r.app != "queue" for r in recs):
+            return PBX_ANSWERED  # Queue() answers the channel itself: that is waiting, not an answer
         if legs:
             return _worst_unanswered(leg.outcome for leg in legs)
         return origin.outcome if origin.outcome != "answered" and direction != "inbound" else "no_answer"
@@ -410,6 +448,8 @@ class CallBuilder:
             if name and name not in names:
                 names.append(name)
         if not names:
+            if not legs or self.queue_log_loaded:
+                return []  # never rang a person (IVR/AGI/voicemail only), or the queue_log has the queues
             return [self._direct_leg(recs, call, legs)]  # a direct or ring-group call is offered once
         return [self._queue_leg(recs, call, legs, name, n) for n, name in enumerate(names, 1)]
 
@@ -428,11 +468,14 @@ class CallBuilder:
             reason = next((r.queue_exit for r in in_queue if r.queue_exit), None)
             outcome = "flowed_out" if later or _is_flow_out(reason) else "abandoned"
             exit_point = last_end
-        enter = min(r.start for r in in_queue)
+        start = min(r.start for r in in_queue)
+        enter = start
         if stated_wait is not None and exit_point is not None:
-            enter = exit_point - timedelta(seconds=stated_wait)
-        return self._queue_leg_row(call, number, name, enter, exit_point, outcome, queue_legs,
-                                   stated_wait if stated_wait is not None else _seconds(enter, exit_point),
+            enter = max(start, exit_point - timedelta(seconds=stated_wait))  # never before the call (item 11)
+        wait = stated_wait if stated_wait is not None else _seconds(enter, exit_point)
+        if stated_wait is None and queue_legs and any(r.app == "queue" and r.answer == r.start for r in in_queue):
+            wait = None  # Queue() answered the channel itself: when the agent was bridged, the CDR does not say
+        return self._queue_leg_row(call, number, name, enter, exit_point, outcome, queue_legs, wait,
                                    exit_event="CDR" if not in_queue[0].queue_exit else in_queue[0].queue_exit)
 
     def _direct_leg(self, recs: list[Rec], call: dict[str, Any], legs: list[AgentLeg]) -> dict[str, Any]:
@@ -516,10 +559,10 @@ def _first_answer(recs: list[Rec]) -> datetime | None:
     return min(answers) if answers else None
 
 
-def _call_talk(direction: str, answered_legs: list[AgentLeg], recs: list[Rec]) -> float | None:
+def _call_talk(direction: str, answered_legs: list[AgentLeg], person_rows: list[Rec]) -> float | None:
     if direction != "internal":
         return sum(leg.talk_s or 0.0 for leg in answered_legs) if answered_legs else None
-    talks = [r.talk_s for r in recs if r.outcome == "answered"]
+    talks = [r.talk_s for r in person_rows]
     return max(talks) if talks else None
 
 

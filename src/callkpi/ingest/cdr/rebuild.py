@@ -4,7 +4,11 @@ re-merging CDR calls with queue_log calls after a queue_log load (:func:`reconci
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pyarrow as pa
 
 from callkpi.config import Settings
 from callkpi.ingest import derive, queue_log_model
@@ -60,13 +64,21 @@ def _weak_key(r: Rec) -> str:
 def rebuild(store: Store, settings: Settings, source: str) -> None:
     """Rebuild the calls of ``source`` listed in ``cdr_affected``, then agent time and call links."""
     _join_peer_legs(store, source)
+    _join_local_halves(store, source)
     records = _drop_weak_duplicates(_records(store, source), store, source)
-    builder = CallBuilder(settings, source)
+    builder = CallBuilder(settings, source, queue_log_loaded=_queue_log_loaded(store))
     built = [builder.build(group) for group in _by_call(records) if not _only_lost_races(group)]
     write_calls(store, settings, source, built)
     queue_log_model.rebuild_agent_time(store, source)
     derive.refresh_agents(store)
     derive.refresh_call_links(store)
+
+
+def _queue_log_loaded(store: Store) -> bool:
+    """The store holds queue_log calls: the queue_log, not the CDR, says which calls were queue legs."""
+    row = first_row(store.connection.execute("SELECT count(*) FROM (SELECT 1 FROM calls WHERE source = 'queue_log' "
+                                             "LIMIT 1)"))
+    return bool(row and row[0])
 
 
 def rebuild_all(store: Store, settings: Settings, source: str) -> None:
@@ -100,6 +112,66 @@ def _join_peer_legs(store: Store, source: str) -> None:
         """,
         {"source": source},
     )
+
+
+LOCAL_NAME = re.compile(r"^(Local/[^;]+);[12]$", re.IGNORECASE)
+LOCAL_GAP_S = 5.0  # a row naming a Local channel after the previous one of that name ended + this is another channel
+
+
+def _join_local_halves(store: Store, source: str) -> None:
+    """Asterisk < 12 (files without linkedid): the ``;2`` half of a Local channel writes its rows
+    under its own uniqueid, so both halves of one path would be two calls. Rows naming the same
+    Local channel (without ``;N``, as channel or dstchannel) while it existed are one call
+    (CDR-Specification "Local Channels"); the call keeps the key of its earliest row placed by a
+    real channel. The counter in a Local name restarts with the PBX, hence the time overlap."""
+    con = store.connection
+    rows = con.execute(
+        """
+        SELECT call_key, start_utc, coalesce(end_utc, start_utc), channel, dstchannel FROM cdr_records
+        WHERE source = ? AND (channel ILIKE 'Local/%' OR dstchannel ILIKE 'Local/%')
+          AND source_id NOT IN (SELECT DISTINCT source_id FROM cdr_records
+                                WHERE source = ? AND leg_key IS NOT NULL AND call_key <> leg_key)
+        ORDER BY start_utc
+        """, [source, source]).fetchall()
+    if not rows:
+        return
+    parent: dict[str, str] = {}
+
+    def find(key: str) -> str:
+        while parent.setdefault(key, key) != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    last_of_name: dict[str, tuple[str, datetime]] = {}
+    for call_key, start, end, *channels in rows:
+        find(call_key)
+        for name in {m[1] for c in channels if c and (m := LOCAL_NAME.match(c))}:
+            previous = last_of_name.get(name)
+            if previous and start <= previous[1] + timedelta(seconds=LOCAL_GAP_S):
+                parent[find(call_key)] = find(previous[0])
+                end = max(end, previous[1])
+            last_of_name[name] = (call_key, end)
+    components: dict[str, list[tuple[str, datetime, bool]]] = {}
+    for call_key, start, _end, channel, _dst in rows:
+        components.setdefault(find(call_key), []).append((call_key, start, not LOCAL_NAME.match(channel or "")))
+    moves = []
+    for members in components.values():
+        keys = {key for key, _, _ in members}
+        if len(keys) < 2:
+            continue
+        target = min(members, key=lambda m: (not m[2], m[1]))[0]
+        moves.extend((key, target) for key in keys if key != target)
+    if not moves:
+        return
+    con.register("cdr_local_moves", pa.table({"old_key": [m[0] for m in moves], "new_key": [m[1] for m in moves]}))
+    try:
+        con.execute("INSERT INTO cdr_affected SELECT old_key FROM cdr_local_moves UNION SELECT new_key "
+                    "FROM cdr_local_moves")
+        con.execute("UPDATE cdr_records SET call_key = m.new_key FROM cdr_local_moves m "
+                    "WHERE cdr_records.source = ? AND cdr_records.call_key = m.old_key", [source])
+    finally:
+        con.unregister("cdr_local_moves")
 
 
 def _only_lost_races(recs: list[Rec]) -> bool:
@@ -138,6 +210,11 @@ def reconcile_with_queue_log(store: Store, settings: Settings) -> int:
             f"WHERE source = ? AND call_key IN (SELECT call_id FROM calls WHERE source = 'queue_log'){scope}",
             [source],
         )
+        # CDR calls loaded before the queue_log got a blank-queue leg (direct or ring-group call);
+        # with the queue_log loaded that leg goes: the queue KPIs are the queue_log's alone.
+        con.execute(
+            "INSERT INTO cdr_affected SELECT DISTINCT call_id FROM queue_legs WHERE source = ? AND queue IS NULL "
+            "AND call_id NOT IN (SELECT call_key FROM cdr_affected)", [source])
         count = first_row(con.execute("SELECT count(*) FROM cdr_affected"))
         if count and count[0]:
             merged += int(count[0])
