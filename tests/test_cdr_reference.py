@@ -37,7 +37,6 @@ KNOWN = {
                                                  "calls_missed", "talk_s")},
     ("elastix-mx", "called_back"): "issue 12 items 2, 4: the missed calls differ (ring-group members, PBX-only "
                                    "answers); dial prefixes are stripped",
-    ("elastix-mx", "callback_success"): "issue 12 item 4: ring-group members not yet attached to the caller's call",
     ("freepbx-pt", "talk_s"): ITEM2_PBX + " (left: 48,078 s vs 48,074 s, not yet explained)",
     ("pbxware-cdr", "talk_s"): ITEM2_PBX + " (left: 147,461 s vs 148,799 s; Local callback-agent hop rule)",
     ("pbxware-cdr", "callback_success"): ITEM2_PBX + " (left: 26 vs 25)",

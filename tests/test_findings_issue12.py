@@ -92,4 +92,8 @@ def test_real_elastix_external_number_and_blank_agent_are_findings() -> None:
     with Store(":memory:") as store:
         load_file(store, REAL / "elastix-mx-2013" / "cdr.csv", Settings(), timezone="America/Mexico_City")
         agents = [f["agent"] for f in _findings(store, "agent_not_an_agent")]
-        assert sorted(agents, key=str) == sorted(["528000220276", None], key=str)
+        # the trunk forward's number and the blank agent; with Local halves joined (item 4), calls
+        # answered on a forwarded mobile (dialled as 911911044 + number) are flagged as well
+        assert {"528000220276", None} <= set(agents)
+        assert all(a is None or (a.isdigit() and len(a) >= 7) for a in agents)
+        assert all(a is None or a == "528000220276" or a.startswith("911911") for a in agents)

@@ -146,10 +146,10 @@ def test_plain_log_given_the_csv_format_exits_2(cli, tmp_path) -> None:
     assert _quarantine(cli, db) == []
 
 
-def test_a_queue_table_of_another_layout_is_refused_not_half_loaded(cli, tmp_path) -> None:
+def test_a_queue_table_of_another_layout_is_read_as_its_own_not_half_loaded(cli, tmp_path) -> None:
     """PBXware keeps its own queue table (agent in `type`, parameters in param1..3, times
-    precomputed): read as the Asterisk export, most events would be quarantined for missing
-    numbers. The file is refused with a clear message instead, detected or forced."""
+    precomputed): detected, it is read as that layout (every line loads); forced to be read as the
+    Asterisk export it is refused with a clear message instead of being half loaded."""
     header = ["uid", "date_time", "callid", "queue_name", "type", "event", "param1", "param2", "param3",
               "entpos", "expos", "htime", "ttime", "time"]
     rows = [[1, T0, "c1", "sales", "NONE", "ENTERQUEUE", "", "7495", 1, 1, 0, 0, 0, "2026-03-02 09:00:00"],
@@ -157,10 +157,13 @@ def test_a_queue_table_of_another_layout_is_refused_not_half_loaded(cli, tmp_pat
              "2026-03-02 09:00:09"]]
     path = write_log(tmp_path, _csv_text(rows, header), "queue_table.csv")
     db = tmp_path / "k.duckdb"
-    for forced in ((), ("--format", "asterisk-queue-log-csv")):
-        result = cli("ingest", "--db", db, *forced, path)
-        assert result.exit_code == 2, result.output
-        assert str(path) in result.stderr
+    forced = cli("ingest", "--db", db, "--format", "asterisk-queue-log-csv", path)
+    assert forced.exit_code == 2, forced.output
+    assert str(path) in forced.stderr
+    detected = cli("ingest", "--db", db, path)
+    assert detected.exit_code == 0, detected.output
+    assert "pbxware-queue-log-table" in detected.output
+    assert "2 lines read, 2 loaded, 0 quarantined" in detected.output
     assert _quarantine(cli, db) == []
 
 

@@ -39,7 +39,7 @@ def test_staffing_matches_erlang_c_for_the_measured_demand(tmp_path: Path) -> No
          "--threshold-s", "20", "--max-occupancy", "0.85", "--shrinkage", "0.3"],
     )
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = json.loads(result.stdout)  # notes go to stderr
     first = next(r for r in rows if r["interval"].startswith("2026-03-02T09:00"))
     expected = erlang_c_agents_required(
         10, 1800, 175, target_s=20, service_level_target=0.8, max_occupancy=0.85, shrinkage=0.3

@@ -154,11 +154,10 @@ def command_path(app: typer.Typer, argv: Sequence[str]) -> tuple[tuple[str, ...]
     tokens = list(argv)
     while isinstance(getattr(command, "commands", None), dict):  # a group (typer vendors its own click)
         names = [t for t in tokens if not t.startswith("-")]
-        if not names:
-            return tuple(path), None
-        sub = command.commands.get(names[0])
-        if sub is None:
-            return tuple(path), None
+        sub = command.commands.get(names[0]) if names else None
+        if sub is None:  # no sub-command: a group that runs by itself (`callkpi sources`) is the command
+            runs_alone = bool(path) and getattr(command, "invoke_without_command", False)
+            return tuple(path), command if runs_alone else None
         path.append(names[0])
         tokens = tokens[tokens.index(names[0]) + 1:]
         command = sub

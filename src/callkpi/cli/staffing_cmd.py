@@ -16,6 +16,7 @@ from callkpi.cli.common import (
     TzOption,
     command_params,
     console,
+    err_console,
     existing_db,
     fail,
     parse_date,
@@ -29,7 +30,7 @@ from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.staffing.erlang import IntervalDemand, staffing_plan
 from callkpi.storage import Store
 
-DEMAND_METRICS = ("calls_offered", "aht_s", "est_patience_s", "logged_in_s")
+DEMAND_METRICS = ("calls_offered", "aht_s", "aht_without_acw_s", "est_patience_s", "logged_in_s")
 
 
 @app.command()
@@ -68,7 +69,8 @@ def staffing(
                 params=params,
             )
             result = compute(store, query)
-            overall = compute(store, KpiQuery(**{**query.__dict__, "by": (), "metrics": ("aht_s",)}))
+            whole = {**query.__dict__, "by": (), "metrics": ("aht_s", "aht_without_acw_s")}
+            overall = compute(store, KpiQuery(**whole))
         except (QueryError, ValueError) as exc:
             fail(str(exc))
             raise
@@ -81,7 +83,10 @@ def staffing(
         shrinkage=shrinkage,
         model=model,
     )
-    fallback_aht = overall.rows[0]["aht_s"] if overall.rows else None
+    fallback_aht = handle_time(overall.rows[0]) if overall.rows else None
+    if any(r["aht_s"] is None and r["aht_without_acw_s"] is not None for r in [*result.rows, *overall.rows]):
+        err_console.print("note: after-call work is not recorded by the loaded sources for some intervals; "
+                          "their handle time is talk + hold (aht_without_acw_s)")
     rows = _plan(result.rows, by, days_per_weekday, targets, fallback_aht)
     columns = [*by, "offered", "aht_s", "model", "agents_needed", "agents_scheduled", "service_level",
                "occupancy", "agents_logged_in"]
@@ -129,7 +134,7 @@ def _plan(
     fallback_aht: float | None,
 ) -> list[dict]:
     """Erlang per interval; an interval with calls but none handled uses the period's AHT."""
-    rows = [r for r in rows if r["calls_offered"] and (r["aht_s"] or fallback_aht)]
+    rows = [r for r in rows if r["calls_offered"] and (handle_time(r) or fallback_aht)]
     interval_s, model = targets.interval_s, targets.model
     demands, logged = [], []
     for row in rows:
@@ -139,7 +144,7 @@ def _plan(
         if model == "erlang-a" and patience is None:
             patience = float("inf")
         label = " ".join(str(row[d]) for d in by)
-        demands.append(IntervalDemand(label, offered, row["aht_s"] or fallback_aht, patience))
+        demands.append(IntervalDemand(label, offered, handle_time(row) or fallback_aht, patience))
         seconds = row["logged_in_s"]
         logged.append(None if seconds is None else seconds / interval_s / occurrences)
     plan = staffing_plan(
@@ -166,3 +171,8 @@ def _plan(
             }
         )
     return out
+
+
+def handle_time(row: dict) -> float | None:
+    """AHT where after-call work is recorded; else talk + hold (said in a note), never a silent 0 ACW."""
+    return row["aht_s"] if row["aht_s"] is not None else row["aht_without_acw_s"]
