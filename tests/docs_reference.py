@@ -32,14 +32,14 @@ def _is_group(command: Any) -> bool:
 
 
 def commands(root: Any = None) -> Iterator[tuple[str, Any]]:
-    """Every command and group (Typer's click objects), as ``("callkpi qa sample", command)``, in help order."""
+    """Every command and group (Typer's click objects), as ``("callkpi qa sample", command)``, by name."""
     root = root or cli_root()
 
     def walk(prefix: str, command: Any) -> Iterator[tuple[str, Any]]:
         yield prefix, command
         if _is_group(command):
             context = command.context_class(command)
-            for name in command.list_commands(context):
+            for name in sorted(command.list_commands(context)):  # registration order depends on import order
                 sub = command.get_command(context, name)
                 if sub is not None and not sub.hidden:
                     yield from walk(f"{prefix} {name}", sub)
