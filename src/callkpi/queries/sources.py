@@ -18,7 +18,7 @@ SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "
                   "last_utc", "loaded_at_utc", "loads", "timezone")
 
 
-def _format_lists() -> dict[str, Any]:
+def _listing_params() -> dict[str, Any]:
     return {"duplicate": DUPLICATE_PREFIX, "queue_log_formats": list(queue_log.FORMATS),
             "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
                             cdr_generic.FORMAT]}
@@ -56,7 +56,7 @@ def source_listing(store: Store) -> list[dict[str, Any]]:
                strftime(s.last_utc, '%Y-%m-%d %H:%M:%S') AS last_utc, s.loads, s.timezone
         FROM sources s ORDER BY s.source_id
         """,
-        _format_lists(),
+        _listing_params(),
     )
 
 
