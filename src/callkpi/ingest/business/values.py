@@ -31,7 +31,10 @@ def parse_amount(value: object, decimal: str = "auto") -> float | None:
     cleaned = _CURRENCY_TEXT.sub("", re.sub(r"[\s\u00a0\u202f']", "", text))
     if not re.fullmatch(r"[-+]?(\d[\d.,]*)", cleaned):
         raise RowError(f"amount {text!r} is not a number")
-    return float(_decimal_point(cleaned, decimal))
+    try:
+        return float(_decimal_point(cleaned, decimal))
+    except ValueError:  # separators that fit no grouping, such as 1234.56234.56 with a "." decimal
+        raise RowError(f"amount {text!r} is not a number") from None
 
 
 def _decimal_point(number: str, decimal: str) -> str:
