@@ -17,12 +17,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from callkpi.config import MetricParams, Settings
 from callkpi.ingest.base import ImportReport
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.engine import KpiQuery, KpiResult, compute
 from callkpi.storage import Store
+
+# Property tests replay the same inputs on every run (CI included), so a change passes or fails on the
+# code and not on the draw; HYPOTHESIS_PROFILE=explore draws new inputs (./dev fuzz does so too).
+hypothesis_settings.register_profile("replay", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore")
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "replay"))
 
 TESTS = Path(__file__).resolve().parent
 SCENARIOS = TESTS / "scenarios"

@@ -4,7 +4,8 @@ For every input: the import either refuses the whole file (ImportError_: not tha
 or loads it, with every line loaded, quarantined (file, line, reason) or counted as a duplicate;
 no other exception, no example over its time bound, and a second load of the same bytes adds
 nothing and says "unchanged". The CI budget is small (CALLKPI_FUZZ_EXAMPLES examples per importer,
-default 12); `./dev fuzz` raises it for long runs.
+default 12, the same inputs on every run: tests/conftest.py's replay profile); `./dev fuzz` raises it and
+draws new inputs (HYPOTHESIS_PROFILE=explore).
 
 The KPI rollups are refreshed by a no-op here (each refresh compiles some twenty Ibis queries, a
 second or more per import on this machine); tests/test_rollup.py checks them, and
@@ -34,7 +35,7 @@ from fuzz_support import SCORECARDS_YAML, TEXT_FIXTURES, Fixture, damaged, damag
 
 EXAMPLES = int(os.environ.get("CALLKPI_FUZZ_EXAMPLES", "12"))
 EXAMPLE_LIMIT_S = float(os.environ.get("CALLKPI_FUZZ_EXAMPLE_LIMIT_S", "60"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=EXAMPLE_LIMIT_S * 2), derandomize=False,
+FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=EXAMPLE_LIMIT_S * 2),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
 COUNTED_TABLES = ("queue_log_events", "cdr_records", "calls", "agent_legs", "quarantine", "sources", "data_quality",
