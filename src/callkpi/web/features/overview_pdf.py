@@ -77,9 +77,18 @@ def _grid(data: list[list[Any]], widths: Sequence[float] | None = None) -> Table
     return table
 
 
+def period_has_data(metrics: Sequence[str], row: dict[str, Any]) -> bool:
+    """A period has data when one of its counts is above 0; a period before (or after) the data counts
+    only zeros, and its values and the change against it are unknown ("—"), not 0 and "+30,960"."""
+    counts = [row.get(m) for m in metrics if m in REGISTRY.metrics and REGISTRY.metrics[m].unit == "count"]
+    return any(isinstance(value, int | float) and value > 0 for value in counts)
+
+
 def _cards_table(loc: Locale, metrics: Sequence[str], row: dict[str, Any], before: dict[str, Any],
                  targets: Targets, queue: str | None) -> Table:
     words = TITLES[loc.lang]
+    if not period_has_data(metrics, before):
+        before = {}
     data: list[list[Any]] = [["", words[4], words[1], words[2], words[3]]]
     shading = []
     for index, metric_id in enumerate(metrics, start=1):
