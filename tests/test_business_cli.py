@@ -171,9 +171,19 @@ def test_scorecard_prints_durations_readably_and_keeps_seconds_in_json(cli, day:
 
 
 def test_readable_duration_by_hand() -> None:
-    from callkpi.analyses.agent_scorecard import readable_duration
+    from callkpi.report.scorecard_text import readable_duration
 
     assert readable_duration(714084.0) == "198 h 21 min"  # 198 * 3600 + 21 * 60 + 24
     assert readable_duration(42.5) == "42.5 s"
     assert readable_duration(605) == "10 min 05 s"
     assert readable_duration(-90) == "-1 min 30 s"
+
+
+def test_scorecard_money_reads_with_its_currency() -> None:
+    from callkpi.report.scorecard_text import display_rows
+
+    card = {"currency": "RUB", "rows": [
+        {"section": "sales", "metric": "revenue", "title": "Revenue", "agent": 10000.0, "team": None},
+        {"section": "calls", "metric": "calls_handled", "title": "Calls handled", "agent": 2, "team": 1.5}]}
+    shown = {r["metric"]: (r["agent"], r["team"]) for r in display_rows(card)}
+    assert shown == {"revenue": ("10 000.0 RUB", "—"), "calls_handled": ("2", "1.5")}  # 3 calls / 2 agents

@@ -42,3 +42,15 @@ def test_a_period_has_data_when_one_of_its_counts_is_above_zero() -> None:
     assert not period_has_data(METRICS, {})
     assert not period_has_data(METRICS, {"calls_offered": 0, "calls_handled": 0, "answer_rate": None})
     assert period_has_data(METRICS, {"calls_offered": 0, "calls_handled": 1})
+
+
+def test_money_is_shown_with_its_currency() -> None:
+    from pypdf import PdfReader
+
+    metrics = ("calls_handled", "revenue")
+    empty = KpiTable("queues", ("queue",), metrics, [], [], MetricParams())
+    content = overview_pdf(Locale("en"), PERIOD, (), metrics, {"calls_handled": 4, "revenue": 37000.0},
+                           {"calls_handled": 2, "revenue": 10000.0}, empty, Targets([]), [], "RUB")
+    text = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).split())
+    assert "Revenue 37,000.00 RUB 10,000.00 RUB" in text, text[:800]
+    assert "Calls handled 4 2" in text  # counts carry no currency

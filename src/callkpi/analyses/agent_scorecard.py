@@ -19,7 +19,7 @@ from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, compute
-from callkpi.report.render import format_value
+from callkpi.queries.currency import money_currency
 from callkpi.storage import Store, first_row
 from callkpi.storage.business_tables import has_business_tables
 
@@ -120,7 +120,8 @@ def agent_scorecard(store: Store, agent: str, params: MetricParams, *, date_from
         rows.append({"section": section, "metric": metric_id, "title": REGISTRY.metrics[metric_id].title["en"],
                      "agent": own.get(metric_id), "team": team_value})
     return {"profile": profile, "period": {"from": _iso(date_from), "to": _iso(date_to)}, "team_agents": size,
-            "rows": rows, "notes": mine.notes, "definitions": [describe(REGISTRY.metrics[m], params) for m in ids]}
+            "currency": money_currency(store), "rows": rows, "notes": mine.notes,
+            "definitions": [describe(REGISTRY.metrics[m], params) for m in ids]}
 
 
 def export_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -138,30 +139,3 @@ def _plain(value: Any) -> Any:
 
 def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def readable_duration(seconds: float) -> str:
-    """Seconds as people read them: ``42.5 s``, ``12 min 05 s``, ``198 h 21 min`` (the raw seconds stay in JSON/CSV)."""
-    if abs(seconds) < 60:
-        return f"{seconds:.1f} s"
-    sign = "-" if seconds < 0 else ""
-    whole = round(abs(seconds))
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{sign}{hours} h {minutes:02d} min"
-    return f"{sign}{minutes} min {secs:02d} s"
-
-
-def display_value(metric_id: str, value: Any) -> str:
-    """A scorecard value for a terminal: durations readable, rates as percent, counts and money grouped."""
-    metric = REGISTRY.metrics.get(metric_id)
-    if value is not None and metric is not None and metric.unit == "seconds" and isinstance(value, int | float):
-        return readable_duration(float(value))
-    return format_value(metric_id, value)
-
-
-def display_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
-    """The scorecard's KPI rows with the agent's and the team's values as :func:`display_value` writes them."""
-    return [{**row, "agent": display_value(row["metric"], row["agent"]),
-             "team": display_value(row["metric"], row["team"])} for row in card["rows"]]

@@ -17,7 +17,7 @@ from typing import Any
 
 import typer
 
-from callkpi.analyses.agent_scorecard import SCORECARD_COLUMNS, agent_scorecard, display_rows, export_rows
+from callkpi.analyses.agent_scorecard import SCORECARD_COLUMNS, agent_scorecard, export_rows
 from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
 from callkpi.cli.app import app
 from callkpi.cli.common import (
@@ -38,6 +38,7 @@ from callkpi.metrics.engine import QueryError
 from callkpi.queries.business import relink_counts
 from callkpi.queries.survey_targets import survey_candidates
 from callkpi.report.render import print_table, write_xlsx
+from callkpi.report.scorecard_text import display_rows
 from callkpi.storage import Store
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
