@@ -144,3 +144,46 @@ def test_relink_attributes_deals_loaded_before_their_calls(cli, tmp_path: Path) 
     result = cli("relink", "--db", db, "--config", config)
     assert result.exit_code == 0, result.output
     assert "deal_attribution 5" in result.output  # D1-D5 (see test_business_sales)
+
+
+@needs_registry
+def test_scorecard_tenure_counts_to_the_period_end_or_the_data_end_never_today(cli, day: tuple[Path, Path]) -> None:
+    db, config = day
+    open_period = json.loads(cli("scorecard", "1001", "--db", db, "--config", config, "--format", "json").stdout)
+    assert open_period["profile"]["tenure_days"] == 365  # 2025-03-02 -> 2026-03-02, the day of the newest call
+    closed = json.loads(cli("scorecard", "1001", "--db", db, "--config", config, "--to", "2026-03-10",
+                            "--format", "json").stdout)
+    assert closed["profile"]["tenure_days"] == 373  # 2025-03-02 -> 2026-03-10
+
+
+@needs_registry
+def test_scorecard_prints_durations_readably_and_keeps_seconds_in_json(cli, day: tuple[Path, Path]) -> None:
+    db, config = day
+    card = json.loads(cli("scorecard", "1001", "--db", db, "--config", config, "--format", "json").stdout)
+    rows = {r["metric"]: r for r in card["rows"]}
+    assert rows["logged_in_s"]["agent"] == 5 * 3600  # queue member 08:00-13:00
+    table = cli("scorecard", "1001", "--db", db, "--config", config)
+    assert table.exit_code == 0, table.output
+    line = next(text for text in table.stdout.splitlines() if "logged_in_s" in text)
+    assert "5 h 00 min" in line and "18000" not in line.replace(" ", "")
+    att = next(text for text in table.stdout.splitlines() if " att_s " in f" {text} ")
+    assert "2 min 50 s" in att  # talk of c1 and c4: (100 + 240) / 2 = 170 s
+
+
+def test_readable_duration_by_hand() -> None:
+    from callkpi.report.scorecard_text import readable_duration
+
+    assert readable_duration(714084.0) == "198 h 21 min"  # 198 * 3600 + 21 * 60 + 24
+    assert readable_duration(42.5) == "42.5 s"
+    assert readable_duration(605) == "10 min 05 s"
+    assert readable_duration(-90) == "-1 min 30 s"
+
+
+def test_scorecard_money_reads_with_its_currency() -> None:
+    from callkpi.report.scorecard_text import display_rows
+
+    card = {"currency": "RUB", "rows": [
+        {"section": "sales", "metric": "revenue", "title": "Revenue", "agent": 10000.0, "team": None},
+        {"section": "calls", "metric": "calls_handled", "title": "Calls handled", "agent": 2, "team": 1.5}]}
+    shown = {r["metric"]: (r["agent"], r["team"]) for r in display_rows(card)}
+    assert shown == {"revenue": ("10 000.0 RUB", "—"), "calls_handled": ("2", "1.5")}  # 3 calls / 2 agents

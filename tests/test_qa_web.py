@@ -259,3 +259,58 @@ def test_a_supervisor_corrects_on_the_review_page(web: Web, browser_client: Test
     assert latest["version"] == 2 and latest["reviewer"] == "sup" and latest["cqr"] == pytest.approx(100 * 7.5 / 9)
     first = web.api(f"/api/v1/qa/reviews/{review['review_id']}", params={"version": 1}).json()
     assert first["cqr"] == pytest.approx(EXPECTED_CQR)
+
+
+def test_the_agent_disputes_on_the_page_with_a_comment_the_reviewers_see(web: Web, browser_client: TestClient) -> None:
+    review = score(web, calls_of(web.store, "1003")[1]).json()
+    path = f"/qa/reviews/{review['review_id']}"
+    login(browser_client, "agent3")
+    page = browser_client.get(path).text
+    dispute_form = page[page.index('id="qa-dispute-form"'):]
+    dispute_form = dispute_form[:dispute_form.index("</form>")]
+    assert 'name="response" value="disputed"' in dispute_form
+    assert re.search(r'<textarea id="qa-dispute-comment" name="comment"[^>]* required', dispute_form)
+    empty = browser_client.post(f"{path}/respond", follow_redirects=False,
+                                data={"csrf_token": csrf_of(page), "response": "disputed", "comment": " "})
+    assert empty.status_code == 400  # the server refuses a dispute without a comment too
+    sent = browser_client.post(f"{path}/respond", follow_redirects=False, data={
+        "csrf_token": csrf_of(page), "response": "disputed", "comment": "the client asked to call back"})
+    assert sent.status_code == 303
+    stored = web.store.connection.execute(
+        "SELECT response, comment FROM qa_responses WHERE review_id = ?", [review["review_id"]]).fetchall()
+    assert stored == [("disputed", "the client asked to call back")]
+    login(browser_client, "sup")  # the supervisor of support reviews 1003's calls
+    seen = browser_client.get(path).text
+    assert '<blockquote id="qa-response-comment">the client asked to call back</blockquote>' in seen
+    listing = browser_client.get("/qa", params=PERIOD).text
+    row = listing[listing.index(f'data-review="{review["review_id"]}"'):]
+    assert '<q class="qa-dispute-comment">the client asked to call back</q>' in row[:row.index("</tr>")]
+
+
+def test_the_review_queue_is_paged_on_the_server(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from callkpi.web.features.qa import QUEUE_PER_PAGE
+
+    data = build_web_store(tmp_path_factory.mktemp("qa-queue"))
+    total = 2 * QUEUE_PER_PAGE + 7  # three pages: 50, 50, 7
+    with Store(data.path) as store:
+        store.connection.executemany(
+            "INSERT INTO qa_sample VALUES (?, '1001', DATE '2026-03-02', 'qualification', 'manual', 'admin', "
+            "TIMESTAMP '2026-03-04 09:00:00', NULL)", [[f"Q-{i:04d}"] for i in range(total)])
+    app = create_app(data.path, Settings(), warm=False)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        login(client, "admin")
+
+        def queued(page: int | None) -> tuple[list[str], str]:
+            html = client.get("/qa", params={**PERIOD, **({"queue_page": page} if page else {})}).text
+            section = html[html.index('id="qa-queue-section"'):html.index("</section>", html.index('id="qa-queue"'))]
+            return re.findall(r'<tr data-call="(Q-\d+)">', section), section
+
+        first, section = queued(None)
+        assert first == [f"Q-{i:04d}" for i in range(50)]  # oldest day first, then call id
+        assert f'data-queue-total="{total}"' in section and "1–50 / 107" in section
+        assert 'data-page="next"' in section and 'data-page="prev"' not in section
+        last, section = queued(3)
+        assert last == [f"Q-{i:04d}" for i in range(100, 107)]
+        assert "101–107 / 107" in section and 'data-page="next"' not in section
+        assert queued(99)[0] == last  # past the end: the last page
+        assert client.get("/qa", params={"queue_page": "x"}).status_code == 400

@@ -332,3 +332,16 @@ def test_writer_process_writes_the_same_bytes_as_the_writer_thread(tmp_path: Pat
     simulate(small(days=1), tmp_path / "process", parallel=True)
     for file in ("queue_log", "Master.csv", "deals.csv", "truth_queue_legs.csv.gz", "truth_summary.json"):
         assert (tmp_path / "thread" / file).read_bytes() == (tmp_path / "process" / file).read_bytes(), file
+
+
+def test_the_simulated_centre_reviews_the_qa_sample_share_of_handled_calls(run: Path) -> None:
+    """The demo reviewed 3 % of calls (the scenario said 0.03) while qa_sample_share says 30 %."""
+    from callkpi.config import MetricParams
+
+    assert Scenario().qa.sample_share == MetricParams().qa_sample_share == 0.30
+    answered = {c["call_id"] for c in read_truth(run, "truth_calls.csv.gz")
+                if c["direction"] == "inbound" and c["answered"] == "1"}
+    reviewed = {r["call_id"] for r in read_csv(run, "qa_reviews.csv")} & answered
+    share = len(reviewed) / len(answered)
+    # thousands of answered inbound calls, each reviewed with probability 0.30: the share is within a few points
+    assert len(answered) > 2000 and 0.27 < share < 0.33, (len(answered), share)

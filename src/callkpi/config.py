@@ -85,6 +85,10 @@ class AgentNaming(BaseModel):
         True, description="Local/1127@ctx, SIP/1127-00ab, Agent/1127 are one agent `1127`"
     )
     aliases: dict[str, str] = Field(default_factory=dict, description="raw name -> agent id")
+    crm_users: dict[str, str] = Field(
+        default_factory=dict, description="CRM user name (the responsible user of a deal, e.g. \"Иванова Мария\") "
+        "-> agent id; matched without case or surrounding spaces"
+    )
 
 
 class PhoneSettings(BaseModel):
@@ -198,6 +202,18 @@ class AlertSettings(BaseModel):
     check_every_s: float = Field(60, ge=5, description="how often `callkpi serve` checks the alerts")
 
 
+class MoneySettings(BaseModel):
+    """The currency of money values (``[money]`` in callkpi.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(
+        "", pattern=r"^([A-Z]{3})?$", description="ISO 4217 code (e.g. RUB) of amounts whose file names no "
+        "currency; deals that say theirs (a currency column, 12 500 ₽, a header such as Бюджет, ₽) keep it, "
+        "and amounts in different currencies are never added"
+    )
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -207,6 +223,7 @@ class Settings(BaseModel):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     cdr: CdrSettings = Field(default_factory=CdrSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    money: MoneySettings = Field(default_factory=MoneySettings)
 
 
 def effective_params(settings: Settings, store_timezone: str | None) -> MetricParams:

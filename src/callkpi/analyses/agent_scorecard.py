@@ -2,17 +2,24 @@
 
 Shared by `callkpi scorecard` and the web (``/agents/{id}/scorecard`` and its API and exports), so
 both show the same numbers. Every KPI is a row of :func:`callkpi.metrics.engine.compute`.
+
+Tenure has one rule everywhere: days from the hire date to the end of the period shown (``--to``),
+or to the local day of the newest call loaded when the period is open, and never past the leaving
+date; only a store without calls counts to today.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, compute
+from callkpi.queries.currency import money_currency
 from callkpi.storage import Store, first_row
 from callkpi.storage.business_tables import has_business_tables
 
@@ -62,6 +69,16 @@ def agent_profile(store: Store, agent: str, as_of: date) -> dict[str, Any]:
     }
 
 
+def tenure_end(store: Store, date_to: date | None, timezone: str) -> date:
+    """The day tenure is counted to: the period's last day, else the local day of the newest call, else today."""
+    if date_to is not None:
+        return date_to
+    newest = data_end_utc(store)
+    if newest is None:
+        return datetime.now(UTC).date()
+    return newest.replace(tzinfo=UTC).astimezone(ZoneInfo(timezone)).date()
+
+
 def known_agent(store: Store, agent: str) -> bool:
     """The agent is in the agents list or was offered a call."""
     row = first_row(store.connection.execute(
@@ -84,8 +101,7 @@ def agent_scorecard(store: Store, agent: str, params: MetricParams, *, date_from
     """Everything about one agent in one period, with the team's values beside."""
     wanted = scorecard_metrics()
     ids = tuple(m for _, m in wanted)
-    as_of = date_to or datetime.now(UTC).date()
-    profile = agent_profile(store, agent, as_of)
+    profile = agent_profile(store, agent, tenure_end(store, date_to, params.timezone))
     query = KpiQuery(date_from=date_from, date_to=date_to, filters={"agent": (agent,)}, metrics=ids, params=params)
     mine = compute(store, query)
     team_values: dict[str, Any] = {}
@@ -104,7 +120,8 @@ def agent_scorecard(store: Store, agent: str, params: MetricParams, *, date_from
         rows.append({"section": section, "metric": metric_id, "title": REGISTRY.metrics[metric_id].title["en"],
                      "agent": own.get(metric_id), "team": team_value})
     return {"profile": profile, "period": {"from": _iso(date_from), "to": _iso(date_to)}, "team_agents": size,
-            "rows": rows, "notes": mine.notes, "definitions": [describe(REGISTRY.metrics[m], params) for m in ids]}
+            "currency": money_currency(store), "rows": rows, "notes": mine.notes,
+            "definitions": [describe(REGISTRY.metrics[m], params) for m in ids]}
 
 
 def export_rows(card: dict[str, Any]) -> list[dict[str, Any]]:

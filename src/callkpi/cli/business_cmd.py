@@ -37,7 +37,8 @@ from callkpi.config import MetricParams
 from callkpi.metrics.engine import QueryError
 from callkpi.queries.business import relink_counts
 from callkpi.queries.survey_targets import survey_candidates
-from callkpi.report.render import format_value, print_table, write_xlsx
+from callkpi.report.render import print_table, write_xlsx
+from callkpi.report.scorecard_text import display_rows
 from callkpi.storage import Store
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
@@ -148,9 +149,8 @@ def _emit_scorecard(card: dict[str, Any], fmt: str, output: Path | None, params:
     for training in profile["trainings"]:
         console.print(f"  training: {training['programme']} {training['start']}"
                       + (f"..{training['end']}" if training["end"] != training["start"] else ""))
-    shown = [{**row, "agent": format_value(row["metric"], row["agent"]),
-              "team": format_value(row["metric"], row["team"])} for row in card["rows"]]
-    print_table(console, shown, SCORECARD_COLUMNS, title="Scorecard (team: counts per agent, rates for the team)")
+    print_table(console, display_rows(card), SCORECARD_COLUMNS,
+                title="Scorecard (team: counts per agent, rates for the team)")
     for note in card["notes"]:
         console.print(f"[yellow]note:[/] {note}")
 

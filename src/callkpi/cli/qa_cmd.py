@@ -52,8 +52,10 @@ def _show(rows: list[dict], columns: tuple[str, ...], fmt: str, title: str) -> N
 def scorecards_command(
     db: Path | None = DbOption,
     output: Path | None = typer.Option(None, "--output", help="write the YAML to this file (default: print it)"),
+    config: Path | None = ConfigOption,
 ) -> None:
     """Export every scorecard (latest versions) as YAML; the defaults are created on first use."""
+    settings_for(config)  # like every command: a broken settings file is an error, not silently ignored
     with Store(resolve_db(db)) as store:
         ensure_default_scorecards(store)
         text = to_yaml(list_scorecards(store))
@@ -137,8 +139,10 @@ def queue_command(
     agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
     fmt: str = FormatOption,
     db: Path | None = DbOption,
+    config: Path | None = ConfigOption,
 ) -> None:
     """Sampled calls still waiting for a review."""
+    settings_for(config)  # like every command: a broken settings file is an error, not silently ignored
     with Store(existing_db(db), read_only=True) as store:
         rows = review_queue(store, agents=split_values(agent), limit=10_000)
     _show(rows, ("day", "call_id", "agent", "call_type", "reason", "queue", "talk_s"), fmt, "QA review queue")
@@ -196,7 +200,19 @@ def report_command(
                 fail(str(exc))
                 raise
             for row in result.rows:
-                row["needs_work_share"] = None if row["qa_pass_rate"] is None else 1 - row["qa_pass_rate"]
-            _show(result.rows, (*dims, *metrics, "needs_work_share"), fmt, f"CQR by {', '.join(dims)}")
+                row["needs_work_share"] = needs_work_share(row["qa_pass_rate"])
+            shown = result.rows if fmt == "json" else [
+                {**row, "needs_work_share": _percent(row["needs_work_share"])} for row in result.rows]
+            _show(shown, (*dims, *metrics, "needs_work_share"), fmt, f"CQR by {', '.join(dims)}")
         else:
             fail("report must be weakest, calibration, trend or agents")
+
+
+def needs_work_share(pass_rate: float | None) -> float | None:
+    """Share of reviews below qa_pass_score: 1 - pass rate without the binary float's tail
+    (0.3, not 0.30000000000000004)."""
+    return None if pass_rate is None else round(1 - pass_rate, 12)
+
+
+def _percent(share: float | None) -> str:
+    return "—" if share is None else f"{share * 100:.1f} %"

@@ -242,10 +242,12 @@ def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
         params.append(wanted.call_id)
     sql = f"""
         SELECT r.review_id, r.version, r.call_id, r.agent, r.reviewer, r.reviewed_utc, r.call_type, r.cqr,
-               r.fatal_failed, c.queue, c.start_utc, p.response
+               r.fatal_failed, c.queue, c.start_utc, p.response, p.response_comment
         FROM qa_reviews r
         LEFT JOIN calls c ON c.call_id = r.call_id
-        LEFT JOIN (SELECT review_id, arg_max(response, version) AS response FROM qa_responses GROUP BY review_id) p
+        LEFT JOIN (SELECT review_id, arg_max(response, version) AS response,
+                          arg_max(comment, version) AS response_comment
+                   FROM qa_responses GROUP BY review_id) p
             ON p.review_id = r.review_id
         WHERE {' AND '.join(where)}
         QUALIFY r.version = max(r.version) OVER (PARTITION BY r.review_id)
@@ -253,5 +255,5 @@ def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
     """  # noqa: S608 - fixed SQL; values are bound
     rows = store.connection.execute(sql, [*params, wanted.limit]).fetchall()
     names = ("review_id", "version", "call_id", "agent", "reviewer", "reviewed_utc", "call_type", "cqr",
-             "fatal_failed", "queue", "call_start_utc", "response")
+             "fatal_failed", "queue", "call_start_utc", "response", "response_comment")
     return [dict(zip(names, r, strict=True)) for r in rows]

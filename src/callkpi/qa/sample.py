@@ -252,9 +252,7 @@ def pick_call(store: Store, call_id: str, *, user: str, agent: str | None = None
     return call
 
 
-def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[str] = (),
-                 teams: Sequence[str] = (), limit: int = 200) -> list[dict[str, Any]]:
-    """Sampled calls nobody has reviewed yet for that agent, oldest day first."""
+def _queue_where(agents: Sequence[str], queues: Sequence[str], teams: Sequence[str]) -> tuple[str, list[Any]]:
     where, params = ["r.review_id IS NULL"], []
     for column, values in (("s.agent", agents), ("c.queue", queues)):
         if values:
@@ -263,16 +261,37 @@ def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[s
     if teams:
         where.append("s.agent IN (SELECT agent FROM agents WHERE list_contains(?, team))")
         params.append(list(teams))
-    rows = store.connection.execute(
-        f"""
-        SELECT s.call_id, s.agent, s.day, s.call_type, s.reason, c.queue, c.start_utc, c.talk_s
+    return " AND ".join(where), params
+
+
+_QUEUE_FROM = """
         FROM qa_sample s
         LEFT JOIN calls c ON c.call_id = s.call_id
         LEFT JOIN (SELECT DISTINCT call_id, agent, review_id FROM qa_reviews) r
             ON r.call_id = s.call_id AND r.agent = s.agent
-        WHERE {' AND '.join(where)}
-        ORDER BY s.day, c.start_utc, s.call_id LIMIT ?
-        """,  # noqa: S608 - fixed SQL; values are bound
-        [*params, limit]).fetchall()
+"""
+
+
+def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[str] = (),
+                 teams: Sequence[str] = (), limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
+    """Sampled calls nobody has reviewed yet for that agent, oldest day first (``offset`` rows skipped)."""
+    where, params = _queue_where(agents, queues, teams)
+    rows = store.connection.execute(
+        f"""
+        SELECT s.call_id, s.agent, s.day, s.call_type, s.reason, c.queue, c.start_utc, c.talk_s
+        {_QUEUE_FROM}
+        WHERE {where}
+        ORDER BY s.day, c.start_utc, s.call_id LIMIT ? OFFSET ?
+        """,
+        [*params, limit, offset]).fetchall()
     names = ("call_id", "agent", "day", "call_type", "reason", "queue", "start_utc", "talk_s")
     return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def review_queue_size(store: Store, *, agents: Sequence[str] = (), queues: Sequence[str] = (),
+                      teams: Sequence[str] = ()) -> int:
+    """How many sampled calls wait for a review (the length of :func:`review_queue` without a limit)."""
+    where, params = _queue_where(agents, queues, teams)
+    row = store.connection.execute(f"SELECT count(*) {_QUEUE_FROM} WHERE {where}",
+                                   params).fetchone()
+    return int(row[0]) if row else 0

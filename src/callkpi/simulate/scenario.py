@@ -223,7 +223,7 @@ def _criteria(*items: tuple[str, float] | tuple[str, float, bool]) -> tuple[Crit
 
 
 class QualityAssurance(_Model):
-    sample_share: float = Field(0.03, ge=0, le=1, description="handled calls reviewed")
+    sample_share: float = Field(0.30, ge=0, le=1, description="handled calls reviewed (qa_sample_share's default)")
     reviewers: tuple[str, ...] = ("qa.smirnova", "qa.kozlov", "qa.orlova")
     na_share: float = Field(0.05, ge=0, le=1, description="non-fatal criteria marked NA")
     fatal_fail_share: float = Field(0.02, ge=0, le=1)

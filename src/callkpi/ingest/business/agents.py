@@ -11,10 +11,11 @@ from callkpi.storage import Store
 
 def refresh_agent_lookup(store: Store, settings: Settings | None) -> None:
     """TEMP table ``biz_agent_lookup(key, agent)``: lower-case agent ids, staff names, staff and
-    agents aliases, and the settings' aliases, each to its agent id (ambiguous names are left out)."""
+    agents aliases, and the settings' aliases and CRM users (``[agents.crm_users]``: the responsible user
+    of a CRM deal by name), each to its agent id (ambiguous names are left out)."""
     con = store.connection
     store.create_working_table(BUSINESS_ALIAS_SETTINGS, empty=True)
-    aliases = settings.agents.aliases if settings else {}
+    aliases = {**settings.agents.aliases, **settings.agents.crm_users} if settings else {}
     if aliases:
         store.append_arrow("biz_alias_settings", pa.table({"raw": list(aliases), "agent": list(aliases.values())}))
     con.execute(

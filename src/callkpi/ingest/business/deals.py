@@ -15,7 +15,14 @@ from typing import Any
 from callkpi import phone
 from callkpi.ingest.base import ImportReport
 from callkpi.ingest.business.rows import ParseContext, Row, RowError, delete_source_rows
-from callkpi.ingest.business.values import currency_of, parse_amount, parse_datetime, slice_of, split_phones
+from callkpi.ingest.business.values import (
+    currency_of,
+    normalise_currency,
+    parse_amount,
+    parse_datetime,
+    slice_of,
+    split_phones,
+)
 from callkpi.model.business_schema import DEALS, arrow_records
 from callkpi.storage import Store, first_row
 
@@ -54,7 +61,8 @@ def parse_row(row: Row, ctx: ParseContext) -> dict[str, Any]:
         "status": status,
         "status_raw": row.text("status"),
         "amount": amount,
-        "currency": row.text("currency") or currency_of(amount_cell),
+        "currency": (normalise_currency(row.text("currency")) or currency_of(amount_cell)
+                     or ctx.settings.money.currency or None),
         "created_utc": created,
         "closed_utc": closed,
         "event_utc": event,

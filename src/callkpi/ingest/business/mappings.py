@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from callkpi.ingest.base import ImportError_
+from callkpi.ingest.business.currencies import currency_of
 from callkpi.ingest.business.layouts import KINDS, MAPPING_ENV
 
 Names = tuple[str, ...]
@@ -176,7 +177,7 @@ def choose_mapping(kind: str, header: Sequence[str]) -> BusinessMapping:
     candidates = candidate_mappings(kind)
     for mapping in candidates:
         if fits(mapping, keys):
-            return mapping
+            return with_header_currency(mapping, header)
     lacking = missing_columns(candidates[-1], keys)
     tried = ", ".join(m.name for m in candidates[:-1])
     raise ImportError_(
@@ -185,3 +186,15 @@ def choose_mapping(kind: str, header: Sequence[str]) -> BusinessMapping:
         + (f"; mappings tried: {tried}" if tried else "")
         + f" (a mapping file named in ${MAPPING_ENV} can name the columns)"
     )
+
+
+def with_header_currency(mapping: BusinessMapping, header: Sequence[str]) -> BusinessMapping:
+    """The mapping, with the currency its amount column's header names (``Бюджет, ₽``, ``Amount (USD)``)
+    as the default currency of its rows, unless the mapping sets one (a currency cell still wins)."""
+    if "currency" not in KINDS[mapping.kind].field_names or "currency" in mapping.defaults:
+        return mapping
+    amount_keys = {header_key(name) for name in mapping.columns.get("amount", ())}
+    named = next((currency_of(h) for h in header if header_key(h) in amount_keys and currency_of(h)), None)
+    if named is None:
+        return mapping
+    return mapping.model_copy(update={"defaults": {**mapping.defaults, "currency": named}})

@@ -1,5 +1,5 @@
 """Parsing the values of business files: amounts and currencies, times and days in the file's zone,
-phone numbers (several to a cell)."""
+phone numbers (several to a cell). Currencies: :mod:`callkpi.ingest.business.currencies` (re-exported)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,13 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
+from callkpi.ingest.business.currencies import CURRENCY_TEXT, currency_of, normalise_currency
 from callkpi.ingest.business.mappings import BusinessMapping
 from callkpi.ingest.business.rows import RowError
 from callkpi.model.schema import SLICE_SECONDS
 
-_CURRENCY_MARKS = {"₽": "RUB", "руб": "RUB", "р.": "RUB", "rub": "RUB", "$": "USD", "usd": "USD",
-                   "€": "EUR", "eur": "EUR", "£": "GBP", "gbp": "GBP", "₸": "KZT", "kzt": "KZT"}
-
-
-_CURRENCY_TEXT = re.compile(r"(₽|руб\.?|р\.|rub|usd|eur|gbp|kzt|\$|€|£|₸)", re.IGNORECASE)
+__all__ = ["currency_of", "normalise_currency", "parse_amount", "parse_datetime", "parse_day", "slice_of",
+           "split_phones"]
 
 
 def parse_amount(value: object, decimal: str = "auto") -> float | None:
@@ -28,7 +26,7 @@ def parse_amount(value: object, decimal: str = "auto") -> float | None:
     text = str(value).strip()
     if not text:
         return None
-    cleaned = _CURRENCY_TEXT.sub("", re.sub(r"[\s\u00a0\u202f']", "", text))
+    cleaned = CURRENCY_TEXT.sub("", re.sub(r"[\s\u00a0\u202f']", "", text))
     if not re.fullmatch(r"[-+]?(\d[\d.,]*)", cleaned):
         raise RowError(f"amount {text!r} is not a number")
     try:
@@ -54,14 +52,6 @@ def _decimal_point(number: str, decimal: str) -> str:
     if dots > 1:
         return number.replace(".", "")
     return number
-
-
-def currency_of(value: object) -> str | None:
-    """The currency written into an amount cell (``12 500 ₽`` -> RUB), if any."""
-    if not isinstance(value, str):
-        return None
-    match = _CURRENCY_TEXT.search(value)
-    return _CURRENCY_MARKS.get(match.group(1).lower()) if match else None
 
 
 _BUILTIN_TIME_FORMATS = (

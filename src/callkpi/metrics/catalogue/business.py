@@ -12,6 +12,7 @@ call and its gap, so the window is applied here, at report time.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import ibis
@@ -64,7 +65,8 @@ def _window_s(p: MetricParams) -> float:
 
 def _deals_attributed(backend: Any) -> ibis.Table:
     deals = _table(backend, "deals").select(
-        "deal_id", "status", "amount", "owner", "event_utc", "event_slice", "created_slice", deal_campaign="campaign")
+        "deal_id", "status", "amount", "currency", "owner", "event_utc", "event_slice", "created_slice",
+        deal_campaign="campaign")
     attribution = _table(backend, "deal_attribution")
     calls = attribution.select(
         attributed_deal=attribution.deal_id, matched_by=attribution.matched_by, gap_s=attribution.gap_s,
@@ -140,6 +142,47 @@ d_won = count("d_won", "deals", _won, text="count(won deals attributed to the sc
 d_revenue = total("d_revenue", "deals", "amount", _won, text="sum(amount of won attributed deals)")
 d_won_priced = count("d_won_priced", "deals", lambda t, p: _won(t, p) & t.amount.notnull(),
     text="won deals with an amount")
+d_currencies = measure("d_currencies", "deals", "nunique", lambda t, p, c: t.currency,
+                       lambda t, p, c: _won(t, p) & t.amount.notnull(), text="currencies of the won deals")
+
+
+def _one_currency(value: ibis.Value, m: Mapping[str, ibis.Value]) -> ibis.Value:
+    """Amounts in different currencies are never added: null (mixed currencies) where the won deals name
+    more than one; deals that name none are in the settings' currency."""
+    return ibis.ifelse(m[d_currencies].fill_null(0) > 1, ibis.null(), value).cast("float64")
+
+
+MIXED = "; null where the won deals are in more than one currency (mixed currencies)"
+
+
+@dataclass(frozen=True)
+class OneCurrencyValue(Value):
+    """A sum of deal amounts, null over mixed currencies."""
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return (self.measure, d_currencies)
+
+    def compute(self, m: Mapping[str, ibis.Value], p: MetricParams) -> ibis.Value:
+        return _one_currency(super().compute(m, p), m)
+
+    def formula(self, registry: Any) -> str:
+        return super().formula(registry) + MIXED
+
+
+@dataclass(frozen=True)
+class OneCurrencyRatio(Ratio):
+    """A ratio over deal amounts, null over mixed currencies."""
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return (*super().measures, d_currencies)
+
+    def compute(self, m: Mapping[str, ibis.Value], p: MetricParams) -> ibis.Value:
+        return _one_currency(super().compute(m, p), m)
+
+    def formula(self, registry: Any) -> str:
+        return super().formula(registry) + MIXED
 d_unattributed = count("d_won_unattributed", "deals", lambda t, p: (t.status == "won") & ~_attributed(t, p),
     text="count(won deals neither owned nor matched to a call)")
 l_leads = count("l_leads", "leads", _attributed, text="leads (by creation time)")
@@ -164,9 +207,11 @@ metric(
 )
 metric(
     "revenue", SALES, "money", "higher_is_better", ("Revenue", "Выручка"),
-    _rule("Amount of the won deals attributed to the scope (currencies are added as written).",
-          "Сумма выигранных сделок среза (валюты складываются как записаны)."),
-    kind=Value(d_revenue), params=WINDOW,
+    _rule("Amount of the won deals attributed to the scope, in their currency (amounts in different "
+          "currencies are never added: null, mixed currencies).",
+          "Сумма выигранных сделок среза в их валюте (суммы в разных валютах не складываются: пусто, "
+          "валюты смешаны)."),
+    kind=OneCurrencyValue(d_revenue), params=WINDOW,
 )
 metric(
     "deals_unattributed", SALES, "count", "lower_is_better", ("Won deals not attributed", "Сделки без атрибуции"),
@@ -195,12 +240,12 @@ metric(
 metric(
     "aov", SALES, "money", "higher_is_better", ("Average order value", "Средний чек"),
     _rule("Revenue over the won deals that have an amount.", "Выручка к выигранным сделкам с суммой."),
-    kind=Ratio((d_revenue,), (d_won_priced,)), params=WINDOW,
+    kind=OneCurrencyRatio((d_revenue,), (d_won_priced,)), params=WINDOW,
 )
 metric(
     "arpc", SALES, "money", "higher_is_better", ("Revenue per call", "Выручка на звонок"),
     _rule("Revenue over calls_handled.", "Выручка к обработанным звонкам."),
-    kind=Ratio((d_revenue,), (handled,)), params=WINDOW,
+    kind=OneCurrencyRatio((d_revenue,), (handled,)), params=WINDOW,
 )
 
 # -- money -----------------------------------------------------------------------------------

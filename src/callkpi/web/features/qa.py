@@ -31,7 +31,15 @@ from callkpi.qa.review import (
     list_reviews,
     respond,
 )
-from callkpi.qa.sample import DEFAULT_SEED, RULES, draw_sample, pick_by_rule, pick_call, review_queue
+from callkpi.qa.sample import (
+    DEFAULT_SEED,
+    RULES,
+    draw_sample,
+    pick_by_rule,
+    pick_call,
+    review_queue,
+    review_queue_size,
+)
 from callkpi.qa.scorecards import (
     Scorecard,
     ScorecardError,
@@ -50,6 +58,7 @@ from callkpi.web.i18n import STRINGS
 from callkpi.web.kpi import BadRequest, check_date_range, parse_date
 from callkpi.web.scope import Forbidden, NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, check_form_csrf, page_principal, web_state
+from callkpi.web.tables import Paging
 from callkpi.web.ui import locale, page_query, render
 
 STRINGS.update(QA_STRINGS)
@@ -67,6 +76,7 @@ api = APIRouter(prefix="/api/v1/qa", tags=["quality"], responses=API_ERRORS)
 Me = Annotated[Principal, Depends(api_principal)]
 QA_METRICS = ("qa_reviews", "qa_coverage", "cqr", "qa_pass_rate", "qa_fatal_rate")
 SCORERS = ("admin", "supervisor")
+QUEUE_PER_PAGE = 50
 
 
 # -- scope ------------------------------------------------------------------------------------
@@ -136,16 +146,33 @@ def qa_home(request: Request, me: Principal = Depends(page_principal)) -> HTMLRe
     by_agent = compute(store, KpiQuery(by=("agent",), date_from=pq.period.date_from, date_to=pq.period.date_to,
                                        filters=filters, metrics=QA_METRICS, params=params))
     agents = scope.get("agents", ())
+    page_asked = request.query_params.get("queue_page")
+    queue, queue_paging = ([], None) if me.is_agent else queue_page(store, scope, page_asked)
     return render(
         request, me, "qa.html", loc=locale(request, me, params), active="qa", pq=pq,
         row=result.rows[0] if result.rows else {}, metrics=QA_METRICS, by_agent=by_agent.rows,
-        queue=[] if me.is_agent else review_queue(store, **scope, limit=200),
+        queue=queue, queue_paging=queue_paging,
         reviews=list_reviews(store, ReviewFilter(**scope, limit=200)),
         weakest=reports.weakest_criteria(store, agents=agents, date_from=pq.period.date_from,
                                          date_to=pq.period.date_to, timezone=params.timezone),
         calibration=[] if me.is_agent else reports.calibration(store),
         rules=RULES, today=pq.period.date_to, queues=(),
     )
+
+
+def queue_page(store: Store, scope: dict[str, tuple[str, ...]], page_text: str | None,
+               per_page: int = QUEUE_PER_PAGE) -> tuple[list[dict[str, Any]], Paging]:
+    """One page of the review queue (oldest first), read from the store page by page, and where it is."""
+    try:
+        page = int(page_text or 1)
+    except ValueError as exc:
+        raise BadRequest("queue_page must be a whole number") from exc
+    total = review_queue_size(store, **scope)
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 1), pages)
+    start = (page - 1) * per_page
+    rows = review_queue(store, **scope, limit=per_page, offset=start)
+    return rows, Paging("day", False, page, pages, total, start + 1 if rows else 0, start + len(rows))
 
 
 @pages.post("/qa/sample", response_model=None)

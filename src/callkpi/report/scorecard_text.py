@@ -1,0 +1,43 @@
+"""The agent scorecard (:func:`callkpi.analyses.agent_scorecard.agent_scorecard`) as a terminal shows it:
+durations as people read them, rates as percent, money with its currency. JSON, CSV and XLSX keep the
+raw values (seconds, fractions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.queries.currency import with_currency
+from callkpi.report.render import format_value
+
+
+def readable_duration(seconds: float) -> str:
+    """Seconds as people read them: ``42.5 s``, ``12 min 05 s``, ``198 h 21 min`` (the raw seconds stay in JSON/CSV)."""
+    if abs(seconds) < 60:
+        return f"{seconds:.1f} s"
+    sign = "-" if seconds < 0 else ""
+    whole = round(abs(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours} h {minutes:02d} min"
+    return f"{sign}{minutes} min {secs:02d} s"
+
+
+def display_value(metric_id: str, value: Any, currency: str | None = None) -> str:
+    """A scorecard value for a terminal: durations readable, rates as percent, counts grouped, money
+    with its currency."""
+    metric = REGISTRY.metrics.get(metric_id)
+    if value is not None and metric is not None and metric.unit == "seconds" and isinstance(value, int | float):
+        return readable_duration(float(value))
+    if metric is not None and metric.unit == "count" and isinstance(value, float) and not value.is_integer():
+        return f"{value:,.1f}".replace(",", " ")  # a team's count per agent: 1.5, not 1
+    text = format_value(metric_id, value)
+    return with_currency(text, currency) if metric is not None and metric.unit == "money" else text
+
+
+def display_rows(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scorecard's KPI rows with the agent's and the team's values as :func:`display_value` writes them."""
+    currency = card.get("currency")
+    return [{**row, "agent": display_value(row["metric"], row["agent"], currency),
+             "team": display_value(row["metric"], row["team"], currency)} for row in card["rows"]]
