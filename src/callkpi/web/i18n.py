@@ -11,8 +11,10 @@ values themselves always come from the metric engine or the canonical tables.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,6 +101,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "callee": ("Called", "Вызываемый"),
     "wait": ("Wait, s", "Ожидание, с"),
     "talk": ("Talk, s", "Разговор, с"),
+    "ring_s": ("Ring, s", "Вызов оператора, с"),
+    "scope.all": ("all", "все"),
+    "scope.queue": ("queue", "очередь"),
+    "scope.team": ("team", "группа"),
+    "qa_default_note": ("default scorecard", "анкета по умолчанию"),
     "duration": ("Duration, s", "Длительность, с"),
     "recording": ("Recording", "Запись"),
     "found": ("found", "найдено"),
@@ -387,6 +394,30 @@ PARAMETER_DESCRIPTIONS = {
     "qa_sample_share": "доля обработанных вызовов, отбираемых на проверку качества",
     "interval_minutes": "длина интервала для измерения `interval`",
 }
+# The metric engine's notes (metrics/engine.py writes them in English); Locale.note reads them in Russian.
+NOTE_STRINGS = {
+    "note.left_out": ("{metric}: no {names} in the loaded data for this scope; left out",
+                      "{metric}: в загруженных данных нет: {names} — не учтено"),
+    "note.not_recorded": ("{metric}: {names} not recorded by the loaded sources {where}; shown as null, not 0",
+                          "{metric}: {names} — не записано в загруженных источниках {where}; показано пусто, а не 0"),
+    "note.in_scope": ("in this scope", "в этой выборке"),
+    "note.in_rows": ("in {count} of {rows} rows", "в {count} строках из {rows}"),
+    "note.and": ("and", "и"),
+    "note.hold time": ("hold time", "время удержания"),
+    "note.after-call work": ("after-call work", "постобработка"),
+    "note.pauses (after-call work)": ("pauses (after-call work)", "паузы (постобработка)"),
+    "note.presence (logged-in sessions)": ("presence (logged-in sessions)", "присутствие (сеансы входа в систему)"),
+    "note.hold time is not recorded by the loaded sources": (
+        "hold time is not recorded by the loaded sources", "источники не содержат время удержания",
+    ),
+}
+_NOTE_LEFT_OUT = re.compile(r"^(?P<metric>\w+): no (?P<names>.+) in the loaded data for this scope; left out$")
+_NOTE_NOT_RECORDED = re.compile(
+    r"^(?P<metric>\w+): (?P<names>.+) not recorded by the loaded sources (?P<where>in this scope|in (?P<count>\d+) "
+    r"of (?P<rows>\d+) rows); shown as null, not 0$"
+)
+_NOTE_PLAIN = re.compile(r"^(?P<metric>\w+): (?P<text>.+)$")
+
 # Counted nouns: "{n}" is the number; English has one/other, Russian one/few/many (CLDR).
 WEB_PLURALS = {
     "n_calls": {"en": ("{n} call", "{n} calls"), "ru": ("{n} звонок", "{n} звонка", "{n} звонков")},
@@ -402,6 +433,21 @@ WEB_PLURALS = {
 
 def pick_lang(value: str | None) -> str:
     return value if value in LANGS else DEFAULT_LANG
+
+
+@cache
+def default_qa_titles() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """(call type -> (en, ru) title, criterion name -> (en, ru) title) of the default scorecards (qa/*.yaml)."""
+    from callkpi.qa.scorecards import default_scorecards
+
+    call_types: dict[str, tuple[str, str]] = {}
+    criteria: dict[str, tuple[str, str]] = {}
+    for card in default_scorecards():
+        call_types[card.call_type] = (card.title or card.call_type, card.title_ru or card.title or card.call_type)
+        for criterion in card.criteria:
+            english = criterion.name[:1].upper() + criterion.name[1:]
+            criteria.setdefault(criterion.name, (english, criterion.title_ru or english))
+    return call_types, criteria
 
 
 @dataclass(frozen=True)
@@ -437,6 +483,35 @@ class Locale:
             forms = WEB_PLURALS[key]["en" if self.lang == "en" else "ru"]
             return forms[-1].replace("{n}", self.number(n))
         return ngettext(key, n, self.lang)
+
+    def note(self, text: str) -> str:
+        """A metric engine note in this language (the engine writes English; an unknown note stays as it is)."""
+        if self.lang == "en":
+            return text
+        if found := _NOTE_LEFT_OUT.match(text):
+            return self.t("note.left_out").format(metric=found["metric"], names=self._note_names(found["names"]))
+        if found := _NOTE_NOT_RECORDED.match(text):
+            where = (self.t("note.in_scope") if found["count"] is None
+                     else self.t("note.in_rows").format(count=found["count"], rows=found["rows"]))
+            return self.t("note.not_recorded").format(
+                metric=found["metric"], names=self._note_names(found["names"]), where=where
+            )
+        if (found := _NOTE_PLAIN.match(text)) and f"note.{found['text']}" in NOTE_STRINGS:
+            return f"{found['metric']}: {self.t('note.' + found['text'])}"
+        return text
+
+    def _note_names(self, names: str) -> str:
+        parts = re.split(r", | and ", names)
+        words = [self.t(f"note.{part}") if f"note.{part}" in NOTE_STRINGS else part for part in parts]
+        return f" {self.t('note.and')} ".join(words) if " and " in names else ", ".join(words)
+
+    def call_type(self, call_type: str | None) -> str:
+        """A QA call type (a scorecard's id) by its title: ``qualification`` -> ``Квалификационный звонок``."""
+        return self._table("qa.call_type.", default_qa_titles()[0], call_type)
+
+    def criterion(self, name: str | None) -> str:
+        """A QA criterion (its name is its key) by its title in this language."""
+        return self._table("qa.criterion.", default_qa_titles()[1], name)
 
     def dim(self, dimension: str) -> str:
         return self._table("dim.", DIMENSIONS, dimension, dimension)
