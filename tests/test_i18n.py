@@ -248,3 +248,17 @@ def test_russian_pages_have_no_english_and_no_raw_keys(russian: tuple[TestClient
         if found or raw:
             problems[path] = found | {f"key:{k}" for k in raw}
     assert not problems, "\n".join(f"{path}: {' '.join(sorted(words))}" for path, words in problems.items())
+
+
+def test_training_notes_read_in_russian_with_plurals() -> None:
+    from callkpi.web.features.business_tables import training_note
+
+    note = ("5 calls had a deal still open at the end of the data; each counts as the share of its group's closed "
+            "deals that were won (40%, 50%, 30%, 35% for trained before/after, untrained before/after)")
+    russian = training_note(Locale("ru"), note)
+    assert russian.startswith("5 звонков со сделкой, открытой на конец данных")
+    assert "40\u00a0%" in russian
+    one = note.replace("5 calls", "1 call")
+    assert training_note(Locale("ru"), one).startswith("1 звонок со сделкой")
+    assert training_note(Locale("ru"), one.replace("1 call", "22 calls")).startswith("22 звонка со сделкой")
+    assert training_note(Locale("en"), note) == note

@@ -418,6 +418,8 @@ _NOTE_NOT_RECORDED = re.compile(
 )
 _NOTE_PLAIN = re.compile(r"^(?P<metric>\w+): (?P<text>.+)$")
 
+_PARAMETER_ID = re.compile(r"(?<![\w`])(?:" + "|".join(sorted(PARAMETER_NAMES, key=len, reverse=True)) + r")(?![\w`])")
+
 # Counted nouns: "{n}" is the number; English has one/other, Russian one/few/many (CLDR).
 WEB_PLURALS = {
     "n_calls": {"en": ("{n} call", "{n} calls"), "ru": ("{n} звонок", "{n} звонка", "{n} звонков")},
@@ -540,7 +542,22 @@ class Locale:
         metric = REGISTRY.metrics.get(metric_id)
         if metric is None:
             return metric_id
-        return f"{metric.title[self.lang]} = {self.formula(metric_id)}. {metric.description[self.lang]}"
+        return f"{metric.title[self.lang]} = {self.formula(metric_id)}. {self.metric_description(metric_id)}"
+
+    def metric_description(self, metric_id: str) -> str:
+        metric = REGISTRY.metrics.get(metric_id)
+        return self.prose(metric.description[self.lang]) if metric else metric_id
+
+    def prose(self, text: str) -> str:
+        """Running text with the metric parameters' ids as their names (Russian: «Короткий сброс»)."""
+        if self.lang == "en":
+            return text
+        return _PARAMETER_ID.sub(lambda found: f"«{self._short_parameter(found[0])}»", text)
+
+    def _short_parameter(self, name: str) -> str:
+        title = self.parameter(name)
+        head, _, unit = title.rpartition(", ")
+        return head if head and unit in ("с", "ч", "мин", "дней") else title
 
     def formula(self, metric_id: str) -> str:
         """The metric's formula; in Russian, its words and the metric and parameter ids read as Russian."""
