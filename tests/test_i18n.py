@@ -227,6 +227,9 @@ def _pages(client: TestClient, centre: object) -> list[str]:
     ]
     if call_ids:
         pages.append(f"/calls/{call_ids[0]}")
+    qa = client.get("/qa").text
+    pages += sorted(set(re.findall(r'href="(/qa/reviews/[^"?#]+)"', qa)))[:1]
+    pages += [html.unescape(link) for link in sorted(set(re.findall(r'href="(/qa/review/[^"#]+)"', qa)))[:1]]
     return pages
 
 
@@ -262,3 +265,27 @@ def test_training_notes_read_in_russian_with_plurals() -> None:
     assert training_note(Locale("ru"), one).startswith("1 звонок со сделкой")
     assert training_note(Locale("ru"), one.replace("1 call", "22 calls")).startswith("22 звонка со сделкой")
     assert training_note(Locale("en"), note) == note
+
+
+def test_the_page_check_sees_english_and_leaves_ids_alone() -> None:
+    english = _english_words()
+    page = ('<p>Обзор <b>Overview</b></p><td class="mono">answer_rate</td><code>callkpi ingest</code>'
+            '<span title="Sign in">x</span><p>PAUSE `callkpi missed`</p>')
+    text, attributes = visible_text(page)
+    found = {w for w in LATIN_WORD.findall(text + " " + attributes) if w.lower() in english and not w.isupper()}
+    assert found == {"Overview", "Sign", "in"}  # monospace ids, code, backticks and PAUSE are not prose
+
+
+def test_engine_notes_read_in_russian() -> None:
+    ru = Locale("ru")
+    assert ru.note("aht_s: no hold time in the loaded data for this scope; left out") == (
+        "aht_s: в загруженных данных нет: время удержания — не учтено"
+    )
+    assert ru.note(
+        "acw_s: pauses (after-call work) not recorded by the loaded sources in 6 of 13 rows; shown as null, not 0"
+    ) == "acw_s: паузы (постобработка) — не записано в загруженных источниках в 6 строках из 13; показано пусто, а не 0"
+    assert ru.note("avg_hold_s: hold time is not recorded by the loaded sources") == (
+        "avg_hold_s: источники не содержат время удержания"
+    )
+    assert ru.note("something new") == "something new"
+    assert Locale("en").note("x: y") == "x: y"
