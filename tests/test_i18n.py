@@ -74,6 +74,7 @@ def test_russian_plurals_follow_cldr() -> None:
     assert ngettext("n_calls", 1.5, "ru") == "1,5 звонка"  # CLDR: a fraction takes "other" (genitive singular)
     assert [ngettext("n_calls", n, "en") for n in (1, 2, 0)] == ["1 call", "2 calls", "0 calls"]
     assert Locale("ru").plural("n_agents", 3) == "3 оператора"
+    assert Locale("ru").plural("n_team_agents", 21) == "21 оператор в группе"
 
 
 def test_numbers_and_dates_by_cldr() -> None:

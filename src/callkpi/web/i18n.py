@@ -425,6 +425,10 @@ WEB_PLURALS = {
     "n_calls": {"en": ("{n} call", "{n} calls"), "ru": ("{n} звонок", "{n} звонка", "{n} звонков")},
     "n_agents": {"en": ("{n} agent", "{n} agents"), "ru": ("{n} оператор", "{n} оператора", "{n} операторов")},
     "n_days": {"en": ("{n} day", "{n} days"), "ru": ("{n} день", "{n} дня", "{n} дней")},
+    "n_team_agents": {
+        "en": ("{n} agent in the team", "{n} agents in the team"),
+        "ru": ("{n} оператор в группе", "{n} оператора в группе", "{n} операторов в группе"),
+    },
     "n_reviews": {"en": ("{n} review", "{n} reviews"), "ru": ("{n} проверка", "{n} проверки", "{n} проверок")},
     "n_observations": {
         "en": ("{n} observation", "{n} observations"),
