@@ -201,7 +201,7 @@ def _data_words(path: Path) -> set[str]:
                 continue
             rows = con.execute(f'SELECT DISTINCT "{column}" FROM "{table}"').fetchall()  # noqa: S608 (catalogue names)
             for (value,) in rows:
-                words.update(w.lower() for w in re.findall(r"[A-Za-z]{2,}", value or ""))
+                words.update(w.lower() for w in re.findall(r"[A-Za-z\u0400-\u04ff]{2,}", value or ""))
     return words
 
 
@@ -266,6 +266,26 @@ def test_training_notes_read_in_russian_with_plurals() -> None:
     assert training_note(Locale("ru"), one).startswith("1 звонок со сделкой")
     assert training_note(Locale("ru"), one.replace("1 call", "22 calls")).startswith("22 звонка со сделкой")
     assert training_note(Locale("en"), note) == note
+
+
+def test_english_pages_have_no_russian_and_no_raw_keys(russian: tuple[TestClient, object, set[str]]) -> None:
+    client, centre, data_words = russian
+    keys = _keys()
+    problems: dict[str, set[str]] = {}
+    client.cookies.set("callkpi_lang", "en")
+    try:
+        for path in _pages(client, centre):
+            response = client.get(path)
+            if response.status_code == 404:
+                continue
+            text, attributes = visible_text(response.text)
+            found = {w for w in re.findall(r"[\u0400-\u04ff]+", text + " " + attributes) if w.lower() not in data_words}
+            raw = {w for w in re.findall(r"[a-z][a-z0-9_.]*[a-z0-9]", text) if w in keys}
+            if found or raw:
+                problems[path] = found | {f"key:{k}" for k in raw}
+    finally:
+        client.cookies.set("callkpi_lang", "ru")
+    assert not problems, "\n".join(f"{path}: {' '.join(sorted(words))}" for path, words in problems.items())
 
 
 def test_the_page_check_sees_english_and_leaves_ids_alone() -> None:
