@@ -2,7 +2,7 @@
 
 Layers, lowest first (docs/architecture.md draws them):
 
-0. ``config``, ``phone``, ``model``, ``stats``, ``staffing``: settings, pure declarations and maths
+0. ``config``, ``phone``, ``model``, ``stats``, ``staffing``, ``i18n``: settings, pure declarations, maths, languages
 1. ``storage``: the store behind one interface
 2. ``ingest``, ``metrics``, ``qa``, ``simulate``: sources into the model, the metric registry, QA rules
 3. ``queries``, ``analyses``: data access for listings, analyses over the registry
@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     "storage": 1,
     "ingest": 2, "metrics": 2, "qa": 2, "simulate": 2,
     "queries": 3, "analyses": 3,
-    "report": 4, "cli": 4, "web": 4, "__main__": 4, "demo": 4, "mappings": 0,
+    "report": 4, "cli": 4, "web": 4, "__main__": 4, "demo": 4, "mappings": 0, "i18n": 0,
 }
 
 

@@ -124,7 +124,7 @@ def test_a_deal_still_open_counts_as_its_groups_share_of_won_deals() -> None:
                        states, np.ones(5))
     effect = estimate("P", "conversion_rate", obs, [cohort], {"T"}, 30, "UTC")
     assert effect.trained.mean_after == pytest.approx(8 / 15)
-    assert effect.notes[0].startswith("1 call(s) had a deal still open at the end of the data")
+    assert effect.notes[0].startswith("1 call had a deal still open at the end of the data")
 
 
 def test_the_simulators_true_training_effect_is_inside_the_interval(store: Store, tmp_path: Path) -> None:

@@ -337,7 +337,9 @@ def _count_open_deals(data: _Stacked) -> str | None:
             share = won / (won + lost) if won + lost else 0.0
             data.outcome[cell & pending] = share * data.if_won[cell & pending]
             shares.append(share)
-    return (f"{int(pending.sum())} call(s) had a deal still open at the end of the data; each counts as the "
+    open_calls = int(pending.sum())
+    calls = "1 call" if open_calls == 1 else f"{open_calls} calls"
+    return (f"{calls} had a deal still open at the end of the data; each counts as the "
             f"share of its group's closed deals that were won ({', '.join(f'{s:.0%}' for s in shares)} for "
             "trained before/after, untrained before/after)")
 

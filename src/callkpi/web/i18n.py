@@ -1,4 +1,8 @@
-"""Russian and English: interface strings, and numbers, dates and durations in each locale.
+"""Russian and English of the web: the string tables and the page-side ``Locale``.
+
+``STRINGS`` (and every ``*_STRINGS`` table of ``key: (english, russian)`` in any module) is the source
+the gettext catalogues are written from (``./dev i18n``, see CONTRIBUTING.md); at run time
+``Locale.t`` reads the catalogue (``callkpi.i18n``), with CLDR plurals, numbers and dates by Babel.
 
 Formatting only changes how a value reads (grouping, decimal comma, percent sign, h:mm:ss);
 values themselves always come from the metric engine or the canonical tables.
@@ -7,19 +11,29 @@ values themselves always come from the metric engine or the canonical tables.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from callkpi.i18n import (
+    LANGS,
+    format_date,
+    format_day_month,
+    format_number,
+    format_percent,
+    lookup,
+    ngettext,
+    weekday_names,
+)
+from callkpi.i18n.formulas import russian_formula
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.catalogue.business import ATTRIBUTION_RULE
 from callkpi.metrics.registry import PERCENT_UNITS
 
-LANGS = ("en", "ru")
 DEFAULT_LANG = "en"
-
-# Metrics whose catalogue unit does not say how they read best.
 
 STRINGS: dict[str, tuple[str, str]] = {
     "app": ("callkpi", "callkpi"),
@@ -87,6 +101,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "callee": ("Called", "Вызываемый"),
     "wait": ("Wait, s", "Ожидание, с"),
     "talk": ("Talk, s", "Разговор, с"),
+    "ring_s": ("Ring, s", "Вызов оператора, с"),
+    "scope.all": ("all", "все"),
+    "scope.queue": ("queue", "очередь"),
+    "scope.team": ("team", "группа"),
+    "qa_default_note": ("default scorecard", "анкета по умолчанию"),
     "duration": ("Duration, s", "Длительность, с"),
     "recording": ("Recording", "Запись"),
     "found": ("found", "найдено"),
@@ -296,11 +315,6 @@ STRINGS.update({
     "alert_st_no_data": ("no data", "нет данных"),
 })
 
-_MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-WEEKDAYS = {
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-    "ru": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс"),
-}
 OUTCOMES = {
     "answered": ("answered", "принят"),
     "abandoned": ("abandoned", "потерян"),
@@ -322,10 +336,124 @@ ROLE_NAMES = {
     "supervisor": ("supervisor", "руководитель"),
     "agent": ("agent", "оператор"),
 }
+# The metric groups of the registry (Metric.section), as the definitions page heads them.
+SECTIONS = {
+    "queue": ("Queue", "Очередь"),
+    "handling": ("Handling", "Обработка вызовов"),
+    "calls": ("Calls", "Вызовы"),
+    "outbound": ("Outbound", "Исходящие"),
+    "sales": ("Sales", "Продажи"),
+    "agent_time": ("Agent time", "Рабочее время операторов"),
+    "customer": ("Customer", "Клиенты"),
+    "money": ("Money", "Деньги"),
+    "people": ("People", "Персонал"),
+    "quality": ("Quality", "Качество"),
+}
+UNITS = {
+    "count": ("count", "количество"),
+    "money": ("money", "деньги"),
+    "nps": ("NPS points", "пункты NPS"),
+    "per_hour": ("per hour", "в час"),
+    "per_number": ("per number", "на номер"),
+    "percent": ("percent", "проценты"),
+    "ratio": ("share", "доля"),
+    "score": ("score", "балл"),
+    "seconds": ("seconds", "секунды"),
+}
+# Metric parameters (config.MetricParams) as people read them; the id stays beside the name.
+PARAMETER_NAMES = {
+    "timezone": ("Business time zone", "Часовой пояс"),
+    "sl_threshold_s": ("Service level threshold T, s", "Порог уровня сервиса T, с"),
+    "sl_variant": ("Service level variant", "Вариант уровня сервиса"),
+    "short_abandon_s": ("Short abandon, s", "Короткий сброс, с"),
+    "short_call_s": ("Short call, s", "Короткий разговор, с"),
+    "long_call_s": ("Long call, s", "Длинный разговор, с"),
+    "fcr_window_h": ("Repeat-call window, h", "Окно повторного обращения, ч"),
+    "callback_window_h": ("Callback window, h", "Окно перезвона, ч"),
+    "attribution_window_d": ("Deal attribution window, days", "Окно атрибуции сделки, дней"),
+    "contact_min_talk_s": ("Least talk of a contact, s", "Мин. разговор для контакта, с"),
+    "acw_pause_reasons": ("Pause reasons that are ACW", "Причины паузы — постобработка"),
+    "qa_pass_score": ("QA pass score", "Проходной балл QA"),
+    "qa_sample_share": ("QA sample share", "Доля выборки QA"),
+    "interval_minutes": ("Interval length, min", "Длина интервала, мин"),
+}
+# Russian for config.MetricParams' field descriptions (the English is the field's own description).
+PARAMETER_DESCRIPTIONS = {
+    "timezone": "часовой пояс бизнеса для разбиения по дням и интервалам",
+    "sl_threshold_s": "порог T уровня сервиса, секунды",
+    "sl_variant": "знаменатель уровня сервиса",
+    "short_abandon_s": "сбросы с ожиданием меньше порога считаются короткими; 0 — отключено",
+    "short_call_s": "обработанные вызовы с разговором короче порога — слишком короткие",
+    "long_call_s": "обработанные вызовы с разговором длиннее порога — слишком длинные",
+    "fcr_window_h": "окно повторного звонка для решения с первого обращения, часы",
+    "callback_window_h": "сколько времени после пропущенного вызова перезвон засчитывается",
+    "attribution_window_d": "окно атрибуции сделки к звонку, дни",
+    "contact_min_talk_s": "разговор принятого исходящего, с которого он считается живым контактом",
+    "acw_pause_reasons": "причины паузы, которые считаются постобработкой",
+    "qa_pass_score": "CQR не ниже этого значения — хороший звонок",
+    "qa_sample_share": "доля обработанных вызовов, отбираемых на проверку качества",
+    "interval_minutes": "длина интервала для измерения `interval`",
+}
+# The metric engine's notes (metrics/engine.py writes them in English); Locale.note reads them in Russian.
+NOTE_STRINGS = {
+    "note.left_out": ("{metric}: no {names} in the loaded data for this scope; left out",
+                      "{metric}: в загруженных данных нет: {names} — не учтено"),
+    "note.not_recorded": ("{metric}: {names} not recorded by the loaded sources {where}; shown as null, not 0",
+                          "{metric}: {names} — не записано в загруженных источниках {where}; показано пусто, а не 0"),
+    "note.in_scope": ("in this scope", "в этой выборке"),
+    "note.in_rows": ("in {count} of {rows} rows", "в {count} строках из {rows}"),
+    "note.and": ("and", "и"),
+    "note.hold time": ("hold time", "время удержания"),
+    "note.after-call work": ("after-call work", "постобработка"),
+    "note.pauses (after-call work)": ("pauses (after-call work)", "паузы (постобработка)"),
+    "note.presence (logged-in sessions)": ("presence (logged-in sessions)", "присутствие (сеансы входа в систему)"),
+    "note.hold time is not recorded by the loaded sources": (
+        "hold time is not recorded by the loaded sources", "источники не содержат время удержания",
+    ),
+}
+_NOTE_LEFT_OUT = re.compile(r"^(?P<metric>\w+): no (?P<names>.+) in the loaded data for this scope; left out$")
+_NOTE_NOT_RECORDED = re.compile(
+    r"^(?P<metric>\w+): (?P<names>.+) not recorded by the loaded sources (?P<where>in this scope|in (?P<count>\d+) "
+    r"of (?P<rows>\d+) rows); shown as null, not 0$"
+)
+_NOTE_PLAIN = re.compile(r"^(?P<metric>\w+): (?P<text>.+)$")
+
+_PARAMETER_ID = re.compile(r"(?<![\w`])(?:" + "|".join(sorted(PARAMETER_NAMES, key=len, reverse=True)) + r")(?![\w`])")
+
+# Counted nouns: "{n}" is the number; English has one/other, Russian one/few/many (CLDR).
+WEB_PLURALS = {
+    "n_calls": {"en": ("{n} call", "{n} calls"), "ru": ("{n} звонок", "{n} звонка", "{n} звонков")},
+    "n_agents": {"en": ("{n} agent", "{n} agents"), "ru": ("{n} оператор", "{n} оператора", "{n} операторов")},
+    "n_days": {"en": ("{n} day", "{n} days"), "ru": ("{n} день", "{n} дня", "{n} дней")},
+    "n_team_agents": {
+        "en": ("{n} agent in the team", "{n} agents in the team"),
+        "ru": ("{n} оператор в группе", "{n} оператора в группе", "{n} операторов в группе"),
+    },
+    "n_reviews": {"en": ("{n} review", "{n} reviews"), "ru": ("{n} проверка", "{n} проверки", "{n} проверок")},
+    "n_observations": {
+        "en": ("{n} observation", "{n} observations"),
+        "ru": ("{n} наблюдение", "{n} наблюдения", "{n} наблюдений"),
+    },
+}
 
 
 def pick_lang(value: str | None) -> str:
     return value if value in LANGS else DEFAULT_LANG
+
+
+@cache
+def default_qa_titles() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """(call type -> (en, ru) title, criterion name -> (en, ru) title) of the default scorecards (qa/*.yaml)."""
+    from callkpi.qa.scorecards import default_scorecards
+
+    call_types: dict[str, tuple[str, str]] = {}
+    criteria: dict[str, tuple[str, str]] = {}
+    for card in default_scorecards():
+        call_types[card.call_type] = (card.title or card.call_type, card.title_ru or card.title or card.call_type)
+        for criterion in card.criteria:
+            english = criterion.name[:1].upper() + criterion.name[1:]
+            criteria.setdefault(criterion.name, (english, criterion.title_ru or english))
+    return call_types, criteria
 
 
 @dataclass(frozen=True)
@@ -339,12 +467,76 @@ class Locale:
 
     # -- words ---------------------------------------------------------------------------
     def t(self, key: str) -> str:
+        """The catalogue's text; a string added to STRINGS but not yet in the catalogue (``./dev i18n``) still reads."""
+        found = lookup(key, self.lang)
+        if found is not None:
+            return found
         pair = STRINGS.get(key)
         return pair[self._i] if pair else key
 
+    def _table(self, prefix: str, table: dict[str, tuple[str, str]], value: str | None, empty: str = "—") -> str:
+        if not value:
+            return empty
+        found = lookup(prefix + value, self.lang)
+        if found is not None:
+            return found
+        pair = table.get(value)
+        return pair[self._i] if pair else value
+
+    def plural(self, key: str, n: int | float) -> str:
+        """``loc.plural("n_calls", 5)`` -> ``5 звонков`` (CLDR plural rules, the catalogue's forms)."""
+        if lookup(key, self.lang) is None and key in WEB_PLURALS:  # added in code, catalogue not yet rebuilt
+            forms = WEB_PLURALS[key]["en" if self.lang == "en" else "ru"]
+            return forms[-1].replace("{n}", self.number(n))
+        return ngettext(key, n, self.lang)
+
+    def note(self, text: str) -> str:
+        """A metric engine note in this language (the engine writes English; an unknown note stays as it is)."""
+        if self.lang == "en":
+            return text
+        if found := _NOTE_LEFT_OUT.match(text):
+            return self.t("note.left_out").format(metric=found["metric"], names=self._note_names(found["names"]))
+        if found := _NOTE_NOT_RECORDED.match(text):
+            where = (self.t("note.in_scope") if found["count"] is None
+                     else self.t("note.in_rows").format(count=found["count"], rows=found["rows"]))
+            return self.t("note.not_recorded").format(
+                metric=found["metric"], names=self._note_names(found["names"]), where=where
+            )
+        if (found := _NOTE_PLAIN.match(text)) and f"note.{found['text']}" in NOTE_STRINGS:
+            return f"{found['metric']}: {self.t('note.' + found['text'])}"
+        return text
+
+    def _note_names(self, names: str) -> str:
+        parts = re.split(r", | and ", names)
+        words = [self.t(f"note.{part}") if f"note.{part}" in NOTE_STRINGS else part for part in parts]
+        return f" {self.t('note.and')} ".join(words) if " and " in names else ", ".join(words)
+
+    def call_type(self, call_type: str | None) -> str:
+        """A QA call type (a scorecard's id) by its title: ``qualification`` -> ``Квалификационный звонок``."""
+        return self._table("qa.call_type.", default_qa_titles()[0], call_type)
+
+    def criterion(self, name: str | None) -> str:
+        """A QA criterion (its name is its key) by its title in this language."""
+        return self._table("qa.criterion.", default_qa_titles()[1], name)
+
     def dim(self, dimension: str) -> str:
-        pair = DIMENSIONS.get(dimension)
-        return pair[self._i] if pair else dimension
+        return self._table("dim.", DIMENSIONS, dimension, dimension)
+
+    def section(self, section: str) -> str:
+        return self._table("section.", SECTIONS, section, section)
+
+    def unit(self, unit: str) -> str:
+        return self._table("unit.", UNITS, unit, unit)
+
+    def parameter(self, name: str) -> str:
+        """A metric parameter's name in words (``attribution_window_d`` -> ``Окно атрибуции сделки, дней``)."""
+        return self._table("param.", PARAMETER_NAMES, name, name)
+
+    def parameter_description(self, name: str, english: str) -> str:
+        if self.lang == "en":
+            return english
+        found = lookup(f"param.{name}.description", self.lang)
+        return found if found is not None else PARAMETER_DESCRIPTIONS.get(name, english)
 
     def metric_title(self, metric_id: str) -> str:
         metric = REGISTRY.metrics.get(metric_id)
@@ -354,36 +546,48 @@ class Locale:
         metric = REGISTRY.metrics.get(metric_id)
         if metric is None:
             return metric_id
-        return f"{metric.title[self.lang]} = {metric.formula}. {metric.description[self.lang]}"
+        return f"{metric.title[self.lang]} = {self.formula(metric_id)}. {self.metric_description(metric_id)}"
+
+    def metric_description(self, metric_id: str) -> str:
+        metric = REGISTRY.metrics.get(metric_id)
+        return self.prose(metric.description[self.lang]) if metric else metric_id
+
+    def prose(self, text: str) -> str:
+        """Running text with the metric parameters' ids as their names (Russian: «Короткий сброс»)."""
+        if self.lang == "en":
+            return text
+        return _PARAMETER_ID.sub(lambda found: f"«{self._short_parameter(found[0])}»", text)
+
+    def _short_parameter(self, name: str) -> str:
+        title = self.parameter(name)
+        head, _, unit = title.rpartition(", ")
+        return head if head and unit in ("с", "ч", "мин", "дней") else title
+
+    def formula(self, metric_id: str) -> str:
+        """The metric's formula; in Russian, its words and the metric and parameter ids read as Russian."""
+        metric = REGISTRY.metrics.get(metric_id)
+        if metric is None:
+            return metric_id
+        return metric.formula if self.lang == "en" else russian_formula(metric.formula)
 
     def outcome(self, value: str | None) -> str:
-        pair = OUTCOMES.get(value or "")
-        return pair[self._i] if pair else (value or "—")
+        return self._table("outcome.", OUTCOMES, value)
 
     def direction(self, value: str | None) -> str:
-        pair = DIRECTIONS.get(value or "")
-        return pair[self._i] if pair else (value or "—")
+        return self._table("direction.", DIRECTIONS, value)
 
     def role(self, value: str) -> str:
-        pair = ROLE_NAMES.get(value)
-        return pair[self._i] if pair else value
+        return self._table("role.", ROLE_NAMES, value, value)
 
     def weekday(self, index: int) -> str:
-        return WEEKDAYS[self.lang][index]
+        return weekday_names(self.lang)[index]
 
     # -- numbers -------------------------------------------------------------------------
     def number(self, value: float | int | None, decimals: int = 0) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "—"
-        text = f"{value:,.{decimals}f}"
-        if self.lang == "ru":
-            text = text.replace(",", "\u00a0").replace(".", ",")
-        return text.replace("-", "\u2212") if text.startswith("-") else text
+        return format_number(value, decimals, self.lang)
 
     def percent(self, fraction: float | None, decimals: int = 1) -> str:
-        if fraction is None:
-            return "—"
-        return f"{self.number(fraction * 100, decimals)}\u00a0%"
+        return format_percent(fraction, decimals, self.lang)
 
     def duration(self, seconds: float | None) -> str:
         """Short waits as ``12.5 s``; long spans as ``h:mm:ss``."""
@@ -437,9 +641,7 @@ class Locale:
             return "—"
         if isinstance(value, str):
             value = date.fromisoformat(value[:10])
-        if self.lang == "ru":
-            return f"{value.day:02d}.{value.month:02d}.{value.year}"
-        return f"{value.day} {_MONTHS_EN[value.month - 1]} {value.year}"
+        return format_date(value, self.lang)
 
     def local(self, value: datetime | str | None) -> datetime | None:
         """A stored (naive UTC) time in the business time zone."""
@@ -466,9 +668,7 @@ class Locale:
         if not value:
             return "—"
         moment = datetime.fromisoformat(value)
-        if self.lang == "ru":
-            return f"{moment.day:02d}.{moment.month:02d} {moment:%H:%M}"
-        return f"{moment.day} {_MONTHS_EN[moment.month - 1]} {moment:%H:%M}"
+        return f"{format_day_month(moment.date(), self.lang)} {moment:%H:%M}"
 
     def age(self, seconds: float | None) -> str:
         if seconds is None:

@@ -37,7 +37,7 @@ ATTRIBUTION_RULE = (
     "number within attribution_window_d before the deal was won; its agent is that call's agent unless the "
     "deal names an owner; a deal with neither is not attributed.",
     "Атрибуция: сделка относится к указанному в ней звонку, иначе к последнему обработанному звонку с "
-    "номером клиента за attribution_window_d до выигрыша; оператор сделки — оператор этого звонка, если в "
+    "номером клиента в пределах окна атрибуции до выигрыша; оператор сделки — оператор этого звонка, если в "
     "сделке не указан ответственный; сделка без того и другого не атрибутирована.",
 )
 SALES, MONEY, CUSTOMER, PEOPLE = "sales", "money", "customer", "people"
@@ -225,8 +225,8 @@ metric(
     "conversion_rate", SALES, "ratio", "higher_is_better", ("Conversion rate", "Конверсия звонков в сделки"),
     _rule("Handled calls (agent legs, as calls_handled counts them) that a won deal is attributed to, over "
           "calls_handled.",
-          "Обработанные звонки (как их считает calls_handled), к которым атрибутирована выигранная сделка, "
-          "к calls_handled."),
+          "Обработанные звонки (как их считает «Обработано вызовов»), к которым атрибутирована выигранная сделка, "
+          "к числу обработанных."),
     kind=Ratio((conv_legs,), (handled,), requires=(d_won,)), params=WINDOW,
 )
 metric(
@@ -380,7 +380,7 @@ metric(
     "turnover_rate_annual", PEOPLE, "percent", "lower_is_better",
     ("Turnover (annualised)", "Текучесть (годовая)"),
     ("Period turnover scaled to a year: turnover_rate x 365 / days of the period.",
-     "Текучесть за период, приведённая к году: turnover_rate x 365 / дней периода."),
+     "Текучесть за период, приведённая к году: «Текучесть (за период)» × 365 / дней периода."),
     "separations x 365 / person-days", (separations, hc_days, hc_period),
     lambda m, p: ratio(m[separations] * 365, m[hc_days]),
 )

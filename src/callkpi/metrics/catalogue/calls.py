@@ -93,7 +93,7 @@ metric(
 metric(
     "callback_rate", CALLS, "ratio", "higher_is_better", ("Callback rate", "Доля перезвонов"),
     ("Missed calls followed within callback_window_h by an outbound attempt to the same number.",
-     "Пропущенные, по которым в течение callback_window_h был исходящий вызов на тот же номер."),
+     "Пропущенные, по которым в окне перезвона был исходящий вызов на тот же номер."),
     kind=Ratio((c_cb_attempt,), (c_missed,)), params=("callback_window_h",),
 )
 metric(
@@ -117,7 +117,7 @@ metric(
     ("Missed calls with no callback attempt and no answered contact within callback_window_h. The worklist "
      "(`callkpi missed`, the missed-calls page) lists the missed calls never returned and not marked handled: "
      "a call returned after the window leaves the worklist but stays counted here.",
-     "Пропущенные без попытки перезвона и без разговора в окне callback_window_h. Список к обработке "
+     "Пропущенные без попытки перезвона и без разговора в окне перезвона. Список к обработке "
      "(`callkpi missed`, страница пропущенных) показывает пропущенные, которым так и не перезвонили и которые "
      "не отмечены обработанными: звонок, возвращённый после окна, уходит из списка, но здесь остаётся."),
     kind=Value(c_unreturned), params=("callback_window_h",),
@@ -128,7 +128,7 @@ metric(
     ("Answered inbound calls from a known number with no further inbound call from it within "
      "fcr_window_h, over answered inbound calls from known numbers; calls younger than the window "
      "(relative to the end of the loaded data) are pending and not counted.",
-     "Отвеченные входящие с известного номера, после которых в течение fcr_window_h с него не "
+     "Отвеченные входящие с известного номера, после которых в окне повторного обращения с него не "
      "звонили, к отвеченным входящим с известных номеров; вызовы моложе окна не учитываются."),
     kind=Ratio((c_fcr_ok,), (c_fcr_n,)),
     params=("fcr_window_h",),

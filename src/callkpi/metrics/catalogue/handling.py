@@ -42,9 +42,9 @@ al_transfers = count("al_transfers", "agent_legs", lambda t, p: _answered(t, p) 
 
 metric(
     "ring_no_answer", HANDLING, "count", "lower_is_better",
-    ("Ring, no answer", "Звонил, не ответил"),
+    ("Ring, no answer", "Не ответил оператор"),
     ("Offers that rang an agent and were not answered (queue_log RINGNOANSWER).",
-     "Попытки дозвониться до оператора без ответа (RINGNOANSWER)."),
+     "Вызовы, поступившие оператору и не принятые им: звонок на аппарате оператора без ответа (RINGNOANSWER)."),
     kind=Value(al_rna),
 )
 metric(
@@ -83,13 +83,15 @@ metric(
 metric(
     "short_call_share", HANDLING, "ratio", "lower_is_better",
     ("Too-short calls", "Слишком короткие разговоры"),
-    ("Handled calls with talk shorter than short_call_s.", "Обработанные вызовы с разговором короче short_call_s."),
+    ("Handled calls with talk shorter than short_call_s.",
+     "Обработанные вызовы с разговором короче порога короткого разговора."),
     kind=Ratio((al_short,), (al_talk_n,)), params=("short_call_s",),
 )
 metric(
     "long_call_share", HANDLING, "ratio", "lower_is_better",
     ("Too-long calls", "Слишком длинные разговоры"),
-    ("Handled calls with talk longer than long_call_s.", "Обработанные вызовы с разговором длиннее long_call_s."),
+    ("Handled calls with talk longer than long_call_s.",
+     "Обработанные вызовы с разговором длиннее порога длинного разговора."),
     kind=Ratio((al_long,), (al_talk_n,)), params=("long_call_s",),
 )
 metric(
@@ -158,7 +160,7 @@ metric(
     "paused_s", AGENT_TIME, "seconds", "neutral",
     ("Paused time", "Время на паузе"),
     ("Time in pause, any reason (group by pause_reason for the split). " + PAUSES_EN,
-     "Время на паузе по любой причине (группировка pause_reason даёт разбивку). " + PAUSES_RU),
+     "Время на паузе по любой причине (группировка по причине паузы даёт разбивку). " + PAUSES_RU),
     kind=Value(at_paused, recorded=(at_pause_rows,)),
 )
 metric(
@@ -200,7 +202,7 @@ metric(
     "acw_s", HANDLING, "seconds", "lower_is_better",
     ("Average after-call work", "Средняя постобработка"),
     ("After-call work (pauses whose reason is in acw_pause_reasons) per handled call. " + PAUSES_EN,
-     "Постобработка (паузы с причиной из acw_pause_reasons) на обработанный вызов. " + PAUSES_RU),
+     "Постобработка (паузы с причинами, которые считаются постобработкой) на обработанный вызов. " + PAUSES_RU),
     kind=Ratio((at_acw,), (al_handled,), recorded=(at_pause_rows,)),
     params=("acw_pause_reasons",),
 )
@@ -212,7 +214,7 @@ metric(
      "see aht_without_acw_s. Hold a source does not record is left out, and the result says so.",
      "(разговор + удержание + постобработка) на обработанный вызов. Пусто, если источники не пишут "
      "постобработку (нет пауз: только CDR, queue_log без PAUSE; по очередям паузы не относятся к очереди): "
-     "см. aht_without_acw_s. Незаписанное удержание не учитывается, и результат об этом говорит."),
+     "см. «AHT без постобработки». Незаписанное удержание не учитывается, и результат об этом говорит."),
     kind=Ratio((al_talk, al_hold, at_acw), (al_talk_n,), optional=(al_hold, at_acw), recorded=(at_pause_rows,)),
     params=("acw_pause_reasons",),
     missing_note=(

@@ -46,7 +46,7 @@ metric(
 metric(
     "contacts", OUTBOUND, "count", "higher_is_better", ("Live contacts", "Контакты"),
     ("Answered attempts with at least contact_min_talk_s of talk.",
-     "Отвеченные попытки с разговором не короче contact_min_talk_s."),
+     "Отвеченные попытки с разговором не короче минимального разговора для контакта."),
     kind=Value(o_contacts),
     params=("contact_min_talk_s",),
 )

@@ -70,7 +70,7 @@ metric(
 metric(
     "qa_pass_rate", QUALITY, "ratio", "higher_is_better", ("QA pass rate", "Доля хороших звонков"),
     ("Reviews with CQR at or above qa_pass_score (good calls) over reviews with a CQR; the rest need work.",
-     "Проверки с CQR не ниже qa_pass_score (хорошие звонки) к проверкам с CQR; остальные требуют работы."),
+     "Проверки с CQR не ниже проходного балла (хорошие звонки) к проверкам с CQR; остальные требуют работы."),
     kind=Ratio((qa_passed,), (qa_scored,)), params=("qa_pass_score",),
 )
 metric(

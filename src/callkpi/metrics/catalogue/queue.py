@@ -69,14 +69,15 @@ metric(
     "calls_abandoned", QUEUE, "count", "lower_is_better",
     ("Calls abandoned", "Потеряно"),
     ("Caller hung up in the queue after waiting at least short_abandon_s.",
-     "Абонент положил трубку в очереди, прождав не меньше short_abandon_s."),
+     "Абонент положил трубку в очереди, прождав не меньше порога короткого сброса."),
     kind=Value(ql_abandoned),
     params=("short_abandon_s",),
 )
 metric(
     "calls_short_abandoned", QUEUE, "count", "neutral",
     ("Short abandons", "Короткие сбросы"),
-    ("Caller hung up in the queue before short_abandon_s.", "Абонент положил трубку раньше short_abandon_s."),
+    ("Caller hung up in the queue before short_abandon_s.",
+     "Абонент положил трубку, не дождавшись порога короткого сброса."),
     kind=Value(ql_short),
     params=("short_abandon_s",),
 )
@@ -130,7 +131,7 @@ metric(
      "answered<=T / (offered - short abandons); answered = answered<=T / answered; "
      "ignore_abandons_within_t = answered<=T / (offered - abandoned<=T); abandons_positive = "
      "(answered<=T + abandoned<=T) / offered.",
-     "Доля заходов, принятых за sl_threshold_s. Вариант sl_variant: offered (по умолчанию) = "
+     "Доля заходов, принятых за порог T. Знаменатель задаёт вариант уровня сервиса: offered (по умолчанию) = "
      "принятые<=T / (поступившие - короткие сбросы); answered = принятые<=T / принятые; "
      "ignore_abandons_within_t = принятые<=T / (поступившие - потерянные<=T); abandons_positive = "
      "(принятые<=T + потерянные<=T) / поступившие."),

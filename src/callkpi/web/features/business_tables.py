@@ -5,6 +5,7 @@ Nothing here computes a KPI or a statistic."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -147,9 +148,9 @@ def verdict_text(loc: Locale, e: Effect) -> str:
                 f"{MIN_AGENTS_PER_GROUP} операторов с каждой стороны (обученные до {c['trained_before']}, после "
                 f"{c['trained_after']}; необученные до {c['untrained_before']}, после {c['untrained_after']}; "
                 f"обученных операторов {e.trained_agents}, необученных {e.control_agents})")
-    p_value = loc.number(e.p_value, 3) if e.p_value is not None and e.p_value >= 0.001 else "< 0,001"
+    p_value = f"= {loc.number(e.p_value, 3)}" if e.p_value is not None and e.p_value >= 0.001 else "< 0,001"
     low, high = amount(loc, e.unit, e.ci_low, signed=True), amount(loc, e.unit, e.ci_high, signed=True)
-    interval = f"95 % ДИ {low} … {high}, p = {p_value}"
+    interval = f"95 % ДИ {low} … {high}, p {p_value}"
     title = loc.metric_title(e.metric)
     if e.verdict == "no_significant_change":
         return (f"значимых изменений нет: показатель «{title}» обученных операторов изменился на "
@@ -160,11 +161,30 @@ def verdict_text(loc: Locale, e: Effect) -> str:
             f"необученных ({interval})")
 
 
+_OPEN_DEALS_NOTE = re.compile(
+    r"^(?P<n>\d+) calls? had a deal still open at the end of the data; each counts as the share of its group's "
+    r"closed deals that were won \((?P<shares>[^)]*) for trained before/after, untrained before/after\)$"
+)
+
+
+def training_note(loc: Locale, note: str) -> str:
+    """A note of the training analysis (written in English by analyses/training_effect.py) in this language."""
+    found = _OPEN_DEALS_NOTE.match(note)
+    if loc.lang == "en" or found is None:
+        return note
+    shares = found["shares"].replace("%", "\u00a0%")
+    return (f"{loc.plural('n_calls', int(found['n']))} со сделкой, открытой на конец данных: каждый считается "
+            f"долей выигранных среди закрытых сделок своей группы ({shares} — обученные до/после, "
+            "необученные до/после)")
+
+
 def training_view(loc: Locale, found: Sequence[Effect]) -> list[dict[str, Any]]:
     """Effects grouped by programme, each with its words."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for e in found:
-        groups.setdefault(e.programme, []).append({"e": e, "text": verdict_text(loc, e)})
+        groups.setdefault(e.programme, []).append(
+            {"e": e, "text": verdict_text(loc, e), "notes": [training_note(loc, n) for n in e.notes]}
+        )
     return [{"programme": name, "rows": rows} for name, rows in groups.items()]
 
 

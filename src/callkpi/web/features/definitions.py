@@ -26,7 +26,12 @@ def definitions(request: Request, me: Principal = Depends(page_principal)) -> HT
     for item in items:
         sections.setdefault(item["section"], []).append(item)
     parameters = [
-        {"name": name, "value": value, "description": field.description or ""}
+        {
+            "name": name,
+            "title": loc.parameter(name),
+            "value": value,
+            "description": loc.parameter_description(name, field.description or ""),
+        }
         for name, field in MetricParams.model_fields.items()
         for value in [params.model_dump()[name]]
     ]
