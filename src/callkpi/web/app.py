@@ -123,7 +123,7 @@ def create_app(
         lifespan=lifespan,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals["static_version"] = "2"
+    templates.env.globals["static_version"] = "3"
     app.state.web = WebState(
         db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies,
         watcher=watcher, alerts=monitor,
