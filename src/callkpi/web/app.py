@@ -36,6 +36,7 @@ from callkpi.web.features import (
     overview_pdf,
     qa,
     queues,
+    staffing,
     wallboard,
 )
 from callkpi.web.features import (
@@ -134,7 +135,7 @@ def create_app(
         app.state.cli_bridge = bridge
         app.include_router(cli_bridge.router)
     for feature in (admin, overview, agents, queues, outbound, definitions, wallboard, calls, missed, qa, business,
-                    alerts_page):
+                    alerts_page, staffing):
         app.include_router(feature.router)
     app.include_router(overview_pdf.router)  # before exports: /export/{view}.{format} would take overview.pdf
     app.include_router(exports.router)
