@@ -46,10 +46,7 @@ ANALYSIS_STRINGS: dict[str, tuple[str, str]] = {
     "staffing_shrinkage": ("Shrinkage", "Потери времени"),
     "staffing_target_sl": ("Target SL", "Целевой SL"),
     # alerts
-    "alerts_data_clock": (
-        "The data is not live (it ends {end}, more than {hours} h ago): alerts are checked as of the data's end.",
-        "Данные не текущие (заканчиваются {end}, более {hours} ч назад): тревоги проверены на момент конца данных.",
-    ),
+    "alerts_data_day": ("the data's last day", "последний день данных"),
 }
 
 STRINGS.update(ANALYSIS_STRINGS)
