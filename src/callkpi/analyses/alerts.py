@@ -137,7 +137,7 @@ class AlertState:
                                                                     else "")
         start = self.period.replace("T", " ")[:16]
         return {"en": f"interval {start}", "ru": f"интервал {start}"}[lang] + (
-            _DATA_END_TEXT[lang] if self.clock == "data_end" else "")
+            _DATA_END_INTERVAL_TEXT[lang] if self.clock == "data_end" else "")
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,7 @@ _WARN_TEXT = {"en": "short of the target {target}, within the alert level {warn}
               "ru": "хуже цели {target}, в пределах порога {warn}"}
 _GOOD_TEXT = {"en": "within the target {target}", "ru": "в пределах цели {target}"}
 _DATA_END_TEXT = {"en": " (the data's last day)", "ru": " (последний день данных)"}
+_DATA_END_INTERVAL_TEXT = {"en": " (the data's last interval)", "ru": " (последний интервал данных)"}
 
 
 def format_value(metric_id: str, value: float | None, lang: str = "en") -> str:
