@@ -78,7 +78,7 @@
     const shift = (i) => (i - (spec.series.length - 1) / 2) * 0.08;
     const color = (i) => palette[i % palette.length];
     const whiskers = (s, i) => ({
-      name: s.name, type: "custom", z: 1, tooltip: { show: false },
+      name: s.name, type: "custom", z: 1, tooltip: { show: false }, itemStyle: { color: color(i) },
       data: s.low.map((lo, j) => [j + shift(i), lo, s.high[j]]).filter((d) => d[1] !== null && d[2] !== null),
       renderItem: (params, api) => {
         const lo = api.coord([api.value(0), api.value(1)]), hi = api.coord([api.value(0), api.value(2)]);
@@ -93,14 +93,19 @@
       data: s.mean.map((m, j) => [j + shift(i), m]).filter((d) => d[1] !== null),
       tooltip: { valueFormatter: (v) => fmt(v, spec.unit) },
     });
+    const ends = spec.series.flatMap((s) => [...s.low, ...s.high]).filter((v) => v !== null);
     return {
       animation: false,
+      color: palette,
       legend: { top: 0, data: spec.series.map((s) => s.name) },
       grid: { left: 60, right: 20, top: 30, bottom: 30 },
       tooltip: { trigger: "item", confine: true },
-      xAxis: { type: "value", min: -0.5, max: spec.labels.length - 0.5, interval: 1, splitLine: { show: false },
+      xAxis: { type: "value", min: -0.5, max: spec.labels.length - 0.5, interval: 0.5, splitLine: { show: false },
+               axisTick: { show: false },
                axisLabel: { formatter: (v) => (Number.isInteger(v) && spec.labels[v] !== undefined ? spec.labels[v] : "") } },
-      yAxis: { type: "value", scale: true, axisLabel: { formatter: (v) => fmt(v, spec.unit) } },
+      yAxis: { type: "value", scale: true, axisLine: { onZero: false },
+               axisLabel: { formatter: (v) => fmt(v, spec.unit), showMinLabel: false, showMaxLabel: false },
+               min: (v) => Math.min(v.min, ...ends), max: (v) => Math.max(v.max, ...ends) },
       series: [...spec.series.map(whiskers), ...spec.series.map(means)],
     };
   }
