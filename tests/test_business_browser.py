@@ -79,6 +79,10 @@ def test_training_page_equals_the_api(page: Any, server: Server) -> None:
         api["conversion_rate"]["effect"])
     assert row.get_attribute("data-verdict") == api["conversion_rate"]["verdict"]
     assert page.locator("tr[data-metric=csat]").get_attribute("data-verdict") == "not_enough_data"
+    chart = page.locator(f"section[data-programme='{PROGRAMME}'] figure[data-metric=conversion_rate] .chart")
+    chart.locator("svg").first.wait_for()  # the before/after chart with its intervals was drawn
+    assert chart.get_attribute("data-ready") == "1"
+    assert chart.locator("svg path").count() > 4  # means, their line and the whiskers
     _shot(page, "training")
     assert page.errors == []
 

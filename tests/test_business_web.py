@@ -10,6 +10,7 @@ Users: admin; ``north`` supervises team north (1001, 1002); ``support`` supervis
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -359,3 +360,18 @@ def test_pages_without_business_data(tmp_path: Path) -> None:
         assert 'id="no-programmes"' in client.get("/training").text
         card = client.get("/agents/1001/scorecard", params=DAY)
         assert card.status_code == 200 and 'data-field="tenure_days" data-value=""' in card.text
+
+
+def test_training_page_draws_each_groups_before_and_after_with_its_interval(web: Web, session: TestClient) -> None:
+    api = {e["metric"]: e for e in web.api("/api/v1/training-effect", **TRAINING_QUERY).json()}
+    page = session.get("/training", params=TRAINING_QUERY).text
+    conversion = api["conversion_rate"]
+    spec = json.loads(html.unescape(cell(page, r'<figure data-metric="conversion_rate".*?data-chart="([^"]*)"')))
+    assert spec["kind"] == "intervals" and spec["labels"] == ["before", "after"]
+    trained = spec["series"][0]
+    assert trained["name"] == "Trained"
+    # the chart's points are the API's (weighted) cell means and their intervals, which hold the means
+    assert trained["mean"] == pytest.approx([conversion["means"]["trained_before"]["mean"],
+                                             conversion["means"]["trained_after"]["mean"]])
+    assert trained["mean"][0] == pytest.approx(conversion["trained"]["mean_before"])
+    assert all(lo < m < hi for lo, m, hi in zip(trained["low"], trained["mean"], trained["high"], strict=True))

@@ -169,7 +169,7 @@ def test_agent_api_refuses_another_agents_filters(anonymous: TestClient, centre:
 
 
 @pytest.mark.parametrize("path", ["/api/v1/missed", "/api/v1/sources", "/api/v1/watch", "/api/v1/alerts",
-                                  "/api/v1/training-effect", "/api/v1/qa/queue"])
+                                  "/api/v1/training-effect", "/api/v1/qa/queue", "/api/v1/staffing"])
 def test_agent_api_refuses_what_is_not_an_agents(anonymous: TestClient, centre: Centre, path: str) -> None:
     response = api(anonymous, centre, "agent_a", path)
     assert response.status_code == 403
@@ -236,7 +236,7 @@ def test_agent_pages_of_another_agent_are_refused(pages: dict[str, TestClient], 
     for path in (f"/agents/{other}", f"/agents/{other}/scorecard", f"/agents/{other}/scorecard.csv",
                  f"/calls?agent={other}", f"/export/calls.csv?agent={other}", f"/export/kpi.csv?agent={other}&by=agent",
                  f"/export/agents.xlsx?agent={other}", "/missed", "/export/missed.csv", "/training",
-                 "/admin/users", "/admin/sources", "/admin/targets", "/alerts"):
+                 "/admin/users", "/admin/sources", "/admin/targets", "/alerts", "/staffing"):
         response = pages["agent_a"].get(path)
         assert response.status_code == 403, path
         assert_no_foreign_calls(response.text, centre)

@@ -47,7 +47,8 @@ def test_staffing_matches_erlang_c_for_the_measured_demand(tmp_path: Path) -> No
     assert first["offered"] == 10
     assert first["aht_s"] == 175
     assert first["agents_needed"] == expected.raw_agents
-    assert first["agents_scheduled"] == expected.scheduled_agents
+    assert first["agents_needed_with_shrinkage"] == expected.scheduled_agents
+    assert first["agents_scheduled"] is None  # no schedules loaded: unknown, not 0
     # logged in from before 09:00 until the log ends at the last COMPLETECALLER, 09:28:30:
     # 1710 s of the 1800 s interval = 0.95 agents on average
     assert first["agents_logged_in"] == 0.95

@@ -27,7 +27,7 @@ DAY0 = date(2026, 3, 2)
 EPOCH0 = 1772409600  # 2026-03-02 00:00 UTC
 DAYS, TRAINING_DAY, WINDOW = 21, 10, 9
 TRAINED, UNTRAINED = range(2001, 2005), range(2005, 2009)
-METRICS = ("conversion_rate", "arpc", "aov", "att_s", "aht_s", "csat", "nps")
+METRICS = ("conversion_rate", "arpc", "aov", "att_s", "csat", "nps")
 
 
 def _stamp(epoch: int) -> str:
@@ -109,7 +109,6 @@ def reference_observations(paths: dict[str, Path]) -> dict[str, pd.DataFrame]:
         "arpc": frame(calls, calls.revenue),
         "aov": frame(won_deals, won_deals.amount),
         "att_s": frame(calls, calls.talk),
-        "aht_s": frame(calls, calls.talk),  # queue_log records no hold; after-call work is not per call
         "csat": frame(csat, (csat.score >= 4).astype(float)),
         "nps": frame(nps, np.select([nps.score >= 9, nps.score <= 6], [100.0, -100.0], 0.0)),
     }
@@ -152,3 +151,12 @@ def test_training_effect_matches_a_pandas_reference(centre: tuple[Store, dict[st
            - (means[("untrained", "after")] - means[("untrained", "before")]))
     assert effect.effect == pytest.approx(did, rel=1e-9, abs=1e-9)
     assert effect.ci_low < effect.effect < effect.ci_high
+
+
+def test_handle_time_is_unknown_where_no_after_call_work_is_recorded(centre: tuple[Store, dict[str, Path]]) -> None:
+    """This queue_log has no PAUSE at all: AHT (talk + hold + ACW) is unknown, not talk time."""
+    store, _ = centre
+    (effect,) = training_effect(store, MetricParams(), window_days=WINDOW, metrics=["aht_s"])
+    assert effect.observations == 0 and effect.effect is None
+    assert effect.verdict == "not_enough_data"
+    assert any("after-call work is not recorded" in note for note in effect.notes)

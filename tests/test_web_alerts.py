@@ -126,7 +126,8 @@ def test_a_check_makes_the_api_list_the_firing_alerts_first(checked: Served) -> 
     assert sl | {"message": ""} == {
         "key": "queue:sales:service_level:today", "metric": "service_level", "scope": "queue",
         "scope_value": "sales", "window": "today", "period": "2026-03-02", "value": pytest.approx(0.5),
-        "target": 0.8, "warn": 0.7, "calls": 12, "status": "bad", "firing": True, "message": ""}
+        "target": 0.8, "warn": 0.7, "calls": 12, "status": "bad", "firing": True, "clock": "live",
+        "message": ""}
     assert sl["message"] == SL_TODAY.message("en")
     assert by_key["all:*:service_level:today"]["status"] == "warn"
     assert by_key["queue:sales:service_level:interval"]["period"] == "2026-03-02T09:00:00+00:00"

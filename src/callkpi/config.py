@@ -200,6 +200,9 @@ class AlertSettings(BaseModel):
     language: Literal["en", "ru"] = Field("en", description="language of the alert text")
     webhook_timeout_s: float = Field(5, gt=0, description="give up on a webhook after this many seconds")
     check_every_s: float = Field(60, ge=5, description="how often `callkpi serve` checks the alerts")
+    live_within_h: float = Field(
+        24, gt=0, description="data whose newest call is older than this many hours is history: alerts are checked "
+        "as of the data's end (and say so) instead of now")
 
 
 class MoneySettings(BaseModel):

@@ -5,8 +5,11 @@ Every target (per queue, per team, or overall, with the built-in defaults: servi
 is beyond that level (red on the dashboard) for today so far or for the current interval, in the
 business time zone, and at least ``alerts.min_calls`` calls were offered in that window (three
 calls make no service level). It *resolves* when the KPI is back within the warning level or the
-window rolls over. Fired and resolved alerts are kept in ``alert_events`` and sent to the webhooks
-of the settings (JSON with a ``text`` line, which Slack, Mattermost and Rocket.Chat show as is).
+window rolls over. Data that is not live (its newest call older than ``alerts.live_within_h``) is
+checked on its own clock: as of the data's end, and the alert text names that day instead of "today"
+(:func:`evaluation_clock`). A window without calls is never worded as a breach. Fired and resolved
+alerts are kept in ``alert_events`` and sent to the webhooks of the settings (JSON with a ``text``
+line, which Slack, Mattermost and Rocket.Chat show as is).
 
 The KPIs come from the metric engine like every other number; this module only compares.
 """
@@ -36,6 +39,44 @@ log = logging.getLogger(__name__)
 Window = Literal["today", "interval"]
 WINDOWS: tuple[Window, ...] = ("today", "interval")
 Change = Literal["fired", "resolved"]
+ClockKind = Literal["live", "data_end", "as_of"]
+
+
+@dataclass(frozen=True)
+class Clock:
+    """The moment alerts are checked at: now (``live``), the end of data that is not live
+    (``data_end``), or a moment asked for (``as_of``)."""
+
+    moment: datetime
+    kind: ClockKind = "live"
+    data_end: datetime | None = None
+    live_within_h: float | None = None
+
+    def note(self, lang: str = "en") -> str | None:
+        """One line saying the data's clock replaced now, or None (now, or a moment the caller chose)."""
+        if self.kind != "data_end":
+            return None
+        moment = self.moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        hours = f"{self.live_within_h:g}"
+        return {"en": f"the data is not live (its newest call, {moment}, is more than {hours} h old): "
+                      "alerts are checked as of the data's end",
+                "ru": f"данные не текущие (последний вызов {moment}, более {hours} ч назад): "
+                      "тревоги проверены на момент конца данных"}[lang]
+
+
+def evaluation_clock(store: Store, settings: Settings, now: datetime | None = None) -> Clock:
+    """Now, unless the data is not live: when its newest call is older than ``alerts.live_within_h``
+    hours, the data's end (loaded history has no "today")."""
+    moment = _aware(now or datetime.now(UTC))
+    end = newest_data_time(store)
+    threshold = settings.alerts.live_within_h
+    if end is not None and moment - end > timedelta(hours=threshold):
+        return Clock(end, "data_end", end, threshold)
+    return Clock(moment, "live", end, threshold)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 @dataclass(frozen=True)
 class AlertState:
@@ -51,6 +92,7 @@ class AlertState:
     warn: float
     calls: int
     min_calls: int
+    clock: ClockKind = "live"
 
     @property
     def key(self) -> str:
@@ -62,17 +104,40 @@ class AlertState:
 
     @property
     def firing(self) -> bool:
-        return self.status == "bad" and self.calls >= self.min_calls
+        return self.status == "bad" and self.calls > 0 and self.calls >= self.min_calls
 
     def message(self, lang: str = "en") -> str:
+        """The state in words: a breach only when it fires; no calls is no calls, not a level."""
         metric = REGISTRY.metrics[self.metric]
         title = metric.title.get(lang, metric.title["en"])
         where = _SCOPE_TEXT[lang][self.scope].format(self.scope_value)
-        when = _WINDOW_TEXT[lang][self.window]
-        level = _LEVEL_TEXT[lang]["below" if _target(self).higher_is_better else "above"]
-        return (f"{title} {format_value(self.metric, self.value, lang)} ({where}, {when}, {self.calls} "
-                f"{_CALLS_TEXT[lang]}): {level} {format_value(self.metric, self.warn, lang)}, "
-                f"{_TARGET_TEXT[lang]} {format_value(self.metric, self.target, lang)}")
+        when = self._when(lang)
+        if self.calls == 0 or self.value is None:
+            return f"{title} — ({where}, {when}): {_NO_CALLS_TEXT[lang] if self.calls == 0 else _NO_VALUE_TEXT[lang]}"
+        value = format_value(self.metric, self.value, lang)
+        head = f"{title} {value} ({where}, {when}, {self.calls} {_CALLS_TEXT[lang]})"
+        warn, target = format_value(self.metric, self.warn, lang), format_value(self.metric, self.target, lang)
+        status = self.status
+        if status == "bad":
+            level = _LEVEL_TEXT[lang]["below" if _target(self).higher_is_better else "above"]
+            text = f"{head}: {level} {warn}, {_TARGET_TEXT[lang]} {target}"
+            if not self.firing:
+                text += _FEW_CALLS_TEXT[lang].format(self.min_calls)
+            return text
+        if status == "warn":
+            return f"{head}: {_WARN_TEXT[lang].format(target=target, warn=warn)}"
+        return f"{head}: {_GOOD_TEXT[lang].format(target=target)}"
+
+    def _when(self, lang: str) -> str:
+        if self.clock == "live":
+            return _WINDOW_TEXT[lang][self.window]
+        if self.window == "today":
+            day = self.period
+            return {"en": f"on {day}", "ru": f"за {day}"}[lang] + (_DATA_END_TEXT[lang] if self.clock == "data_end"
+                                                                    else "")
+        start = self.period.replace("T", " ")[:16]
+        return {"en": f"interval {start}", "ru": f"интервал {start}"}[lang] + (
+            _DATA_END_INTERVAL_TEXT[lang] if self.clock == "data_end" else "")
 
 
 @dataclass(frozen=True)
@@ -91,6 +156,14 @@ _LEVEL_TEXT = {"en": {"below": "below the alert level", "above": "above the aler
                "ru": {"below": "ниже порога", "above": "выше порога"}}
 _TARGET_TEXT = {"en": "target", "ru": "цель"}
 _CALLS_TEXT = {"en": "calls", "ru": "вызовов"}
+_NO_CALLS_TEXT = {"en": "no calls, nothing to compare", "ru": "вызовов нет, сравнивать не с чем"}
+_NO_VALUE_TEXT = {"en": "no value, nothing to compare", "ru": "значения нет, сравнивать не с чем"}
+_FEW_CALLS_TEXT = {"en": " (fewer than {} calls: no alert)", "ru": " (меньше {} вызовов: не тревога)"}
+_WARN_TEXT = {"en": "short of the target {target}, within the alert level {warn}",
+              "ru": "хуже цели {target}, в пределах порога {warn}"}
+_GOOD_TEXT = {"en": "within the target {target}", "ru": "в пределах цели {target}"}
+_DATA_END_TEXT = {"en": " (the data's last day)", "ru": " (последний день данных)"}
+_DATA_END_INTERVAL_TEXT = {"en": " (the data's last interval)", "ru": " (последний интервал данных)"}
 
 
 def format_value(metric_id: str, value: float | None, lang: str = "en") -> str:
@@ -115,25 +188,32 @@ def _target(state: AlertState) -> Target:
 
 
 def evaluate(
-    store: Store, settings: Settings, *, now: datetime | None = None, windows: Sequence[Window] = WINDOWS
+    store: Store, settings: Settings, *, now: datetime | None = None, windows: Sequence[Window] = WINDOWS,
+    clock: Clock | None = None,
 ) -> list[AlertState]:
-    """Every target's KPI for today and the current interval, overall, per queue and per team."""
+    """Every target's KPI for today and the current interval, overall, per queue and per team.
+
+    ``clock`` says when "now" is (see :func:`evaluation_clock`); without it, ``now`` is taken as the
+    present (the caller's clock), and without either the present or, for data that is not live, the
+    data's end."""
     if not has_web_schema(store):
         ensure_web_schema(store)
+    if clock is None:
+        clock = Clock(_aware(now)) if now is not None else evaluation_clock(store, settings)
     params = effective_params(settings, store.get_meta("timezone"))
     targets = load_targets(store)
     available = set(available_metrics(store))
     metrics = sorted({t.metric for t in targets.all()} & available)
     if not metrics or "calls_offered" not in available:
         return []
-    moment = now or datetime.now(UTC)
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(ZoneInfo(params.timezone))
+    local = clock.moment.astimezone(ZoneInfo(params.timezone))
     team_scopes = sorted({t.scope_value for t in targets.all() if t.scope == "team"})
     states: list[AlertState] = []
     for window in windows:
         for scope, rows in _scope_rows(store, params, metrics, local, window, team_scopes):
             for row in rows:
-                states.extend(_compare(row, scope, window, metrics, targets, settings.alerts.min_calls, local, params))
+                states.extend(_compare(row, scope, window, metrics, targets, settings.alerts.min_calls, local,
+                                       clock.kind))
     return states
 
 
@@ -164,7 +244,7 @@ def _interval_label(local: datetime, minutes: int) -> str:
 
 def _compare(
     row: dict[str, Any], scope: str, window: Window, metrics: list[str], targets: Any, min_calls: int,
-    local: datetime, params: MetricParams,
+    local: datetime, clock: ClockKind,
 ) -> list[AlertState]:
     value_of = "*" if scope == "all" else row.get(scope)
     if value_of is None:
@@ -177,7 +257,7 @@ def _compare(
         if target is None:
             continue
         states.append(AlertState(metric, scope, str(value_of), window, period, row.get(metric), target.target,
-                                 target.warn, int(row.get("calls_offered") or 0), min_calls))
+                                 target.warn, int(row.get("calls_offered") or 0), min_calls, clock))
     return states
 
 

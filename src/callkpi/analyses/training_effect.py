@@ -19,16 +19,24 @@ Observations, one per (each value is the registry's per-row value of the metric,
 * ``aov`` — won deal attributed to the agent (owner, else the call's agent): its amount;
 * ``fcr_rate`` — answered inbound call from a known number old enough to be decided: 1 when no
   inbound call from that number followed within ``fcr_window_h``;
-* ``aht_s`` — handled call: talk + hold seconds (after-call work is not recorded per call);
+* ``aht_s`` — handled call: talk + hold (where the source records it) + its after-call work: the
+  pauses with a reason in ``acw_pause_reasons`` that start at most ``ACW_LINK_S`` seconds after the
+  call's end, before the agent's next call ended. Calls of a source recording no pauses at all are
+  left out (their after-call work is unknown, not 0), so AHT is null where ACW is not recorded;
 * ``att_s`` — handled call: talk seconds;
 * ``csat`` — CSAT answer: 1 for 4-5, else 0; ``nps`` — NPS answer: +100 promoter, -100 detractor, 0.
 
-The effect is the DiD estimate of :func:`callkpi.stats.significance.difference_in_differences` (OLS with
-standard errors clustered by agent) with its 95 % confidence interval and p-value; rates are in
-proportions (0.04 = 4 percentage points). Beside it, each group's before/after change is tested on
-its own: two-proportion z-test (pooled) for rates, Welch t-test for means. The verdict is the DiD's:
-improved / worsened / no significant change, or not enough data (fewer than 30 observations in any
-of the four groups, or fewer than 2 agents on either side).
+Cohorts are combined, not stacked into one sample: each cohort is its own comparison (its trained
+agents against the untrained over the cohort's windows; an untrained observation counts once in each
+comparison whose window holds it), the cohort effects are combined weighted by each cohort's number
+of trained agents, with one cluster-robust (by agent) covariance over every comparison
+(:func:`callkpi.stats.significance.stacked_difference_in_differences`): the effect, its 95 %
+confidence interval and p-value; rates are in proportions (0.04 = 4 percentage points). The cell
+counts shown count each observation once. Each group's before/after change: with one cohort its own
+classical test (two-proportion z-test for rates, Welch t-test for means), with several the same
+weighted combination of the cohorts' changes. The verdict is the effect's: improved / worsened / no
+significant change, or not enough data (fewer than 30 observations in any of the four groups, or
+fewer than 2 agents on either side).
 """
 
 from __future__ import annotations
@@ -49,11 +57,14 @@ from callkpi.metrics.catalogue.business import within_attribution_window
 from callkpi.metrics.registry import Value
 from callkpi.metrics.rollup import data_context
 from callkpi.model.schema import SLICE_SECONDS
+from callkpi.queries.training import handle_time_per_call
 from callkpi.stats.significance import (
     MIN_AGENTS_PER_GROUP,
     MIN_OBSERVATIONS_PER_CELL,
+    Estimate,
+    StackedDiDResult,
     Verdict,
-    difference_in_differences,
+    stacked_difference_in_differences,
     two_proportion_ztest,
     welch_ttest_samples,
 )
@@ -134,6 +145,10 @@ class Effect:
     verdict: str
     verdict_text: str
     notes: list[str] = field(default_factory=list)
+    observations: int = 0  # distinct observations in any window (each once, whatever cohorts share it)
+    method: str = ""
+    means: dict[str, dict[str, float | None]] = field(default_factory=dict)  # cell mean and its 95 % CI
+    cohort_details: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return _clean(asdict(self))
@@ -221,14 +236,17 @@ def calls_handled_measure() -> str:
 
 _SOURCES: dict[str, Callable[[Store, str, MetricParams], ibis.Table]] = {
     "conversion_rate": _sales_calls, "arpc": _sales_calls, "aov": _won_deals, "fcr_rate": _decided_calls,
-    "aht_s": _handled_legs, "att_s": _handled_legs, "csat": _survey_answers, "nps": _survey_answers,
+    "att_s": _handled_legs, "csat": _survey_answers, "nps": _survey_answers,
 }
 
 
 def observations(store: Store, metric: str, params: MetricParams) -> Observations:
     """Every observation of one outcome: agent, time (epoch seconds), value."""
-    rows = _SOURCES[metric](store, metric, params)
-    table = store.ibis.to_pyarrow(rows.filter(rows.agent.notnull()))
+    if metric == "aht_s":  # after-call work is a pause, not a column of the call: linked to the call first
+        table = handle_time_per_call(store, params.acw_pause_reasons)
+    else:
+        rows = _SOURCES[metric](store, metric, params)
+        table = store.ibis.to_pyarrow(rows.filter(rows.agent.notnull()))
 
     def column(name: str, dtype: Any) -> np.ndarray:
         values = table.column(name).to_numpy(zero_copy_only=False)
@@ -290,8 +308,10 @@ class _Stack:
     agent: list[np.ndarray] = field(default_factory=list)
     state: list[np.ndarray] = field(default_factory=list)
     if_won: list[np.ndarray] = field(default_factory=list)
+    cohort: list[np.ndarray] = field(default_factory=list)
+    index: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, obs: Observations, mask: np.ndarray, treated: bool, post: bool) -> None:
+    def add(self, obs: Observations, mask: np.ndarray, treated: bool, post: bool, cohort: int) -> None:
         count = int(mask.sum())
         self.outcome.append(obs.value[mask])
         self.treated.append(np.full(count, int(treated)))
@@ -299,33 +319,44 @@ class _Stack:
         self.agent.append(obs.agent[mask])
         self.state.append(obs.state[mask] if obs.state is not None else np.full(count, "none", dtype=object))
         self.if_won.append(obs.if_won[mask] if obs.if_won is not None else np.zeros(count))
+        self.cohort.append(np.full(count, cohort))
+        self.index.append(np.flatnonzero(mask))
 
     def arrays(self) -> _Stacked:
         def joined(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
             return np.concatenate(parts) if parts else np.array([], dtype=dtype)
 
         return _Stacked(joined(self.outcome, float), joined(self.treated, int), joined(self.post, int),
-                        joined(self.agent, object), joined(self.state, object), joined(self.if_won, float))
+                        joined(self.agent, object), joined(self.state, object), joined(self.if_won, float),
+                        joined(self.cohort, int), joined(self.index, int))
 
 
 @dataclass
 class _Stacked:
+    """One row per observation and comparison (cohort): an untrained observation inside the windows of
+    two cohorts has a row in each; ``index`` is the observation's own number, to count it once."""
+
     outcome: np.ndarray
     treated: np.ndarray
     post: np.ndarray
     agent: np.ndarray
     state: np.ndarray
     if_won: np.ndarray
+    cohort: np.ndarray
+    index: np.ndarray
 
     def cell(self, treated: int, post: int) -> np.ndarray:
         return (self.treated == treated) & (self.post == post)
+
+    def distinct(self, mask: np.ndarray) -> int:
+        return len(np.unique(self.index[mask]))
 
 
 def _count_open_deals(data: _Stacked) -> str | None:
     """Calls whose deal is still open at the end of the data are not decided yet: each counts as the
     share of its group's closed deals that were won (times what it would bring). Without this the
     last weeks, whose deals had less time to close, would look worse for everyone, and most for the
-    group that sells most."""
+    group that sells most. Each call is counted once per group and period (not once per cohort)."""
     pending = data.state == "open"
     if not pending.any():
         return None
@@ -333,11 +364,12 @@ def _count_open_deals(data: _Stacked) -> str | None:
     for treated in (1, 0):
         for post in (0, 1):
             cell = data.cell(treated, post)
-            won, lost = int((cell & (data.state == "won")).sum()), int((cell & (data.state == "lost")).sum())
+            won = data.distinct(cell & (data.state == "won"))
+            lost = data.distinct(cell & (data.state == "lost"))
             share = won / (won + lost) if won + lost else 0.0
             data.outcome[cell & pending] = share * data.if_won[cell & pending]
             shares.append(share)
-    open_calls = int(pending.sum())
+    open_calls = data.distinct(pending)
     calls = "1 call" if open_calls == 1 else f"{open_calls} calls"
     return (f"{calls} had a deal still open at the end of the data; each counts as the "
             f"share of its group's closed deals that were won ({', '.join(f'{s:.0%}' for s in shares)} for "
@@ -348,14 +380,14 @@ def _stack(obs: Observations, found: list[Cohort], trained_ever: set[str], windo
            timezone: str) -> _Stack:
     stack = _Stack()
     is_control = ~np.isin(obs.agent, sorted(trained_ever))
-    for cohort in found:
+    for number, cohort in enumerate(found):
         before_lo, before_hi, after_lo, after_hi = _window_bounds(cohort, window_days, timezone)
         in_cohort = np.isin(obs.agent, sorted(cohort.agents))
         before = (obs.epoch >= before_lo) & (obs.epoch < before_hi)
         after = (obs.epoch >= after_lo) & (obs.epoch < after_hi)
         for group, treated in ((in_cohort, True), (is_control, False)):
-            stack.add(obs, group & before, treated, post=False)
-            stack.add(obs, group & after, treated, post=True)
+            stack.add(obs, group & before, treated, post=False, cohort=number)
+            stack.add(obs, group & after, treated, post=True, cohort=number)
     return stack
 
 
@@ -385,29 +417,79 @@ def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
+METHOD = ("each cohort (agents trained on the same dates) is its own comparison: its trained agents against the "
+          "untrained over the cohort's windows; cohort effects are combined weighted by their trained agents; "
+          "standard errors clustered by agent")
+_CELL_NAMES = {"trained_before": "treated_pre", "trained_after": "treated_post",
+               "untrained_before": "control_pre", "untrained_after": "control_post"}
+
+
+def _interval(value: Estimate) -> dict[str, float | None]:
+    return {"mean": _finite(value.estimate), "ci_low": _finite(value.ci_low), "ci_high": _finite(value.ci_high)}
+
+
+def _combined_change(result: StackedDiDResult, group: str, n_before: int, n_after: int) -> Change:
+    prefix = "treated" if group == "trained" else "control"
+    before, after = result.means[f"{prefix}_pre"], result.means[f"{prefix}_post"]
+    change = result.changes[prefix]
+    return Change(n_before, n_after, _finite(before.estimate), _finite(after.estimate), _finite(change.estimate),
+                  _finite(change.ci_low), _finite(change.ci_high), _finite(change.p_value),
+                  "cluster-robust t-test (agent), cohorts weighted")
+
+
+def _cohort_details(data: _Stacked, found: list[Cohort], result: StackedDiDResult) -> list[dict[str, Any]]:
+    details = []
+    for number, cohort in enumerate(found):
+        rows = data.cohort == number
+        cells = {name: int((rows & data.cell(t, p)).sum())
+                 for name, (t, p) in (("trained_before", (1, 0)), ("trained_after", (1, 1)),
+                                      ("untrained_before", (0, 0)), ("untrained_after", (0, 1)))}
+        details.append({"start": cohort.start.isoformat(), "end": cohort.end.isoformat(),
+                        "agents": len(cohort.agents), "weight": result.weights.get(number),
+                        "effect": _finite(result.per_stack[number]) if number in result.per_stack else None,
+                        "cells": cells})
+    return details
+
+
 def estimate(programme: str, metric: str, obs: Observations, found: list[Cohort], trained_ever: set[str],
              window_days: int, timezone: str) -> Effect:
     spec = OUTCOMES[metric]
     data = _stack(obs, found, trained_ever, window_days, timezone).arrays()
-    note = _count_open_deals(data)
-    outcome, treated, post, agents = data.outcome, data.treated, data.post, data.agent
-    trained_agents = len(set(agents[treated == 1]))
-    control_agents = len(set(agents[treated == 0]))
-    cells = {f"{g}_{p}": int(((treated == tv) & (post == pv)).sum())
-             for g, tv in (("trained", 1), ("untrained", 0)) for p, pv in (("before", 0), ("after", 1))}
-    changes = (_change(outcome[treated == 1], post[treated == 1], spec.kind),
-               _change(outcome[treated == 0], post[treated == 0], spec.kind))
-    if outcome.size and trained_agents and control_agents:
-        did = difference_in_differences(outcome, treated, post, agents, outcome_kind="continuous",
-                                        higher_is_better=spec.higher_is_better)
-        values = (_finite(did.estimate), _finite(did.ci_low), _finite(did.ci_high), _finite(did.p_value))
-        verdict, se_kind = did.verdict.value, did.se_kind
+    notes = [n for n in (_count_open_deals(data),) if n]
+    if metric == "aht_s" and obs.value.size == 0:
+        notes.append("after-call work is not recorded by the loaded sources (no pauses): handle time is unknown, "
+                     "see average talk time")
+    weights: dict[object, float] = {number: float(len(c.agents)) for number, c in enumerate(found)}
+    result = stacked_difference_in_differences(data.outcome, data.treated, data.post, data.cohort, data.agent,
+                                               data.index, weights, higher_is_better=spec.higher_is_better)
+    cells = {name: data.distinct(data.cell(t, p))
+             for name, (t, p) in (("trained_before", (1, 0)), ("trained_after", (1, 1)),
+                                  ("untrained_before", (0, 0)), ("untrained_after", (0, 1)))}
+    trained_agents = len(set(data.agent[data.treated == 1]))
+    control_agents = len(set(data.agent[data.treated == 0]))
+    if len(found) == 1:  # one comparison: each group's change by its own classical test
+        changes = (_change(data.outcome[data.treated == 1], data.post[data.treated == 1], spec.kind),
+                   _change(data.outcome[data.treated == 0], data.post[data.treated == 0], spec.kind))
     else:
-        values, verdict, se_kind = (None, None, None, None), Verdict.NOT_ENOUGH_DATA.value, "cluster_agent"
+        changes = (_combined_change(result, "trained", cells["trained_before"], cells["trained_after"]),
+                   _combined_change(result, "untrained", cells["untrained_before"], cells["untrained_after"]))
+    effect = result.effect
+    values = (_finite(effect.estimate), _finite(effect.ci_low), _finite(effect.ci_high), _finite(effect.p_value))
+    verdict = result.verdict.value
+    if values[0] is None:
+        verdict = Verdict.NOT_ENOUGH_DATA.value
+    if result.dropped:
+        notes.append(f"{len(result.dropped)} cohort(s) left out: a group had no observation in a window")
+    shared = len(data.index[data.treated == 0]) - cells["untrained_before"] - cells["untrained_after"]
+    if shared > 0:
+        notes.append(f"{shared} untrained observation(s) lie in the windows of several cohorts: each cohort compares "
+                     "with them, the counts show each once")
     text = verdict_text(spec, verdict, values, cells, trained_agents, control_agents)
+    means = {name: _interval(result.means[key]) for name, key in _CELL_NAMES.items()}
     return Effect(programme, metric, spec.unit, window_days, len(found), trained_agents, control_agents, cells,
-                  changes[0], changes[1], *values, se_kind=se_kind, verdict=verdict, verdict_text=text,
-                  notes=[note] if note else [])
+                  changes[0], changes[1], *values, se_kind="cluster_agent", verdict=verdict, verdict_text=text,
+                  notes=notes, observations=data.distinct(np.ones(data.index.size, dtype=bool)), method=METHOD,
+                  means=means, cohort_details=_cohort_details(data, found, result))
 
 
 def training_effect(

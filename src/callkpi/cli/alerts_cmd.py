@@ -1,13 +1,15 @@
 """`callkpi alerts check|history`: KPIs beyond their targets' warning levels, now and before.
 
 `check` compares every target (the dashboard's traffic lights) for today and the current interval
-and exits with status 1 while any alert fires, so cron or a monitoring system can run it.
+and exits with status 1 while any alert fires, so cron or a monitoring system can run it. Data that is
+not live (newest call older than ``alerts.live_within_h``) is checked as of its end, and says so.
 `--notify` also records fired/resolved alerts and posts them to the webhooks of the settings.
 A running `callkpi serve` does the same by itself every `alerts.check_every_s` seconds.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,14 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     console,
+    err_console,
     existing_db,
     fail,
     parse_date,
     parse_utc,
     settings_for,
 )
+from callkpi.config import Settings
 from callkpi.report.render import print_table, to_json
 from callkpi.storage import Store
 
@@ -40,7 +44,8 @@ def check(
     config: Path | None = ConfigOption,
     window: str = typer.Option("both", "--window", help="today, interval or both"),
     as_of: str | None = typer.Option(
-        None, "--as-of", help="check as of this UTC time (YYYY-MM-DD HH:MM), or 'data-end' for the last call loaded"
+        None, "--as-of", help="check as of this UTC time (YYYY-MM-DD HH:MM), 'data-end' for the last call loaded, "
+        "or 'now' (default: now, or the data's end when the data is not live)"
     ),
     notify: bool = typer.Option(False, "--notify", help="record fired/resolved alerts and post them to the webhooks"),
     show_all: bool = typer.Option(False, "--all", help="list every target checked, not only the firing ones"),
@@ -53,11 +58,14 @@ def check(
         fail("--window is today, interval or both")
     settings = settings_for(config)
     with Store(existing_db(db)) as store:
-        now = alerts.newest_data_time(store) if as_of == "data-end" else parse_utc(as_of)
-        states = alerts.evaluate(store, settings, now=now, windows=windows)
-        changes = alerts.record(store, states, now) if notify else []
+        clock = _clock(store, settings, as_of)
+        states = alerts.evaluate(store, settings, windows=windows, clock=clock)
+        changes = alerts.record(store, states, clock.moment) if notify else []
         errors = alerts.notify(changes, settings) if notify else []
-    rows = [_row(s) for s in states if show_all or s.firing]
+    note = clock.note(settings.alerts.language)
+    if note:
+        err_console.print(f"note: {note}")
+    rows = [_row(s, settings.alerts.language) for s in states if show_all or s.firing]
     if fmt == "json":
         typer.echo(to_json(rows))
     else:
@@ -87,10 +95,25 @@ def history_cmd(
     print_table(console, rows, columns, title="alert history")
 
 
-def _row(state: alerts.AlertState) -> dict[str, Any]:
+def _clock(store: Store, settings: Settings, as_of: str | None) -> alerts.Clock:
+    if as_of is None:
+        return alerts.evaluation_clock(store, settings)
+    if as_of == "now":
+        return alerts.Clock(datetime.now(UTC))
+    if as_of == "data-end":
+        end = alerts.newest_data_time(store)
+        return alerts.Clock(end, "data_end", end, settings.alerts.live_within_h) if end else alerts.Clock(
+            datetime.now(UTC))
+    moment = parse_utc(as_of)
+    assert moment is not None
+    return alerts.Clock(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "as_of")
+
+
+def _row(state: alerts.AlertState, lang: str = "en") -> dict[str, Any]:
     status = "FIRING" if state.firing else {"bad": "bad (few calls)", "warn": "warning", "good": "ok"}.get(
         state.status, "no data")
     return {"status": status, "metric": state.metric, "scope": state.scope, "scope_value": state.scope_value,
             "window": state.window, "period": state.period, "value": alerts.format_value(state.metric, state.value),
             "warn": alerts.format_value(state.metric, state.warn),
-            "target": alerts.format_value(state.metric, state.target), "calls": state.calls}
+            "target": alerts.format_value(state.metric, state.target), "calls": state.calls, "clock": state.clock,
+            "message": state.message(lang)}

@@ -6,6 +6,8 @@ Pure functions on numbers or arrays, no I/O; distributions come from scipy / sta
 * :func:`welch_ttest` / :func:`welch_ttest_samples` — AHT, talk time (unequal-variance t test).
 * :func:`difference_in_differences` — training effect: OLS ``Y = b0 + b1·Treated + b2·Post + b3·Treated·Post``,
   ``b3`` = DiD, cluster-robust SE by agent when agent ids are given (else HC1).
+* :func:`stacked_difference_in_differences` — several training cohorts: each cohort its own DiD, combined
+  by cohort weight, cluster-robust SE by agent over the stacked comparisons.
 """
 
 from __future__ import annotations
@@ -27,10 +29,13 @@ __all__ = [
     "MIN_OBSERVATIONS_PER_CELL",
     "DiDCell",
     "DiDResult",
+    "Estimate",
+    "StackedDiDResult",
     "TwoProportionZTest",
     "Verdict",
     "WelchTTest",
     "difference_in_differences",
+    "stacked_difference_in_differences",
     "two_proportion_ztest",
     "welch_ttest",
     "welch_ttest_samples",
@@ -426,3 +431,140 @@ def difference_in_differences(
         treated_agents=agent_counts[0],
         control_agents=agent_counts[1],
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Several cohorts: per-cohort DiD, combined by cohort weight
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A linear combination of regression coefficients with its cluster-robust interval."""
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+@dataclass(frozen=True, slots=True)
+class StackedDiDResult:
+    """Per-cohort difference in differences combined with cohort weights (see
+    :func:`stacked_difference_in_differences`). ``cells`` count *distinct* observations (an untrained
+    observation that serves several cohorts counts once per cell); ``means`` and ``changes`` are the
+    weighted per-cohort cell means (``treated_pre`` ...) and group changes (``treated``, ``control``), so
+    ``estimate = changes["treated"] - changes["control"]`` exactly."""
+
+    effect: Estimate
+    verdict: Verdict
+    weights: dict[object, float]
+    per_stack: dict[object, float]
+    means: dict[str, Estimate]
+    changes: dict[str, Estimate]
+    cells: dict[str, int]
+    treated_agents: int
+    control_agents: int
+    dropped: tuple[object, ...]
+    clusters: int
+
+
+_NAN_ESTIMATE = Estimate(math.nan, math.nan, math.nan, math.nan, math.nan)
+_CELL_COLUMNS = {"control_pre": (1, 0, 0, 0), "control_post": (1, 0, 1, 0),
+                 "treated_pre": (1, 1, 0, 0), "treated_post": (1, 1, 1, 1)}
+
+
+def _usable_stacks(treated: np.ndarray, post: np.ndarray, stack: np.ndarray) -> tuple[list[object], list[object]]:
+    usable, dropped = [], []
+    for key in sorted(set(stack.tolist()), key=str):
+        mask = stack == key
+        full = all(((treated[mask] == t) & (post[mask] == p)).any() for t in (0, 1) for p in (0, 1))
+        (usable if full else dropped).append(key)
+    return usable, dropped
+
+
+def _combination(fit: object, vector: np.ndarray, confidence: float) -> Estimate:
+    test = fit.t_test(vector.reshape(1, -1))  # type: ignore[attr-defined]
+    value, se = float(np.squeeze(test.effect)), float(np.squeeze(test.sd))
+    low, high = (float(v) for v in np.squeeze(test.conf_int(alpha=1 - confidence)))
+    p_value = float(np.squeeze(test.pvalue))
+    if math.isnan(p_value):  # zero SE (every outcome identical)
+        p_value = 1.0 if value == 0 else 0.0
+    return Estimate(value, se, low, high, p_value)
+
+
+def stacked_difference_in_differences(
+    outcome: ArrayLike,
+    treated: ArrayLike,
+    post: ArrayLike,
+    stack: ArrayLike,
+    agent_ids: ArrayLike,
+    observation_ids: ArrayLike,
+    stack_weights: dict[object, float],
+    *,
+    higher_is_better: bool = True,
+    confidence: float = 0.95,
+    min_observations_per_cell: int = MIN_OBSERVATIONS_PER_CELL,
+    min_agents_per_group: int = MIN_AGENTS_PER_GROUP,
+) -> StackedDiDResult:
+    """Training effect over several cohorts (a stacked difference in differences).
+
+    One row per observation *and comparison*: each cohort (``stack``) is its own 2x2 comparison of its
+    trained agents against the untrained over the cohort's windows, so an untrained observation appears
+    once in every cohort whose window holds it, and once only within a cohort. One OLS, fully
+    interacted by cohort (``Y = Σ_k S_k·(a_k + b_k·T + c_k·P + d_k·T·P)``), gives each cohort's own
+    DiD ``d_k`` exactly (= its four cell means' difference in differences). The effect is
+    ``Σ_k w_k·d_k`` with ``w_k = stack_weights[k] / Σ w`` (cohort size: its trained agents), its
+    variance ``w'Vw`` from the cluster-robust covariance by agent over all the rows (the same agent's,
+    and the same observation's, rows in several cohorts are one cluster), t with G - 1 df.
+    A cohort with an empty cell cannot be compared and is left out (``dropped``). The verdict rule is
+    :func:`difference_in_differences`'s, on the distinct observations of each cell.
+    """
+    _check_confidence(confidence)
+    y = _finite_sample("outcome", outcome)
+    t_flags = _binary_indicator("treated", treated, y.size)
+    p_flags = _binary_indicator("post", post, y.size)
+    stacks = np.asarray(stack, dtype=object).ravel()
+    ids = np.asarray(observation_ids).ravel()
+    agents = np.asarray(agent_ids, dtype=object).ravel().astype(str)
+    usable, dropped = _usable_stacks(t_flags, p_flags, stacks)
+    keep = np.isin(stacks, usable)
+    cells = {f"{g}_{p}": len(np.unique(ids[keep & (t_flags == tv) & (p_flags == pv)]))
+             for g, tv in (("treated", 1), ("control", 0)) for p, pv in (("pre", 0), ("post", 1))}
+    treated_agents = len(set(agents[keep & (t_flags == 1)]))
+    control_agents = len(set(agents[keep & (t_flags == 0)]))
+    total = sum(stack_weights[k] for k in usable)
+    weights = {k: stack_weights[k] / total for k in usable} if total > 0 else {}
+    _, codes = np.unique(agents[keep], return_inverse=True)
+    clusters = int(codes.max()) + 1 if codes.size else 0
+    if not weights or clusters < 2:
+        nan_means = dict.fromkeys(_CELL_COLUMNS, _NAN_ESTIMATE)
+        return StackedDiDResult(_NAN_ESTIMATE, Verdict.NOT_ENOUGH_DATA, weights, {}, nan_means,
+                                {"treated": _NAN_ESTIMATE, "control": _NAN_ESTIMATE}, cells, treated_agents,
+                                control_agents, tuple(dropped), clusters)
+    y, t_flags, p_flags, stacks = y[keep], t_flags[keep], p_flags[keep], stacks[keep]
+    columns = []
+    for key in usable:
+        s = (stacks == key).astype(float)
+        columns += [s, s * t_flags, s * p_flags, s * t_flags * p_flags]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fit = sm.OLS(y, np.column_stack(columns)).fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+
+        def weighted(pattern: tuple[int, ...]) -> np.ndarray:
+            return np.concatenate([weights[k] * np.asarray(pattern, dtype=float) for k in usable])
+
+        effect = _combination(fit, weighted((0, 0, 0, 1)), confidence)
+        means = {name: _combination(fit, weighted(pattern), confidence) for name, pattern in _CELL_COLUMNS.items()}
+        changes = {"treated": _combination(fit, weighted((0, 0, 1, 1)), confidence),
+                   "control": _combination(fit, weighted((0, 0, 1, 0)), confidence)}
+    per_stack = {k: float(fit.params[4 * i + 3]) for i, k in enumerate(usable)}
+    cell_list = tuple(DiDCell(group=name.split("_")[0], period=name.split("_")[1], n=n, mean=math.nan, agents=None)  # type: ignore[arg-type]
+                      for name, n in cells.items())
+    if _has_enough_data(cell_list, (treated_agents, control_agents), min_observations_per_cell,
+                        min_agents_per_group):
+        verdict = _verdict(effect.estimate, effect.p_value, confidence, higher_is_better)
+    else:
+        verdict = Verdict.NOT_ENOUGH_DATA
+    return StackedDiDResult(effect, verdict, weights, per_stack, means, changes, cells, treated_agents,
+                            control_agents, tuple(dropped), clusters)

@@ -279,6 +279,7 @@ class AlertItem(BaseModel):
     calls: int = Field(description="calls offered in the window")
     status: str = Field(description="good, warn, bad, or empty without data")
     firing: bool = Field(description="bad with at least `alerts.min_calls` calls offered")
+    clock: str = Field("live", description="`live` (now) or `data_end`: the data is not live, checked as of its end")
     message: str = Field(description="one line in the user's language")
 
 

@@ -36,6 +36,7 @@ from callkpi.web.features import (
     overview_pdf,
     qa,
     queues,
+    staffing,
     wallboard,
 )
 from callkpi.web.features import (
@@ -123,7 +124,7 @@ def create_app(
         lifespan=lifespan,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals["static_version"] = "2"
+    templates.env.globals["static_version"] = "3"
     app.state.web = WebState(
         db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies,
         watcher=watcher, alerts=monitor,
@@ -134,7 +135,7 @@ def create_app(
         app.state.cli_bridge = bridge
         app.include_router(cli_bridge.router)
     for feature in (admin, overview, agents, queues, outbound, definitions, wallboard, calls, missed, qa, business,
-                    alerts_page):
+                    alerts_page, staffing):
         app.include_router(feature.router)
     app.include_router(overview_pdf.router)  # before exports: /export/{view}.{format} would take overview.pdf
     app.include_router(exports.router)

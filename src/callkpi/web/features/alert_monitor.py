@@ -44,6 +44,7 @@ class Snapshot:
     states: list[AlertState] = field(default_factory=list)
     checked_utc: datetime | None = None
     error: str | None = None
+    clock: alerts.Clock | None = None  # what "now" was: the present, or the end of data that is not live
 
 
 class AlertMonitor:
@@ -98,9 +99,10 @@ class AlertMonitor:
         with self._check_lock:
             store = self.db.store()
             settings = self.db.settings
-            states = alerts.evaluate(store, settings, now=now)
+            clock = alerts.Clock(now) if now is not None else alerts.evaluation_clock(store, settings)
+            states = alerts.evaluate(store, settings, clock=clock)
             changes = alerts.record(store, states, now)
-            self._snapshot = Snapshot(states, datetime.now(UTC))
+            self._snapshot = Snapshot(states, datetime.now(UTC), clock=clock)
             self._notify(changes)
             return changes
 
@@ -114,7 +116,7 @@ class AlertMonitor:
 
     def _failed(self, exc: Exception) -> None:
         before = self._snapshot
-        self._snapshot = Snapshot(before.states, before.checked_utc, f"{type(exc).__name__}: {exc}")
+        self._snapshot = Snapshot(before.states, before.checked_utc, f"{type(exc).__name__}: {exc}", before.clock)
 
     def snapshot(self) -> Snapshot:
         return self._snapshot
@@ -154,14 +156,15 @@ def current(monitor: AlertMonitor | None, db: Database) -> Snapshot:
     """The monitor's last check; a server that does not check by itself evaluates now (not recorded)."""
     if monitor is not None:
         return monitor.snapshot()
-    return Snapshot(alerts.evaluate(db.store(), db.settings), datetime.now(UTC))
+    clock = alerts.evaluation_clock(db.store(), db.settings)
+    return Snapshot(alerts.evaluate(db.store(), db.settings, clock=clock), datetime.now(UTC), clock=clock)
 
 
 def state_item(state: AlertState, lang: str) -> dict[str, Any]:
     return {"key": state.key, "metric": state.metric, "scope": state.scope, "scope_value": state.scope_value,
             "window": state.window, "period": state.period, "value": state.value, "target": state.target,
             "warn": state.warn, "calls": state.calls, "status": state.status, "firing": state.firing,
-            "message": state.message(lang)}
+            "clock": state.clock, "message": state.message(lang)}
 
 
 def recent_history(db: Database, user: User, lang: str, limit: int = HISTORY_LIMIT) -> list[dict[str, Any]]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from callkpi.web.features import alert_monitor
+from callkpi.web.features import (
+    alert_monitor,
+    analysis_strings,  # noqa: F401  (the data clock's strings)
+)
 from callkpi.web.scope import Principal, require_role
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.ui import locale, render
@@ -31,4 +34,5 @@ def alerts_page(request: Request, me: Principal = Depends(page_principal)) -> HT
         states=states,
         firing=[s for s in states if s.firing],
         history=alert_monitor.recent_history(state.db, me.user, loc.lang),
+        clock_note=snapshot.clock.note(loc.lang) if snapshot.clock else None,
     )

@@ -17,10 +17,12 @@ from callkpi.queries.agents import agent_names, serves_queues
 from callkpi.stats.significance import MIN_AGENTS_PER_GROUP, MIN_OBSERVATIONS_PER_CELL
 from callkpi.web import kpi
 from callkpi.web.db import Database
+from callkpi.web.features import analysis_strings  # noqa: F401  (the training chart's strings)
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import BadRequest, Period
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.tables import KpiTable, by_table
+from callkpi.web.ui import chart
 
 SALES_METRICS = (
     "deals_won",
@@ -179,13 +181,31 @@ def training_note(loc: Locale, note: str) -> str:
 
 
 def training_view(loc: Locale, found: Sequence[Effect]) -> list[dict[str, Any]]:
-    """Effects grouped by programme, each with its words."""
+    """Effects grouped by programme, each with its words and its before/after chart."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for e in found:
-        groups.setdefault(e.programme, []).append(
-            {"e": e, "text": verdict_text(loc, e), "notes": [training_note(loc, n) for n in e.notes]}
-        )
-    return [{"programme": name, "rows": rows} for name, rows in groups.items()]
+        row = {"e": e, "text": verdict_text(loc, e), "notes": [training_note(loc, n) for n in e.notes],
+               "chart": training_chart(loc, e)}
+        groups.setdefault(e.programme, []).append(row)
+    return [{"programme": name, "rows": rows, "cohorts": max(r["e"].cohorts for r in rows)}
+            for name, rows in groups.items()]
+
+
+_CHART_UNITS = {"pp": "ratio", "s": "seconds"}
+
+
+def training_chart(loc: Locale, e: Effect) -> str | None:
+    """Each group's mean before and after with its 95 % interval (static/app.js ``intervals``); None
+    when no cell has a mean."""
+    if not any(cell.get("mean") is not None for cell in e.means.values()):
+        return None
+    series = []
+    for group in ("trained", "untrained"):
+        cells = [e.means.get(f"{group}_{period}", {}) for period in ("before", "after")]
+        series.append({"name": loc.t(group), "mean": [c.get("mean") for c in cells],
+                       "low": [c.get("ci_low") for c in cells], "high": [c.get("ci_high") for c in cells]})
+    return chart("intervals", unit=_CHART_UNITS.get(e.unit, ""),
+                 labels=[loc.t("training_before"), loc.t("training_after")], series=series)
 
 
 # -- scorecard and sales tables ------------------------------------------------------------------

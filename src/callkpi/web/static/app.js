@@ -72,7 +72,44 @@
       series: [{ name: spec.name, type: "heatmap", data: spec.data, label: { show: spec.data.length < 200 } }],
     };
   }
-  const builders = { spark, line, histogram, heatmap };
+  /* Means with their confidence intervals at a few points (e.g. before -> after), one series a group:
+     spec.labels, spec.unit, spec.series[{name, mean[], low[], high[]}]; a null is left out. */
+  function intervals(spec) {
+    const shift = (i) => (i - (spec.series.length - 1) / 2) * 0.08;
+    const color = (i) => palette[i % palette.length];
+    const whiskers = (s, i) => ({
+      name: s.name, type: "custom", z: 1, tooltip: { show: false }, itemStyle: { color: color(i) },
+      data: s.low.map((lo, j) => [j + shift(i), lo, s.high[j]]).filter((d) => d[1] !== null && d[2] !== null),
+      renderItem: (params, api) => {
+        const lo = api.coord([api.value(0), api.value(1)]), hi = api.coord([api.value(0), api.value(2)]);
+        const style = { stroke: color(i), lineWidth: 1.5 };
+        const tick = (y) => ({ type: "line", shape: { x1: lo[0] - 5, y1: y, x2: lo[0] + 5, y2: y }, style });
+        return { type: "group", children: [
+          { type: "line", shape: { x1: lo[0], y1: lo[1], x2: hi[0], y2: hi[1] }, style }, tick(lo[1]), tick(hi[1])] };
+      },
+    });
+    const means = (s, i) => ({
+      name: s.name, type: "line", z: 2, symbolSize: 8, itemStyle: { color: color(i) }, lineStyle: { color: color(i) },
+      data: s.mean.map((m, j) => [j + shift(i), m]).filter((d) => d[1] !== null),
+      tooltip: { valueFormatter: (v) => fmt(v, spec.unit) },
+    });
+    const ends = spec.series.flatMap((s) => [...s.low, ...s.high]).filter((v) => v !== null);
+    return {
+      animation: false,
+      color: palette,
+      legend: { top: 0, data: spec.series.map((s) => s.name) },
+      grid: { left: 60, right: 20, top: 30, bottom: 30 },
+      tooltip: { trigger: "item", confine: true },
+      xAxis: { type: "value", min: -0.5, max: spec.labels.length - 0.5, interval: 0.5, splitLine: { show: false },
+               axisTick: { show: false },
+               axisLabel: { formatter: (v) => (Number.isInteger(v) && spec.labels[v] !== undefined ? spec.labels[v] : "") } },
+      yAxis: { type: "value", scale: true, axisLine: { onZero: false },
+               axisLabel: { formatter: (v) => fmt(v, spec.unit), showMinLabel: false, showMaxLabel: false },
+               min: (v) => Math.min(v.min, ...ends), max: (v) => Math.max(v.max, ...ends) },
+      series: [...spec.series.map(whiskers), ...spec.series.map(means)],
+    };
+  }
+  const builders = { spark, line, histogram, heatmap, intervals };
 
   function initCharts(root) {
     if (typeof echarts === "undefined") return;
