@@ -87,6 +87,10 @@ FORMULA_STRINGS: dict[str, tuple[str, str]] = {
     ),
     "formula.numbers_contacted": ("numbers contacted", "номера с контактом"),
     "formula.distinct_numbers": ("distinct dialled numbers", "разных набранных номеров"),
+    "formula.mixed_currencies": (
+        "null where the won deals are in more than one currency (mixed currencies)",
+        "пусто, если выигранные сделки в нескольких валютах (валюты смешаны)",
+    ),
     "formula.won_scope": ("won deals attributed to the scope", "выигранных сделок, отнесённых к выборке"),
     "formula.won_amount": ("amount of won attributed deals", "сумм выигранных отнесённых сделок"),
     "formula.unattributed": (
