@@ -29,14 +29,16 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import typer.main
 import typer.testing
 
 from callkpi.cli.consoles import console, err_console
-from callkpi.storage.store import StoreLocked
+
+if TYPE_CHECKING:  # the store (DuckDB, Ibis) is imported by the commands that open one, not at start-up
+    from callkpi.storage.store import StoreLocked
 
 log = logging.getLogger("callkpi.cli.served")
 
@@ -178,7 +180,10 @@ def run(app: typer.Typer, argv: Sequence[str]) -> None:
     """Run the CLI; a store locked by another process is handled as this module says, never a traceback."""
     try:
         app(args=list(argv), prog_name="callkpi")
-    except StoreLocked as locked:
+    except Exception as locked:
+        store = sys.modules.get("callkpi.storage.store")  # loaded whenever a store could be locked
+        if store is None or not isinstance(locked, store.StoreLocked):
+            raise
         try:
             sys.exit(on_locked(app, argv, locked))
         except KeyboardInterrupt:  # while waiting for the server
