@@ -214,7 +214,8 @@ def on_locked(app: typer.Typer, argv: Sequence[str], locked: StoreLocked) -> int
         _print_error(err_console, locked_message(locked, server))
         return EXIT_LOCKED
     try:
-        answer = forward(server, argv, width=err_console.width)
+        terminal = ["--terminal-output"] if console.is_terminal else []  # tables as this terminal shows them
+        answer = forward(server, [*terminal, *argv], width=err_console.width)
     except (OSError, ValueError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         _print_error(err_console, f"callkpi serve (pid {server.pid}, {server.url}) holds {locked.path} "
