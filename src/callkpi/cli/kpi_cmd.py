@@ -80,8 +80,10 @@ def kpi(
         fail(f"--format must be one of {', '.join(FORMATS)}")
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs --output FILE")
+    if fmt == "auto" and (explain or output is not None):
+        fmt = "table" if explain and output is None else "tsv"  # --explain is read by a person
     if fmt in ("auto", "table", "tsv"):
-        fmt = "tsv" if output is not None and fmt == "auto" else resolve_format(console, fmt)
+        fmt = resolve_format(console, fmt)
     dimensions = split_values([by])
     chosen = _chosen_metrics(metrics)
     _check_names(dimensions, chosen)

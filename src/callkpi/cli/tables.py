@@ -13,6 +13,7 @@ durations in seconds, empty where undefined), so ``cut``, ``awk``, spreadsheets 
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
@@ -20,6 +21,7 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -154,15 +156,18 @@ def print_table(console: Console, rows: Sequence[Mapping[str, Any]], columns: Se
     columns = list(columns)
     texts = [[cell(c, row.get(c)) for c in columns] for row in rows]
     headers = [header(c, ids) for c in columns]
-    key_columns = list(keys) if keys is not None else _leading_dimensions(columns)
-    layout = _Layout(columns, headers, texts, key_columns)
+    layout = _Layout(columns, headers, texts, [])
+    # a report (dimensions, then numbers) splits into tables that repeat the dimensions; a listing
+    # with free text becomes records
+    key_columns = list(keys) if keys is not None else [] if layout.wrapping else _leading_dimensions(columns)
+    layout.keys = key_columns
     width = console.width
     if layout.fits(columns, width):
-        console.print(_table(layout, columns, title))
+        console.print(_table(layout, columns, title), soft_wrap=False)  # the CLI's consoles soft-wrap text
     elif key_columns and len(key_columns) < len(columns) and layout.fits(key_columns, width):
         for number, part in enumerate(layout.split(width), start=1):
             part_title = title if number == 1 else None
-            console.print(_table(layout, part, part_title))
+            console.print(_table(layout, part, part_title), soft_wrap=False)
     else:
         _print_records(console, layout, title)
     return "table"
@@ -197,7 +202,7 @@ class _Layout:
         if _is_metric_column(column):
             return False
         values = self._values(i)
-        return any(" " in v and len(v) > _MIN_TEXT_WIDTH for v in values)
+        return any(v.count(" ") >= 2 and len(v) > _MIN_TEXT_WIDTH for v in values)  # words, not a date-time
 
     def _min_width(self, i: int) -> int:
         values = self._values(i)
@@ -208,7 +213,11 @@ class _Layout:
         return max([header_word, *(len(v) for v in values)])
 
     def fits(self, columns: Sequence[str], width: int) -> bool:
-        return sum(self.min_width[c] + _COLUMN_OVERHEAD for c in columns) + 1 <= width
+        """Whether a table of ``columns`` fits ``width`` with every cell on one line (as rich measures it)."""
+        if sum(self.min_width[c] + _COLUMN_OVERHEAD for c in columns) + 1 > width:
+            return False
+        probe = Console(width=10_000, file=io.StringIO(), color_system=None)
+        return Measurement.get(probe, probe.options, _table(self, columns, None)).minimum <= width
 
     def split(self, width: int) -> list[list[str]]:
         """The columns in parts that each fit ``width``, every part starting with the key columns."""
