@@ -98,6 +98,26 @@ def mapping_in_environment(mapping: str | None) -> Iterator[None]:
             os.environ[MAPPING_ENV] = saved
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another process listens on ``host:port`` (a server could not bind it)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_port(host: str, port: int) -> None:
+    """One line and exit 2 when the port is taken, before anything is created."""
+    if port_in_use(host, port):
+        fail(f"port {port} on {host} is in use: choose another with --port, e.g. --port {port + 1}")
+
+
 def fail(message: str, code: int = 2) -> None:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
