@@ -113,7 +113,8 @@ def tidy_help(command: Command) -> None:
     command.help = reflow(command.help)
     if command.short_help:
         command.short_help = reflow(command.short_help)
-    tidy_params(command, command.params)
+    help_option = command.get_help_option(Context(command))  # made once and kept by click
+    tidy_params(command, [*command.params, *([help_option] if help_option is not None else [])])
     for sub in getattr(command, "commands", {}).values():
         tidy_help(sub)
 
