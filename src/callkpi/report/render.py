@@ -53,8 +53,8 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 def print_table(
     console: Console, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None
 ) -> None:
-    """A table on a terminal, TSV otherwise: see :func:`callkpi.cli.tables.print_table`."""
-    from callkpi.cli.tables import print_table as render_table
+    """A table on a terminal, TSV otherwise: see :func:`callkpi.report.tables.print_table`."""
+    from callkpi.report.tables import print_table as render_table
 
     render_table(console, rows, columns, title)
 
