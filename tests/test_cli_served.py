@@ -214,7 +214,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     local = run_batch(READING, db, local_dir)
     server = start_server(db, server_dir)
     try:
-        real = subprocess.Popen([sys.executable, "-m", "callkpi", "kpi", "--db", str(db), "--by", "queue"],
+        real = subprocess.Popen([sys.executable, "-m", "callkpi", "kpi", "--db", str(db), "--by", "queue",
+                                 "--format", "table"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=served_dir, env=_env())
         writing_commands = [[a.format(log=log) for a in argv] for argv in WRITING]
         both = run_batch([*READING, *writing_commands], db, served_dir)

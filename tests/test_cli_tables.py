@@ -183,3 +183,12 @@ def test_numbers_are_grouped_one_way() -> None:
     assert tables.cell("lines", 12000) == "12 000"
     assert tables.cell("line", 12000) == "12000"  # a position, not a quantity
     assert tables.cell("service_level", None) == "—"
+
+
+def test_a_command_forwarded_from_a_terminal_prints_a_table(module_cli, db) -> None:
+    """`callkpi serve` runs a forwarded command without a terminal; --terminal-output (added by the
+    client when its output is one) makes it print the table the client's terminal would show."""
+    forwarded = at_width(module_cli, 120, "--terminal-output", "kpi", "--db", db, "--metrics", "calls_offered")
+    assert "Calls offered" in forwarded.stdout and "\t" not in forwarded.stdout
+    after = module_cli("kpi", "--db", db, "--metrics", "calls_offered")  # the next command: piped again
+    assert after.stdout == "calls_offered\n6\n"
