@@ -203,11 +203,13 @@ def test_findings_lists_legs_without_an_end(cli, tmp_path) -> None:
     legs = {r["call_id"]: r for r in rows if r["kind"] == "leg_without_end"}
     assert set(legs) == {"1772442300.72", "1772442360.74"}
     assert legs["1772442300.72"]["time_utc"] == "2026-03-02 09:05:00"
-    table = cli("findings", "--db", db)
+    table = cli("findings", "--db", db, "--format", "table")
     assert table.exit_code == 0 and "1772442360.74" in table.stdout
 
 
 def test_quarantine_table_when_empty(module_cli, db) -> None:
-    result = module_cli("quarantine", "--db", db)
+    result = module_cli("quarantine", "--db", db, "--format", "table")
     assert result.exit_code == 0
     assert "empty" in result.stdout
+    piped = module_cli("quarantine", "--db", db)  # TSV: the header line alone
+    assert piped.stdout == "file\tline\treason\traw\n"

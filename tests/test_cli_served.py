@@ -47,12 +47,13 @@ SETTINGS = '[params]\ntimezone = "Europe/Moscow"\n'  # visible in every KPI tabl
 
 READING = [
     ["kpi"],
+    ["kpi", "--format", "table"],
     ["kpi", "--by", "queue", "--format", "csv"],
     ["kpi", "--by", "agent", "--format", "json", "--explain"],
     ["kpi", "--format", "xlsx", "--output", "out/kpi.xlsx"],
     ["kpi", "--by", "queue", "--format", "csv", "--output", "kpi.csv"],
     ["kpi", "--metrics", "no_such_metric"],  # an error: same message, same status
-    ["kpi", "--config", "other.toml", "--by", "queue"],
+    ["kpi", "--config", "other.toml", "--by", "queue", "--format", "table"],
     ["sources"],
     ["sources", "--format", "json"],
     ["quarantine"],
@@ -213,7 +214,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     local = run_batch(READING, db, local_dir)
     server = start_server(db, server_dir)
     try:
-        real = subprocess.Popen([sys.executable, "-m", "callkpi", "kpi", "--db", str(db), "--by", "queue"],
+        real = subprocess.Popen([sys.executable, "-m", "callkpi", "kpi", "--db", str(db), "--by", "queue",
+                                 "--format", "table"],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=served_dir, env=_env())
         writing_commands = [[a.format(log=log) for a in argv] for argv in WRITING]
         both = run_batch([*READING, *writing_commands], db, served_dir)
@@ -237,8 +239,9 @@ def test_a_reading_command_prints_the_same_through_the_server(world: World, inde
 def test_the_runs_show_what_they_should(world: World) -> None:
     """Guards the comparison above: the local runs did what the commands do (not all the same error)."""
     by_argv = {" ".join(argv): ran for argv, ran in zip(READING, world.local, strict=True)}
-    assert "KPIs (Europe/Moscow)" in by_argv["kpi"].stdout  # the client's settings file
-    assert "KPIs (Asia/Tokyo)" in by_argv["kpi --config other.toml --by queue"].stdout
+    assert "KPIs (Europe/Moscow)" in by_argv["kpi --format table"].stdout  # the client's settings file
+    assert by_argv["kpi"].stdout.startswith("calls_offered\t")  # piped: TSV
+    assert "KPIs (Asia/Tokyo)" in by_argv["kpi --config other.toml --by queue --format table"].stdout
     assert by_argv["kpi --metrics no_such_metric"].code == 2
     assert "not a queue_log line" in by_argv["quarantine --format csv"].stdout
     sources = json.loads(by_argv["sources --format json"].stdout)

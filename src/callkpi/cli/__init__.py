@@ -1,33 +1,18 @@
-"""Command-line surface. Each command lives in its own module and registers itself on `app`."""
+"""Command-line surface. Each command lives in its own module and registers itself on `app`;
+:mod:`callkpi.cli.index` names them, so a command imports only its own module (see `app`)."""
 
 from __future__ import annotations
 
-import importlib
+from callkpi.cli.app import app, import_command_module
+from callkpi.cli.index import MODULES
 
-from callkpi.cli.app import app
-
-COMMAND_MODULES = (
-    "callkpi.cli.ingest_cmd",
-    "callkpi.cli.kpi_cmd",
-    "callkpi.cli.catalog_cmd",
-    "callkpi.cli.simulate_cmd",
-    "callkpi.cli.staffing_cmd",
-    "callkpi.cli.demo_cmd",
-    "callkpi.cli.missed_cmd",
-    "callkpi.cli.business_cmd",
-    "callkpi.cli.qa_cmd",
-    "callkpi.cli.serve_cmd",
-    "callkpi.cli.alerts_cmd",
-)
+COMMAND_MODULES = MODULES
 
 
 def _register_commands() -> None:
+    """Import every command module (the documentation, the server and the tests need them all)."""
     for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a command module exists but its own import failed
-                raise
+        import_command_module(name)
 
 
 def main() -> None:
@@ -35,5 +20,4 @@ def main() -> None:
 
     from callkpi.cli.served import run
 
-    _register_commands()
     run(app, sys.argv[1:])  # a store held by `callkpi serve`: reading commands go through it

@@ -1,13 +1,160 @@
-"""The Typer application every command module registers on."""
+"""The Typer application every command module registers on.
+
+Start-up is kept light: ``callkpi --help`` imports no command module (the listing comes from
+:data:`callkpi.cli.index.COMMANDS`), and ``callkpi kpi`` imports only the module of ``kpi``, so a
+command never pays for the scientific or web libraries another command needs.
+"""
 
 from __future__ import annotations
 
+import importlib
+import re
+from typing import Any
+
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from callkpi import __version__
+from callkpi.cli.index import COMMANDS, MODULES
+
+Context = typer.Context
+Command = Any  # a (click) command; recent Typer vendors its own click, so its classes are not click's
+
+
+class LazyCommands(TyperGroup):
+    """The root group: a command's module is imported when the command is run (or asked for help).
+
+    ``callkpi --help`` lists the commands from the index without importing them; running or
+    completing a command imports its module, which registers it on :data:`app`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        tidy_help(self)
+
+    def get_params(self, ctx: Context) -> list[Any]:
+        params = super().get_params(ctx)  # with the completion options Typer adds after __init__
+        tidy_params(self, params)
+        return params
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        loaded = super().list_commands(ctx)
+        return [*COMMANDS, *(name for name in loaded if name not in COMMANDS)]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        summary = COMMANDS[cmd_name][1]
+        return TyperCommand(cmd_name, help=summary, short_help=summary)  # for the listing only
+
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None,
+                                                                               list[str]]:
+        if args and args[0] not in self.commands:
+            self.load(args[0])
+        return super().resolve_command(ctx, args)
+
+    def load(self, name: str) -> None:
+        """Import the module that registers ``name`` (every command module when the index does not know it)."""
+        modules = [COMMANDS[name][0]] if name in COMMANDS else list(MODULES)
+        for module in modules:
+            import_command_module(module)
+        built = typer.main.get_command(app)
+        self.commands.update(built.commands)  # type: ignore[attr-defined]
+
+
+def import_command_module(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name:  # a command module exists but its own import failed
+            raise
+
+
+# -- help text ----------------------------------------------------------------------------------
+
+_LIST_ITEM = re.compile(r"^\s*([-*•]|\d+\.)\s")
+# what Typer shows for a value's type, in the words a user reads
+_TYPE_WORDS = {"str": "TEXT", "path": "PATH", "int": "INTEGER", "int range": "INTEGER", "float": "NUMBER",
+               "float range": "NUMBER", "datetime": "DATE-TIME"}
+
+
+def reflow(text: str | None) -> str | None:
+    """A docstring's paragraphs as one line each (list items keep their own lines), so help text
+    wraps at the terminal's width and never breaks inside a sentence."""
+    if not text:
+        return text
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines: list[str] = []
+        for line in block.splitlines():
+            if lines and not _LIST_ITEM.match(line):
+                lines[-1] = f"{lines[-1]} {line.strip()}"
+            else:
+                lines.append(line.strip())
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def value_word(param: Any, shown: str | None) -> str | None:
+    """``TEXT``, ``PATH``, ``INTEGER``... for an option's value; nothing for a flag."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return ""
+    if not shown:
+        return shown
+    inner = shown.strip("<>").removesuffix("...")
+    many = inner.startswith("list[")
+    inner = inner.removeprefix("list[").removesuffix("]")
+    word = _TYPE_WORDS.get(inner.lower(), inner.upper())
+    return f"{word}…" if many or shown.endswith("...") else word
+
+
+def tidy_help(command: Command) -> None:
+    """Reflowed help and plain value words, through the whole tree under ``command``."""
+    command.help = reflow(command.help)
+    if command.short_help:
+        command.short_help = reflow(command.short_help)
+    help_option = command.get_help_option(Context(command))  # made once and kept by click
+    tidy_params(command, [*command.params, *([help_option] if help_option is not None else [])])
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub)
+
+
+def tidy_params(command: Command, params: list[Any]) -> None:
+    for param in params:
+        if isinstance(param, TyperOption | TyperArgument) and param.metavar is None:
+            try:
+                param.metavar = value_word(param, param.display_type_rich(Context(command)))
+            except Exception:  # a type Typer cannot describe: keep its own words
+                continue
+
+
+# -- the application ----------------------------------------------------------------------------
 
 app = typer.Typer(
     name="callkpi",
+    cls=LazyCommands,
     help="Phone-team KPIs from Asterisk, FreeSWITCH, cloud-PBX and CRM records.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"callkpi {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="print the version and exit"),
+    terminal_output: bool = typer.Option(False, "--terminal-output", hidden=True,
+                                         help="render tables for a terminal (set by a command forwarded to "
+                                              "`callkpi serve` from a terminal)"),
+) -> None:
+    """Phone-team KPIs from Asterisk, FreeSWITCH, cloud-PBX and CRM records."""
+    from callkpi.cli import tables
+
+    tables.set_terminal_output(True if terminal_output else None)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from callkpi.cli.app import app
-from callkpi.cli.common import console
+from callkpi.cli.common import console, fail
+from callkpi.cli.tables import TABLE_FORMATS, print_table
 from callkpi.metrics.describe import describe_all, markdown_catalogue
 from callkpi.report.render import to_json
 
 
 @app.command("metrics")
 def list_metrics(
-    fmt: str = typer.Option("table", "--format", help="table, json or markdown"),
+    fmt: str = typer.Option("auto", "--format", help="auto (a table on a terminal, TSV when piped), table, tsv, "
+                            "json or markdown"),
     lang: str = typer.Option("both", "--lang", help="en, ru or both"),
 ) -> None:
     """List every metric: id, unit, formula, parameters, description (EN/RU)."""
@@ -24,9 +25,9 @@ def list_metrics(
     if fmt == "json":
         print(to_json(items))
         return
-    table = Table(show_lines=True, header_style="bold")
-    for column in ("id", "unit", "formula", "parameters", "description"):
-        table.add_column(column)
+    if fmt not in TABLE_FORMATS:
+        fail(f"--format must be one of {', '.join((*TABLE_FORMATS, 'json', 'markdown'))}")
+    rows = []
     for item in items:
         texts = []
         if lang in ("en", "both"):
@@ -34,5 +35,6 @@ def list_metrics(
         if lang in ("ru", "both"):
             texts.append(f"{item['title_ru']}. {item['description_ru']}")
         params = ", ".join(f"{k}={v}" for k, v in item["parameters"].items())
-        table.add_row(item["id"], item["unit"], item["formula"], params, "\n".join(texts))
-    console.print(table)
+        rows.append({"id": item["id"], "unit": item["unit"], "formula": item["formula"], "parameters": params,
+                     "description": " / ".join(texts)})
+    print_table(console, rows, ["id", "unit", "formula", "parameters", "description"], fmt=fmt)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -58,7 +60,7 @@ def settings_for(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except ValueError as exc:
-        fail(f"settings: {exc}")
+        fail(f"settings: {one_line(exc)}")
         raise  # unreachable
 
 
@@ -96,20 +98,69 @@ def mapping_in_environment(mapping: str | None) -> Iterator[None]:
             os.environ[MAPPING_ENV] = saved
 
 
+def port_in_use(host: str, port: int) -> bool:
+    """Whether another process listens on ``host:port`` (a server could not bind it)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def check_port(host: str, port: int) -> None:
+    """One line and exit 2 when the port is taken, before anything is created."""
+    if port_in_use(host, port):
+        fail(f"port {port} on {host} is in use: choose another with --port, e.g. --port {port + 1}")
+
+
 def fail(message: str, code: int = 2) -> None:
     err_console.print(f"[bold red]error:[/] {message}")
     raise typer.Exit(code)
 
 
+_DAY_FIRST = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")  # 31.03.2026, as typed in Russia (also 31/03/2026)
+DATE_FORMS = "2026-03-31 or 31.03.2026"
+
+
 def parse_date(value: str | None, option: str) -> date | None:
-    """A ``--from``/``--to`` style date option, or a clear error naming the option."""
+    """A ``--from``/``--to`` style date option (ISO ``2026-03-31`` or day first ``31.03.2026``), or a
+    clear error naming the option and the forms it takes."""
     if value is None:
         return None
+    text = value.strip()
     try:
-        return date.fromisoformat(value)
+        day_first = _DAY_FIRST.match(text)
+        if day_first:
+            day, month, year = (int(part) for part in day_first.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text)
     except ValueError:
-        fail(f"{option} expects a date like 2026-03-31, got {value!r}")
+        fail(f"{option} expects a date such as {DATE_FORMS}, got {value!r}")
         raise
+
+
+def one_line(exc: Exception) -> str:
+    """An error as one line: a pydantic validation error as ``field: reason`` pairs, not its dump."""
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        try:
+            parts = [f"{'.'.join(str(p) for p in e.get('loc', ())) or 'value'}: {e.get('msg', '')}" for e in errors()]
+        except (TypeError, AttributeError):
+            parts = []
+        if parts:
+            return "; ".join(parts)
+    return " ".join(str(exc).split())
+
+
+def did_you_mean(given: str, known: Iterable[str]) -> str:
+    """`` (did you mean X?)`` when ``given`` is close to a known name, else nothing."""
+    close = difflib.get_close_matches(given, list(known), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 def parse_utc(value: str | None, option: str = "--as-of") -> datetime | None:
@@ -137,8 +188,9 @@ def command_params(settings: Settings, store_timezone: str | None, *, tz: str | 
         overrides = parse_param_overrides(param)
         overrides.update({name: value for name, value in (options or {}).items() if value is not None})
         if tz:
+            check_timezone(tz)
             overrides["timezone"] = tz
         return effective_params(settings, store_timezone).with_overrides(overrides)
     except ValueError as exc:
-        fail(str(exc))
+        fail(one_line(exc))
         raise

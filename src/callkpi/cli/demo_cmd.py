@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +12,7 @@ from pathlib import Path
 import typer
 
 from callkpi.cli.app import app
-from callkpi.cli.common import console, err_console
+from callkpi.cli.common import check_port, console, err_console
 
 DEMO_SETTINGS = """\
 # Settings of the demo: a Moscow contact centre with Russian numbers.
@@ -41,9 +43,16 @@ def demo(
     days: int = typer.Option(30, help="days to simulate"),
     seed: int = typer.Option(1, help="random seed (the same seed gives the same records)"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="open the web dashboard afterwards"),
-    port: int = typer.Option(8000, help="port of the dashboard"),
+    port: int = typer.Option(8000, "--port", help="port of the dashboard on 127.0.0.1"),
 ) -> None:
-    """Simulate a 30-agent contact centre, load its records and show the KPIs."""
+    """Simulate a 30-agent contact centre, load its records and show the KPIs.
+
+    The default scenario starts with 30 agents; over the 30 days 2 leave and 2 are hired (32 agents),
+    and the agent report also lists the 3 extensions calls are transferred to (2001, 2002, 2005).
+    With --serve (the default) the dashboard then runs on 127.0.0.1:--port; a port in use is said
+    before anything is created."""
+    if serve:
+        check_port("127.0.0.1", port)
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "callkpi.toml"
     config.write_text(DEMO_SETTINGS, encoding="utf-8")
@@ -61,10 +70,25 @@ def demo(
     for title, args in REPORTS:
         console.rule(title)
         _callkpi("kpi", "--db", str(db), "--config", str(config), *args)
-    console.print(f"\nDatabase: {db}. Try: callkpi kpi --db {db} --by agent,day --config {config}")
+    console.print(f"\nDatabase: {db}. Try: {callkpi_command()} kpi --db {db} --by agent,day --config {config}")
     if serve and importlib.util.find_spec("callkpi.cli.serve_cmd") is not None:
         console.print(f"[bold]Dashboard[/] on http://127.0.0.1:{port} (Ctrl+C to stop)")
         _callkpi("serve", "--db", str(db), "--config", str(config), "--port", str(port))
+
+
+def callkpi_command() -> str:
+    """How to run callkpi from here as typed: ``callkpi`` when that is on PATH and this one, else the
+    program of this interpreter's environment (``.venv/bin/callkpi``), else ``python -m callkpi``."""
+    here = Path(sys.executable).parent / "callkpi"
+    found = shutil.which("callkpi")
+    if found and here.exists() and Path(found).resolve() == here.resolve():
+        return "callkpi"
+    if here.exists():
+        try:
+            return os.path.relpath(here) if not os.path.relpath(here).startswith("..") else str(here)
+        except ValueError:  # another drive
+            return str(here)
+    return f"{sys.executable} -m callkpi"
 
 
 def _loadable(path: Path) -> bool:

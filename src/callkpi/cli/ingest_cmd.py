@@ -17,18 +17,20 @@ from callkpi.cli.common import (
     check_timezone,
     console,
     err_console,
+    fail,
     mapping_in_environment,
     resolve_db,
     settings_for,
     with_mapping,
     writable_store,
 )
+from callkpi.cli.tables import TABLE_FORMATS, print_table, resolve_format
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.forget import forget_source
 from callkpi.ingest.formats import FORMATS, load_file
 from callkpi.queries.sources import findings as findings_rows
 from callkpi.queries.sources import quarantine_lines, source_listing
-from callkpi.report.render import print_table, to_csv, to_json
+from callkpi.report.render import to_csv, to_json
 from callkpi.storage import Store
 
 SHOWN_ISSUES = 20
@@ -117,7 +119,8 @@ def _print_report(report: ImportReport) -> None:
         err_console.print(f"  [bold red]{report.path}[/]: {problem}", soft_wrap=True)
 
 
-ListFormat = typer.Option("table", "--format", help="table, json or csv")
+ListFormat = typer.Option("auto", "--format", help="auto (a table on a terminal, TSV when piped), table, tsv, "
+                          "json or csv")
 
 
 def _emit(rows: list[dict], columns: list[str], fmt: str, title: str) -> None:
@@ -125,8 +128,10 @@ def _emit(rows: list[dict], columns: list[str], fmt: str, title: str) -> None:
         print(to_json(rows))
     elif fmt == "csv":
         print(to_csv(rows, columns), end="")
+    elif fmt in TABLE_FORMATS:
+        print_table(console, rows, columns, title=title, fmt=fmt)
     else:
-        print_table(console, rows, columns, title=title)
+        fail(f"--format must be one of {', '.join((*TABLE_FORMATS, 'json', 'csv'))}")
 
 
 sources_app = typer.Typer(help="List what was loaded; `forget ID` removes a source.", no_args_is_help=False)
@@ -172,7 +177,7 @@ def quarantine(
     """List the lines that could not be loaded, with file, line number and reason."""
     with Store(resolve_db(db)) as store:
         rows = quarantine_lines(store, limit if limit > 0 else None)
-    if not rows and fmt == "table":
+    if not rows and resolve_format(console, fmt) == "table":
         console.print("quarantine is empty")
         return
     _emit(rows, ["file", "line", "reason", "raw"], fmt, "Quarantined lines")
@@ -183,7 +188,7 @@ def findings(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
     """List data-quality findings: legs without an end, sessions taken from logoff records..."""
     with Store(resolve_db(db)) as store:
         rows = findings_rows(store)
-    if not rows and fmt == "table":
+    if not rows and resolve_format(console, fmt) == "table":
         console.print("no findings")
         return
     _emit(rows, ["source", "kind", "call_id", "agent", "time_utc", "detail"], fmt, "Data-quality findings")

@@ -1,28 +1,49 @@
-"""`callkpi kpi`: KPIs by any dimensions, in any period, as a table, JSON, CSV or XLSX."""
+"""`callkpi kpi`: KPIs by any dimensions, in any period, as a table, TSV, JSON, CSV or XLSX.
+
+On a terminal the report is a table: one row per metric without ``--by``, and with ``--by`` a
+default set of metrics for those dimensions (``--metrics`` chooses, ``--metrics all`` shows every
+one). Piped or redirected, it is TSV with every metric, unless ``--format`` says otherwise."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 
 from callkpi.cli.app import app
 from callkpi.cli.common import (
+    DATE_FORMS,
     ConfigOption,
     DbOption,
     TzOption,
     command_params,
     console,
+    did_you_mean,
+    err_console,
     existing_db,
     fail,
     parse_date,
     settings_for,
     split_values,
 )
+from callkpi.cli.tables import print_table, resolve_format
+from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
-from callkpi.report.render import FORMATS, print_table, to_csv, to_json, write_xlsx
+from callkpi.report.render import to_csv, to_json, write_xlsx
 from callkpi.storage import Store
+
+FORMATS = ("auto", "table", "tsv", "json", "csv", "xlsx")
+# What a table shows with --by when --metrics is not given: handling for agents and teams, the queue
+# report for everything else. TSV, CSV, JSON and XLSX carry every metric.
+AGENT_METRICS = ("calls_handled", "aht_s", "att_s", "acw_s", "avg_hold_s", "transfers", "agent_answer_rate",
+                 "utilization", "occupancy", "calls_per_hour")
+QUEUE_METRICS = ("calls_offered", "calls_answered", "calls_abandoned", "answer_rate", "abandon_rate",
+                 "service_level", "asa_s", "max_wait_s", "aht_s")
+AGENT_DIMENSIONS = frozenset({"agent", "team", "pause_reason"})
+HANDLED_NOTE = ("Calls handled counts every call an agent talked on, outbound and internal included; "
+                "Calls answered counts inbound calls answered in a queue.")
 
 
 @app.command()
@@ -30,7 +51,7 @@ def kpi(
     db: Path | None = DbOption,
     by: str = typer.Option("", "--by", help="dimensions: agent,team,queue,campaign,direction,source,did,trunk,"
                            "pause_reason,hour,day,week,month,interval,weekday,time_of_day"),
-    date_from: str | None = typer.Option(None, "--from", help="first local date, e.g. 2026-03-01"),
+    date_from: str | None = typer.Option(None, "--from", help=f"first local date, e.g. {DATE_FORMS}"),
     date_to: str | None = typer.Option(None, "--to", help="last local date (inclusive)"),
     queue: list[str] | None = typer.Option(None, "--queue", help="only these queues (repeat or comma list)"),
     agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
@@ -38,21 +59,34 @@ def kpi(
     campaign: list[str] | None = typer.Option(None, "--campaign", help="only these campaigns"),
     direction: list[str] | None = typer.Option(None, "--direction", help="inbound, outbound, internal"),
     metrics: str | None = typer.Option(
-        None, "--metrics", help="metric ids (comma list); default: every metric the data supports"
+        None, "--metrics", help="metric ids (comma list), or `all`; default: every metric the data supports "
+        "(a table with --by shows a default set)"
     ),
     param: list[str] | None = typer.Option(None, "--param", help="NAME=VALUE, e.g. sl_threshold_s=30"),
     interval_minutes: int | None = typer.Option(None, "--interval-minutes", help="15, 30 or 60"),
     tz: str | None = TzOption,
-    fmt: str = typer.Option("table", "--format", help="table, json, csv or xlsx"),
+    fmt: str = typer.Option("auto", "--format", help="auto (a table on a terminal, TSV when piped), table, "
+                            "tsv (tab-separated, a header line of metric ids), json, csv or xlsx"),
     output: Path | None = typer.Option(None, "--output", help="write to this file"),
     explain: bool = typer.Option(False, "--explain", help="add each metric's definition and parameters"),
+    ids: bool = typer.Option(False, "--ids", help="metric ids instead of titles in the table's headers"),
     config: Path | None = ConfigOption,
 ) -> None:
-    """Print KPIs. Rates are fractions in JSON/CSV, durations seconds, null where undefined."""
+    """Print KPIs. Rates are fractions in JSON/CSV/TSV, durations seconds, null where undefined.
+
+    A table reads rates as percent and durations as h:mm:ss; without --by it has one row per metric,
+    with --by a default set of metrics (--metrics chooses, --metrics all shows every one)."""
     if fmt not in FORMATS:
         fail(f"--format must be one of {', '.join(FORMATS)}")
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs --output FILE")
+    if fmt == "auto" and (explain or output is not None):
+        fmt = "table" if explain and output is None else "tsv"  # --explain is read by a person
+    if fmt in ("auto", "table", "tsv"):
+        fmt = resolve_format(console, fmt)
+    dimensions = split_values([by])
+    chosen = _chosen_metrics(metrics)
+    _check_names(dimensions, chosen)
     settings = settings_for(config)
     db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
@@ -71,11 +105,11 @@ def kpi(
         if values
     }
     query = KpiQuery(
-        by=split_values([by]),
+        by=dimensions,
         date_from=parse_date(date_from, "--from"),
         date_to=parse_date(date_to, "--to"),
         filters=filters,
-        metrics=split_values([metrics]) if metrics else None,
+        metrics=chosen,
         params=params,
     )
     with Store(db_path, read_only=True) as store:
@@ -84,10 +118,52 @@ def kpi(
         except QueryError as exc:
             fail(str(exc))
             raise
-    _output(result, fmt, output, explain)
+        _say_where_the_data_is(store, query)
+    _output(result, fmt, output, explain, ids=ids, chosen=chosen is not None or metrics == "all")
 
 
-def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool) -> None:
+def _chosen_metrics(metrics: str | None) -> tuple[str, ...] | None:
+    if not metrics or metrics.strip() == "all":
+        return None
+    return split_values([metrics])
+
+
+def _check_names(dimensions: tuple[str, ...], metrics: tuple[str, ...] | None) -> None:
+    """A misspelt dimension or metric is an error that names the closest ones."""
+    for name in dimensions:
+        if name not in DIMENSIONS:
+            fail(f"--by: unknown dimension {name!r}{did_you_mean(name, DIMENSIONS)}; known: {', '.join(DIMENSIONS)}")
+    for name in metrics or ():
+        if name not in REGISTRY.metrics:
+            fail(f"--metrics: unknown metric {name!r}{did_you_mean(name, REGISTRY.metrics)}; "
+                 "`callkpi metrics` lists them")
+
+
+def _say_where_the_data_is(store: Store, query: KpiQuery) -> None:
+    """A period that holds no call gets a note naming the first and last day loaded."""
+    if query.date_from is None and query.date_to is None:
+        return
+    from zoneinfo import ZoneInfo
+
+    from callkpi.model.schema import CALLS
+
+    if not store.has_table(CALLS.name):
+        return
+    low, high = store.column_bounds(CALLS.name, "start_utc")
+    if not isinstance(low, datetime) or not isinstance(high, datetime):
+        err_console.print("[yellow]note:[/] no calls are loaded yet")
+        return
+    zone = ZoneInfo(query.params.timezone)
+    first = low.replace(tzinfo=UTC).astimezone(zone).date()
+    last = high.replace(tzinfo=UTC).astimezone(zone).date()
+    start, end = query.date_from or first, query.date_to or last
+    if start > last or end < first:
+        err_console.print(f"[yellow]note:[/] no calls from {start} to {end}; the calls loaded run from {first} "
+                          f"to {last} ({query.params.timezone})")
+
+
+def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool, *, ids: bool = False,
+            chosen: bool = True) -> None:
     columns = [*result.dimensions, *result.metrics]
     definitions = [describe(m, result.params) for m in result.definitions()]
     parameters = result.params.model_dump()
@@ -100,21 +176,58 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool) -> 
         text = to_json(result.rows) if not explain else to_json_explained(result, definitions, parameters)
     elif fmt == "csv":
         text = to_csv(result.rows, columns)
+    elif fmt == "tsv":
+        from callkpi.cli.tables import to_tsv
+
+        text = to_tsv(result.rows, columns)
     else:
         text = None
     if text is not None:
         if output:
             output.write_text(text, encoding="utf-8")
         else:
-            print(text)
+            print(text, end="" if fmt == "tsv" else "\n")
+        for note in result.notes:
+            err_console.print(f"[yellow]note:[/] {note}")
         return
-    print_table(console, result.rows, columns, title=f"KPIs ({result.params.timezone})")
-    for note in result.notes:
+    shown = _print_report(result, ids=ids, chosen=chosen)
+    if "calls_handled" in shown and "calls_answered" in shown:
+        console.print(f"[dim]{HANDLED_NOTE}[/]")
+    for note in _notes_on(result, shown):
         console.print(f"[yellow]note:[/] {note}")
     if explain:
         for item in definitions:
             params_text = ", ".join(f"{k}={v}" for k, v in item["parameters"].items())
             console.print(f"[bold]{item['id']}[/] = {item['formula']}  {params_text}\n  {item['description']}")
+
+
+def _notes_on(result: KpiResult, shown: list[str]) -> list[str]:
+    """The engine's notes, less those about metrics the table leaves out."""
+    hidden = set(result.metrics) - set(shown)
+    return [note for note in result.notes if note.split(":", 1)[0] not in hidden]
+
+
+def _print_report(result: KpiResult, *, ids: bool, chosen: bool) -> list[str]:
+    """The report as a table (one row per metric without --by); the metrics it shows."""
+    title = f"KPIs ({result.params.timezone})"
+    if not result.dimensions and len(result.rows) == 1:
+        from callkpi.cli.tables import cell, header
+
+        row = result.rows[0]
+        lines = [{"metric": header(m, ids), "id": m, "value": cell(m, row.get(m))} for m in result.metrics]
+        print_table(console, lines, ["metric", "value"] if ids else ["metric", "id", "value"], title, fmt="table")
+        return list(result.metrics)
+    metrics = list(result.metrics)
+    if not chosen:
+        preferred = AGENT_METRICS if AGENT_DIMENSIONS & set(result.dimensions) else QUEUE_METRICS
+        default = [m for m in preferred if m in result.metrics]
+        if default:
+            metrics = default
+            if len(default) < len(result.metrics):
+                title += f": {len(default)} of {len(result.metrics)} metrics (--metrics to choose, --metrics all)"
+    print_table(console, result.rows, [*result.dimensions, *metrics], title, fmt="table", ids=ids,
+                keys=list(result.dimensions))
+    return metrics
 
 
 def to_json_explained(result: KpiResult, definitions: list[dict], parameters: dict) -> str:

@@ -33,9 +33,10 @@ from callkpi.cli.common import (
     parse_utc,
     settings_for,
 )
+from callkpi.cli.tables import TABLE_FORMATS, print_table, resolve_format
 from callkpi.config import MetricParams
 from callkpi.queries.missed import unreturned_worklist
-from callkpi.report.render import print_table, to_csv, to_json
+from callkpi.report.render import to_csv, to_json
 from callkpi.storage import Store
 
 COLUMNS = ("number", "missed_calls", "first_missed", "last_missed", "queue", "did", "age_h", "overdue")
@@ -74,14 +75,15 @@ def missed(
     db: Path | None = DbOption,
     date_from: str | None = typer.Option(None, "--from", help="first local date of the missed calls"),
     date_to: str | None = typer.Option(None, "--to", help="last local date (inclusive)"),
-    fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+    fmt: str = typer.Option("auto", "--format", help="auto (a table on a terminal, TSV when piped), table, tsv, "
+                            "json or csv"),
     as_of: str | None = typer.Option(None, "--as-of", help="count ages up to this UTC time (default: now)"),
     tz: str | None = TzOption,
     config: Path | None = ConfigOption,
 ) -> None:
     """Missed calls not yet returned: number, how many times, first/last, queue or DID, age."""
-    if fmt not in ("table", "json", "csv"):
-        fail("--format must be table, json or csv")
+    if fmt not in (*TABLE_FORMATS, "json", "csv"):
+        fail(f"--format must be one of {', '.join((*TABLE_FORMATS, 'json', 'csv'))}")
     settings = settings_for(config)
     db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
@@ -94,8 +96,8 @@ def missed(
         print(to_json(rows))
     elif fmt == "csv":
         print(to_csv(rows, COLUMNS), end="")
-    elif not rows:
+    elif not rows and resolve_format(console, fmt) == "table":
         console.print("no missed calls waiting for a callback")
     else:
         title = f"Missed calls not returned ({params.timezone}; overdue after {params.callback_window_h:g} h)"
-        print_table(console, rows, COLUMNS, title=title)
+        print_table(console, rows, COLUMNS, title=title, fmt=fmt)

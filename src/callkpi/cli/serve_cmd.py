@@ -12,6 +12,7 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     MappingOption,
+    check_port,
     check_timezone,
     console,
     fail,
@@ -73,6 +74,7 @@ def serve(
     """
     import uvicorn
 
+    from callkpi.cli import _register_commands
     from callkpi.web.app import create_app
     from callkpi.web.auth import ensure_admin
     from callkpi.web.features.cli_bridge import CliBridge
@@ -80,6 +82,8 @@ def serve(
 
     settings = with_mapping(settings_for(config), mapping)
     check_timezone(tz)
+    check_port(host, port)
+    _register_commands()  # reading commands forwarded here run in this process: all of them are needed
     db_path = resolve_db(db)
     with _store(db_path) as store:
         password = ensure_admin(store)

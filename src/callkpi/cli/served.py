@@ -29,14 +29,16 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 import typer.main
 import typer.testing
 
 from callkpi.cli.consoles import console, err_console
-from callkpi.storage.store import StoreLocked
+
+if TYPE_CHECKING:  # the store (DuckDB, Ibis) is imported by the commands that open one, not at start-up
+    from callkpi.storage.store import StoreLocked
 
 log = logging.getLogger("callkpi.cli.served")
 
@@ -178,7 +180,10 @@ def run(app: typer.Typer, argv: Sequence[str]) -> None:
     """Run the CLI; a store locked by another process is handled as this module says, never a traceback."""
     try:
         app(args=list(argv), prog_name="callkpi")
-    except StoreLocked as locked:
+    except Exception as locked:
+        store = sys.modules.get("callkpi.storage.store")  # loaded whenever a store could be locked
+        if store is None or not isinstance(locked, store.StoreLocked):
+            raise
         try:
             sys.exit(on_locked(app, argv, locked))
         except KeyboardInterrupt:  # while waiting for the server
@@ -209,7 +214,8 @@ def on_locked(app: typer.Typer, argv: Sequence[str], locked: StoreLocked) -> int
         _print_error(err_console, locked_message(locked, server))
         return EXIT_LOCKED
     try:
-        answer = forward(server, argv, width=err_console.width)
+        terminal = ["--terminal-output"] if console.is_terminal else []  # tables as this terminal shows them
+        answer = forward(server, [*terminal, *argv], width=err_console.width)
     except (OSError, ValueError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         _print_error(err_console, f"callkpi serve (pid {server.pid}, {server.url}) holds {locked.path} "

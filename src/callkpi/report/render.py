@@ -13,11 +13,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
 from rich.console import Console
-from rich.table import Table
 
-from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
+from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.registry import PERCENT_UNITS
 
 FORMATS = ("table", "json", "csv", "xlsx")
@@ -55,24 +53,10 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
 def print_table(
     console: Console, rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None
 ) -> None:
-    transpose = len(rows) == 1 and len(columns) > 8
-    table = Table(title=title, show_lines=False, header_style="bold")
-    if transpose:
-        table.add_column("metric")
-        table.add_column("value", justify="right")
-        for column in columns:
-            table.add_row(_label(column), format_value(column, rows[0].get(column)))
-    else:
-        for column in columns:
-            table.add_column(column, justify="left" if column in DIMENSIONS else "right")
-        for row in rows:
-            table.add_row(*[format_value(c, row.get(c)) for c in columns])
-    console.print(table)
+    """A table on a terminal, TSV otherwise: see :func:`callkpi.report.tables.print_table`."""
+    from callkpi.report.tables import print_table as render_table
 
-
-def _label(column: str) -> str:
-    metric = REGISTRY.metrics.get(column)
-    return f"{column}" if metric is None else f"{metric.title['en']} ({column})"
+    render_table(console, rows, columns, title)
 
 
 def write_xlsx(
@@ -84,6 +68,8 @@ def write_xlsx(
     parameters: Mapping[str, Any] | None = None,
     sheet: str = "KPI",
 ) -> None:
+    import xlsxwriter  # only a command that writes a workbook pays for importing it
+
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     try:
         _write_sheet(workbook, sheet, rows, columns)

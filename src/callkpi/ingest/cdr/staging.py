@@ -7,6 +7,7 @@ once (``dedupe_key``).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -86,10 +87,12 @@ class StagedRows:
 def _cleaned(values: list[Any]) -> pa.Array:
     """Trimmed text, NULL for the ways exports write 'nothing' (empty, NULL, \\N)."""
     array = pc.utf8_trim_whitespace(pa.array([None if v is None else str(v) for v in values], pa.string()))
-    return pc.if_else(pc.is_in(array, value_set=_EMPTY_SET), pa.scalar(None, pa.string()), array)
+    return pc.if_else(pc.is_in(array, value_set=_empty_set()), pa.scalar(None, pa.string()), array)
 
 
-_EMPTY_SET = pa.array(sorted(EMPTY_VALUES), pa.string())
+@functools.cache
+def _empty_set() -> pa.Array:  # made on first use: building an array at import time imports pandas
+    return pa.array(sorted(EMPTY_VALUES), pa.string())
 
 
 @dataclass(frozen=True)
