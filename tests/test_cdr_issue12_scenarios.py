@@ -75,8 +75,6 @@ def test_iax2_channel_is_peer_and_call_number(store: Store, tmp_path: Path) -> N
 # -- item 3: wait that a CDR cannot know -----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3 (metrics part, items 1/12 helper): SL/ASA over legs whose "
-                   "wait is NULL are 0, not null; the stored wait is NULL (test_queue_app_wait_is_stored_null)")
 def test_queue_app_wait_is_not_recorded(store: Store, tmp_path: Path) -> None:
     """One row: the trunk enters Queue(sales); Queue() answers at once (answer = start, billsec =
     duration = 120 s) and SIP/101 is bridged at a moment the CDR does not record. The queue wait

@@ -108,3 +108,31 @@ def test_cdr_alone_records_neither_presence_nor_pauses(store: Store, tmp_path: P
         assert any("not recorded" in n for n in _notes_of(result.notes, metric)), (metric, result.notes)
     assert row["att_s"] == approx(60.0)
     assert row["aht_without_acw_s"] == approx(60.0)
+
+
+WAIT_METRICS = ("service_level", "asa_s", "avg_wait_s", "max_wait_s", "avg_abandon_wait_s", "est_patience_s")
+
+
+def test_queue_wait_not_recorded_is_null_and_a_mix_is_null(store: Store, tmp_path: Path) -> None:
+    """queue_wait_mix.cdr.csv (issue 12 item 3), three inbound CDR rows:
+    1. 09:00 Queue(sales) answered by SIP/101: Queue() answers the caller, so the wait is unknown;
+    2. 09:10 Dial(SIP/102) answered at 09:10:10: a blank-queue leg whose wait is the ring, 10 s;
+    3. 09:20 Queue(support), no agent, the caller hangs up after 40 s: abandoned, wait 40 s.
+    By queue: sales has no recorded wait (every wait figure null); the direct leg and support are
+    measured. The whole day mixes legs with and without a wait: null, not the figure of the others."""
+    shutil.copy(SCENARIOS / "queue_wait_mix.cdr.csv", tmp_path / "cdr.csv")
+    load_file(store, tmp_path / "cdr.csv", Settings(), timezone="UTC")
+    counts = ("calls_offered", "calls_answered", "calls_abandoned")
+    whole = kpi_result(store, metrics=(*counts, *WAIT_METRICS))
+    assert whole.rows[0] == {"calls_offered": 3, "calls_answered": 2, "calls_abandoned": 1,
+                             **dict.fromkeys(WAIT_METRICS)}
+    for metric in WAIT_METRICS:
+        assert any("not recorded" in n and "queue_log" in n for n in _notes_of(whole.notes, metric)), metric
+    queues = by_key(kpi_result(store, ("queue",), metrics=WAIT_METRICS).rows, "queue")
+    assert queues["sales"] == {"queue": "sales", **dict.fromkeys(WAIT_METRICS)}
+    direct = queues[None]
+    assert (direct["service_level"], direct["asa_s"], direct["max_wait_s"]) == (1.0, 10.0, 10.0)  # 10 s <= 20 s
+    support = queues["support"]
+    assert support["service_level"] == 0.0  # 0 answered within 20 s of 1 offered (40 s is not a short abandon)
+    assert support["asa_s"] is None  # nothing answered
+    assert (support["avg_abandon_wait_s"], support["est_patience_s"]) == (40.0, 40.0)  # 40 s / 1 abandon
