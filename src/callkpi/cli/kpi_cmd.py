@@ -19,6 +19,7 @@ from callkpi.cli.common import (
     settings_for,
     split_values,
 )
+from callkpi.metrics import recorded
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
 from callkpi.report.render import FORMATS, print_table, to_csv, to_json, write_xlsx
@@ -45,7 +46,9 @@ def kpi(
     tz: str | None = TzOption,
     fmt: str = typer.Option("table", "--format", help="table, json, csv or xlsx"),
     output: Path | None = typer.Option(None, "--output", help="write to this file"),
-    explain: bool = typer.Option(False, "--explain", help="add each metric's definition and parameters"),
+    explain: bool = typer.Option(
+        False, "--explain",
+        help="add each metric's definition and parameters, and the KPIs the loaded sources do not record"),
     config: Path | None = ConfigOption,
 ) -> None:
     """Print KPIs. Rates are fractions in JSON/CSV, durations seconds, null where undefined."""
@@ -84,10 +87,12 @@ def kpi(
         except QueryError as exc:
             fail(str(exc))
             raise
-    _output(result, fmt, output, explain)
+        unrecorded = recorded.not_recorded(store, result.params, result.metrics) if explain else []
+    _output(result, fmt, output, explain, unrecorded)
 
 
-def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool) -> None:
+def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool,
+            unrecorded: list[recorded.NotRecorded] | None = None) -> None:
     columns = [*result.dimensions, *result.metrics]
     definitions = [describe(m, result.params) for m in result.definitions()]
     parameters = result.params.model_dump()
@@ -97,7 +102,8 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool) -> 
         console.print(f"wrote {output} ({len(result.rows)} rows)")
         return
     if fmt == "json":
-        text = to_json(result.rows) if not explain else to_json_explained(result, definitions, parameters)
+        text = to_json(result.rows) if not explain else to_json_explained(result, definitions, parameters,
+                                                                           unrecorded or [])
     elif fmt == "csv":
         text = to_csv(result.rows, columns)
     else:
@@ -115,13 +121,18 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool) -> 
         for item in definitions:
             params_text = ", ".join(f"{k}={v}" for k, v in item["parameters"].items())
             console.print(f"[bold]{item['id']}[/] = {item['formula']}  {params_text}\n  {item['description']}")
+        for source, metrics in recorded.by_source(unrecorded or []).items():
+            listed = "; ".join(f"{metric} ({reason})" for metric, reason in metrics.items())
+            console.print(f"[bold]not recorded by {source}:[/] {listed}")
 
 
-def to_json_explained(result: KpiResult, definitions: list[dict], parameters: dict) -> str:
+def to_json_explained(result: KpiResult, definitions: list[dict], parameters: dict,
+                      unrecorded: list[recorded.NotRecorded]) -> str:
     import json
 
     return json.dumps(
-        {"rows": result.rows, "definitions": definitions, "parameters": parameters, "notes": result.notes},
+        {"rows": result.rows, "definitions": definitions, "parameters": parameters, "notes": result.notes,
+         "not_recorded": recorded.by_source(unrecorded)},
         ensure_ascii=False,
         indent=2,
         default=list,

@@ -48,7 +48,7 @@ ql_ab_t = count(
 # Per scope: 1 when every closed leg records its wait, 0 when one does not, null without legs. The wait
 # metrics are null where it is 0 (not recorded), not computed over the legs that happen to record it.
 ql_wait_recorded = measure("ql_wait_recorded", "queue_legs", "min", _wait_known, empty="null",
-                           text="every closed leg records its wait")
+                           text="waits_recorded (1 when every closed leg records its wait)")
 WAIT_EN = (" Null where a leg of the scope has no recorded wait (an Asterisk CDR cannot know it for Queue(): "
            "load the queue_log or CEL of that PBX); a scope mixing legs with and without one is null too.")
 WAIT_RU = (" Пусто, если у какого-либо захода нет записанного ожидания (CDR Asterisk не знает его для Queue(): "
