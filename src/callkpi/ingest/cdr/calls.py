@@ -447,7 +447,8 @@ class CallBuilder:
             return PBX_ANSWERED  # Queue() answers the channel itself: that is waiting, not an answer
         if legs:
             return _worst_unanswered(leg.outcome for leg in legs)
-        return origin.outcome if origin.outcome != "answered" and direction != "inbound" else "no_answer"
+        # No leg rang anybody: the rows' dispositions say how the call ended (an AGI returning BUSY is busy)
+        return _worst_unanswered(r.outcome for r in recs if r.outcome != "answered")
 
     def _queue_legs(self, recs: list[Rec], call: dict[str, Any], legs: list[AgentLeg]) -> list[dict[str, Any]]:
         names: list[str] = []
