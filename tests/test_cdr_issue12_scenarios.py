@@ -62,7 +62,46 @@ def test_local_halves_keep_every_row(store: Store, tmp_path: Path) -> None:
     assert query_rows(store, "SELECT count(*) AS n FROM cdr_records") == [{"n": 4}]
 
 
+def test_ring_group_members_join_the_callers_call(store: Store, tmp_path: Path) -> None:
+    """Asterisk < 12, no linkedid. 09:00 the trunk brings 5551234567 to ring group 600, which dials
+    Local/201 and Local/202; the caller's row names only Local/201;1. 201's ;2 half answers (60 s);
+    202's ;2 half (uniqueid .4) rings 10 s unanswered and no row names it: it starts while the
+    caller's call is up and comes from the same 7+-digit number, so it is a ring of that call, not
+    an internal call of its own. 11:00 a Local-only row from extension 201 (no 7+-digit caller) stays
+    a call of its own: 201 -> 203, internal, 30 s."""
+    load(store, tmp_path, "ring_members.cdr.csv")
+    assert [(c["direction"], c["answered"], c["talk_s"]) for c in calls(store)] == [
+        ("inbound", True, 60.0),  # rows 1-3: one call, the talk of 201's ;2 row
+        ("internal", True, 30.0),  # row 4
+    ]
+    assert query_rows(store, "SELECT count(DISTINCT call_key) AS n FROM cdr_records WHERE start_utc < "
+                             "TIMESTAMP '2026-03-02 10:00:00'") == [{"n": 1}]
+
+
+def test_a_dial_no_trunk_answered_is_no_talk_and_phones_in_turn_add_up(store: Store, tmp_path: Path) -> None:
+    """Row 1: 468 dials the feature code 7784660 (ChanSpy), answered by the application, 53 s, no
+    dstchannel: an outbound attempt (7 digits) that no callee answered (answered by the PBX, no talk).
+    Rows 2-3 (one uniqueid): 468 talks to 466 for 16 s, then its channel dials 464, 44 s: one internal
+    call whose talk is 16 + 44 = 60 s."""
+    load(store, tmp_path, "pbx_answered_dials.cdr.csv")
+    assert [(c["direction"], c["answered"], c["talk_s"]) for c in calls(store)] == [
+        ("outbound", False, None), ("internal", True, 60.0)]
+    assert query_rows(store, "SELECT outcome FROM calls ORDER BY start_utc") == [
+        {"outcome": "answered_by_pbx"}, {"outcome": "answered"}]
+    assert query_rows(store, "SELECT outcome, talk_s FROM agent_legs") == [{"outcome": "failed", "talk_s": None}]
+
+
 # -- item 5: channel names -------------------------------------------------------------------
+
+
+def test_a_conference_room_is_not_a_dialled_number(store: Store, tmp_path: Path) -> None:
+    """PBXware ConfBridge dial-out (linkedid .350): the conference invites 3323 through
+    Local/3323@local-call;1, whose row runs ConfBridge with dst = the room 33181543606263 (14 digits);
+    the ;2 half dials PJSIP/3323, answered after 9 s, 18 s. No trunk: an internal call answered by
+    3323, 18 s of talk, not an outbound call to a 14-digit customer."""
+    load(store, tmp_path, "confbridge_dialout.cdr.csv")
+    assert [(c["direction"], c["answered"], c["talk_s"], c["trunk"]) for c in calls(store)] == [
+        ("internal", True, 18.0, None)]
 
 
 def test_iax2_channel_is_peer_and_call_number(store: Store, tmp_path: Path) -> None:
@@ -75,8 +114,6 @@ def test_iax2_channel_is_peer_and_call_number(store: Store, tmp_path: Path) -> N
 # -- item 3: wait that a CDR cannot know -----------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 3 (metrics part, items 1/12 helper): SL/ASA over legs whose "
-                   "wait is NULL are 0, not null; the stored wait is NULL (test_queue_app_wait_is_stored_null)")
 def test_queue_app_wait_is_not_recorded(store: Store, tmp_path: Path) -> None:
     """One row: the trunk enters Queue(sales); Queue() answers at once (answer = start, billsec =
     duration = 120 s) and SIP/101 is bridged at a moment the CDR does not record. The queue wait

@@ -29,19 +29,15 @@ CDR_FIGURES = ("calls", "calls_inbound", "calls_outbound", "calls_internal", "in
 FREESWITCH_FIGURES = ("calls", "answered_by_person", "talk_s")
 
 # (dataset, figure) -> why callkpi differs from the reference today.
-ITEM2_PBX = "issue 12 item 2: a call answered only by the PBX (AGI/IVR/voicemail) counts as answered, its time as talk"
-ITEM4_MEMBERS = ("issue 12 item 4: ring-group members' Local;2 rows the ring group never names as dstchannel "
-                 "are not yet attached to the caller's call (reference _attach_ring_members)")
+# elastix-mx callbacks: the reference compares any two numbers by their last 10 digits; callkpi strips only
+# the configured prefixes, so "52 1" + mobile (5215540554516), an inbound caller id "7045" + mobile and the
+# ring group's forwards to mobiles (calls of Local channels only, placed by the PBX: the reference gives them
+# no callee) are read differently.
+ELASTIX_CALLBACKS = ("elastix-mx callbacks: 521-mobile dials, a 7045-prefixed caller id and ring-group forwards "
+                     "to mobiles are matched by the reference's last-10-digits rule, not by callkpi's prefixes")
 KNOWN = {
-    **{("elastix-mx", f): ITEM4_MEMBERS for f in ("calls", "calls_outbound", "inbound_answered_by_agent",
-                                                 "calls_missed", "talk_s")},
-    ("elastix-mx", "called_back"): "issue 12 items 2, 4: the missed calls differ (ring-group members, PBX-only "
-                                   "answers); dial prefixes are stripped",
-    ("freepbx-pt", "talk_s"): ITEM2_PBX + " (left: 48,078 s vs 48,074 s, not yet explained)",
-    ("pbxware-cdr", "talk_s"): ITEM2_PBX + " (left: 147,461 s vs 148,799 s; Local callback-agent hop rule)",
-    ("pbxware-cdr", "callback_success"): ITEM2_PBX + " (left: 26 vs 25)",
-    ("pbxware-cdr", "calls_outbound"): "issue 12 item 5: ConfBridge dial-out ids (14 digits) read as customer numbers",
-    ("pbxware-cdr", "calls_internal"): "issue 12 item 5: ConfBridge dial-out ids (14 digits) read as customer numbers",
+    ("elastix-mx", "called_back"): ELASTIX_CALLBACKS,
+    ("elastix-mx", "callback_success"): ELASTIX_CALLBACKS,
 }
 
 

@@ -97,3 +97,51 @@ def test_real_elastix_external_number_and_blank_agent_are_findings() -> None:
         assert {"528000220276", None} <= set(agents)
         assert all(a is None or (a.isdigit() and len(a) >= 7) for a in agents)
         assert all(a is None or a == "528000220276" or a.startswith("911911") for a in agents)
+
+
+# -- a transfer the queue_log did not record ---------------------------------------------------
+
+_TRANSFER_CDR = "\n".join([
+    # 09:00:00 the trunk enters Queue(sales), bridged to 101 (the queue_log's CONNECT at 09:00:10)
+    '"","79161234567","1000","from-trunk","""79161234567"" <79161234567>","SIP/trunk1-00000001",'
+    '"SIP/101-00000002","Queue","sales,t,,,300","2026-03-02 09:00:00","2026-03-02 09:00:00",'
+    '"2026-03-02 09:01:10",70,70,"ANSWERED","DOCUMENTATION","1772442000.1","","","1772442000.1",1',
+    # 09:01:10 101 transfers on the phone: the caller's channel dials 102, answered 09:01:12, 58 s
+    '"","79161234567","102","from-internal","""79161234567"" <79161234567>","SIP/trunk1-00000001",'
+    '"SIP/102-00000004","Dial","SIP/102,30","2026-03-02 09:01:10","2026-03-02 09:01:12",'
+    '"2026-03-02 09:02:10",60,58,"ANSWERED","DOCUMENTATION","1772442000.1","","","1772442000.1",2',
+]) + "\n"
+
+
+def _transfer_log(closing: str) -> str:
+    return "\n".join([
+        ql_line(T0, "1772442000.1", "sales", "NONE", "ENTERQUEUE", "", "79161234567", 1),
+        ql_line(T0 + 10, "1772442000.1", "sales", "SIP/101", "CONNECT", 10, "1772442010.2", 10),
+        closing,
+    ]) + "\n"
+
+
+def _load_transfer(store: Store, tmp_path: Path, closing: str) -> None:
+    (tmp_path / "cdr.csv").write_text(_TRANSFER_CDR, encoding="utf-8")
+    load_text(store, tmp_path, _transfer_log(closing))
+    load_file(store, tmp_path / "cdr.csv", Settings(), timezone="UTC")
+
+
+def test_cdr_talk_on_another_agent_after_connect_is_an_unlogged_transfer(store: Store, tmp_path: Path) -> None:
+    """The queue_log connects 101 at 09:00:10 and closes with COMPLETEAGENT after 120 s of talk
+    (it never saw the transfer); the CDR shows 102 answering at 09:01:12, 62 s after CONNECT."""
+    _load_transfer(store, tmp_path, ql_line(T0 + 130, "1772442000.1", "sales", "SIP/101", "COMPLETEAGENT",
+                                            10, 120, 1))
+    found = _findings(store, "transfer_not_in_queue_log")
+    assert [(f["agent"], str(f["time_utc"])) for f in found] == [("102", "2026-03-02 09:01:12")]
+    detail = found[0]["detail"]
+    assert "102 talking (58 s)" in detail and "CONNECT to 101" in detail  # the CDR's billsec of 102's row
+    assert "transfer_rate" in detail and "(120 s)" in detail  # what it affects: 101's transfers, 120 s of talk
+    assert "Fix:" in detail and "BLINDTRANSFER" in detail
+
+
+def test_a_transfer_the_queue_log_records_is_no_finding(store: Store, tmp_path: Path) -> None:
+    """The same call, closed by BLINDTRANSFER (to 102, hold 10, talk 60): the queue_log knows."""
+    _load_transfer(store, tmp_path, ql_line(T0 + 70, "1772442000.1", "sales", "SIP/101", "BLINDTRANSFER",
+                                            "102", "from-internal", 10, 60, 1))
+    assert _findings(store, "transfer_not_in_queue_log") == []

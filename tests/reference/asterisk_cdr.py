@@ -255,7 +255,8 @@ def person_legs(rows: list[Row], call_direction: str) -> list[tuple[Row, str]]:
     ``Queue()``/``Dial()`` application answered towards an app only (IVR, voicemail, AGI,
     ConfBridge, Hangup: no dstchannel) reached the PBX, not a person. ``Pickup`` rows (a phone
     picking up another's ring) are the picker's answer. For an outbound call only the trunk legs
-    count (the callee answered), for internal calls only phones.
+    count (the callee answered; a Local leg of an outbound call is a conference invitation or a
+    forward, not the callee), for internal calls only phones.
     """
     legs = []
     for row in rows:
@@ -268,6 +269,8 @@ def person_legs(rows: list[Row], call_direction: str) -> list[tuple[Row, str]]:
         if dst is None:
             continue
         if dst.tech == "LOCAL":
+            if call_direction == "outbound" or _phone_side_of_a_bridge(row, rows) or _taken_by_a_phone(row, rows):
+                continue
             if _local_reaches_agent(row, dst, rows):
                 legs.append((row, dst.peer.split("@")[0]))
             continue
@@ -279,6 +282,27 @@ def person_legs(rows: list[Row], call_direction: str) -> list[tuple[Row, str]]:
         if trunk or is_phone(dst):
             legs.append((row, dial_target(row) if trunk else dst.peer))
     return legs
+
+
+def _phone_side_of_a_bridge(row: Row, rows: list[Row]) -> bool:
+    """A row placed by a phone towards a Local half (PBXware's ``Pickup`` of a queue ring,
+    ``AppDial (Outgoing Line)``) while another answered row of the call bridges to that same phone:
+    one bridge seen from both of its channels. CDR-Spec "Bridge": a CDR is "the view of the call
+    from the perspective of Party A" (here the caller's row, whose Party B is the phone); the
+    phone's row towards the Local channel repeats that bridge's time (same answer and end; the
+    queue_log's CONNECT..COMPLETEAGENT shows one talk, e.g. call 1543606501.364: 99 s, not 2 x 98)."""
+    name = row.get("channel")
+    return bool(name) and any(other is not row and other.get("dstchannel") == name
+                              and other.get("disposition") == "ANSWERED" for other in rows)
+
+
+def _taken_by_a_phone(row: Row, rows: list[Row]) -> bool:
+    """The caller's leg to a Local half that a phone then took (its own row names that same Local
+    channel as dstchannel: ``Pickup``, ``AppDial``): the Local leg's billsec is the phone ringing
+    (queue_log RINGNOANSWER/CONNECT holdtime), the talk is the caller's row bridged to that phone."""
+    name = row.get("dstchannel")
+    return any(other is not row and other.get("dstchannel") == name and is_phone(channel(other))
+               for other in rows)
 
 
 def _local_reaches_agent(row: Row, dst: Channel, rows: list[Row]) -> bool:

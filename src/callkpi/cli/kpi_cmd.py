@@ -28,6 +28,7 @@ from callkpi.cli.common import (
     split_values,
 )
 from callkpi.cli.tables import print_table, resolve_format
+from callkpi.metrics import recorded
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
@@ -68,7 +69,9 @@ def kpi(
     fmt: str = typer.Option("auto", "--format", help="auto (a table on a terminal, TSV when piped), table, "
                             "tsv (tab-separated, a header line of metric ids), json, csv or xlsx"),
     output: Path | None = typer.Option(None, "--output", help="write to this file"),
-    explain: bool = typer.Option(False, "--explain", help="add each metric's definition and parameters"),
+    explain: bool = typer.Option(
+        False, "--explain",
+        help="add each metric's definition and parameters, and the KPIs the loaded sources do not record"),
     ids: bool = typer.Option(False, "--ids", help="metric ids instead of titles in the table's headers"),
     config: Path | None = ConfigOption,
 ) -> None:
@@ -119,7 +122,8 @@ def kpi(
             fail(str(exc))
             raise
         _say_where_the_data_is(store, query)
-    _output(result, fmt, output, explain, ids=ids, chosen=chosen is not None or metrics == "all")
+        unrecorded = recorded.not_recorded(store, result.params, result.metrics) if explain else []
+    _output(result, fmt, output, explain, unrecorded, ids=ids, chosen=chosen is not None or metrics == "all")
 
 
 def _chosen_metrics(metrics: str | None) -> tuple[str, ...] | None:
@@ -162,8 +166,8 @@ def _say_where_the_data_is(store: Store, query: KpiQuery) -> None:
                           f"to {last} ({query.params.timezone})")
 
 
-def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool, *, ids: bool = False,
-            chosen: bool = True) -> None:
+def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool,
+            unrecorded: list[recorded.NotRecorded] | None = None, *, ids: bool = False, chosen: bool = True) -> None:
     columns = [*result.dimensions, *result.metrics]
     definitions = [describe(m, result.params) for m in result.definitions()]
     parameters = result.params.model_dump()
@@ -173,7 +177,8 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool, *, 
         console.print(f"wrote {output} ({len(result.rows)} rows)")
         return
     if fmt == "json":
-        text = to_json(result.rows) if not explain else to_json_explained(result, definitions, parameters)
+        text = to_json(result.rows) if not explain else to_json_explained(result, definitions, parameters,
+                                                                           unrecorded or [])
     elif fmt == "csv":
         text = to_csv(result.rows, columns)
     elif fmt == "tsv":
@@ -199,6 +204,9 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool, *, 
         for item in definitions:
             params_text = ", ".join(f"{k}={v}" for k, v in item["parameters"].items())
             console.print(f"[bold]{item['id']}[/] = {item['formula']}  {params_text}\n  {item['description']}")
+        for source, metrics in recorded.by_source(unrecorded or []).items():
+            listed = "; ".join(f"{metric} ({reason})" for metric, reason in metrics.items())
+            console.print(f"[bold]not recorded by {source}:[/] {listed}")
 
 
 def _notes_on(result: KpiResult, shown: list[str]) -> list[str]:
@@ -230,11 +238,13 @@ def _print_report(result: KpiResult, *, ids: bool, chosen: bool) -> list[str]:
     return metrics
 
 
-def to_json_explained(result: KpiResult, definitions: list[dict], parameters: dict) -> str:
+def to_json_explained(result: KpiResult, definitions: list[dict], parameters: dict,
+                      unrecorded: list[recorded.NotRecorded]) -> str:
     import json
 
     return json.dumps(
-        {"rows": result.rows, "definitions": definitions, "parameters": parameters, "notes": result.notes},
+        {"rows": result.rows, "definitions": definitions, "parameters": parameters, "notes": result.notes,
+         "not_recorded": recorded.by_source(unrecorded)},
         ensure_ascii=False,
         indent=2,
         default=list,

@@ -39,6 +39,7 @@ def describe_all(params: MetricParams | None = None, lang: str = "en") -> list[d
 def markdown_catalogue() -> str:
     """docs/metrics.md, generated from the registry (a test keeps the file in step)."""
     from callkpi.metrics.catalogue import DIMENSIONS
+    from callkpi.metrics.recorded import markdown_by_source_kind
 
     defaults = MetricParams().model_dump()
     lines = [
@@ -69,4 +70,5 @@ def markdown_catalogue() -> str:
         en = f"**{metric.title['en']}.** {metric.description['en']}"
         ru = f"**{metric.title['ru']}.** {metric.description['ru']}"
         lines.append(f"| `{metric.id}` | {metric.unit} | {metric.formula} | {params} | {en} | {ru} |")
+    lines += markdown_by_source_kind()
     return "\n".join(lines) + "\n"

@@ -629,6 +629,7 @@ def _not_recorded_note(metric: Metric, supported: set[str], unrecorded: dict[str
 
 def _component_name(measure_id: str) -> str:
     return {"al_hold_s": "hold time", "at_hold_s": "hold time", "at_acw_s": "after-call work",
-            "at_pause_rows": "pauses (after-call work)", "at_presence_rows": "presence (logged-in sessions)"}.get(
+            "at_pause_rows": "pauses (after-call work)", "at_presence_rows": "presence (logged-in sessions)",
+            "ql_wait_recorded": "queue wait (Asterisk CDR Queue() legs: load the queue_log or CEL)"}.get(
         measure_id, measure_id
     )

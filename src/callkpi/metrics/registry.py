@@ -62,7 +62,7 @@ class BuiltFact(Fact):
 
 MeasureFn = Callable[[ibis.Table, MetricParams, Context], ibis.Value]
 RowFn = Callable[[ibis.Table, MetricParams, Context], ibis.Value]
-Agg = Literal["count", "sum", "max", "median", "nunique"]
+Agg = Literal["count", "sum", "max", "min", "median", "nunique"]
 
 
 @dataclass(frozen=True)

@@ -198,6 +198,7 @@ class BuiltCall:
     queue_legs: list[dict[str, Any]]
 
 
+CONFERENCE_APPS = frozenset({"confbridge", "meetme"})
 PBX_ANSWERED = "answered_by_pbx"  # calls.outcome: only an application (IVR, AGI, voicemail) answered
 
 
@@ -239,6 +240,8 @@ class CallBuilder:
             return "outbound"
         if caller is None and self.rules.is_external(origin.src):
             return "inbound"
+        if origin.app in CONFERENCE_APPS:
+            return "internal"  # dst is the conference room (PBXware 33181543606263), not a number dialled
         return "outbound" if self.rules.is_external(origin.dst) else "internal"  # incl. a dial that found no route
 
     def dialled_number(self, rec: Rec, device: Device) -> str | None:
@@ -285,7 +288,12 @@ class CallBuilder:
             if callee is not None and callee.kind == "trunk":
                 groups.setdefault(callee.name, []).append((rec, callee))
         if not groups:
-            return self._flat_legs([origin] if not origin.flat else recs, "outbound", agent)
+            legs = self._flat_legs([origin] if not origin.flat else recs, "outbound", agent)
+            if not origin.flat:
+                for leg in legs:  # no trunk bridged: an application (ChanSpy, a PIN prompt) answered, no callee
+                    if leg.outcome == "answered":
+                        leg.outcome, leg.answer, leg.talk_s, leg.hold_s = "failed", None, None, None
+            return legs
         legs = []
         for group in groups.values():
             leg = self._grouped_leg(group, "outbound")
@@ -439,7 +447,8 @@ class CallBuilder:
             return PBX_ANSWERED  # Queue() answers the channel itself: that is waiting, not an answer
         if legs:
             return _worst_unanswered(leg.outcome for leg in legs)
-        return origin.outcome if origin.outcome != "answered" and direction != "inbound" else "no_answer"
+        # No leg rang anybody: the rows' dispositions say how the call ended (an AGI returning BUSY is busy)
+        return _worst_unanswered(r.outcome for r in recs if r.outcome != "answered")
 
     def _queue_legs(self, recs: list[Rec], call: dict[str, Any], legs: list[AgentLeg]) -> list[dict[str, Any]]:
         names: list[str] = []
@@ -562,8 +571,9 @@ def _first_answer(recs: list[Rec]) -> datetime | None:
 def _call_talk(direction: str, answered_legs: list[AgentLeg], person_rows: list[Rec]) -> float | None:
     if direction != "internal":
         return sum(leg.talk_s or 0.0 for leg in answered_legs) if answered_legs else None
-    talks = [r.talk_s for r in person_rows]
-    return max(talks) if talks else None
+    # Rows a phone bridged one after another (468 dials 466, then 464) each add their talk; the halves
+    # of a Local channel repeat nothing here (person_rows keeps only the half that reached the phone).
+    return sum(r.talk_s for r in person_rows) if person_rows else None
 
 
 def _sum_or_none(values: Iterable[float | None]) -> float | None:

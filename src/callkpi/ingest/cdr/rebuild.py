@@ -64,7 +64,9 @@ def _weak_key(r: Rec) -> str:
 def rebuild(store: Store, settings: Settings, source: str) -> None:
     """Rebuild the calls of ``source`` listed in ``cdr_affected``, then agent time and call links."""
     _join_peer_legs(store, source)
-    _join_local_halves(store, source)
+    unlinked = _files_without_linkedid(store, source)
+    _join_local_halves(store, source, unlinked)
+    _attach_ring_members(store, source, unlinked)
     records = _drop_weak_duplicates(_records(store, source), store, source)
     builder = CallBuilder(settings, source, queue_log_loaded=_queue_log_loaded(store))
     built = [builder.build(group) for group in _by_call(records) if not _only_lost_races(group)]
@@ -118,7 +120,16 @@ LOCAL_NAME = re.compile(r"^(Local/[^;]+);[12]$", re.IGNORECASE)
 LOCAL_GAP_S = 5.0  # a row naming a Local channel after the previous one of that name ended + this is another channel
 
 
-def _join_local_halves(store: Store, source: str) -> None:
+def _files_without_linkedid(store: Store, source: str) -> list[int]:
+    """The files of ``source`` written without linkedid (Asterisk < 12): every row's call key is its own
+    uniqueid. Read before the joins below, which give joined rows another row's key."""
+    rows = store.connection.execute(
+        "SELECT source_id FROM cdr_records WHERE source = ? GROUP BY source_id "
+        "HAVING count(*) FILTER (WHERE leg_key IS NOT NULL AND call_key <> leg_key) = 0", [source]).fetchall()
+    return [row[0] for row in rows]
+
+
+def _join_local_halves(store: Store, source: str, unlinked: list[int]) -> None:
     """Asterisk < 12 (files without linkedid): the ``;2`` half of a Local channel writes its rows
     under its own uniqueid, so both halves of one path would be two calls. Rows naming the same
     Local channel (without ``;N``, as channel or dstchannel) while it existed are one call
@@ -128,11 +139,9 @@ def _join_local_halves(store: Store, source: str) -> None:
     rows = con.execute(
         """
         SELECT call_key, start_utc, coalesce(end_utc, start_utc), channel, dstchannel FROM cdr_records
-        WHERE source = ? AND (channel ILIKE 'Local/%' OR dstchannel ILIKE 'Local/%')
-          AND source_id NOT IN (SELECT DISTINCT source_id FROM cdr_records
-                                WHERE source = ? AND leg_key IS NOT NULL AND call_key <> leg_key)
+        WHERE source = ? AND (channel ILIKE 'Local/%' OR dstchannel ILIKE 'Local/%') AND list_contains(?, source_id)
         ORDER BY start_utc
-        """, [source, source]).fetchall()
+        """, [source, unlinked]).fetchall()
     if not rows:
         return
     parent: dict[str, str] = {}
@@ -162,8 +171,14 @@ def _join_local_halves(store: Store, source: str) -> None:
             continue
         target = min(members, key=lambda m: (not m[2], m[1]))[0]
         moves.extend((key, target) for key in keys if key != target)
+    _move_call_keys(store, source, moves)
+
+
+def _move_call_keys(store: Store, source: str, moves: list[tuple[str, str]]) -> None:
+    """Give the rows of each old call key the new one; both calls are rebuilt."""
     if not moves:
         return
+    con = store.connection
     con.register("cdr_local_moves", pa.table({"old_key": [m[0] for m in moves], "new_key": [m[1] for m in moves]}))
     try:
         con.execute("INSERT INTO cdr_affected SELECT old_key FROM cdr_local_moves UNION SELECT new_key "
@@ -172,6 +187,42 @@ def _join_local_halves(store: Store, source: str) -> None:
                     "WHERE cdr_records.source = ? AND cdr_records.call_key = m.old_key", [source])
     finally:
         con.unregister("cdr_local_moves")
+
+
+RING_MEMBER_CALLER_DIGITS = 7  # a caller number this long names one customer, not an extension
+
+
+def _attach_ring_members(store: Store, source: str, unlinked: list[int]) -> None:
+    """Asterisk < 12: a ring group dialling several Local channels names only one of them as the
+    caller's ``dstchannel``; the other members' ``;2`` rows form calls made only of Local channels.
+    Records linkedid cannot correlate "have to be correlated using other properties" (CDR-Specification,
+    "SIP attended transfer"): such a call whose caller number (``src`` of its first row, 7+ digits) is that
+    of a call with a real channel, and that starts while that call is up, is a leg of it (the earliest
+    such call)."""
+    moves = store.connection.execute(
+        """
+        WITH r AS (
+            SELECT call_key, start_utc, coalesce(end_utc, start_utc) AS end_utc, coalesce(channel, '') AS channel,
+                   src
+            FROM cdr_records WHERE source = $source AND list_contains($files, source_id)),
+        calls AS (
+            SELECT call_key, min(start_utc) AS first_start, max(end_utc) AS last_end,
+                   bool_and(channel ILIKE 'Local/%') AS local_only,
+                   bool_or(channel <> '' AND channel NOT ILIKE 'Local/%') AS has_real_channel,
+                   arg_min(src, start_utc) AS caller
+            FROM r GROUP BY call_key),
+        members AS (
+            SELECT call_key, first_start, caller FROM calls
+            WHERE local_only AND call_key IN (SELECT call_key FROM cdr_affected)
+              AND length(regexp_replace(coalesce(caller, ''), '[^0-9]', '', 'g')) >= $digits)
+        SELECT m.call_key, arg_min(h.call_key, (h.first_start, h.call_key))
+        FROM members m
+        JOIN calls h ON h.has_real_channel AND h.first_start <= m.first_start AND m.first_start <= h.last_end
+        WHERE EXISTS (SELECT 1 FROM r WHERE r.call_key = h.call_key AND r.src = m.caller)
+        GROUP BY m.call_key
+        """,
+        {"source": source, "files": unlinked, "digits": RING_MEMBER_CALLER_DIGITS}).fetchall()
+    _move_call_keys(store, source, [(member, host) for member, host in moves])
 
 
 def _only_lost_races(recs: list[Rec]) -> bool:

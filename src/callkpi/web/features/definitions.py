@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from callkpi.config import MetricParams
+from callkpi.metrics import recorded
 from callkpi.metrics.describe import describe_all
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
@@ -22,6 +23,10 @@ def definitions(request: Request, me: Principal = Depends(page_principal)) -> HT
     params = db.params()
     loc = locale(request, me, params)
     items = describe_all(params, loc.lang)
+    unrecorded = db.cached(("not_recorded", loc.lang, params.model_dump_json()),
+                           lambda: recorded.by_metric(recorded.not_recorded(db.store(), params), loc.lang))
+    for item in items:
+        item["not_recorded"] = unrecorded.get(item["id"])
     sections: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         sections.setdefault(item["section"], []).append(item)
@@ -36,5 +41,6 @@ def definitions(request: Request, me: Principal = Depends(page_principal)) -> HT
         for value in [params.model_dump()[name]]
     ]
     return render(
-        request, me, "metrics.html", loc=loc, active="definitions", sections=sections, parameters=parameters
+        request, me, "metrics.html", loc=loc, active="definitions", sections=sections, parameters=parameters,
+        not_recorded_label=recorded.LABEL[loc.lang],
     )
