@@ -120,6 +120,33 @@ COST_ALLOCATION = Table(
     ),
 )
 
+LABOUR_TIME = Table(
+    "labour_time",
+    "the working time an agent's hourly rate is paid for, per agent, local day and 15-minute slice: presence "
+    "(logged in) on days the agent has presence, else the schedule's shifts (work and breaks), else the span "
+    "from the agent's first call of the local day to the end of the last one",
+    (
+        ("agent", "VARCHAR"),
+        ("day", "DATE"),
+        ("slice_id", "BIGINT"),
+        ("basis", "VARCHAR"),  # presence | schedule | calls
+        ("seconds", "DOUBLE"),
+    ),
+)
+
+LABOUR_GAPS = Table(
+    "labour_gaps",
+    "agent-days with calls but no labour cost at all (no rate in the cost lines, or a rate and no working time "
+    "it applies to): the cost of their scope is incomplete",
+    (
+        ("agent", "VARCHAR"),
+        ("day", "DATE"),
+        ("day_slice", "BIGINT"),
+        ("reason", "VARCHAR"),  # no_rate | no_working_time
+        ("calls", "BIGINT"),  # the agent's call legs that day
+    ),
+)
+
 STAFF = Table(
     "staff",
     "employment records: agent id, name, team, hired, left and why",
@@ -207,6 +234,8 @@ BUSINESS_TABLES: tuple[Table, ...] = (
     SURVEYS,
     COST_ITEMS,
     COST_ALLOCATION,
+    LABOUR_TIME,
+    LABOUR_GAPS,
     STAFF,
     TEAMS,
     STAFF_DAYS,
