@@ -24,6 +24,7 @@ from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES
 from callkpi.config import MetricParams, parse_param_overrides
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
+from callkpi.queries.business import COHORT_METRICS
 from callkpi.queries.queues import queue_names
 from callkpi.queries.targets import load_targets
 from callkpi.report.render import to_csv, write_xlsx
@@ -87,9 +88,17 @@ def sales(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
     table = bv.sales_table(db, me, pq.period, by, pq.filters)
     total = kpi.run_period(db, me, pq.period, filters=pq.filters, metrics=metrics) if metrics else None
     queues = db.cached(("queues",), lambda: queue_names(db.store()))
-    return render(request, me, "sales.html", active="sales", pq=pq, by=by, by_options=bv.SALES_BY, metrics=metrics,
-                  row=total.rows[0] if total and total.rows else {}, table=table, notes=total.notes if total else [],
-                  targets=load_targets(db.store()), queues=queues, export_metrics=",".join(metrics))
+    loc = locale(request, me, params)
+    extra: dict[str, Any] = {}
+    if metrics:
+        extra = {"maturing": bv.maturing_marker(db, me, pq.period, pq.filters, metrics),
+                 "labour": bv.labour_completeness(db, me, pq.period, pq.filters),
+                 "cohorts": bv.cohort_view(db, me, pq.period, pq.filters), "cohort_metrics": COHORT_METRICS,
+                 "maturity": bv.maturity(db, params), "charts": bv.sales_charts(db, me, loc, pq.period, pq.filters)}
+    return render(request, me, "sales.html", loc=loc, active="sales", pq=pq, by=by, by_options=bv.SALES_BY,
+                  metrics=metrics, row=total.rows[0] if total and total.rows else {}, table=table,
+                  notes=total.notes if total else [], targets=load_targets(db.store()), queues=queues,
+                  export_metrics=",".join(metrics), **extra)
 
 
 # -- training effect -----------------------------------------------------------------------------
