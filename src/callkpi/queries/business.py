@@ -12,7 +12,7 @@ marked maturing or not. The surfaces (``callkpi sales``, the overview and sales 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any
@@ -108,3 +108,29 @@ def cohort_rows(rows: Sequence[Mapping[str, Any]], maturity: Maturity, date_from
         out.append(row)
         day += timedelta(days=1)
     return out
+
+
+# The sales & money report of `callkpi sales` and /api/v1/sales/cohorts.
+REPORT_METRICS = ("calls_handled", "deals_won", "revenue", "conversion_rate", "aov", "arpc", "cost",
+                  "cost_per_call", "cost_per_sale", "profit_per_call", "roi", "agents_uncosted", "open_deal_share")
+Run = Callable[[tuple[str, ...], Sequence[str]], list[dict[str, Any]]]
+
+
+def sales_report(run: Run, maturity: Maturity, date_from: date, date_to: date,
+                 metrics: Sequence[str] = REPORT_METRICS) -> dict[str, Any]:
+    """Totals of the period, whether it is maturing (and how many of its deals are still open), the agents
+    with calls but no labour cost, and the cohort view; ``run(by, metrics)`` gives engine rows (the caller
+    applies its user's scope)."""
+    totals = run((), metrics)
+    total = totals[0] if totals else {}
+    by_agent = run(("agent",), ("agents_uncosted",)) if "agents_uncosted" in metrics else []
+    return {
+        "from": date_from.isoformat(),
+        "to": date_to.isoformat(),
+        "totals": {m: total.get(m) for m in metrics},
+        "maturing": period_maturity(maturity, date_to, metrics) is not None,
+        "maturity": maturity.as_dict(),
+        "open_deal_share": total.get("open_deal_share"),
+        "uncosted_agents": sorted(str(r["agent"]) for r in by_agent if r.get("agents_uncosted") and r.get("agent")),
+        "cohorts": cohort_rows(run(("day",), COHORT_METRICS), maturity, date_from, date_to),
+    }
