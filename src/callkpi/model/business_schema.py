@@ -62,6 +62,17 @@ DEAL_ATTRIBUTION = Table(
     ),
 )
 
+DEAL_CALLS = Table(
+    "deal_calls",
+    "each attributed deal with the 15-minute slice its call started in: the call's cohort (conversion and the "
+    "deals by call date are timed there)",
+    (
+        ("deal_id", "VARCHAR"),
+        ("call_id", "VARCHAR"),
+        ("call_slice", "BIGINT"),
+    ),
+)
+
 SURVEYS = Table(
     "surveys",
     "survey answers (IVR after the call, auto-dial campaigns, e-mail), matched to their calls",
@@ -231,6 +242,7 @@ ADHERENCE_TIME = Table(
 BUSINESS_TABLES: tuple[Table, ...] = (
     DEALS,
     DEAL_ATTRIBUTION,
+    DEAL_CALLS,
     SURVEYS,
     COST_ITEMS,
     COST_ALLOCATION,

@@ -25,6 +25,7 @@ from callkpi.model.business_schema import (
     ADHERENCE_TIME,
     COST_ALLOCATION,
     DEAL_ATTRIBUTION,
+    DEAL_CALLS,
     LABOUR_GAPS,
     LABOUR_TIME,
     STAFF_DAYS,
@@ -32,7 +33,8 @@ from callkpi.model.business_schema import (
 )
 from callkpi.storage import Store
 
-RELINKED_TABLES = (DEAL_ATTRIBUTION, SURVEYS, COST_ALLOCATION, LABOUR_TIME, LABOUR_GAPS, ADHERENCE_TIME, STAFF_DAYS)
+RELINKED_TABLES = (DEAL_ATTRIBUTION, DEAL_CALLS, SURVEYS, COST_ALLOCATION, LABOUR_TIME, LABOUR_GAPS, ADHERENCE_TIME,
+                   STAFF_DAYS)
 
 # The KPIs whose value for a period can still change while its deals are open.
 MATURING_METRICS = frozenset({

@@ -24,6 +24,7 @@ from callkpi.model.business_schema import (
     ADHERENCE_TIME,
     COST_ALLOCATION,
     DEAL_ATTRIBUTION,
+    DEAL_CALLS,
     DEALS,
     LABOUR_GAPS,
     STAFF,
@@ -44,7 +45,7 @@ SALES, MONEY, CUSTOMER, PEOPLE = "sales", "money", "customer", "people"
 
 
 _TABLES: dict[str, Table] = {t.name: t for t in (DEALS, DEAL_ATTRIBUTION, SURVEYS, COST_ALLOCATION, STAFF,
-                                                   STAFF_DAYS, ADHERENCE_TIME, LABOUR_GAPS)}
+                                                   STAFF_DAYS, ADHERENCE_TIME, LABOUR_GAPS, DEAL_CALLS)}
 
 
 def _table(backend: Any, name: str) -> ibis.Table:
@@ -85,10 +86,10 @@ def _converted_calls(backend: Any) -> ibis.Table:
     else none: an agent's converted calls are always among the calls the agent handled."""
     legs = backend.table("agent_legs")
     legs = legs.filter((legs.outcome == "answered") & legs.agent.notnull())
-    handled = legs.group_by(handled_call=legs.call_id).aggregate(first_offer_slice=legs.offer_slice.min())
+    handled = legs.select(handled_call=legs.call_id).distinct()
     talked = legs.select(talked_call=legs.call_id, talked_agent=legs.agent).distinct()
     calls = backend.table("calls").select(
-        "start_slice", "direction", "source", calls_id="call_id", calls_queue="queue", calls_campaign="campaign")
+        "direction", "source", calls_id="call_id", calls_queue="queue", calls_campaign="campaign")
     won = _table(backend, "deals")
     won = won.filter(won.status == "won").select(won_deal=won.deal_id, owner=won.owner, deal_campaign=won.campaign)
     attribution = _table(backend, "deal_attribution")
@@ -103,9 +104,9 @@ def _converted_calls(backend: Any) -> ibis.Table:
         queue=ibis.coalesce(rows.call_queue, rows.calls_queue),
         campaign=ibis.coalesce(rows.deal_campaign, rows.call_campaign, rows.calls_campaign),
         direction=rows.direction, source=rows.source,
-        start_slice=ibis.coalesce(rows.start_slice, rows.first_offer_slice),
+        call_slice=(rows.call_start_utc.epoch_seconds() // 900).cast("int64"),
         named=rows.matched_by == "call_id", gap_s=rows.gap_s,
-    )
+    ).view()  # a relation of its own: the engine joins the agents' teams onto the computed agent
 
 
 def _deals_by_call_time(backend: Any) -> ibis.Table:
@@ -115,7 +116,7 @@ def _deals_by_call_time(backend: Any) -> ibis.Table:
     attribution = _table(backend, "deal_attribution")
     starts = attribution.select(start_deal=attribution.deal_id, call_start_utc=attribution.call_start_utc)
     rows = deals.join(starts, deals.deal_id == starts.start_deal)
-    return rows.mutate(start_slice=(rows.call_start_utc.epoch_seconds() // 900).cast("int64"))
+    return rows.mutate(call_slice=(rows.call_start_utc.epoch_seconds() // 900).cast("int64"))
 
 
 _DEAL_DIMS = {"agent": "agent", "campaign": "campaign", "queue": "queue"}
@@ -127,11 +128,11 @@ REGISTRY.add_fact(BuiltFact("leads", "deals", "created_slice", _DEAL_DIMS,
                             "CRM deals and leads at the time they were created, with their attributed call",
                             build=_deals_attributed))
 REGISTRY.add_fact(BuiltFact(
-    "converted_calls", "calls", "start_slice",
+    "converted_calls", "deal_calls", "call_slice",
     {"agent": "agent", "queue": "queue", "direction": "direction", "source": "source", "campaign": "campaign"},
     "won deals attributed to a handled call, timed at the call's start, under the deal's agent",
     build=_converted_calls))
-REGISTRY.add_fact(BuiltFact("deal_cohorts", "calls", "start_slice", _DEAL_DIMS,
+REGISTRY.add_fact(BuiltFact("deal_cohorts", "deal_calls", "call_slice", _DEAL_DIMS,
                             "attributed deals (won, lost or open) timed at the start of their call",
                             build=_deals_by_call_time))
 REGISTRY.add_fact(BuiltFact("surveys", "surveys", "slice_id", {"agent": "agent", "queue": "queue",

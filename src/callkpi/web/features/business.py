@@ -94,7 +94,8 @@ def sales(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
     if metrics:
         extra = {"maturing": bv.maturing_marker(db, me, pq.period, pq.filters, metrics),
                  "labour": bv.labour_completeness(db, me, pq.period, pq.filters),
-                 "cohorts": bv.cohort_view(db, me, pq.period, pq.filters), "cohort_metrics": COHORT_METRICS,
+                 "cohorts": bv.cohort_view(db, me, pq.period, pq.filters),
+                 "cohort_metrics": kpi.present(db, COHORT_METRICS),
                  "maturity": bv.maturity(db, params), "charts": bv.sales_charts(db, me, loc, pq.period, pq.filters)}
     return render(request, me, "sales.html", loc=loc, active="sales", pq=pq, by=by, by_options=bv.SALES_BY,
                   metrics=metrics, row=total.rows[0] if total and total.rows else {}, table=table,
