@@ -1,4 +1,4 @@
-"""`callkpi training-effect`, `callkpi scorecard`, `callkpi survey-list`, `callkpi relink`.
+"""`callkpi sales`, `callkpi training-effect`, `callkpi scorecard`, `callkpi survey-list`, `callkpi relink`.
 
 The functions behind them (:func:`callkpi.analyses.agent_scorecard.agent_scorecard`,
 :func:`callkpi.analyses.training_effect.training_effect`,
@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,79 @@ from callkpi.cli.common import (
     split_values,
 )
 from callkpi.config import MetricParams
-from callkpi.metrics.engine import QueryError
-from callkpi.queries.business import relink_counts
+from callkpi.metrics.engine import KpiQuery, QueryError, compute
+from callkpi.queries.business import COHORT_METRICS, deal_maturity, relink_counts, sales_report
 from callkpi.queries.survey_targets import survey_candidates
-from callkpi.report.render import print_table, write_xlsx
+from callkpi.report.render import format_value, print_table, write_xlsx
 from callkpi.report.scorecard_text import display_rows
 from callkpi.storage import Store
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
+
+
+# -- sales ---------------------------------------------------------------------------------------
+
+
+@app.command()
+def sales(
+    db: Path | None = DbOption,
+    date_from: str | None = typer.Option(None, "--from", help="first local date (default: 29 days before --to)"),
+    date_to: str | None = typer.Option(None, "--to", help="last local date, inclusive (default: the data end)"),
+    queue: list[str] | None = typer.Option(None, "--queue", help="only these queues"),
+    team: list[str] | None = typer.Option(None, "--team", help="only these teams"),
+    agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
+    fmt: str = typer.Option("table", "--format", help="table or json"),
+    param: list[str] | None = ParamOption,
+    tz: str | None = TzOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Sales & money of a period: totals, whether its deals are still maturing (calls less than
+    attribution_window_d before the data end, with the share of their deals still open), the agents
+    with calls but no labour cost, and the deals by the day of their call (the cohort view)."""
+    if fmt not in ("table", "json"):
+        fail("--format must be table or json")
+    settings = settings_for(config)
+    filters = {k: v for k, v in (("queue", split_values(queue)), ("team", split_values(team)),
+                                 ("agent", split_values(agent))) if v}
+    with Store(existing_db(db), read_only=True) as store:
+        params = command_params(settings, store.get_meta("timezone"), tz=tz, param=param)
+        maturity = deal_maturity(store, params)
+        end = parse_date(date_to, "--to") or maturity.data_end or date.today()
+        start = parse_date(date_from, "--from") or end - timedelta(days=29)
+        if start > end:
+            fail("--from is after --to")
+
+        def run(by: tuple[str, ...], metrics: Any) -> list[dict[str, Any]]:
+            query = KpiQuery(by=by, date_from=start, date_to=end, filters=filters, metrics=tuple(metrics),
+                             params=params)
+            return compute(store, query).rows
+
+        try:
+            report = sales_report(run, maturity, start, end)
+        except QueryError as exc:
+            fail(str(exc))
+            raise
+    if fmt == "json":
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    _print_sales(report)
+
+
+def _print_sales(report: dict[str, Any]) -> None:
+    totals = [{"metric": m, "value": format_value(m, v)} for m, v in report["totals"].items()]
+    print_table(console, totals, ("metric", "value"), title=f"Sales & money {report['from']} .. {report['to']}")
+    maturity = report["maturity"]
+    if report["maturing"]:
+        share = format_value("open_deal_share", report["open_deal_share"])
+        console.print(f"[yellow]maturing:[/] calls after {maturity['matured_until']} have had less than "
+                      f"{maturity['window_d']} days for their deals; {share} of the deals attributed to this "
+                      "period's calls are still open, so conversion, revenue and ROI can still grow")
+    if report["uncosted_agents"]:
+        console.print(f"[yellow]cost incomplete:[/] {len(report['uncosted_agents'])} agent(s) with calls have no "
+                      f"labour cost (no rate, or no working time for it): {', '.join(report['uncosted_agents'])}")
+    rows = [{"day": r["day"], **{m: format_value(m, r[m]) for m in COHORT_METRICS},
+             "state": "maturing" if r["maturing"] else "matured"} for r in report["cohorts"]]
+    print_table(console, rows, ("day", *COHORT_METRICS, "state"), title="Deals by the day of their call")
 
 
 # -- training-effect ---------------------------------------------------------------------------

@@ -22,10 +22,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "List every metric: id, unit, formula, parameters, description (EN/RU)."),
     "simulate": ("callkpi.cli.simulate_cmd", "Simulate a sales contact centre: Asterisk queue_log and CDR, CRM "
                  "deals, surveys, QA, staff, costs, schedules, and the ground truth to check KPIs against."),
-    "staffing": ("callkpi.cli.staffing_cmd", "Agents needed per interval against what was logged in."),
+    "staffing": ("callkpi.cli.staffing_cmd", "Agents needed per interval beside the agents scheduled and "
+                 "logged in."),
     "demo": ("callkpi.cli.demo_cmd", "Simulate a 30-agent contact centre, load its records and show the KPIs."),
     "missed": ("callkpi.cli.missed_cmd",
                "Missed calls not yet returned: number, how many times, first/last, queue or DID, age."),
+    "sales": ("callkpi.cli.business_cmd", "Sales & money of a period: totals, whether its deals are still maturing "
+              "(calls less than attribution_window_d before the data end, with the share of their deals still open), "
+              "the agents with calls but no labour cost, and the deals by the day of their call (the cohort view)."),
     "training-effect": ("callkpi.cli.business_cmd", "Did training pay off? Trained agents before vs after, "
                         "against untrained agents over the same windows (difference in differences): effect, "
                         "95 % confidence interval, p-value, sample sizes and a verdict in words (\"not enough "

@@ -51,7 +51,7 @@ EXIT_LOCKED = 2
 # Command paths that only read the store: these run through the server. Everything else writes.
 READING_COMMANDS: frozenset[tuple[str, ...]] = frozenset({
     ("kpi",), ("sources",), ("quarantine",), ("findings",), ("missed",), ("metrics",), ("staffing",),
-    ("scorecard",), ("training-effect",), ("survey-list",),
+    ("scorecard",), ("training-effect",), ("survey-list",), ("sales",),
     ("qa", "queue"), ("qa", "reviews"), ("qa", "report"),
     ("alerts", "check"), ("alerts", "history"),
 })

@@ -62,6 +62,17 @@ DEAL_ATTRIBUTION = Table(
     ),
 )
 
+DEAL_CALLS = Table(
+    "deal_calls",
+    "each attributed deal with the 15-minute slice its call started in: the call's cohort (conversion and the "
+    "deals by call date are timed there)",
+    (
+        ("deal_id", "VARCHAR"),
+        ("call_id", "VARCHAR"),
+        ("call_slice", "BIGINT"),
+    ),
+)
+
 SURVEYS = Table(
     "surveys",
     "survey answers (IVR after the call, auto-dial campaigns, e-mail), matched to their calls",
@@ -117,6 +128,33 @@ COST_ALLOCATION = Table(
         ("campaign", "VARCHAR"),
         ("slice_id", "BIGINT"),
         ("amount", "DOUBLE"),
+    ),
+)
+
+LABOUR_TIME = Table(
+    "labour_time",
+    "the working time an agent's hourly rate is paid for, per agent, local day and 15-minute slice: presence "
+    "(logged in) on days the agent has presence, else the schedule's shifts (work and breaks), else the span "
+    "from the agent's first call of the local day to the end of the last one",
+    (
+        ("agent", "VARCHAR"),
+        ("day", "DATE"),
+        ("slice_id", "BIGINT"),
+        ("basis", "VARCHAR"),  # presence | schedule | calls
+        ("seconds", "DOUBLE"),
+    ),
+)
+
+LABOUR_GAPS = Table(
+    "labour_gaps",
+    "agent-days with calls but no labour cost at all (no rate in the cost lines, or a rate and no working time "
+    "it applies to): the cost of their scope is incomplete",
+    (
+        ("agent", "VARCHAR"),
+        ("day", "DATE"),
+        ("day_slice", "BIGINT"),
+        ("reason", "VARCHAR"),  # no_rate | no_working_time
+        ("calls", "BIGINT"),  # the agent's call legs that day
     ),
 )
 
@@ -204,9 +242,12 @@ ADHERENCE_TIME = Table(
 BUSINESS_TABLES: tuple[Table, ...] = (
     DEALS,
     DEAL_ATTRIBUTION,
+    DEAL_CALLS,
     SURVEYS,
     COST_ITEMS,
     COST_ALLOCATION,
+    LABOUR_TIME,
+    LABOUR_GAPS,
     STAFF,
     TEAMS,
     STAFF_DAYS,

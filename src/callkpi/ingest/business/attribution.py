@@ -149,7 +149,7 @@ _HANDLED_CALLS = """
 
 
 def attribute_deals(store: Store) -> None:
-    """Rebuild ``deal_attribution`` (see the module docstring)."""
+    """Rebuild ``deal_attribution`` (see the module docstring) and ``deal_calls`` (each deal's call slice)."""
     con = store.connection
     con.execute("DELETE FROM deal_attribution")
     named = _NAMED_CALL.format(keys="SELECT DISTINCT call_id AS key FROM deals WHERE call_id IS NOT NULL")
@@ -176,6 +176,9 @@ def attribute_deals(store: Store) -> None:
         QUALIFY row_number() OVER (PARTITION BY w.deal_id ORDER BY h.start_utc DESC, h.call_id) = 1
         """  # noqa: S608 - fixed SQL of this module
     )
+    con.execute("DELETE FROM deal_calls")
+    con.execute("INSERT INTO deal_calls SELECT deal_id, call_id, CAST(floor(epoch(call_start_utc) / 900) AS BIGINT) "
+                "FROM deal_attribution WHERE call_start_utc IS NOT NULL")
 
 
 # -- surveys ----------------------------------------------------------------------------------

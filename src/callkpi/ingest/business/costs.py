@@ -2,7 +2,11 @@
 
 Cost types (column ``cost_type``; Russian spellings in :mod:`callkpi.ingest.business.layouts`):
 
-* ``agent_hourly`` — money per logged-in hour (queue_log presence);
+* ``agent_hourly`` — money per hour of the agent's known working time (``labour_time``), per agent and
+  local day from the first source that has it: presence (logged in, from queue_log or the PBX's agent
+  states) on days the agent has presence; else the schedule's shifts (work and breaks inside them); else
+  the agent's call activity: from the first call offered to or dialled by the agent that local day to the
+  end of the last one (outbound teams seen only in the CDR);
 * ``agent_paid_hourly`` — money per scheduled (paid) hour from the schedules;
 * ``agent_monthly`` — a monthly salary, spread over the calendar days the agent is employed;
 * ``telecom_per_minute`` — per billed minute: inbound calls from start to end (the trunk is held from
@@ -16,6 +20,11 @@ Cost types (column ``cost_type``; Russian spellings in :mod:`callkpi.ingest.busi
 which wins over a line for everyone); ``valid_from``/``valid_to`` bound it in time (days in the
 business time zone). :func:`allocate` spreads everything onto agents and 15-minute slices
 (``cost_allocation``); the ``cost`` KPI sums that table.
+
+An agent-day with calls but no labour cost at all (no rate line applies to the agent, or only a rate
+whose time is unknown, such as a paid-hours rate without a schedule) is kept in ``labour_gaps``: the
+``agents_uncosted`` KPI counts those agents, so a cost that leaves people out says so instead of
+looking cheaper.
 """
 
 from __future__ import annotations
@@ -130,17 +139,98 @@ def allocate(store: Store) -> None:
     ``biz_days(day, first_slice, end_slice, month, month_days, in_data)`` of
     :mod:`callkpi.ingest.business.attribution`: only days the call data covers carry costs)."""
     con = store.connection
-    con.execute("DELETE FROM cost_allocation")
+    for table in ("cost_allocation", "labour_time", "labour_gaps"):
+        con.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
     if not store.has_rows("cost_items"):
         return
-    _agent_time_costs(store, "agent_hourly",
-                      "SELECT agent, slice_id, seconds FROM agent_time WHERE state = 'logged_in'")
+    _labour_time(store)
+    _agent_time_costs(store, "agent_hourly", "SELECT agent, slice_id, seconds FROM labour_time")
     _agent_time_costs(store, "agent_paid_hourly",
                       "SELECT agent, slice_id, seconds FROM adherence_time "
                       "WHERE kind IN ('scheduled_work', 'scheduled_off')")
     _salaries(store)
     _telecom(store)
     _fixed(store)
+    _labour_gaps(store)
+
+
+LABOUR_TYPES = ("agent_hourly", "agent_paid_hourly", "agent_monthly")
+
+# Every agent leg (offered, answered or dialled) as an activity span: from the offer to the end of the
+# talk (answered) or of the ringing (not answered); epoch seconds.
+_LEG_SPANS = """
+    SELECT agent, epoch(offer_utc) AS s,
+        CASE WHEN answer_utc IS NOT NULL THEN epoch(answer_utc) + coalesce(talk_s, 0)
+             ELSE epoch(offer_utc) + coalesce(ring_s, 0) END AS e
+    FROM agent_legs WHERE agent IS NOT NULL AND offer_utc IS NOT NULL
+"""
+_IN_DAY = "{slice} >= d.first_slice AND {slice} < d.end_slice"
+
+
+def _labour_time(store: Store) -> None:
+    """Rebuild ``labour_time``: per agent and local day, presence, else the schedule, else call activity."""
+    con = store.connection
+    in_day = _IN_DAY.format(slice="t.slice_id")
+    con.execute(
+        f"""
+        INSERT INTO labour_time
+        WITH presence AS (
+            SELECT t.agent, d.day, t.slice_id, sum(t.seconds) AS seconds
+            FROM agent_time t JOIN biz_days d ON {in_day}
+            WHERE t.state = 'logged_in' AND t.agent IS NOT NULL GROUP BY ALL
+        ), planned AS (
+            SELECT t.agent, d.day, t.slice_id, sum(t.seconds) AS seconds
+            FROM adherence_time t JOIN biz_days d ON {in_day}
+            WHERE t.kind IN ('scheduled_work', 'scheduled_off') GROUP BY ALL
+        ), spans AS (
+            SELECT l.agent, d.day, min(l.s) AS s, max(greatest(l.e, l.s)) AS e
+            FROM ({_LEG_SPANS}) l JOIN biz_days d ON {_IN_DAY.format(slice="floor(l.s / 900)")}
+            GROUP BY ALL
+        ), activity AS (
+            SELECT agent, day, sl AS slice_id, least(e, (sl + 1) * 900) - greatest(s, sl * 900) AS seconds
+            FROM (SELECT *, unnest(generate_series(floor(s / 900)::BIGINT, ceil(e / 900)::BIGINT - 1)) AS sl
+                  FROM spans WHERE e > s)
+        ), presence_days AS (SELECT DISTINCT agent, day FROM presence),
+        planned_days AS (SELECT DISTINCT agent, day FROM planned)
+        SELECT agent, day, slice_id, 'presence', seconds FROM presence
+        UNION ALL
+        SELECT p.agent, p.day, p.slice_id, 'schedule', p.seconds FROM planned p
+        ANTI JOIN presence_days x ON x.agent = p.agent AND x.day = p.day
+        UNION ALL
+        SELECT a.agent, a.day, a.slice_id, 'calls', a.seconds FROM activity a
+        ANTI JOIN presence_days x ON x.agent = a.agent AND x.day = a.day
+        ANTI JOIN planned_days y ON y.agent = a.agent AND y.day = a.day
+        WHERE a.seconds > 0
+        """  # noqa: S608 - fixed SQL of this module
+    )
+
+
+def _labour_gaps(store: Store) -> None:
+    """Rebuild ``labour_gaps``: agent-days with call legs and no labour cost allocated."""
+    con = store.connection
+    scope = _SCOPE.format(a="a.agent")
+    valid = _VALID.format(day="a.day")
+    types = ", ".join(f"'{t}'" for t in LABOUR_TYPES)
+    con.execute(
+        f"""
+        INSERT INTO labour_gaps
+        WITH active AS (
+            SELECT l.agent, d.day, d.first_slice, count(*) AS legs
+            FROM agent_legs l JOIN biz_days d ON {_IN_DAY.format(slice="l.offer_slice")}
+            WHERE l.agent IS NOT NULL GROUP BY ALL
+        ), costed AS (
+            SELECT DISTINCT c.agent, d.day
+            FROM cost_allocation c JOIN biz_days d ON {_IN_DAY.format(slice="c.slice_id")}
+            WHERE c.cost_type IN ({types}) AND c.agent IS NOT NULL
+        )
+        SELECT a.agent, a.day, a.first_slice,
+            CASE WHEN EXISTS (SELECT 1 FROM cost_items c WHERE c.cost_type IN ({types}) AND {scope} AND {valid})
+                 THEN 'no_working_time' ELSE 'no_rate' END,
+            a.legs
+        FROM active a LEFT JOIN agents ag ON ag.agent = a.agent
+        ANTI JOIN costed k ON k.agent = a.agent AND k.day = a.day
+        """  # noqa: S608 - fixed SQL of this module
+    )
 
 
 def _agent_time_costs(store: Store, cost_type: str, seconds_sql: str) -> None:

@@ -25,7 +25,9 @@ from callkpi.model.business_schema import (
     ADHERENCE_TIME,
     COST_ALLOCATION,
     DEAL_ATTRIBUTION,
+    DEAL_CALLS,
     DEALS,
+    LABOUR_GAPS,
     STAFF,
     STAFF_DAYS,
     SURVEYS,
@@ -44,7 +46,7 @@ SALES, MONEY, CUSTOMER, PEOPLE = "sales", "money", "customer", "people"
 
 
 _TABLES: dict[str, Table] = {t.name: t for t in (DEALS, DEAL_ATTRIBUTION, SURVEYS, COST_ALLOCATION, STAFF,
-                                                   STAFF_DAYS, ADHERENCE_TIME)}
+                                                   STAFF_DAYS, ADHERENCE_TIME, LABOUR_GAPS, DEAL_CALLS)}
 
 
 def _table(backend: Any, name: str) -> ibis.Table:
@@ -79,20 +81,44 @@ def _deals_attributed(backend: Any) -> ibis.Table:
     )
 
 
-def _converted_legs(backend: Any) -> ibis.Table:
-    """Handled agent legs of calls that a won deal is attributed to (explicitly or by number, with the
-    smallest gap of those deals)."""
+def _converted_calls(backend: Any) -> ibis.Table:
+    """One row per won deal attributed to a handled call (a call an agent talked on), timed at the call's
+    start, with the attribution's kind and gap so that the window applies at report time. Its agent is the
+    agent the deal is attributed to (its owner, else the call's agent) when that agent talked on the call,
+    else none: an agent's converted calls are always among the calls the agent handled."""
     legs = backend.table("agent_legs")
     legs = legs.filter((legs.outcome == "answered") & legs.agent.notnull())
+    handled = legs.select(handled_call=legs.call_id).distinct()
+    talked = legs.select(talked_call=legs.call_id, talked_agent=legs.agent).distinct()
+    calls = backend.table("calls").select(
+        "direction", "source", calls_id="call_id", calls_queue="queue", calls_campaign="campaign")
     won = _table(backend, "deals")
-    won = won.filter(won.status == "won").select(won_deal=won.deal_id)
+    won = won.filter(won.status == "won").select(won_deal=won.deal_id, owner=won.owner, deal_campaign=won.campaign)
     attribution = _table(backend, "deal_attribution")
-    attributed = attribution.join(won, attribution.deal_id == won.won_deal)
-    per_call = attributed.group_by(won_call=attributed.call_id).aggregate(
-        named=(attributed.matched_by == "call_id").any(),
-        min_gap_s=attributed.gap_s.min(where=attributed.matched_by == "number"),
-    )
-    return legs.join(per_call, legs.call_id == per_call.won_call)
+    rows = attribution.join(won, attribution.deal_id == won.won_deal)
+    rows = rows.join(handled, rows.call_id == handled.handled_call)
+    rows = rows.left_join(calls, rows.call_id == calls.calls_id)
+    rows = rows.mutate(deal_agent=ibis.coalesce(rows.owner, rows.call_agent))
+    rows = rows.left_join(talked, (rows.call_id == talked.talked_call) & (rows.deal_agent == talked.talked_agent))
+    return rows.select(
+        call_id=rows.call_id, deal_id=rows.deal_id,
+        agent=ibis.ifelse(rows.talked_agent.notnull(), rows.deal_agent, ibis.null("string")),
+        queue=ibis.coalesce(rows.call_queue, rows.calls_queue),
+        campaign=ibis.coalesce(rows.deal_campaign, rows.call_campaign, rows.calls_campaign),
+        direction=rows.direction, source=rows.source,
+        call_slice=(rows.call_start_utc.epoch_seconds() // 900).cast("int64"),
+        named=rows.matched_by == "call_id", gap_s=rows.gap_s,
+    ).view()  # a relation of its own: the engine joins the agents' teams onto the computed agent
+
+
+def _deals_by_call_time(backend: Any) -> ibis.Table:
+    """Attributed deals (any status) timed at the start of their call: the cohort of a day is the deals its
+    calls led to, however late they closed."""
+    deals = _deals_attributed(backend)
+    attribution = _table(backend, "deal_attribution")
+    starts = attribution.select(start_deal=attribution.deal_id, call_start_utc=attribution.call_start_utc)
+    rows = deals.join(starts, deals.deal_id == starts.start_deal)
+    return rows.mutate(call_slice=(rows.call_start_utc.epoch_seconds() // 900).cast("int64"))
 
 
 _DEAL_DIMS = {"agent": "agent", "campaign": "campaign", "queue": "queue"}
@@ -104,9 +130,13 @@ REGISTRY.add_fact(BuiltFact("leads", "deals", "created_slice", _DEAL_DIMS,
                             "CRM deals and leads at the time they were created, with their attributed call",
                             build=_deals_attributed))
 REGISTRY.add_fact(BuiltFact(
-    "converted_legs", "agent_legs", "offer_slice",
+    "converted_calls", "deal_calls", "call_slice",
     {"agent": "agent", "queue": "queue", "direction": "direction", "source": "source", "campaign": "campaign"},
-    "handled agent legs of calls a won deal is attributed to", build=_converted_legs))
+    "won deals attributed to a handled call, timed at the call's start, under the deal's agent",
+    build=_converted_calls))
+REGISTRY.add_fact(BuiltFact("deal_cohorts", "deal_calls", "call_slice", _DEAL_DIMS,
+                            "attributed deals (won, lost or open) timed at the start of their call",
+                            build=_deals_by_call_time))
 REGISTRY.add_fact(BuiltFact("surveys", "surveys", "slice_id", {"agent": "agent", "queue": "queue",
                                                                 "campaign": "campaign"},
                             "survey answers, timed at their call's start", build=_stored("surveys")))
@@ -117,6 +147,9 @@ REGISTRY.add_fact(BuiltFact("staff_days", "staff_days", "day_slice", {"agent": "
 REGISTRY.add_fact(BuiltFact("leavers", "staff", "left_slice", {"agent": "agent"},
                             "employment spells that ended, at their separation day", build=_stored("staff"),
                             prepare=lambda t: t.filter(t.left_slice.notnull())))
+REGISTRY.add_fact(BuiltFact("labour_gaps", "labour_gaps", "day_slice", {"agent": "agent"},
+                            "agent-days with calls but no labour cost (no rate, or no working time for it)",
+                            build=_stored("labour_gaps")))
 REGISTRY.add_fact(BuiltFact("adherence", "adherence_time", "slice_id", {"agent": "agent"},
                             "scheduled seconds against presence per agent and 15-minute slice",
                             build=_stored("adherence_time")))
@@ -187,10 +220,22 @@ d_unattributed = count("d_won_unattributed", "deals", lambda t, p: (t.status == 
     text="count(won deals neither owned nor matched to a call)")
 l_leads = count("l_leads", "leads", _attributed, text="leads (by creation time)")
 l_won = count("l_won", "leads", _won, text="won leads")
-conv_legs = count(
-    "conv_legs", "converted_legs", lambda t, p: within_attribution_window(t.named, t.min_gap_s, p),
-    text="handled calls attributed to a won deal")
+conv_calls = measure(
+    "conv_calls", "converted_calls", "nunique", lambda t, p, c: t.call_id,
+    lambda t, p, c: within_attribution_window(t.named, t.gap_s, p),
+    text="distinct handled calls a won deal is attributed to")
 handled = al_handled  # the measure of calls_handled
+
+
+def _in_cohort(t: ibis.Table, p: MetricParams) -> ibis.Value:
+    return _attributed(t, p)
+
+
+c_deals = count("c_deals", "deal_cohorts", _in_cohort, text="attributed deals, at their call's start")
+c_won = count("c_won", "deal_cohorts", _won, text="won attributed deals, at their call's start")
+c_open = count("c_open", "deal_cohorts", lambda t, p: (t.status == "open") & _in_cohort(t, p),
+               text="attributed deals still open, at their call's start")
+c_revenue = total("c_revenue", "deal_cohorts", "amount", _won, text="sum(amount of won deals), at their call's start")
 
 
 def _rule(en: str, ru: str) -> tuple[str, str]:
@@ -223,11 +268,50 @@ metric(
 )
 metric(
     "conversion_rate", SALES, "ratio", "higher_is_better", ("Conversion rate", "Конверсия звонков в сделки"),
-    _rule("Handled calls (agent legs, as calls_handled counts them) that a won deal is attributed to, over "
-          "calls_handled.",
-          "Обработанные звонки (как их считает «Обработано вызовов»), к которым атрибутирована выигранная сделка, "
-          "к числу обработанных."),
-    kind=Ratio((conv_legs,), (handled,), requires=(d_won,)), params=WINDOW,
+    _rule("Handled calls that a won deal is attributed to, each call once (however many agents talked on it "
+          "and however many deals it led to), at the call's start, over calls_handled. By agent: the calls "
+          "the agent handled whose won deal is attributed to that agent (a call whose deal goes to an owner "
+          "who did not talk on it counts in the total only).",
+          "Обработанные звонки, к которым атрибутирована выигранная сделка, каждый звонок один раз (сколько "
+          "бы операторов ни говорили и сколько бы сделок ни было), по времени начала звонка, к числу обработанных. "
+          "По операторам: обработанные оператором звонки, чья выигранная сделка атрибутирована ему (звонок, "
+          "сделка которого у ответственного, не говорившего в нём, учитывается только в итоге)."),
+    kind=Ratio((conv_calls,), (handled,), requires=(d_won,)), params=WINDOW,
+)
+MATURITY = (
+    " A period is maturing while its last day is less than attribution_window_d before the end of the data: "
+    "deals of its calls may still be won.",
+    " Период «созревает», пока его последний день ближе окна атрибуции к концу данных: сделки его "
+    "звонков ещё могут быть выиграны.",
+)
+
+
+def _cohort_rule(en: str, ru: str) -> tuple[str, str]:
+    return _rule(en + MATURITY[0], ru + MATURITY[1])
+
+
+metric(
+    "open_deal_share", SALES, "ratio", "neutral", ("Deals still open", "Сделки ещё открыты"),
+    _cohort_rule("Attributed deals still open over all attributed deals (won, lost, open), by the start of "
+                 "their call: how much of the period's conversion and revenue is not decided yet.",
+                 "Атрибутированные сделки, ещё открытые, ко всем атрибутированным сделкам (выигранным, "
+                 "проигранным, открытым), по времени начала их звонка: какая часть конверсии и выручки "
+                 "периода ещё не решена."),
+    kind=Ratio((c_open,), (c_deals,)), params=WINDOW,
+)
+metric(
+    "cohort_deals_won", SALES, "count", "higher_is_better", ("Deals won (by call date)", "Выиграно (по дате звонка)"),
+    _cohort_rule("Won deals attributed to the scope, at the start of their call (the call's cohort), however "
+                 "late they were won.",
+                 "Выигранные сделки среза по времени начала их звонка (когорта звонка), когда бы они ни были "
+                 "выиграны."),
+    kind=Value(c_won), params=WINDOW,
+)
+metric(
+    "cohort_revenue", SALES, "money", "higher_is_better", ("Revenue (by call date)", "Выручка (по дате звонка)"),
+    _cohort_rule("Amount of the won deals attributed to the scope, at the start of their call.",
+                 "Сумма выигранных сделок среза по времени начала их звонка."),
+    kind=Value(c_revenue), params=WINDOW,
 )
 metric(
     "lead_conversion_rate", SALES, "ratio", "higher_is_better", ("Lead conversion", "Конверсия лидов"),
@@ -251,16 +335,37 @@ metric(
 # -- money -----------------------------------------------------------------------------------
 
 cost_sum = total("cost_sum", "costs", "amount", text="agent cost + telecom cost + allocated fixed costs")
+uncosted = measure("uncosted_agents", "labour_gaps", "nunique", lambda t, p, c: t.agent,
+                   text="distinct agents with calls on a day without labour cost")
 COST_TEXT = (
-    "Cost = agent time x hourly rate (logged-in or scheduled hours) + monthly salaries by employed day + "
-    "telecom by call + fixed monthly costs shared equally by the month's handled calls.",
-    "Затраты = время оператора x ставка (в системе или по графику) + оклады по дням работы + связь по "
-    "звонкам + постоянные месячные затраты поровну на обработанные звонки месяца.",
+    "Cost = agent working time x hourly rate + paid (scheduled) hours x paid rate + monthly salaries by "
+    "employed day + telecom by call + fixed monthly costs shared equally by the month's handled calls. "
+    "Working time, per agent and local day: presence (logged in) when the agent has any that day, else the "
+    "schedule's shifts, else the span from the agent's first call of the day to the end of the last one. An "
+    "agent with calls on a day without any labour cost (no rate, or no working time its rate applies to) "
+    "makes the cost incomplete: agents_uncosted counts them.",
+    "Затраты = рабочее время оператора x часовая ставка + оплачиваемые часы по графику x ставка + оклады по "
+    "дням работы + связь по звонкам + постоянные месячные затраты поровну на обработанные звонки месяца. "
+    "Рабочее время по оператору и местному дню: присутствие (в системе), если оно было в этот день, иначе "
+    "смены по графику, иначе от первого звонка оператора за день до конца последнего. Оператор со звонками "
+    "в день без затрат на труд (нет ставки или нет времени, к которому она применяется) делает затраты "
+    "неполными: их считает agents_uncosted.",
 )
 
 metric(
     "cost", MONEY, "money", "lower_is_better", ("Cost", "Затраты"), COST_TEXT,
     kind=Value(cost_sum),
+)
+metric(
+    "agents_uncosted", MONEY, "count", "lower_is_better",
+    ("Agents without labour cost", "Операторы без затрат на труд"),
+    ("Agents who had calls in the scope on a day with no labour cost: no rate line applies to them, or their "
+     "rate has no working time to apply to (a paid-hours rate without a schedule). While above 0, cost, "
+     "cost per call, cost per sale, profit per call and ROI leave these agents' labour out: incomplete.",
+     "Операторы со звонками в срезе в день без затрат на труд: к ним не относится ни одна ставка или у "
+     "ставки нет времени (оплата по графику без графика). Пока больше 0, затраты, затраты на звонок и на "
+     "продажу, прибыль на звонок и ROI не включают их труд: неполные."),
+    kind=Value(uncosted),
 )
 metric(
     "cost_per_call", MONEY, "money", "lower_is_better", ("Cost per call", "Затраты на звонок"),

@@ -12,6 +12,7 @@ import os
 import re
 import tempfile
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,6 +25,7 @@ from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES
 from callkpi.config import MetricParams, parse_param_overrides
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
+from callkpi.queries.business import COHORT_METRICS, sales_report
 from callkpi.queries.queues import queue_names
 from callkpi.queries.targets import load_targets
 from callkpi.report.render import to_csv, write_xlsx
@@ -87,9 +89,50 @@ def sales(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
     table = bv.sales_table(db, me, pq.period, by, pq.filters)
     total = kpi.run_period(db, me, pq.period, filters=pq.filters, metrics=metrics) if metrics else None
     queues = db.cached(("queues",), lambda: queue_names(db.store()))
-    return render(request, me, "sales.html", active="sales", pq=pq, by=by, by_options=bv.SALES_BY, metrics=metrics,
-                  row=total.rows[0] if total and total.rows else {}, table=table, notes=total.notes if total else [],
-                  targets=load_targets(db.store()), queues=queues, export_metrics=",".join(metrics))
+    loc = locale(request, me, params)
+    extra: dict[str, Any] = {}
+    if metrics:
+        extra = {"maturing": bv.maturing_marker(db, me, pq.period, pq.filters, metrics),
+                 "labour": bv.labour_completeness(db, me, pq.period, pq.filters),
+                 "cohorts": bv.cohort_view(db, me, pq.period, pq.filters),
+                 "cohort_metrics": kpi.present(db, COHORT_METRICS),
+                 "maturity": bv.maturity(db, params), "charts": bv.sales_charts(db, me, loc, pq.period, pq.filters)}
+    return render(request, me, "sales.html", loc=loc, active="sales", pq=pq, by=by, by_options=bv.SALES_BY,
+                  metrics=metrics, row=total.rows[0] if total and total.rows else {}, table=table,
+                  notes=total.notes if total else [], targets=load_targets(db.store()), queues=queues,
+                  export_metrics=",".join(metrics), **extra)
+
+
+@api_router.get("/sales/cohorts", summary="Sales & money of a period, maturing deals and the cohort view",
+                description="Exactly `callkpi sales --format json`: the period's sales and money totals, whether "
+                            "it is maturing (its calls are less than attribution_window_d before the end of the "
+                            "data, so deals may still be won) with the share of its attributed deals still open, "
+                            "the agents with calls but no labour cost (the cost is incomplete while any), and the "
+                            "deals by the day of their call (every day of the period, days without calls as 0), "
+                            "each day marked maturing or not. Scoped like /api/v1/kpi.", responses=_ERRORS)
+def api_sales_cohorts(
+    request: Request,
+    me: Me,
+    date_from: Annotated[str | None, Query(alias="from", description="first local date, YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, Query(alias="to", description="last local date (inclusive)")] = None,
+    queue: Annotated[list[str] | None, Query(description="only these queues")] = None,
+    team: Annotated[list[str] | None, Query(description="only these teams")] = None,
+    agent: Annotated[list[str] | None, Query(description="only these agents")] = None,
+) -> dict[str, Any]:
+    db = web_state(request).db
+    params = db.params()
+    maturity = bv.maturity(db, params)
+    end = kpi.parse_date(date_to, "to") or kpi.last_data_day(db, params)
+    start = kpi.parse_date(date_from, "from") or end - timedelta(days=29)
+    if start > end:
+        raise BadRequest("from is after to")
+    filters = {k: split_values(v) for k, v in (("queue", queue), ("team", team), ("agent", agent)) if v}
+
+    def run(by: tuple[str, ...], metrics: Sequence[str]) -> list[dict[str, Any]]:
+        return kpi.run(db, me, by=by, date_from=start, date_to=end, filters=filters,
+                       metrics=kpi.present(db, metrics)).rows
+
+    return sales_report(run, maturity, start, end)
 
 
 # -- training effect -----------------------------------------------------------------------------

@@ -14,15 +14,19 @@ from callkpi.analyses.agent_scorecard import agent_scorecard, known_agent
 from callkpi.analyses.training_effect import OUTCOMES, Effect, programmes, training_effect
 from callkpi.config import MetricParams
 from callkpi.queries.agents import agent_names, serves_queues
+from callkpi.queries.business import COHORT_METRICS, Maturity, cohort_rows, deal_maturity, period_maturity
 from callkpi.stats.significance import MIN_AGENTS_PER_GROUP, MIN_OBSERVATIONS_PER_CELL
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.features import analysis_strings  # noqa: F401  (the training chart's strings)
-from callkpi.web.i18n import Locale
+from callkpi.web.features.sales_strings import SALES_STRINGS
+from callkpi.web.i18n import STRINGS, Locale
 from callkpi.web.kpi import BadRequest, Period
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.tables import KpiTable, by_table
-from callkpi.web.ui import chart
+from callkpi.web.ui import chart, unit_of
+
+STRINGS.update(SALES_STRINGS)
 
 SALES_METRICS = (
     "deals_won",
@@ -37,6 +41,8 @@ SALES_METRICS = (
     "profit_per_call",
     "cost_per_sale",
     "roi",
+    "agents_uncosted",
+    "open_deal_share",
     "csat",
     "nps",
     "turnover_rate",
@@ -237,3 +243,66 @@ def sales_table(db: Database, me: Principal, period: Period, by: str,
 
 def sales_metrics(db: Database) -> tuple[str, ...]:
     return kpi.present(db, SALES_METRICS)
+
+
+# -- open deals, labour completeness, charts -----------------------------------------------------
+
+TREND_METRICS = ("revenue", "conversion_rate", "deals_won", "calls_handled")
+FUNNEL_METRICS = ("calls_inbound", "calls_outbound", "calls_handled", "deals_won")
+
+
+def maturity(db: Database, params: MetricParams) -> Maturity:
+    return db.cached(("deal_maturity", params.attribution_window_d, params.timezone),
+                     lambda: deal_maturity(db.store(), params))
+
+
+def maturing_marker(db: Database, me: Principal, period: Period, filters: dict[str, tuple[str, ...]],
+                    shown: Sequence[str]) -> dict[str, Any] | None:
+    """The "maturing" marker of the period (None when its deals have matured or nothing shown depends on
+    them), with the share of its attributed deals still open."""
+    marker = period_maturity(maturity(db, db.params()), period.date_to, shown)
+    if marker is None:
+        return None
+    share = kpi.present(db, ("open_deal_share",))
+    row = kpi.run_period(db, me, period, filters=filters, metrics=share).rows if share else []
+    return {**marker, "open_deal_share": row[0].get("open_deal_share") if row else None}
+
+
+def labour_completeness(db: Database, me: Principal, period: Period,
+                        filters: dict[str, tuple[str, ...]]) -> dict[str, Any] | None:
+    """Which agents with calls have no labour cost in the period (engine, by agent); None without costs."""
+    if kpi.present(db, ("cost", "agents_uncosted")) != ("cost", "agents_uncosted"):
+        return None
+    result = kpi.run_period(db, me, period, by=("agent",), filters=filters, metrics=("cost", "agents_uncosted"))
+    if not any(r.get("cost") is not None for r in result.rows):
+        return None
+    agents = sorted(str(r["agent"]) for r in result.rows if r.get("agents_uncosted") and r.get("agent"))
+    return {"uncosted": len(agents), "agents": agents}
+
+
+def cohort_view(db: Database, me: Principal, period: Period,
+                filters: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    """The deals of each day's calls (every day of the period), each day marked maturing or matured."""
+    table = by_table(db, me, "cohorts", period, ("day",), COHORT_METRICS, filters)
+    return cohort_rows(table.rows, maturity(db, db.params()), period.date_from, period.date_to, table.metrics)
+
+
+def sales_charts(db: Database, me: Principal, loc: Locale, period: Period,
+                 filters: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """The revenue-and-conversion trend (every day of the period: no call, no revenue; conversion has no
+    value on such a day) and the calls -> handled -> deals won funnel, as chart specs for static/app.js."""
+    table = by_table(db, me, "sales-trend", period, ("day",), TREND_METRICS, filters)
+    days = cohort_rows(table.rows, maturity(db, db.params()), period.date_from, period.date_to, table.metrics)
+    trend = chart("line", labels=[loc.date(d["day"]) for d in days], series=[
+        {"name": loc.metric_title(m), "data": [d.get(m) for d in days], "unit": unit_of(m), "axis": i,
+         "type": "bar" if m == "revenue" else "line"}
+        for i, m in enumerate(("revenue", "conversion_rate")) if m in table.metrics])
+    result = kpi.run_period(db, me, period, filters=filters, metrics=kpi.present(db, FUNNEL_METRICS))
+    total = result.rows[0] if result.rows else {}
+    calls = sum(total.get(m) or 0 for m in FUNNEL_METRICS[:2])
+    steps = [(loc.t("funnel_calls"), calls), (loc.metric_title("calls_handled"), total.get("calls_handled")),
+             (loc.metric_title("deals_won"), total.get("deals_won"))]
+    funnel = chart("line", labels=[name for name, _ in steps],
+                   series=[{"name": loc.t("sales_funnel"), "data": [v or 0 for _, v in steps], "unit": "count",
+                            "type": "bar"}])
+    return {"trend": trend, "funnel": funnel}

@@ -12,11 +12,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from callkpi.metrics.engine import KpiResult
+from callkpi.queries.business import MATURING_METRICS
 from callkpi.queries.queues import queue_names
 from callkpi.queries.targets import load_targets
 from callkpi.web import kpi
 from callkpi.web.auth import User
 from callkpi.web.db import Database
+from callkpi.web.features import business_tables as bv
 from callkpi.web.features.agents import agents_table
 from callkpi.web.features.common import metric_card, queue_choices
 from callkpi.web.kpi import Period
@@ -90,4 +92,7 @@ def overview(request: Request, me: Principal = Depends(page_principal)) -> HTMLR
         notes=current.notes,
         queues=queue_choices(request),
         export_metrics=",".join(metrics),
+        maturing=bv.maturing_marker(db, me, pq.period, pq.filters, metrics),
+        maturing_metrics=MATURING_METRICS,
+        labour=bv.labour_completeness(db, me, pq.period, pq.filters),
     )
