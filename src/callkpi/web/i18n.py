@@ -296,6 +296,19 @@ STRINGS.update({
     "alert_st_no_data": ("no data", "нет данных"),
 })
 
+# Page furniture, accessibility and the charts of issue 15 (web helper): keep this block last.
+STRINGS.update({
+    "skip_to_content": ("Skip to content", "Перейти к содержанию"),
+    "menu": ("Menu", "Меню"),
+    "main_menu": ("Main menu", "Главное меню"),
+    "interval_length": ("Interval length", "Длина интервала"),
+    "missed_by_hour": ("Missed calls by hour of day", "Пропущенные по часам суток"),
+    "missed_by_day": ("Missed calls by day", "Пропущенные по дням"),
+    "missed_calls": ("Missed calls", "Пропущенные"),
+    "today_by_hour": ("Today by hour", "Сегодня по часам"),
+    "mark_handled_for": ("Mark handled", "Отметить обработанным"),
+})
+
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = {
     "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),

@@ -31,6 +31,9 @@ NAV = (
     ("wallboard", "/wallboard"),
 )
 PRESETS = {"day": 1, "7": 7, "30": 30}
+# The one rule for a page opened without a period: the last 7 days that end on the newest day with
+# calls (every page with a period: overview, agents, queues, calls, missed, outbound, QA, sales, training).
+DEFAULT_PRESET = "7"
 
 
 def request_lang(request: Request, principal: Principal | None) -> str:
@@ -59,16 +62,19 @@ class PageQuery:
         return {"queue": self.queues} if self.queues else {}
 
 
-def page_query(request: Request, params: MetricParams, default_days: int = 7) -> PageQuery:
+def page_query(request: Request, params: MetricParams) -> PageQuery:
+    """The period and queues a page shows: as asked (from/to or a preset), else :data:`DEFAULT_PRESET`."""
     qp = request.query_params
     db = web_state(request).db
     preset = qp.get("preset")
+    if preset not in PRESETS and qp.get("from") is None and qp.get("to") is None:
+        preset = DEFAULT_PRESET
     if preset in PRESETS:
         end = kpi.last_data_day(db, params)
         period = Period(end - timedelta(days=PRESETS[preset] - 1), end)
     else:
         preset = None
-        period = kpi.resolve_period(db, params, qp.get("from"), qp.get("to"), default_days)
+        period = kpi.resolve_period(db, params, qp.get("from"), qp.get("to"), PRESETS[DEFAULT_PRESET])
     return PageQuery(period, kpi.split_values(qp.getlist("queue")), preset)
 
 

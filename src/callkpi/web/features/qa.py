@@ -128,7 +128,7 @@ def qa_home(request: Request, me: Principal = Depends(page_principal)) -> HTMLRe
     db = web_state(request).db
     store = _store(request)
     params = db.params()
-    pq = page_query(request, params, default_days=30)
+    pq = page_query(request, params)
     scope = review_scope(me)
     filters = scoped_filters(me, pq.filters)
     result = compute(store, KpiQuery(date_from=pq.period.date_from, date_to=pq.period.date_to, filters=filters,
