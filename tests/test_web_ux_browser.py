@@ -87,9 +87,11 @@ def session(browser: Any, base: str) -> dict[str, Any]:
     return state
 
 
-def open_tab(browser: Any, base: str, session: dict[str, Any] | None, lang: str, width: int = 1400) -> Any:
+def open_tab(browser: Any, base: str, session: dict[str, Any] | None, lang: str, width: int = 1400,
+             bypass_csp: bool = False) -> Any:
+    """A tab in a new context (an empty cache); ``bypass_csp`` lets a test inject axe-core's script."""
     context = browser.new_context(viewport={"width": width, "height": 900}, storage_state=session,
-                                  locale="ru-RU" if lang == "ru" else "en-US")
+                                  locale="ru-RU" if lang == "ru" else "en-US", bypass_csp=bypass_csp)
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     if session is not None:
@@ -116,7 +118,7 @@ def test_page_weight_within_budget_and_static_files_cached(browser: Any, base: s
         cdp.on("Network.requestWillBeSent", lambda e, u=urls: u.__setitem__(e["requestId"], e["request"]["url"]))
         cdp.on("Network.loadingFinished", lambda e, w=wire: w.__setitem__(e["requestId"], e["encodedDataLength"]))
         responses: list[Any] = []
-        tab.on("response", lambda r: responses.append(r))
+        tab.on("response", lambda r, seen=responses: seen.append(r))
         tab.goto(base + path)
         tab.wait_for_load_state("networkidle")
         charts = wait_for_charts(tab)
@@ -152,7 +154,7 @@ def test_echarts_is_compressed_to_a_third(base: str) -> None:
 @pytest.mark.parametrize("lang", ["en", "ru"])
 def test_every_page_has_no_serious_accessibility_violation(browser: Any, base: str, session: dict[str, Any],
                                                            lang: str) -> None:
-    tab = open_tab(browser, base, session, lang)
+    tab = open_tab(browser, base, session, lang, bypass_csp=True)
     call_id = None
     found: dict[str, list[str]] = {}
     for name, path in {**PAGES, "call": None, "login": "/login"}.items():

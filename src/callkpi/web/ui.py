@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.queries.agents import agent_names
 from callkpi.web import kpi
 from callkpi.web.features import alert_monitor
 from callkpi.web.i18n import LANGS, Locale, pick_lang
@@ -117,10 +118,25 @@ def render(
             "registry": REGISTRY.metrics,
             "watch_problems": _watch_problems(request, principal),
             "alerts_firing": _alerts_firing(request, principal),
+            "agent_name_of": _agent_namer(request),
             **context,
         },
         status_code=status_code,
     )
+
+
+def _agent_namer(request: Request) -> Any:
+    """``agent_name_of(id)``: the agent's name from the agents list, or None (read once per data version,
+    and only by a page that shows an agent)."""
+    db = web_state(request).db
+
+    def agent_name(agent_id: str | None) -> str | None:
+        if not agent_id:
+            return None
+        names = db.cached(("agent_names",), lambda: agent_names(db.store()))
+        return (names.get(str(agent_id)) or {}).get("name") or None
+
+    return agent_name
 
 
 def _watch_problems(request: Request, principal: Principal | None) -> int:

@@ -133,8 +133,17 @@
     rows.forEach((r) => tbody.appendChild(r));
   }
 
+  // A table wider than its box scrolls inside it; the box takes the focus so the keyboard can scroll it.
+  function focusableScrollers(root) {
+    root.querySelectorAll(".table-wrap").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth) box.tabIndex = 0;
+      else box.removeAttribute("tabindex");
+    });
+  }
+
   function init(root) {
     initCharts(root);
+    focusableScrollers(root);
     root.querySelectorAll("table.sortable th[data-sort]").forEach((th) => {
       if (th.dataset.bound) return;
       th.dataset.bound = "1";
@@ -169,6 +178,7 @@
   document.addEventListener("DOMContentLoaded", () => { initMenu(); init(document); });
   document.addEventListener("htmx:afterSettle", (event) => init(event.target));
   window.addEventListener("resize", () => {
+    focusableScrollers(document);
     if (typeof echarts === "undefined") return;
     document.querySelectorAll(".chart[data-ready]").forEach((el) => {
       const chart = echarts.getInstanceByDom(el);
