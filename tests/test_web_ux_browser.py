@@ -24,6 +24,7 @@ pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parent / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 QUERY = "from=2026-03-02&to=2026-03-03"
+PERIOD = {"from": "2026-03-02", "to": "2026-03-03"}
 PAGES = {
     "overview": f"/?{QUERY}",
     "agents": f"/agents?{QUERY}",
@@ -43,7 +44,6 @@ PAGES = {
     "users": "/admin/users",
     "sources": "/admin/sources",
 }
-CHART_PAGES = {"overview", "agent", "queues", "missed", "wallboard"}
 # First visit, compressed, everything the page loads: a page with charts carries the chart library.
 BUDGET_KB = {"charts": 450, "plain": 120}
 WEEKDAYS = {"en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), "ru": ("Пн", "Вт", "Ср", "Чт", "Пт", "Сб", "Вс")}
@@ -55,10 +55,20 @@ sync_api = pytest.importorskip("playwright.sync_api")
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server, with one QA review of agent 1001 (so that the QA page has its trends)."""
+    import httpx
+
     from callkpi.web.app import create_app
 
     data = build_web_store(tmp_path_factory.mktemp("ux"))
     with serving(create_app(data.path, Settings(), alerts=False)) as url:
+        auth = {"Authorization": f"Bearer {data.tokens['admin']}"}
+        calls = httpx.get(url + "/api/v1/calls", params={"agent": "1001", "limit": 1, **PERIOD}, headers=auth)
+        review = httpx.post(url + "/api/v1/qa/reviews", headers=auth, timeout=30, json={
+            "call_id": calls.json()["items"][0]["call_id"], "call_type": "qualification",
+            "scores": {"greeting": 1, "problem identification": 1, "needs questions": None, "product presentation": 1,
+                       "next step agreed": 1, "personal data consent": 1}})
+        assert review.status_code in (200, 201), review.text
         yield url
 
 
@@ -225,7 +235,7 @@ def test_phone_width_menu_folds_and_nothing_scrolls_sideways(browser: Any, base:
 
 
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_charts_on_missed_and_wallboard_with_empty_hours_at_zero(browser: Any, base: str, session: dict[str, Any],
+def test_charts_on_missed_wallboard_and_qa_with_empty_hours_at_zero(browser: Any, base: str, session: dict[str, Any],
                                                                  lang: str) -> None:
     tab = open_tab(browser, base, session, lang)
     tab.goto(base + PAGES["missed"])
@@ -243,6 +253,11 @@ def test_charts_on_missed_and_wallboard_with_empty_hours_at_zero(browser: Any, b
     hourly = json.loads(tab.locator("#wb-hourly").get_attribute("data-chart"))
     assert hourly["labels"] == [f"{h:02d}" for h in range(24)]
     assert tab.locator("#wb-hourly svg").count() == 1
+    tab.goto(base + PAGES["qa"])
+    wait_for_charts(tab)
+    for chart_id in ("qa-cqr-trend", "qa-criterion-trend"):
+        assert len(json.loads(tab.locator(f"#{chart_id}").get_attribute("data-chart"))["labels"]) == 2
+        assert tab.locator(f"#{chart_id} svg").count() == 1
 
 
 def test_sortable_header_sorts_from_the_keyboard(browser: Any, base: str, session: dict[str, Any]) -> None:

@@ -306,7 +306,8 @@ STRINGS.update({
     "missed_by_day": ("Missed calls by day", "Пропущенные по дням"),
     "missed_calls": ("Missed calls", "Пропущенные"),
     "today_by_hour": ("Today by hour", "Сегодня по часам"),
-    "mark_handled_for": ("Mark handled", "Отметить обработанным"),
+    "qa_cqr_trend_agents": ("CQR by day, per agent", "CQR по дням, по операторам"),
+    "qa_criterion_trend": ("Mean score by day, per criterion", "Средняя оценка по дням, по критериям"),
 })
 
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -118,14 +118,14 @@ def render(
             "registry": REGISTRY.metrics,
             "watch_problems": _watch_problems(request, principal),
             "alerts_firing": _alerts_firing(request, principal),
-            "agent_name_of": _agent_namer(request),
+            "agent_name_of": agent_namer(request),
             **context,
         },
         status_code=status_code,
     )
 
 
-def _agent_namer(request: Request) -> Any:
+def agent_namer(request: Request) -> Any:
     """``agent_name_of(id)``: the agent's name from the agents list, or None (read once per data version,
     and only by a page that shows an agent)."""
     db = web_state(request).db
