@@ -105,3 +105,29 @@ def calibration_pairs(store: Store, *, limit: int = 200) -> list[dict[str, Any]]
         [*params, limit]).fetchall()
     names = ("call_id", "agent", "reviewer_a", "cqr_a", "reviewer_b", "cqr_b", "cqr_difference")
     return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def criterion_scores_by_day(store: Store, *, agents: Sequence[str] = (), date_from: date | None = None,
+                            date_to: date | None = None, timezone: str = "UTC") -> list[dict[str, Any]]:
+    """Per local day and criterion: the mean score (N/A left out) and how many scores it is over, from the
+    latest version of each review; a day is the call's (the review's when the call is not loaded)."""
+    from zoneinfo import ZoneInfo
+
+    cte, params = _latest_cte(date_from, date_to, timezone)
+    scope, scope_params = _scope(agents)
+    rows = store.connection.execute(
+        f"""
+        WITH {cte}
+        SELECT coalesce(c.start_utc, r.reviewed_utc) AS at, s.criterion, s.score
+        FROM latest r JOIN qa_scores s ON s.review_id = r.review_id AND s.version = r.version
+        LEFT JOIN calls c ON c.call_id = r.call_id
+        WHERE s.score IS NOT NULL{scope}
+        """,  # noqa: S608 - fixed SQL; values are bound
+        [*params, *scope_params]).fetchall()
+    zone, utc = ZoneInfo(timezone), ZoneInfo("UTC")
+    sums: dict[tuple[date, str], list[float]] = {}
+    for at, criterion, score in rows:
+        day = (at if at.tzinfo else at.replace(tzinfo=utc)).astimezone(zone).date()
+        sums.setdefault((day, criterion), []).append(float(score))
+    return [{"day": day, "criterion": criterion, "scored": len(scores), "mean_score": sum(scores) / len(scores)}
+            for (day, criterion), scores in sorted(sums.items())]

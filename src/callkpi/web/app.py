@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -11,11 +12,13 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callkpi.config import Settings, load_settings
 from callkpi.metrics.engine import QueryError
@@ -65,6 +68,49 @@ CSP = (
     "media-src 'self' https: http:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'"
 )
+STATIC = HERE / "static"
+IMMUTABLE = "public, max-age=31536000, immutable"
+# Pages carry the session's CSRF token beside text from the URL: compressing them for a cross-site
+# request would let another site guess the token from response sizes (BREACH). Static files hold
+# no secret and are always compressed.
+SAME_ORIGIN_FETCHES = {b"same-origin", b"none"}
+
+
+def static_versions(directory: Path = STATIC) -> dict[str, str]:
+    """Each static file's content hash (12 hex digits): its URL carries it, so a changed file gets a
+    new URL and an unchanged one may be cached for a year."""
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest()[:12] for f in directory.iterdir() if f.is_file()}
+
+
+def static_url_builder(versions: dict[str, str]) -> Any:
+    def static_url(name: str) -> str:
+        return f"/static/{name}?v={versions[name]}"
+
+    return static_url
+
+
+class CompressWhenSafe:
+    """GZip (Starlette's) for static files and for same-origin requests; cross-site ones stay plain."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 512) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _may_compress(scope):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def _may_compress(scope: Scope) -> bool:
+    if str(scope.get("path", "")).startswith("/static/"):
+        return True
+    headers = dict(scope.get("headers") or ())
+    site = headers.get(b"sec-fetch-site")
+    if site is not None:
+        return site in SAME_ORIGIN_FETCHES
+    return b"cookie" not in headers  # no browser session (API tokens, curl): nothing to guess
 
 
 def create_app(
@@ -124,12 +170,13 @@ def create_app(
         lifespan=lifespan,
     )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals["static_version"] = "3"
+    versions = static_versions()
+    templates.env.globals["static_url"] = static_url_builder(versions)
     app.state.web = WebState(
         db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies,
         watcher=watcher, alerts=monitor,
     )
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(api.router)
     if bridge:
         app.state.cli_bridge = bridge
@@ -150,11 +197,22 @@ def create_app(
         if request.url.path != "/docs":
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Frame-Options", "DENY")
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Cache-Control", _cache_control(request, versions))
         return response
 
+    app.add_middleware(CompressWhenSafe)
     return app
+
+
+def _cache_control(request: Request, versions: dict[str, str]) -> str:
+    """Versioned static files for a year; other static URLs revalidated (ETag); pages never stored."""
+    path = request.url.path
+    if not path.startswith("/static/"):
+        return "no-store"
+    name = path.removeprefix("/static/")
+    if versions.get(name) and request.query_params.get("v") == versions[name]:
+        return IMMUTABLE
+    return "no-cache"
 
 
 def _alert_monitor(db: Database, alerts: bool | MonitorOptions) -> AlertMonitor | None:

@@ -315,6 +315,20 @@ STRINGS.update({
     "alert_st_no_data": ("no data", "нет данных"),
 })
 
+# Page furniture, accessibility and the charts of issue 15 (web helper): keep this block last.
+STRINGS.update({
+    "skip_to_content": ("Skip to content", "Перейти к содержанию"),
+    "menu": ("Menu", "Меню"),
+    "main_menu": ("Main menu", "Главное меню"),
+    "interval_length": ("Interval length", "Длина интервала"),
+    "missed_by_hour": ("Missed calls by hour of day", "Пропущенные по часам суток"),
+    "missed_by_day": ("Missed calls by day", "Пропущенные по дням"),
+    "missed_calls": ("Missed calls", "Пропущенные"),
+    "today_by_hour": ("Today by hour", "Сегодня по часам"),
+    "qa_cqr_trend_agents": ("CQR by day, per agent", "CQR по дням, по операторам"),
+    "qa_criterion_trend": ("Mean score by day, per criterion", "Средняя оценка по дням, по критериям"),
+})
+
 OUTCOMES = {
     "answered": ("answered", "принят"),
     "abandoned": ("abandoned", "потерян"),

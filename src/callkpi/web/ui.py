@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.queries.agents import agent_names
 from callkpi.web import kpi
 from callkpi.web.features import alert_monitor
 from callkpi.web.i18n import LANGS, Locale, pick_lang
@@ -31,6 +32,9 @@ NAV = (
     ("wallboard", "/wallboard"),
 )
 PRESETS = {"day": 1, "7": 7, "30": 30}
+# The one rule for a page opened without a period: the last 7 days that end on the newest day with
+# calls (every page with a period: overview, agents, queues, calls, missed, outbound, QA, sales, training).
+DEFAULT_PRESET = "7"
 
 
 def request_lang(request: Request, principal: Principal | None) -> str:
@@ -59,16 +63,19 @@ class PageQuery:
         return {"queue": self.queues} if self.queues else {}
 
 
-def page_query(request: Request, params: MetricParams, default_days: int = 7) -> PageQuery:
+def page_query(request: Request, params: MetricParams) -> PageQuery:
+    """The period and queues a page shows: as asked (from/to or a preset), else :data:`DEFAULT_PRESET`."""
     qp = request.query_params
     db = web_state(request).db
     preset = qp.get("preset")
+    if preset not in PRESETS and qp.get("from") is None and qp.get("to") is None:
+        preset = DEFAULT_PRESET
     if preset in PRESETS:
         end = kpi.last_data_day(db, params)
         period = Period(end - timedelta(days=PRESETS[preset] - 1), end)
     else:
         preset = None
-        period = kpi.resolve_period(db, params, qp.get("from"), qp.get("to"), default_days)
+        period = kpi.resolve_period(db, params, qp.get("from"), qp.get("to"), PRESETS[DEFAULT_PRESET])
     return PageQuery(period, kpi.split_values(qp.getlist("queue")), preset)
 
 
@@ -111,10 +118,25 @@ def render(
             "registry": REGISTRY.metrics,
             "watch_problems": _watch_problems(request, principal),
             "alerts_firing": _alerts_firing(request, principal),
+            "agent_name_of": agent_namer(request),
             **context,
         },
         status_code=status_code,
     )
+
+
+def agent_namer(request: Request) -> Any:
+    """``agent_name_of(id)``: the agent's name from the agents list, or None (read once per data version,
+    and only by a page that shows an agent)."""
+    db = web_state(request).db
+
+    def agent_name(agent_id: str | None) -> str | None:
+        if not agent_id:
+            return None
+        names = db.cached(("agent_names",), lambda: agent_names(db.store()))
+        return (names.get(str(agent_id)) or {}).get("name") or None
+
+    return agent_name
 
 
 def _watch_problems(request: Request, principal: Principal | None) -> int:

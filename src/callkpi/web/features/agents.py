@@ -16,7 +16,7 @@ from callkpi.queries.targets import load_targets
 from callkpi.web import kpi, tables
 from callkpi.web.db import Database
 from callkpi.web.features.business_tables import check_agent_visible
-from callkpi.web.features.common import heat_chart, metric_unit, queue_choices
+from callkpi.web.features.common import every_day, heat_chart, metric_unit, queue_choices
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
 from callkpi.web.scope import Principal, scoped_filters
@@ -67,6 +67,7 @@ def agent_page(agent_id: str, request: Request, me: Principal = Depends(page_pri
     total = kpi.run_period(db, me, pq.period, filters=filters, metrics=metrics)
     trend_metrics = kpi.present(db, ("calls_handled", "aht_s", "att_s"))
     trend = kpi.run_period(db, me, pq.period, by=("day",), filters=filters, metrics=trend_metrics)
+    trend_rows = every_day(trend.rows, pq.period, trend_metrics)
     heat = kpi.run_period(db, me, pq.period, by=("day", "hour"), filters=filters, metrics=("calls_handled",))
     bin_s, last_bin = _talk_bins(params)
     bands = talk_distribution(
@@ -99,9 +100,9 @@ def agent_page(agent_id: str, request: Request, me: Principal = Depends(page_pri
         targets=targets,
         trend_chart=chart(
             "line",
-            labels=[loc.date(d) for d in series(trend.rows, "day")],
+            labels=[loc.date(d) for d in series(trend_rows, "day")],
             series=[
-                {"name": loc.metric_title(m), "data": series(trend.rows, m), "unit": metric_unit(m), "axis": i}
+                {"name": loc.metric_title(m), "data": series(trend_rows, m), "unit": metric_unit(m), "axis": i}
                 for i, m in enumerate(trend_metrics[:2])
             ],
         ),

@@ -83,7 +83,7 @@ def _download(name: str, fmt: str, rows: Sequence[dict[str, Any]], columns: Sequ
 def sales(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
     db = web_state(request).db
     params = db.params()
-    pq = page_query(request, params, default_days=30)
+    pq = page_query(request, params)
     by = request.query_params.get("by") or "agent"
     metrics = bv.sales_metrics(db)
     table = bv.sales_table(db, me, pq.period, by, pq.filters)
@@ -201,7 +201,7 @@ def scorecard_page(agent_id: str, request: Request, me: Principal = Depends(page
     db = web_state(request).db
     params = db.params()
     bv.check_agent_visible(db, me, agent_id)
-    pq = page_query(request, params, default_days=30)
+    pq = page_query(request, params)
     card = bv.scorecard(db, agent_id, params, pq.period.date_from, pq.period.date_to)
     metrics = [row["metric"] for row in card["rows"]]
     return render(request, me, "scorecard.html", active="agents", pq=pq, agent_id=agent_id, card=card,
@@ -213,7 +213,7 @@ def scorecard_export(agent_id: str, fmt: str, request: Request, me: Principal = 
     db = web_state(request).db
     params = db.params()
     bv.check_agent_visible(db, me, agent_id)
-    pq = page_query(request, params, default_days=30)
+    pq = page_query(request, params)
     card = bv.scorecard(db, agent_id, params, pq.period.date_from, pq.period.date_to)
     lang = locale(request, me, params).lang
     definitions = [describe(REGISTRY.metrics[row["metric"]], params, lang) for row in card["rows"]]

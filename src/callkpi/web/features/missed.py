@@ -18,6 +18,9 @@ from callkpi.queries.queues import queue_names
 from callkpi.queries.targets import load_targets
 from callkpi.storage import Store
 from callkpi.web import kpi
+from callkpi.web.features.common import count_bars, every_day, every_hour
+from callkpi.web.i18n import Locale
+from callkpi.web.kpi import Period
 from callkpi.web.scope import Principal, require_role, scoped_filters
 from callkpi.web.security import check_form_csrf, page_principal, web_state
 from callkpi.web.ui import locale, page_query, render
@@ -57,11 +60,13 @@ def missed(request: Request, me: Principal = Depends(page_principal)) -> HTMLRes
     )
     metrics = kpi.present(db, kpi.CALLBACK_METRICS)
     result = kpi.run_period(db, me, pq.period, filters=pq.filters, metrics=metrics)
+    loc = locale(request, me, params)
     return render(
         request,
         me,
         "missed.html",
-        loc=locale(request, me, params),
+        loc=loc,
+        **missed_charts(db, me, pq.period, pq.filters, loc),
         active="missed",
         pq=pq,
         worklist=worklist,
@@ -73,6 +78,25 @@ def missed(request: Request, me: Principal = Depends(page_principal)) -> HTMLRes
         export_metrics=",".join(metrics),
         queues=db.cached(("queues",), lambda: queue_names(db.store())),
     )
+
+
+MISSED_CHART_METRICS = ("calls_missed", "missed_unreturned")
+
+
+def missed_charts(db: Any, me: Principal, period: Period, filters: dict[str, tuple[str, ...]],
+                  loc: Locale) -> dict[str, str]:
+    """Missed calls by day (every day of the period, 0 where none) and by hour of day (0..23)."""
+    metrics = kpi.present(db, MISSED_CHART_METRICS)
+    if not metrics:
+        return {}
+    daily = every_day(kpi.run_period(db, me, period, by=("day",), filters=filters, metrics=metrics).rows,
+                      period, metrics)
+    hourly = every_hour(kpi.run_period(db, me, period, by=("hour",), filters=filters, metrics=metrics).rows,
+                        metrics)
+    return {
+        "by_day_chart": count_bars(loc, [loc.date(r["day"]) for r in daily], daily, metrics),
+        "by_hour_chart": count_bars(loc, [f"{r['hour']:02d}" for r in hourly], hourly, metrics),
+    }
 
 
 @router.post("/missed/{call_id}/handled", response_model=None)

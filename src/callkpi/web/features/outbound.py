@@ -21,7 +21,7 @@ router = APIRouter(include_in_schema=False)
 def outbound(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
     db = web_state(request).db
     params = db.params()
-    pq = page_query(request, params, default_days=30)
+    pq = page_query(request, params)
     loc = locale(request, me, params)
     metrics = kpi.present(db, kpi.OUTBOUND_METRICS)
     total = kpi.run_period(db, me, pq.period, metrics=metrics)

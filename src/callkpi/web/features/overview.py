@@ -77,7 +77,7 @@ def overview(request: Request, me: Principal = Depends(page_principal)) -> HTMLR
     queue = pq.queues[0] if len(pq.queues) == 1 else None
     row = current.rows[0] if current.rows else {}
     before = previous.rows[0] if previous.rows else {}
-    cards = [metric_card(m, row, before, daily.rows, targets, queue) for m in metrics]
+    cards = [metric_card(m, row, before, daily.rows, targets, queue, pq.period) for m in metrics]
     return render(
         request,
         me,

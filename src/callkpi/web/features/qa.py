@@ -53,13 +53,14 @@ from callkpi.qa.scorecards import (
 from callkpi.queries import calls as call_log
 from callkpi.storage import Store
 from callkpi.web.features.calls import _recording
+from callkpi.web.features.qa_charts import qa_trend_charts
 from callkpi.web.features.qa_strings import QA_STRINGS
 from callkpi.web.i18n import STRINGS
 from callkpi.web.kpi import BadRequest, check_date_range, parse_date
 from callkpi.web.scope import Forbidden, NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, check_form_csrf, page_principal, web_state
 from callkpi.web.tables import Paging
-from callkpi.web.ui import locale, page_query, render
+from callkpi.web.ui import agent_namer, locale, page_query, render
 
 STRINGS.update(QA_STRINGS)
 
@@ -138,7 +139,7 @@ def qa_home(request: Request, me: Principal = Depends(page_principal)) -> HTMLRe
     db = web_state(request).db
     store = _store(request)
     params = db.params()
-    pq = page_query(request, params, default_days=30)
+    pq = page_query(request, params)
     scope = review_scope(me)
     filters = scoped_filters(me, pq.filters)
     result = compute(store, KpiQuery(date_from=pq.period.date_from, date_to=pq.period.date_to, filters=filters,
@@ -148,8 +149,10 @@ def qa_home(request: Request, me: Principal = Depends(page_principal)) -> HTMLRe
     agents = scope.get("agents", ())
     page_asked = request.query_params.get("queue_page")
     queue, queue_paging = ([], None) if me.is_agent else queue_page(store, scope, page_asked)
+    loc = locale(request, me, params)
     return render(
-        request, me, "qa.html", loc=locale(request, me, params), active="qa", pq=pq,
+        request, me, "qa.html", loc=loc, active="qa", pq=pq,
+        **qa_trend_charts(store, params, pq.period, filters, agents, loc, agent_namer(request)),
         row=result.rows[0] if result.rows else {}, metrics=QA_METRICS, by_agent=by_agent.rows,
         queue=queue, queue_paging=queue_paging,
         reviews=list_reviews(store, ReviewFilter(**scope, limit=200)),

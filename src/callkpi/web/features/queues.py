@@ -24,7 +24,7 @@ INTERVALS = (15, 30, 60)
 def queues_page(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
     db = web_state(request).db
     params = db.params()
-    pq = page_query(request, params, default_days=1)
+    pq = page_query(request, params)
     loc = locale(request, me, params)
     try:
         minutes = int(request.query_params.get("interval", params.interval_minutes))

@@ -58,7 +58,7 @@ def staffing_page(request: Request, me: Principal = Depends(page_principal)) -> 
     require_role(me, "admin", "supervisor")
     db = web_state(request).db
     params = db.params()
-    pq = page_query(request, params, default_days=1)
+    pq = page_query(request, params)
     loc = locale(request, me, params)
     try:
         minutes = int(request.query_params.get("interval", params.interval_minutes))

@@ -12,12 +12,14 @@ from callkpi.analyses.alerts import AlertState
 from callkpi.queries.targets import load_targets
 from callkpi.web import kpi
 from callkpi.web.features import alert_monitor
+from callkpi.web.features.common import count_bars, every_hour
 from callkpi.web.kpi import Period
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
-from callkpi.web.ui import render
+from callkpi.web.ui import locale, render
 
 router = APIRouter(include_in_schema=False)
+HOURLY_METRICS = ("calls_offered", "calls_answered", "calls_abandoned")
 
 
 def _wallboard_data(request: Request, me: Principal) -> dict[str, Any]:
@@ -33,6 +35,10 @@ def _wallboard_data(request: Request, me: Principal) -> dict[str, Any]:
             day, fallback = latest, True
             total = kpi.run_period(db, me, Period(day, day), metrics=metrics)
     per_queue = kpi.run_period(db, me, Period(day, day), by=("queue",), metrics=metrics)
+    hour_metrics = tuple(m for m in HOURLY_METRICS if m in metrics)
+    hourly = every_hour(kpi.run_period(db, me, Period(day, day), by=("hour",), metrics=hour_metrics).rows,
+                        hour_metrics) if hour_metrics else []
+    loc = locale(request, me, params)
     return {
         "day": day,
         "fallback": fallback,
@@ -42,6 +48,9 @@ def _wallboard_data(request: Request, me: Principal) -> dict[str, Any]:
         "targets": load_targets(db.store()),
         "now_utc": datetime.now(UTC),
         "firing": _firing_alerts(request, me),
+        "loc": loc,
+        "hourly_chart": count_bars(loc, [f"{r['hour']:02d}" for r in hourly], hourly, hour_metrics)
+        if hour_metrics else "",
     }
 
 

@@ -111,21 +111,38 @@
   }
   const builders = { spark, line, histogram, heatmap, intervals };
 
+  // The chart library (1 MB) is fetched only when a page has a chart; the browser caches it.
+  let library = null;
+  function loadCharts() {
+    if (typeof echarts !== "undefined") return Promise.resolve();
+    if (!library) {
+      library = new Promise((resolve, reject) => {
+        const script = document.createElement("script");
+        script.src = document.body.dataset.echarts;
+        script.onload = resolve;
+        script.onerror = () => { library = null; reject(new Error("chart library not loaded")); };
+        document.head.appendChild(script);
+      });
+    }
+    return library;
+  }
+  function draw(el) {
+    if (el.dataset.ready) return;
+    try {
+      const spec = JSON.parse(el.dataset.chart);
+      const build = builders[spec.kind];
+      if (!build) return;
+      const chart = echarts.init(el, null, { renderer: "svg" });
+      chart.setOption({ aria: { enabled: true }, ...build(spec) });
+      el.dataset.ready = "1";
+    } catch (err) {
+      el.textContent = "chart: " + err;
+    }
+  }
   function initCharts(root) {
-    if (typeof echarts === "undefined") return;
-    root.querySelectorAll(".chart[data-chart]").forEach((el) => {
-      if (el.dataset.ready) return;
-      try {
-        const spec = JSON.parse(el.dataset.chart);
-        const build = builders[spec.kind];
-        if (!build) return;
-        const chart = echarts.init(el, null, { renderer: "svg" });
-        chart.setOption(build(spec));
-        el.dataset.ready = "1";
-      } catch (err) {
-        el.textContent = "chart: " + err;
-      }
-    });
+    const pending = Array.from(root.querySelectorAll(".chart[data-chart]")).filter((el) => !el.dataset.ready);
+    if (!pending.length) return;
+    loadCharts().then(() => pending.forEach(draw), (err) => pending.forEach((el) => { el.textContent = String(err); }));
   }
 
   function cellValue(row, index, numeric) {
@@ -141,8 +158,9 @@
     const index = Array.from(th.parentNode.children).indexOf(th);
     const numeric = th.dataset.sort === "num";
     const desc = th.classList.contains("sorted-asc") || (numeric && !th.classList.contains("sorted-desc"));
-    table.querySelectorAll("th").forEach((h) => h.classList.remove("sorted-asc", "sorted-desc"));
+    table.querySelectorAll("th").forEach((h) => { h.classList.remove("sorted-asc", "sorted-desc"); h.removeAttribute("aria-sort"); });
     th.classList.add(desc ? "sorted-desc" : "sorted-asc");
+    th.setAttribute("aria-sort", desc ? "descending" : "ascending");
     const rows = Array.from(tbody.rows).filter((r) => !r.querySelector(".empty"));
     rows.sort((a, b) => {
       const x = cellValue(a, index, numeric), y = cellValue(b, index, numeric);
@@ -152,13 +170,29 @@
     rows.forEach((r) => tbody.appendChild(r));
   }
 
+  // A table wider than its box scrolls inside it; the box takes the focus so the keyboard can scroll it.
+  function focusableScrollers(root) {
+    root.querySelectorAll(".table-wrap").forEach((box) => {
+      if (box.scrollWidth > box.clientWidth) box.tabIndex = 0;
+      else box.removeAttribute("tabindex");
+    });
+  }
+
   function init(root) {
     initCharts(root);
+    focusableScrollers(root);
     root.querySelectorAll("table.sortable th[data-sort]").forEach((th) => {
       if (th.dataset.bound) return;
       th.dataset.bound = "1";
+      // a header with a link inside is reached through the link; a plain one takes the focus itself
+      if (!th.querySelector("a, button")) th.tabIndex = 0;
       th.addEventListener("click", (event) => {
         if (event.target.closest("a")) event.preventDefault();
+        sortBy(th);
+      });
+      th.addEventListener("keydown", (event) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
         sortBy(th);
       });
     });
@@ -167,9 +201,21 @@
       s.addEventListener("change", () => s.form.submit()));
   }
 
-  document.addEventListener("DOMContentLoaded", () => init(document));
+  function initMenu() {
+    const toggle = document.getElementById("menu-toggle");
+    if (!toggle) return;
+    document.documentElement.classList.add("menu-js");
+    toggle.addEventListener("click", () => {
+      const open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      document.documentElement.classList.toggle("menu-open", open);
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", () => { initMenu(); init(document); });
   document.addEventListener("htmx:afterSettle", (event) => init(event.target));
   window.addEventListener("resize", () => {
+    focusableScrollers(document);
     if (typeof echarts === "undefined") return;
     document.querySelectorAll(".chart[data-ready]").forEach((el) => {
       const chart = echarts.getInstanceByDom(el);
