@@ -162,7 +162,7 @@ def test_scorecard_prints_durations_readably_and_keeps_seconds_in_json(cli, day:
     card = json.loads(cli("scorecard", "1001", "--db", db, "--config", config, "--format", "json").stdout)
     rows = {r["metric"]: r for r in card["rows"]}
     assert rows["logged_in_s"]["agent"] == 5 * 3600  # queue member 08:00-13:00
-    table = cli("scorecard", "1001", "--db", db, "--config", config)
+    table = cli("scorecard", "1001", "--db", db, "--config", config, "--format", "table")  # piped: TSV by default
     assert table.exit_code == 0, table.output
     line = next(text for text in table.stdout.splitlines() if "logged_in_s" in text)
     assert "5 h 00 min" in line and "18000" not in line.replace(" ", "")

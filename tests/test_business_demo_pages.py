@@ -29,6 +29,7 @@ from callkpi.simulate import Scenario, simulate
 from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_user
+from callkpi.web.ui import DEFAULT_PRESET, PRESETS
 from conftest import query_rows
 
 pytestmark = pytest.mark.skipif("deals_won" not in REGISTRY.metrics, reason="business KPIs not registered")
@@ -130,5 +131,6 @@ def test_overview_and_sales_say_who_is_uncosted_and_that_deals_are_maturing(demo
     assert 'data-maturing-card="conversion_rate"' in overview
     sales = demo.client.get("/sales").text
     days = re.findall(r'<tr data-day="([\d-]+)" data-maturing="(yes|no)"', sales)
-    assert len(days) == 30 and all(flag == "yes" for _, flag in days[-3:])  # the default 30 days, data in the last 3
+    # the default period of every page (web/ui.DEFAULT_PRESET: 7 days to the last day with data), data in the last 3
+    assert len(days) == PRESETS[DEFAULT_PRESET] == 7 and all(flag == "yes" for _, flag in days[-3:])
     assert 'id="sales-trend"' in sales and 'id="sales-funnel"' in sales

@@ -62,10 +62,11 @@ def at_width(cli: Cli, width: int, *args: object):
             c._width = old
 
 
-def _lines_fit(text: str, width: int) -> None:
-    """Every line of the tables fits (notes are prose, wrapped by the terminal)."""
+def _lines_fit(text: str, width: int, whole: tuple[str, ...] = ()) -> None:
+    """Every line of the tables fits (notes are prose, wrapped by the terminal), except a line that
+    holds one of ``whole``: a value too long for the width once labelled, which is never cut."""
     too_long = [line for line in text.splitlines() if len(line) > width and not line.startswith("note:")
-                and "Calls handled counts" not in line]
+                and "Calls handled counts" not in line and not any(value in line for value in whole)]
     assert not too_long, too_long
 
 
@@ -125,7 +126,8 @@ def test_kpi_shows_why_handled_exceeds_answered(module_cli, db) -> None:
 def test_findings_and_sources_at_80_columns_cut_no_kind_or_file(module_cli, db) -> None:
     sources = at_width(module_cli, 80, "sources", "--db", db, "--format", "table")
     assert sources.exit_code == 0, sources.output
-    _lines_fit(sources.stdout, 80)
+    paths = tuple(str(p) for p in Path(db).parent.rglob("*.queue_log") if len(str(p)) > 80 - 16)
+    _lines_fit(sources.stdout, 80, whole=paths)  # a temporary folder's path can itself be near 80 columns
     for name in ("transfers.queue_log", "ring_no_answer.queue_log"):
         assert name in sources.stdout
     assert "…" not in sources.stdout

@@ -24,9 +24,11 @@ from callkpi.cli.common import (
     err_console,
     existing_db,
     fail,
+    format_help,
     parse_date,
     parse_utc,
     settings_for,
+    table_format,
 )
 from callkpi.config import Settings
 from callkpi.report.render import print_table, to_json
@@ -49,7 +51,7 @@ def check(
     ),
     notify: bool = typer.Option(False, "--notify", help="record fired/resolved alerts and post them to the webhooks"),
     show_all: bool = typer.Option(False, "--all", help="list every target checked, not only the firing ones"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: str = typer.Option("auto", "--format", help=format_help("json")),
 ) -> None:
     """Compare every target with its KPI; exit status 1 while an alert fires."""
     windows: tuple[alerts.Window, ...] = {"both": alerts.WINDOWS, "today": ("today",),
@@ -66,7 +68,7 @@ def check(
     if note:
         err_console.print(f"note: {note}")
     rows = [_row(s, settings.alerts.language) for s in states if show_all or s.firing]
-    if fmt == "json":
+    if table_format(fmt, "json") == "json":
         typer.echo(to_json(rows))
     else:
         print_table(console, rows, COLUMNS, title=f"{sum(s.firing for s in states)} alert(s) firing")
@@ -82,12 +84,12 @@ def check(
 def history_cmd(
     db: Path | None = DbOption,
     since: str | None = typer.Option(None, "--since", help="fired on or after this day (YYYY-MM-DD, UTC)"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: str = typer.Option("auto", "--format", help=format_help("json")),
 ) -> None:
     """Alerts that fired, newest first, with when they resolved (empty: still firing)."""
     with Store(existing_db(db)) as store:
         rows = alerts.history(store, since=parse_date(since, "--since"))
-    if fmt == "json":
+    if table_format(fmt, "json") == "json":
         typer.echo(to_json(rows))
         return
     columns = ("fired_utc", "resolved_utc", "metric", "scope", "scope_value", "window", "period", "value",

@@ -28,10 +28,12 @@ from callkpi.cli.common import (
     console,
     existing_db,
     fail,
+    format_help,
     parse_date,
     parse_utc,
     settings_for,
     split_values,
+    table_format,
 )
 from callkpi.config import MetricParams
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
@@ -55,7 +57,7 @@ def sales(
     queue: list[str] | None = typer.Option(None, "--queue", help="only these queues"),
     team: list[str] | None = typer.Option(None, "--team", help="only these teams"),
     agent: list[str] | None = typer.Option(None, "--agent", help="only these agents"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: str = typer.Option("auto", "--format", help=format_help("json")),
     param: list[str] | None = ParamOption,
     tz: str | None = TzOption,
     config: Path | None = ConfigOption,
@@ -63,8 +65,7 @@ def sales(
     """Sales & money of a period: totals, whether its deals are still maturing (calls less than
     attribution_window_d before the data end, with the share of their deals still open), the agents
     with calls but no labour cost, and the deals by the day of their call (the cohort view)."""
-    if fmt not in ("table", "json"):
-        fail("--format must be table or json")
+    table_format(fmt, "json")
     settings = settings_for(config)
     filters = {k: v for k, v in (("queue", split_values(queue)), ("team", split_values(team)),
                                  ("agent", split_values(agent))) if v}
@@ -121,7 +122,7 @@ def training_effect_command(
     programme: str | None = typer.Option(None, "--programme", help="one programme (default: every programme)"),
     window_days: int = typer.Option(DEFAULT_WINDOW_DAYS, "--window-days", help="days before and after the training"),
     metrics: str | None = typer.Option(None, "--metrics", help=f"comma list of {', '.join(OUTCOMES)}"),
-    fmt: str = typer.Option("table", "--format", help="table or json"),
+    fmt: str = typer.Option("auto", "--format", help=format_help("json")),
     param: list[str] | None = ParamOption,
     tz: str | None = TzOption,
     config: Path | None = ConfigOption,
@@ -129,8 +130,7 @@ def training_effect_command(
     """Did training pay off? Trained agents before vs after, against untrained agents over the same
     windows (difference in differences): effect, 95 % confidence interval, p-value, sample sizes
     and a verdict in words ("not enough data" when it is so)."""
-    if fmt not in ("table", "json"):
-        fail("--format must be table or json")
+    table_format(fmt, "json")
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
         params = command_params(settings, store.get_meta("timezone"), tz=tz, param=param)
@@ -168,7 +168,7 @@ def scorecard(
     db: Path | None = DbOption,
     date_from: str | None = typer.Option(None, "--from", help="first local date"),
     date_to: str | None = typer.Option(None, "--to", help="last local date (inclusive)"),
-    fmt: str = typer.Option("table", "--format", help="table, json or xlsx"),
+    fmt: str = typer.Option("auto", "--format", help=format_help("json", "xlsx")),
     output: Path | None = typer.Option(None, "--output", help="write to this file (needed for xlsx)"),
     param: list[str] | None = ParamOption,
     tz: str | None = TzOption,
@@ -176,8 +176,7 @@ def scorecard(
 ) -> None:
     """One agent on one page: calls, handling, missed calls and callbacks, sales and money, CSAT/NPS,
     quality, adherence, tenure and trainings, with the team beside (counts per team agent)."""
-    if fmt not in ("table", "json", "xlsx"):
-        fail("--format must be table, json or xlsx")
+    table_format(fmt, "json", "xlsx")
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs --output FILE")
     settings = settings_for(config)

@@ -194,3 +194,24 @@ def command_params(settings: Settings, store_timezone: str | None, *, tz: str | 
     except ValueError as exc:
         fail(one_line(exc))
         raise
+
+
+TABLE_FORMATS_HELP = "auto (a table on a terminal, TSV when piped), table, tsv"
+
+
+def format_help(*others: str) -> str:
+    """The --format help of a command that prints tables and also ``others`` (json, csv, xlsx)."""
+    return ", ".join((TABLE_FORMATS_HELP, *others))
+
+
+def table_format(fmt: str, *others: str) -> str:
+    """Check a --format; an explicit ``table`` or ``tsv`` makes every table of the command follow it
+    (``auto`` lets the output decide). Returns the format."""
+    allowed = ("auto", "table", "tsv", *others)
+    if fmt not in allowed:
+        fail(f"--format must be one of {', '.join(allowed)}")
+    if fmt in ("table", "tsv"):
+        from callkpi.report.tables import set_terminal_output
+
+        set_terminal_output(fmt == "table")
+    return fmt

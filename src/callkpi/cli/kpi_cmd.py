@@ -6,7 +6,7 @@ one). Piped or redirected, it is TSV with every metric, unless ``--format`` says
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import typer
@@ -149,14 +149,13 @@ def _say_where_the_data_is(store: Store, query: KpiQuery) -> None:
         return
     from zoneinfo import ZoneInfo
 
-    from callkpi.model.schema import CALLS
+    from callkpi.metrics.data_end import data_span_utc
 
-    if not store.has_table(CALLS.name):
-        return
-    low, high = store.column_bounds(CALLS.name, "start_utc")
-    if not isinstance(low, datetime) or not isinstance(high, datetime):
+    span = data_span_utc(store)
+    if span is None:
         err_console.print("[yellow]note:[/] no calls are loaded yet")
         return
+    low, high = span
     zone = ZoneInfo(query.params.timezone)
     first = low.replace(tzinfo=UTC).astimezone(zone).date()
     last = high.replace(tzinfo=UTC).astimezone(zone).date()

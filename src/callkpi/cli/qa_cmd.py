@@ -17,10 +17,12 @@ from callkpi.cli.common import (
     console,
     existing_db,
     fail,
+    format_help,
     parse_date,
     resolve_db,
     settings_for,
     split_values,
+    table_format,
 )
 from callkpi.config import MetricParams
 from callkpi.metrics.data_end import data_end_utc
@@ -35,17 +37,15 @@ from callkpi.storage import Store
 qa_app = typer.Typer(help="Call quality: scorecards, the review sample, reviews and QA reports (docs/qa.md).",
                      no_args_is_help=True)
 app.add_typer(qa_app, name="qa")
-FormatOption = typer.Option("table", "--format", help="table or json")
+FormatOption = typer.Option("auto", "--format", help=format_help("json"))
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. qa_sample_share=0.2")
 
 
 def _show(rows: list[dict], columns: tuple[str, ...], fmt: str, title: str) -> None:
-    if fmt == "json":
+    if table_format(fmt, "json") == "json":
         print(to_json(rows))
-    elif fmt == "table":
-        print_table(console, rows, columns, title=title)
     else:
-        fail("--format must be table or json")
+        print_table(console, rows, columns, title=title)
 
 
 @qa_app.command("scorecards")

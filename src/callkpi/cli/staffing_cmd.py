@@ -19,9 +19,11 @@ from callkpi.cli.common import (
     err_console,
     existing_db,
     fail,
+    format_help,
     parse_date,
     settings_for,
     split_values,
+    table_format,
 )
 from callkpi.metrics.engine import QueryError
 from callkpi.report.render import print_table, to_csv, to_json
@@ -42,7 +44,7 @@ def staffing_cmd(
     model: str = typer.Option("auto", "--model", help="auto (Erlang A where callers abandon), erlang-c, erlang-a"),
     typical_week: bool = typer.Option(False, "--typical-week", help="average week: weekday x time of day"),
     tz: str | None = TzOption,
-    fmt: str = typer.Option("table", "--format", help="table, json or csv"),
+    fmt: str = typer.Option("auto", "--format", help=format_help("json", "csv")),
     config: Path | None = ConfigOption,
 ) -> None:
     """Agents needed per interval beside the agents scheduled and logged in."""
@@ -64,7 +66,7 @@ def staffing_cmd(
             raise
     for note in result.notes:
         err_console.print(f"note: {note}")
-    if fmt == "json":
+    if table_format(fmt, "json", "csv") == "json":
         print(to_json(result.rows))
     elif fmt == "csv":
         print(to_csv(result.rows, result.columns), end="")

@@ -87,6 +87,33 @@ FORMULA_STRINGS: dict[str, tuple[str, str]] = {
     ),
     "formula.numbers_contacted": ("numbers contacted", "номера с контактом"),
     "formula.distinct_numbers": ("distinct dialled numbers", "разных набранных номеров"),
+    "formula.waits_not_all": (
+        "null where not every closed leg records its wait",
+        "пусто, если не у каждого закрытого захода записано ожидание",
+    ),
+    "formula.waits_recorded": (
+        "null where waits_recorded (1 when every closed leg records its wait) = 0",
+        "пусто, если waits_recorded (1, когда у каждого закрытого захода записано ожидание) = 0",
+    ),
+    "formula.conv_calls": (
+        "distinct handled calls a won deal is attributed to",
+        "разных обработанных звонков, к которым отнесена выигранная сделка",
+    ),
+    "formula.open_cohort": (
+        "attributed deals still open, at their call's start",
+        "отнесённые сделки, ещё открытые, по началу их звонка",
+    ),
+    "formula.deals_cohort": ("attributed deals, at their call's start", "отнесённые сделки, по началу их звонка"),
+    "formula.won_cohort": (
+        "won attributed deals, at their call's start",
+        "выигранные отнесённые сделки, по началу их звонка",
+    ),
+    "formula.cohort_start": (", at their call's start", ", по началу их звонка"),
+    "formula.won_deal_amount": ("amount of won deals", "сумма выигранных сделок"),
+    "formula.uncosted": (
+        "distinct agents with calls on a day without labour cost",
+        "разных операторов со звонками в день без затрат на труд",
+    ),
     "formula.mixed_currencies": (
         "null where the won deals are in more than one currency (mixed currencies)",
         "пусто, если выигранные сделки в нескольких валютах (валюты смешаны)",

@@ -15,3 +15,11 @@ def data_end_utc(store: Store) -> datetime | None:
         return None
     value = store.column_bounds(CALLS.name, "start_utc")[1]
     return value if isinstance(value, datetime) else None
+
+
+def data_span_utc(store: Store) -> tuple[datetime, datetime] | None:
+    """The starts (UTC, naive) of the oldest and the newest call loaded; None when there is none."""
+    if not store.has_table(CALLS.name):
+        return None
+    low, high = store.column_bounds(CALLS.name, "start_utc")
+    return (low, high) if isinstance(low, datetime) and isinstance(high, datetime) else None

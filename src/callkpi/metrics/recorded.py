@@ -99,18 +99,15 @@ def by_source(found: Iterable[NotRecorded]) -> dict[str, dict[str, str]]:
     return result
 
 
-def _fact_tables(registry: Registry) -> dict[str, str]:
-    return {fact.table: fact.id for fact in registry.facts.values() if "source" in fact.dimensions}
-
-
 def _sources(store: Store, registry: Registry) -> list[str]:
-    """The sources with rows in the call-centre facts (calls, legs, agent time)."""
+    """The sources with rows in the facts that name their source (calls, legs, agent time)."""
     found: set[str] = set()
-    for table in _fact_tables(registry):
-        if store.has_table(table) and store.has_rows(table):
-            column = store.table(table).source
-            found.update(v for v in store.fetch_arrow(column.name("source").as_table().distinct())["source"]
-                         .to_pylist() if v)
+    for fact in registry.facts.values():
+        if "source" not in fact.dimensions or not (store.has_table(fact.table) and store.has_rows(fact.table)):
+            continue
+        column = fact.base(store.ibis)[fact.dimensions["source"]]
+        found.update(v for v in store.fetch_arrow(column.name("source").as_table().distinct())["source"]
+                     .to_pylist() if v)
     return sorted(found)
 
 

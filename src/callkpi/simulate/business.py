@@ -109,6 +109,9 @@ class BusinessWriter:
         costs = self.scenario.costs
         currency = self.scenario.sales.currency
         rows = [("agent_hourly", a.extension, f"{a.hourly_rate:g}", currency, "pay per hour") for a in self.plan.agents]
+        team = {a.extension for a in self.plan.agents}
+        rows += [("agent_hourly", extension, f"{costs.specialist_hourly_rate:g}", currency, "specialist, pay per hour")
+                 for extension in self.scenario.agent_behaviour.transfer_targets if extension not in team]
         rows.append(("telecom_per_minute", "", f"{costs.telecom_per_minute:g}", currency, "carrier, per billed minute"))
         rows += [("fixed_monthly", "", f"{amount:g}", currency, item) for item, amount in costs.fixed_monthly.items()]
         columns = [pa.array([row[i] for row in rows], pa.string()) for i in range(5)]

@@ -244,6 +244,8 @@ class Costs(_Model):
     telecom_per_minute: float = Field(1.2, ge=0, description="RUB per billed minute of any call")
     fixed_monthly: dict[str, float] = {"office rent": 420_000, "pbx and crm licences": 95_000, "management": 380_000}
     hourly_rate_spread: float = Field(0.08, ge=0, description="per-agent variation around the team rate")
+    specialist_hourly_rate: float = Field(
+        560, ge=0, description="RUB per hour of the extensions that take transferred calls (transfer_targets)")
 
 
 class Staff(_Model):

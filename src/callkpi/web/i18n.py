@@ -421,6 +421,10 @@ NOTE_STRINGS = {
     "note.after-call work": ("after-call work", "постобработка"),
     "note.pauses (after-call work)": ("pauses (after-call work)", "паузы (постобработка)"),
     "note.presence (logged-in sessions)": ("presence (logged-in sessions)", "присутствие (сеансы входа в систему)"),
+    "note.queue wait (Asterisk CDR Queue() legs: load the queue_log or CEL)": (
+        "queue wait (Asterisk CDR Queue() legs: load the queue_log or CEL)",
+        "ожидание в очереди (заходы Queue() в CDR Asterisk: загрузите queue_log или CEL)",
+    ),
     "note.hold time is not recorded by the loaded sources": (
         "hold time is not recorded by the loaded sources", "источники не содержат время удержания",
     ),

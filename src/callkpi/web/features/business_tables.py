@@ -271,9 +271,11 @@ def maturing_marker(db: Database, me: Principal, period: Period, filters: dict[s
 def labour_completeness(db: Database, me: Principal, period: Period,
                         filters: dict[str, tuple[str, ...]]) -> dict[str, Any] | None:
     """Which agents with calls have no labour cost in the period (engine, by agent); None without costs."""
-    if kpi.present(db, ("cost", "agents_uncosted")) != ("cost", "agents_uncosted"):
+    metrics = kpi.present(db, ("cost", "agents_uncosted"))
+    if "cost" not in metrics:
         return None
-    result = kpi.run_period(db, me, period, by=("agent",), filters=filters, metrics=("cost", "agents_uncosted"))
+    # agents_uncosted has no data when the costs were derived and left no agent-day uncosted
+    result = kpi.run_period(db, me, period, by=("agent",), filters=filters, metrics=metrics)
     if not any(r.get("cost") is not None for r in result.rows):
         return None
     agents = sorted(str(r["agent"]) for r in result.rows if r.get("agents_uncosted") and r.get("agent"))
