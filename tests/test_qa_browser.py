@@ -129,6 +129,7 @@ def test_playing_scoring_and_saving_a_review(page: Any, server: Server) -> None:
     assert float(cell.get_attribute("data-value")) == pytest.approx(EXPECTED_CQR)
     assert cell.inner_text().startswith(f"{EXPECTED_CQR:.1f}")
     weakest = page.locator("#qa-weakest tbody tr").first.locator("td")
-    assert [weakest.nth(0).inner_text(), weakest.nth(1).inner_text()] == ["1001", "Next step agreed"]  # criteria read by their title
+    # criteria read by their title
+    assert [weakest.nth(0).inner_text(), weakest.nth(1).inner_text()] == ["1001", "Next step agreed"]
     page.screenshot(path=str(ARTIFACTS / "qa-reviews.png"), full_page=True)
     assert page.errors == []
