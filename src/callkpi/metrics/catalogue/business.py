@@ -375,7 +375,7 @@ metric(
 metric(
     "profit_per_call", MONEY, "money", "higher_is_better", ("Profit per call", "Прибыль на звонок"),
     _rule("(Revenue - cost) over calls_handled.", "(Выручка - затраты) к обработанным звонкам."),
-    kind=Ratio((d_revenue,), (handled,), minus=(cost_sum,)), params=WINDOW,
+    kind=OneCurrencyRatio((d_revenue,), (handled,), minus=(cost_sum,)), params=WINDOW,
 )
 metric(
     "cost_per_sale", MONEY, "money", "lower_is_better", ("Cost per sale", "Затраты на продажу"),
@@ -385,7 +385,7 @@ metric(
 metric(
     "roi", MONEY, "percent", "higher_is_better", ("Return on investment", "Окупаемость (ROI)"),
     _rule("(Revenue - cost) over cost.", "(Выручка - затраты) к затратам."),
-    kind=Ratio((d_revenue,), (cost_sum,), minus=(cost_sum,)), params=WINDOW,
+    kind=OneCurrencyRatio((d_revenue,), (cost_sum,), minus=(cost_sum,)), params=WINDOW,
 )
 
 # -- customer --------------------------------------------------------------------------------
