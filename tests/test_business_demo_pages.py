@@ -134,3 +134,12 @@ def test_overview_and_sales_say_who_is_uncosted_and_that_deals_are_maturing(demo
     # the default period of every page (web/ui.DEFAULT_PRESET: 7 days to the last day with data), data in the last 3
     assert len(days) == PRESETS[DEFAULT_PRESET] == 7 and all(flag == "yes" for _, flag in days[-3:])
     assert 'id="sales-trend"' in sales and 'id="sales-funnel"' in sales
+
+
+def test_money_reads_with_the_currency_of_the_deals(demo: Demo) -> None:
+    currencies = set(pd.read_csv(demo.records / "deals.csv", dtype=str).currency.dropna())
+    assert len(currencies) == 1, "the simulator writes its deals in one currency"
+    (currency,) = currencies
+    sales = demo.client.get("/sales").text
+    revenue = re.search(r'data-metric="revenue"[^>]*>([^<]+)<', sales)
+    assert revenue and revenue.group(1).strip().endswith(f"\u00a0{currency}"), revenue and revenue.group(1)

@@ -478,6 +478,7 @@ def default_qa_titles() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str
 class Locale:
     lang: str
     timezone: str = "UTC"
+    currency: str | None = None  # of money values: the deals' one currency or the setting (queries.currency)
 
     @property
     def _i(self) -> int:
@@ -633,7 +634,8 @@ class Locale:
         if unit == "nps":
             return self.number(value, 0)
         if unit == "money":
-            return self.number(value, 2)
+            amount = self.number(value, 2)
+            return f"{amount}\u00a0{self.currency}" if self.currency else amount
         if unit in ("per_hour", "per_number", "score"):
             return self.number(value, 1)
         return str(value)

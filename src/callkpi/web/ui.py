@@ -15,6 +15,7 @@ from callkpi.config import MetricParams
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.queries.agents import agent_names
 from callkpi.web import kpi
+from callkpi.web.db import Database
 from callkpi.web.features import alert_monitor
 from callkpi.web.i18n import LANGS, Locale, pick_lang
 from callkpi.web.kpi import Period
@@ -48,8 +49,16 @@ def request_lang(request: Request, principal: Principal | None) -> str:
 
 
 def locale(request: Request, principal: Principal | None, params: MetricParams | None = None) -> Locale:
-    timezone = params.timezone if params else web_state(request).db.params().timezone
-    return Locale(request_lang(request, principal), timezone)
+    db = web_state(request).db
+    timezone = params.timezone if params else db.params().timezone
+    return Locale(request_lang(request, principal), timezone, currency=money_shown_in(db))
+
+
+def money_shown_in(db: Database) -> str | None:
+    """The currency money values are shown in (None over mixed currencies or when nothing names one)."""
+    from callkpi.queries.currency import money_currency
+
+    return db.cached(("money_currency",), lambda: money_currency(db.store(), db.settings.money.currency))
 
 
 @dataclass(frozen=True)
