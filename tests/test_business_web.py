@@ -16,7 +16,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -375,3 +375,17 @@ def test_training_page_draws_each_groups_before_and_after_with_its_interval(web:
                                              conversion["means"]["trained_after"]["mean"]])
     assert trained["mean"][0] == pytest.approx(conversion["trained"]["mean_before"])
     assert all(lo < m < hi for lo, m, hi in zip(trained["low"], trained["mean"], trained["high"], strict=True))
+
+
+def test_training_page_says_when_its_after_windows_are_still_maturing(web: Web, session: TestClient) -> None:
+    """By hand from the canonical tables: the last after-training window ends window_days after the last
+    training; its deals may still be won while that day is less than attribution_window_d before the
+    newest call loaded."""
+    con = web.store.connection
+    (last_training,) = con.execute("SELECT max(end_date) FROM training_events WHERE programme = ?",
+                                   [PROGRAMME]).fetchone()
+    (newest_call,) = con.execute("SELECT max(start_utc) FROM calls").fetchone()
+    after_end = last_training + timedelta(days=TRAINING_QUERY["window_days"])
+    maturing = (newest_call.date() - after_end).days < MetricParams().attribution_window_d
+    page = session.get("/training", params=TRAINING_QUERY).text
+    assert ('data-maturing="' in page) == maturing

@@ -156,7 +156,7 @@ def training(request: Request, me: Principal = Depends(page_principal), programm
     loc = locale(request, me, params)
     return render(request, me, "training.html", loc=loc, active="training", programmes=bv.programme_names(db),
                   programme=programme or "", window_days=window_days, outcomes=tuple(OUTCOMES), chosen=chosen,
-                  groups=bv.training_view(loc, found), amount=bv.amount)
+                  groups=bv.training_maturing(db, me, bv.training_view(loc, found)), amount=bv.amount)
 
 
 @pages_router.get("/training/export.{fmt}")

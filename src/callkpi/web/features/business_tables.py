@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from callkpi.analyses.agent_scorecard import agent_scorecard, known_agent
@@ -195,6 +195,19 @@ def training_view(loc: Locale, found: Sequence[Effect]) -> list[dict[str, Any]]:
         groups.setdefault(e.programme, []).append(row)
     return [{"programme": name, "rows": rows, "cohorts": max(r["e"].cohorts for r in rows)}
             for name, rows in groups.items()]
+
+
+def training_maturing(db: Database, me: Principal, groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each programme's "maturing" marker: its after-training windows (the day after each cohort's training
+    to ``window_days`` later) still hold calls whose deals may be won, so conversion and revenue may rise."""
+    for group in groups:
+        effects = [r["e"] for r in group["rows"]]
+        windows = [(date.fromisoformat(c["end"]) + timedelta(days=1), date.fromisoformat(c["end"])
+                    + timedelta(days=e.window_days)) for e in effects for c in e.cohort_details if c.get("end")]
+        shown = [e.metric for e in effects]
+        group["maturing"] = (maturing_marker(db, me, Period(min(w[0] for w in windows), max(w[1] for w in windows)),
+                                             {}, shown) if windows else None)
+    return groups
 
 
 _CHART_UNITS = {"pp": "ratio", "s": "seconds"}
