@@ -187,3 +187,14 @@ def test_scorecard_money_reads_with_its_currency() -> None:
         {"section": "calls", "metric": "calls_handled", "title": "Calls handled", "agent": 2, "team": 1.5}]}
     shown = {r["metric"]: (r["agent"], r["team"]) for r in display_rows(card)}
     assert shown == {"revenue": ("10 000.0 RUB", "—"), "calls_handled": ("2", "1.5")}  # 3 calls / 2 agents
+
+
+def test_kpi_table_shows_money_with_the_currency_setting_and_json_keeps_numbers(cli, day: tuple[Path, Path]) -> None:
+    db, config = day
+    config.write_text(CONFIG + '\n[money]\ncurrency = "RUB"\n', encoding="utf-8")  # the deals name none
+    table = cli("kpi", "--db", db, "--config", config, "--metrics", "revenue", "--format", "table")
+    assert table.exit_code == 0, table.output
+    line = next(text for text in table.stdout.splitlines() if "Revenue" in text)
+    assert line.rstrip().endswith(" RUB"), line
+    rows = json.loads(cli("kpi", "--db", db, "--config", config, "--metrics", "revenue", "--format", "json").stdout)
+    assert isinstance(rows[0]["revenue"], float)

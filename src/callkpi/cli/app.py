@@ -158,3 +158,4 @@ def root(
     from callkpi.cli import tables
 
     tables.set_terminal_output(True if terminal_output else None)
+    tables.set_money_currency(None)

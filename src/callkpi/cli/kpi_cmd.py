@@ -122,6 +122,7 @@ def kpi(
             fail(str(exc))
             raise
         _say_where_the_data_is(store, query)
+        _money_in_its_currency(store, settings.money.currency)
         unrecorded = recorded.not_recorded(store, result.params, result.metrics) if explain else []
     _output(result, fmt, output, explain, unrecorded, ids=ids, chosen=chosen is not None or metrics == "all")
 
@@ -141,6 +142,14 @@ def _check_names(dimensions: tuple[str, ...], metrics: tuple[str, ...] | None) -
         if name not in REGISTRY.metrics:
             fail(f"--metrics: unknown metric {name!r}{did_you_mean(name, REGISTRY.metrics)}; "
                  "`callkpi metrics` lists them")
+
+
+def _money_in_its_currency(store: Store, setting: str) -> None:
+    """Tables show money with the deals' one currency, else the setting's (none over mixed currencies)."""
+    from callkpi.cli.tables import set_money_currency
+    from callkpi.queries.currency import money_currency
+
+    set_money_currency(money_currency(store, setting))
 
 
 def _say_where_the_data_is(store: Store, query: KpiQuery) -> None:

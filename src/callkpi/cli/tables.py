@@ -17,9 +17,10 @@ from callkpi.report.tables import (
     print_table,
     raw,
     resolve_format,
+    set_money_currency,
     set_terminal_output,
     to_tsv,
 )
 
 __all__ = ["TABLE_FORMATS", "UNDEFINED", "cell", "duration", "for_terminal", "grouped", "header", "print_table",
-           "raw", "resolve_format", "set_terminal_output", "to_tsv"]
+           "raw", "resolve_format", "set_money_currency", "set_terminal_output", "to_tsv"]

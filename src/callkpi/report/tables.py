@@ -42,6 +42,15 @@ def set_terminal_output(value: bool | None) -> None:
     _terminal_override = value
 
 
+_money_currency: str | None = None
+
+
+def set_money_currency(code: str | None) -> None:
+    """The currency money values read in, in tables (None: none shown); TSV, CSV and JSON carry plain numbers."""
+    global _money_currency
+    _money_currency = code
+
+
 def for_terminal(console: Console) -> bool:
     return console.is_terminal if _terminal_override is None else _terminal_override
 
@@ -111,7 +120,7 @@ def _metric_cell(unit: str, value: float) -> str:
     if unit == "count":
         return grouped(int(value))
     if unit == "money":
-        return grouped(value, 2)
+        return f"{grouped(value, 2)} {_money_currency}" if _money_currency else grouped(value, 2)
     return grouped(value, 1)
 
 
