@@ -143,3 +143,10 @@ def test_money_reads_with_the_currency_of_the_deals(demo: Demo) -> None:
     sales = demo.client.get("/sales").text
     revenue = re.search(r'data-metric="revenue"[^>]*>([^<]+)<', sales)
     assert revenue and revenue.group(1).strip().endswith(f"\u00a0{currency}"), revenue and revenue.group(1)
+    agent = sorted(_rates(demo.records))[0]
+    card = demo.client.get(f"/agents/{agent}/scorecard").text
+    row = re.search(r'<tr data-metric="revenue">(.*?)</tr>', card, re.S)
+    assert row
+    cells = [re.sub(r"<[^>]+>", " ", c).split()
+             for c in re.findall(r'<td class="num[^"]*">(.*?)</td>', row.group(1), re.S)]
+    assert cells and all(words.count(currency) == (0 if words == ["—"] else 1) for words in cells), cells

@@ -49,8 +49,8 @@ def test_money_is_shown_with_its_currency() -> None:
 
     metrics = ("calls_handled", "revenue")
     empty = KpiTable("queues", ("queue",), metrics, [], [], MetricParams())
-    content = overview_pdf(Locale("en"), PERIOD, (), metrics, {"calls_handled": 4, "revenue": 37000.0},
-                           {"calls_handled": 2, "revenue": 10000.0}, empty, Targets([]), [], "RUB")
+    content = overview_pdf(Locale("en", currency="RUB"), PERIOD, (), metrics, {"calls_handled": 4, "revenue": 37000.0},
+                           {"calls_handled": 2, "revenue": 10000.0}, empty, Targets([]), [])
     text = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).split())
     assert "Revenue 37,000.00 RUB 10,000.00 RUB" in text, text[:800]
     assert "Calls handled 4 2" in text  # counts carry no currency

@@ -11,10 +11,8 @@ from callkpi.storage import Store
 
 def data_end_utc(store: Store) -> datetime | None:
     """The start (UTC, naive) of the newest call loaded; None when there is none."""
-    if not store.has_table(CALLS.name):
-        return None
-    value = store.column_bounds(CALLS.name, "start_utc")[1]
-    return value if isinstance(value, datetime) else None
+    span = data_span_utc(store)
+    return span[1] if span else None
 
 
 def data_span_utc(store: Store) -> tuple[datetime, datetime] | None:

@@ -88,6 +88,19 @@ def page_query(request: Request, params: MetricParams) -> PageQuery:
     return PageQuery(period, kpi.split_values(qp.getlist("queue")), preset)
 
 
+INTERVALS = (15, 30, 60)
+
+
+def interval_minutes(request: Request, params: MetricParams) -> int:
+    """The interval length a page shows: ``?interval=`` when it is one of :data:`INTERVALS`, else the
+    setting's, else 30."""
+    try:
+        minutes = int(request.query_params.get("interval", params.interval_minutes))
+    except ValueError:
+        minutes = params.interval_minutes
+    return minutes if minutes in INTERVALS else 30
+
+
 def query_string(request: Request, **changes: Any) -> str:
     """This page's query with some parameters changed (None drops one)."""
     items = [(k, v) for k, v in request.query_params.multi_items() if k not in changes]

@@ -25,7 +25,6 @@ from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, 
 
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.describe import describe
-from callkpi.queries.currency import money_currency, with_currency
 from callkpi.queries.targets import Targets, load_targets
 from callkpi.web.features.overview import overview_results
 from callkpi.web.i18n import Locale
@@ -85,15 +84,8 @@ def period_has_data(metrics: Sequence[str], row: dict[str, Any]) -> bool:
     return any(isinstance(value, int | float) and value > 0 for value in counts)
 
 
-def _shown(loc: Locale, metric_id: str, value: Any, currency: str | None) -> str:
-    """A value as the page shows it; money with its currency."""
-    metric = REGISTRY.metrics.get(metric_id)
-    text = loc.metric(metric_id, value)
-    return with_currency(text, currency) if metric is not None and metric.unit == "money" else text
-
-
 def _cards_table(loc: Locale, metrics: Sequence[str], row: dict[str, Any], before: dict[str, Any],
-                 targets: Targets, queue: str | None, currency: str | None = None) -> Table:
+                 targets: Targets, queue: str | None) -> Table:
     words = TITLES[loc.lang]
     if not period_has_data(metrics, before):
         before = {}
@@ -103,9 +95,9 @@ def _cards_table(loc: Locale, metrics: Sequence[str], row: dict[str, Any], befor
         value, previous = row.get(metric_id), before.get(metric_id)
         change = value - previous if isinstance(value, int | float) and isinstance(previous, int | float) else None
         target = targets.find(metric_id, queue=queue)
-        data.append([loc.metric_title(metric_id), _shown(loc, metric_id, value, currency),
-                     _shown(loc, metric_id, previous, currency), loc.delta(metric_id, change),
-                     _shown(loc, metric_id, target.target, currency) if target else ""])
+        data.append([loc.metric_title(metric_id), loc.metric(metric_id, value),
+                     loc.metric(metric_id, previous), loc.delta(metric_id, change),
+                     loc.metric(metric_id, target.target) if target else ""])
         status = targets.status(metric_id, value, queue=queue)
         if status in STATUS_COLOURS:
             shading.append(("BACKGROUND", (1, index), (1, index), STATUS_COLOURS[status]))
@@ -114,14 +106,14 @@ def _cards_table(loc: Locale, metrics: Sequence[str], row: dict[str, Any], befor
     return table
 
 
-def _queue_tables(loc: Locale, table: KpiTable, currency: str | None = None) -> list[Table]:
+def _queue_tables(loc: Locale, table: KpiTable) -> list[Table]:
     """Metrics down, queues across (a few queues per table, so any number of queues fits)."""
     out = []
     for start in range(0, len(table.rows), QUEUES_PER_TABLE):
         chunk = table.rows[start:start + QUEUES_PER_TABLE]
         data: list[list[Any]] = [["", *[str(r.get("queue") or "—") for r in chunk]]]
         for metric_id in table.metrics:
-            data.append([loc.metric_title(metric_id), *[_shown(loc, metric_id, r.get(metric_id), currency)
+            data.append([loc.metric_title(metric_id), *[loc.metric(metric_id, r.get(metric_id))
                                                         for r in chunk]])
         out.append(_grid(data, widths=[70 * mm, *[32 * mm] * len(chunk)]))
     return out
@@ -143,7 +135,7 @@ def _definitions(loc: Locale, metrics: Sequence[str], table: KpiTable, styles: d
 
 def overview_pdf(loc: Locale, period: Period, queues: Sequence[str], metrics: Sequence[str],
                  current: dict[str, Any], previous: dict[str, Any], by_queue: KpiTable, targets: Targets,
-                 notes: Sequence[str], currency: str | None = None) -> bytes:
+                 notes: Sequence[str]) -> bytes:
     styles = _styles()
     words = TITLES[loc.lang]
     queue = queues[0] if len(queues) == 1 else None
@@ -159,12 +151,12 @@ def overview_pdf(loc: Locale, period: Period, queues: Sequence[str], metrics: Se
                   f"{loc.date(period.previous().date_to)}. {words[9]}: {', '.join(queues) or words[10]}. "
                   f"{words[11]}: {generated}.", styles["body"]),
         Spacer(1, 4 * mm),
-        _cards_table(loc, metrics, current, previous, targets, queue, currency),
+        _cards_table(loc, metrics, current, previous, targets, queue),
     ]
     story += [Paragraph(note, styles["body"]) for note in notes]
     if by_queue.rows:
         story.append(Paragraph(words[5], styles["heading"]))
-        for table in _queue_tables(loc, by_queue, currency):
+        for table in _queue_tables(loc, by_queue):
             story += [table, Spacer(1, 3 * mm)]
     story += [PageBreak(), Paragraph(words[6], styles["heading"]), _definitions(loc, metrics, by_queue, styles)]
     document.build(story)
@@ -182,7 +174,7 @@ def export_overview_pdf(request: Request, me: Principal = Depends(page_principal
     content = overview_pdf(
         loc, pq.period, pq.queues, metrics,
         current.rows[0] if current.rows else {}, previous.rows[0] if previous.rows else {},
-        by_queue, load_targets(db.store()), current.notes, money_currency(db.store(), db.settings.money.currency),
+        by_queue, load_targets(db.store()), current.notes,
     )
     name = f"callkpi-overview-{pq.period.date_from.isoformat()}-{pq.period.date_to.isoformat()}.pdf"
     return Response(content, media_type="application/pdf",

@@ -12,12 +12,11 @@ from callkpi.web.features.common import heat_chart, queue_choices, weekday_heat_
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.tables import by_table, intervals_table
-from callkpi.web.ui import chart, locale, page_query, render, series
+from callkpi.web.ui import INTERVALS, chart, interval_minutes, locale, page_query, render, series
 
 router = APIRouter(include_in_schema=False)
 
 
-INTERVALS = (15, 30, 60)
 
 
 @router.get("/queues", response_class=HTMLResponse)
@@ -26,11 +25,7 @@ def queues_page(request: Request, me: Principal = Depends(page_principal)) -> HT
     params = db.params()
     pq = page_query(request, params)
     loc = locale(request, me, params)
-    try:
-        minutes = int(request.query_params.get("interval", params.interval_minutes))
-    except ValueError:
-        minutes = params.interval_minutes
-    minutes = minutes if minutes in INTERVALS else 30
+    minutes = interval_minutes(request, params)
     queue_table = by_table(db, me, "queues", pq.period, ("queue",), kpi.QUEUE_METRICS, pq.filters)
     intervals = intervals_table(db, me, pq.period, pq.filters, minutes)
     weekday = "weekday" in DIMENSIONS

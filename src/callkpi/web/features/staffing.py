@@ -18,11 +18,10 @@ from callkpi.web.features.common import queue_choices
 from callkpi.web.kpi import BadRequest, Period, split_values
 from callkpi.web.scope import Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, page_principal, web_state
-from callkpi.web.ui import locale, page_query, render
+from callkpi.web.ui import INTERVALS, interval_minutes, locale, page_query, render
 
 pages_router = APIRouter(include_in_schema=False)
 api_router = APIRouter(prefix="/api/v1", tags=["api"])
-INTERVALS = (15, 30, 60)
 Me = Annotated[Principal, Depends(api_principal)]
 
 
@@ -60,11 +59,7 @@ def staffing_page(request: Request, me: Principal = Depends(page_principal)) -> 
     params = db.params()
     pq = page_query(request, params)
     loc = locale(request, me, params)
-    try:
-        minutes = int(request.query_params.get("interval", params.interval_minutes))
-    except ValueError:
-        minutes = params.interval_minutes
-    minutes = minutes if minutes in INTERVALS else 30
+    minutes = interval_minutes(request, params)
     targets = targets_for(params, minutes)
     result = scoped_staffing(db, me, pq.period, pq.queues, targets)
     return render(request, me, "staffing.html", loc=loc, active="staffing", pq=pq, minutes=minutes,
