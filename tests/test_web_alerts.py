@@ -134,7 +134,8 @@ def test_a_check_makes_the_api_list_the_firing_alerts_first(checked: Served) -> 
     history = report["history"]
     assert {e["key"] for e in history} == SALES_FIRING
     assert all(e["resolved_utc"] is None and e["fired_utc"].startswith("2026-03-02T09:20") for e in history)
-    assert SL_TODAY.message("en") in {e["message"] for e in history}
+    sl_event = next(e["message"] for e in history if e["key"] == "queue:sales:service_level:today")
+    assert "(queue sales, on 2026-03-02, 12 calls)" in sl_event and "today" not in sl_event
 
 
 def test_messages_follow_the_language(checked: Served) -> None:

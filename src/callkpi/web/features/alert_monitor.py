@@ -186,5 +186,5 @@ def _event_message(row: dict[str, Any], lang: str) -> str:
     if row["metric"] not in REGISTRY.metrics or row["scope"] not in _SCOPE_ORDER:
         return row["alert_key"]  # a metric of an older version, kept in the history
     state = AlertState(row["metric"], row["scope"], row["scope_value"], row["window"], row["period"],
-                       row["value"], row["target"], row["warn"], int(row["calls"] or 0), 0)
-    return state.message(lang)
+                       row["value"], row["target"], row["warn"], int(row["calls"] or 0), 0, clock="as_of")
+    return state.message(lang)  # a past event names its day or interval, never "today"
