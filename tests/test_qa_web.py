@@ -314,3 +314,11 @@ def test_the_review_queue_is_paged_on_the_server(tmp_path_factory: pytest.TempPa
         assert "101–107 / 107" in section and 'data-page="next"' not in section
         assert queued(99)[0] == last  # past the end: the last page
         assert client.get("/qa", params={"queue_page": "x"}).status_code == 400
+
+
+def test_the_review_page_names_the_agent_through_the_agent_reference(web: Web) -> None:
+    login(web.client, "admin")
+    call = calls_of(web.store, "1001")[0]
+    page = web.client.get(f"/qa/review/{call}").text
+    # no name in this store's agents list: the id, as a link to the agent's page with the id on hover
+    assert '<dd id="call-agent"><a href="/agents/1001" title="1001" data-agent="1001">1001</a></dd>' in page

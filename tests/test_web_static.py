@@ -52,3 +52,18 @@ def test_table_cells_do_not_repeat_the_metric_hint(client: TestClient) -> None:
     assert 'class="kpi' in body and "title=" not in body
     head = page.split("<thead>", 1)[1].split("</thead>", 1)[0]
     assert 'href="/metrics#m-calls_handled" title="' in head
+
+
+PRELOAD = re.compile(r'<link rel="preload" href="(/static/echarts\.min\.js\?v=[0-9a-f]+)" as="script">')
+
+
+def test_chart_pages_preload_the_chart_library_and_others_do_not(client: TestClient) -> None:
+    for chart_page in ("/", "/missed", "/queues"):
+        page = client.get(chart_page).text
+        found = PRELOAD.search(page)
+        assert found, chart_page
+        assert f'data-echarts="{found.group(1)}"' in page  # the very URL app.js loads, so the preload is used
+    assert "rel=\"preload\"" not in client.get("/agents").text
+    login_page = TestClient(client.app).get("/login")  # signed out: the login form itself
+    assert login_page.status_code == 200 and 'type="password"' in login_page.text
+    assert "rel=\"preload\"" not in login_page.text
