@@ -251,3 +251,16 @@ def test_queue_entry_is_never_before_the_call(store: Store, tmp_path: Path, monk
     assert legs == [{"after_start": True}]
     days = {str(r["day"]): r["calls_offered"] for r in kpis(store, ["day"], metrics=["calls_offered"])}
     assert days == {"2026-03-02": 1}
+
+
+PBX_FORWARD = "pbx_forward_not_callback.cdr.csv"
+
+
+def test_a_ring_group_forward_placed_by_the_pbx_is_no_callback(store: Store, tmp_path: Path) -> None:
+    """Row 1: 5540554516 rings SIP/468 at T0, no answer: one missed call. Row 2: at T0+1 h the PBX
+    forwards a ring-group call to the same mobile through Local/...;2 -> SIP/Nextor (no linkedid,
+    every channel Local, the caller's row not in the file): nobody dialled the customer, so the
+    missed call stays unreturned (callback rate 0/1), though the forward is an outbound call."""
+    load(store, tmp_path, PBX_FORWARD, settings=Settings.model_validate({"phone": MX_PHONE}))
+    assert total(store, metrics=["calls_missed", "calls_outbound", "callback_rate", "missed_unreturned"]) == {
+        "calls_missed": 1, "calls_outbound": 1, "callback_rate": 0.0, "missed_unreturned": 1}

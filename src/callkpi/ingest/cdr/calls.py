@@ -208,11 +208,13 @@ class CallBuilder:
     ``queue_log_loaded``: the store holds queue_log calls of this PBX; the queue_log is then the
     authority on queues, and a CDR call that entered no Queue() gets no blank-queue leg."""
 
-    def __init__(self, settings: Settings, source: str, *, queue_log_loaded: bool = False) -> None:
+    def __init__(self, settings: Settings, source: str, *, queue_log_loaded: bool = False,
+                 unlinked_files: frozenset[int] = frozenset()) -> None:
         self.rules = Rules(settings.cdr.direction)
         self.aliases = settings.agents.aliases
         self.source = source
         self.queue_log_loaded = queue_log_loaded
+        self.unlinked_files = unlinked_files
 
     # -- parties ---------------------------------------------------------------------------
     def agent_id(self, raw: str | None, device: Device | None = None) -> str | None:
@@ -381,7 +383,7 @@ class CallBuilder:
             "answer_utc": first_answer if direction != "internal" else _first_answer(recs),
             "end_utc": max(ends) if ends else None,
             "caller": origin.src or _clid_number(origin.clid),
-            "callee": self._callee(origin, direction, legs),
+            "callee": None if self._placed_by_pbx(recs, direction) else self._callee(origin, direction, legs),
             "did": next((r.did for r in recs if r.did), None) or (origin.dst if direction == "inbound" else None),
             "trunk": self._trunk(recs, origin, direction, caller_device),
             "agent": self._call_agent(direction, answered_legs, legs, origin, caller_device),
@@ -413,6 +415,16 @@ class CallBuilder:
             return rec.app == "pickup" and caller is not None and caller.kind == "extension"
         return (callee.kind == "local" and callee.local_id not in continued and self.rules.is_extension(callee.peer)
                 and (caller is None or caller.kind != "local"))
+
+    def _placed_by_pbx(self, recs: list[Rec], direction: str) -> bool:
+        """An outbound call of a file without linkedid (Asterisk < 12) whose every channel is Local was
+        placed by the PBX (a ring group's forward to a mobile, its caller's row elsewhere), not dialled
+        by a person: it has no callee, so it is never a callback. With linkedid such a call is an
+        originate (click-to-call), a person's dial."""
+        if direction != "outbound" or not self.unlinked_files:
+            return False
+        return all(r.line[0] in self.unlinked_files and (d := self.rules.device(r.channel)) is not None
+                   and d.kind == "local" for r in recs)
 
     def _callee(self, origin: Rec, direction: str, legs: list[AgentLeg]) -> str | None:
         if direction == "outbound":

@@ -68,7 +68,8 @@ def rebuild(store: Store, settings: Settings, source: str) -> None:
     _join_local_halves(store, source, unlinked)
     _attach_ring_members(store, source, unlinked)
     records = _drop_weak_duplicates(_records(store, source), store, source)
-    builder = CallBuilder(settings, source, queue_log_loaded=_queue_log_loaded(store))
+    builder = CallBuilder(settings, source, queue_log_loaded=_queue_log_loaded(store),
+                          unlinked_files=frozenset(unlinked))
     built = [builder.build(group) for group in _by_call(records) if not _only_lost_races(group)]
     write_calls(store, settings, source, built)
     queue_log_model.rebuild_agent_time(store, source)
