@@ -87,9 +87,7 @@ CASES = [
     ("freepbx-pt-2017/cdr__1504541678ucoip.g9telecom.pt.csv", None, "Europe/Lisbon"),
     ("freepbx-pt-2017/cdr__1504542198ucoip.g9telecom.pt.csv", None, "Europe/Lisbon"),
     ("freepbx-pt-2017/cdr_new.csv", None, "Europe/Lisbon"),
-    pytest.param("freepbx-pt-2017/g9telecom.csv", None, "Europe/Lisbon", marks=pytest.mark.xfail(
-        strict=True, reason="6-column summary rows ANSWERED with billsec 0 (dst 0 beside a ring group): the "
-        "reference reads them as answered by the PBX, callkpi as answered with 0 s of talk (6 internal calls)")),
+    ("freepbx-pt-2017/g9telecom.csv", None, "Europe/Lisbon"),
 ]
 
 

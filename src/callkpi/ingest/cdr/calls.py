@@ -409,7 +409,9 @@ class CallBuilder:
     def _reached_person(self, rec: Rec, continued: set[str | None]) -> bool:
         callee = self.rules.device(rec.dstchannel)
         caller = self.rules.device(rec.channel)
-        if rec.flat or (callee is not None and callee.kind in ("extension", "trunk")):
+        if rec.flat:  # a summary export cannot show an IVR: answered with talk is a person, without is the PBX
+            return rec.talk_s > 0
+        if callee is not None and callee.kind in ("extension", "trunk"):
             return True
         if callee is None:
             return rec.app == "pickup" and caller is not None and caller.kind == "extension"
@@ -457,6 +459,8 @@ class CallBuilder:
     def _unanswered_outcome(self, direction: str, legs: list[AgentLeg], recs: list[Rec], origin: Rec) -> str:
         if any(r.outcome == "answered" and r.app and r.app != "queue" for r in recs):
             return PBX_ANSWERED  # Queue() answers the channel itself: that is waiting, not an answer
+        if direction == "internal" and any(r.outcome == "answered" and r.flat for r in recs):
+            return PBX_ANSWERED  # a summary row ANSWERED with no talk: the PBX took it, no person is shown
         if legs:
             return _worst_unanswered(leg.outcome for leg in legs)
         # No leg rang anybody: the rows' dispositions say how the call ended (an AGI returning BUSY is busy)
