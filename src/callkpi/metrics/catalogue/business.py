@@ -184,7 +184,9 @@ def currency_code(currency: ibis.Value) -> ibis.Value:
 
 def _currency_measures(prefix: str, fact: str, where: Callable[[ibis.Table, MetricParams], ibis.Value],
                        what: str) -> tuple[str, str]:
-    named = (lambda t, p, c: where(t, p) & t.currency.notnull())
+    def named(t: ibis.Table, p: MetricParams, c: Any) -> ibis.Value:
+        return where(t, p) & t.currency.notnull()
+
     counted = measure(f"{prefix}_currencies", fact, "nunique", lambda t, p, c: t.currency, named,
                       text=f"currencies of {what}")
     code = measure(f"{prefix}_currency_code", fact, "max", lambda t, p, c: currency_code(t.currency), named,
