@@ -58,6 +58,10 @@ class KpiResult:
     def rows(self) -> list[dict[str, Any]]:
         return _rows(self.table)
 
+    def row_slice(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        """Rows ``offset`` to ``offset + limit`` as dicts (one page, without making all rows)."""
+        return _rows(self.table.slice(offset, limit))
+
     def definitions(self, registry: Registry = REGISTRY) -> list[Metric]:
         return [registry.metrics[m] for m in self.metrics]
 
