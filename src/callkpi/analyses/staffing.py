@@ -10,8 +10,9 @@
 * **logged in**: logged-in time (the registry's ``logged_in_s``) over the interval length: the
   average number of agents logged in.
 
-Presence and schedules name no queue, so for a queue (``queues``) both count the agents who were
-offered a call of that queue in the period. A typical week averages each weekday x time of day over
+Presence and schedules name no queue, so for a queue (``queues``) both count the agents serving that
+queue in the period: offered one of its calls, or logged in to it (a queue_log ADDMEMBER naming it, to
+its REMOVEMEMBER or the end of the session); an agent serving two queues counts in each. A typical week averages each weekday x time of day over
 the times that weekday occurs in the period.
 """
 
@@ -149,7 +150,7 @@ def _agents(store: Store, queues: Sequence[str], first: int | None, last: int | 
         return None
     serving = agents_serving(store, queues, first, last)
     notes.append(f"presence and schedules name no queue: agents scheduled and logged in count the {len(serving)} "
-                 f"agent(s) offered calls of {', '.join(queues)} in the period")
+                 f"agent(s) serving {', '.join(queues)} in the period (offered its calls or logged in to it)")
     return serving
 
 
