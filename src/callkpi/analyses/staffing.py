@@ -12,7 +12,8 @@
 
 Presence and schedules name no queue, so for a queue (``queues``) both count the agents serving that
 queue in the period: offered one of its calls, or logged in to it (a queue_log ADDMEMBER naming it, to
-its REMOVEMEMBER or the end of the session); an agent serving two queues counts in each. A typical week averages each weekday x time of day over
+its REMOVEMEMBER or the end of the session); an agent serving two queues counts in each.
+A typical week averages each weekday x time of day over
 the times that weekday occurs in the period.
 """
 
