@@ -24,7 +24,7 @@ PACKAGE = "callkpi"
 LAYERS: dict[str, int] = {
     "config": 0, "phone": 0, "model": 0, "stats": 0, "staffing": 0,
     "storage": 1,
-    "ingest": 2, "metrics": 2, "qa": 2, "simulate": 2,
+    "ingest": 2, "metrics": 2, "qa": 2, "speech": 2, "simulate": 2,
     "queries": 3, "analyses": 3,
     "report": 4, "cli": 4, "web": 4, "__main__": 4, "demo": 4, "mappings": 0, "i18n": 0,
 }

@@ -205,6 +205,25 @@ class AlertSettings(BaseModel):
         "as of the data's end (and say so) instead of now")
 
 
+class TranscriptSettings(BaseModel):
+    """Call transcripts and scripts (``[transcripts]`` in callkpi.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent_channel: str = Field(
+        "1", max_length=10, description="the audio channel (SpeechKit channelTag, VoiceKit channel) the agent "
+        "speaks on; the other is the customer's (stereo recordings of a PBX put each party on its own channel)"
+    )
+    match_threshold: int = Field(
+        85, ge=50, le=100, description="how close (0-100, rapidfuzz) the words said must be to a script phrase "
+        "for the stage to count: lower finds more despite recognition errors, and more by mistake"
+    )
+    match_window_s: float = Field(
+        300, gt=0, le=86400, description="a transcript that names no call or recording is matched to the call "
+        "with its phone number that started nearest to its time, within this many seconds"
+    )
+
+
 class MoneySettings(BaseModel):
     """The currency of money values (``[money]`` in callkpi.toml)."""
 
@@ -227,6 +246,7 @@ class Settings(BaseModel):
     cdr: CdrSettings = Field(default_factory=CdrSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     money: MoneySettings = Field(default_factory=MoneySettings)
+    transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
 
 
 def effective_params(settings: Settings, store_timezone: str | None) -> MetricParams:

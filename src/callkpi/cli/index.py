@@ -44,6 +44,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "matching, agent names and teams, headcount days, adherence, cost allocation): run it after "
                "loading calls that arrived after the deals, surveys, costs or schedules that concern them."),
     "qa": ("callkpi.cli.qa_cmd", "Call quality: scorecards, the review sample, reviews and QA reports (docs/qa.md)."),
+    "scripts": ("callkpi.cli.scripts_cmd", "Call scripts per call type and how transcripts follow them "
+                "(docs/speech.md)."),
     "serve": ("callkpi.cli.serve_cmd", "Run the web dashboard and the REST API (/api/v1, docs at /docs)."),
     "user": ("callkpi.cli.serve_cmd", "Dashboard and API users."),
     "token": ("callkpi.cli.serve_cmd", "API tokens."),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from callkpi.config import Settings
-from callkpi.ingest import derive, queue_log, queue_log_model
+from callkpi.ingest import derive, queue_log, queue_log_model, transcripts
 from callkpi.ingest.base import ImportError_
 from callkpi.ingest.cdr import rebuild as cdr_rebuild
 from callkpi.ingest.refresh import after_calls_changed
@@ -39,11 +39,15 @@ def forget_source(store: Store, settings: Settings, source_id: int) -> Forgotten
             rows, calls = _forget_queue_log(store, settings, source_id)
         elif _has_cdr_rows(store, source_id):
             rows, calls = _forget_cdr(store, settings, source_id)
+        elif fmt == transcripts.FORMAT:
+            rows = first_row(con.execute("SELECT count(*) FROM transcripts WHERE source_id = ?", [source_id]))[0]
+            transcripts.forget_source(store, source_id)
+            calls = 0
         elif _holds_nothing(store, source_id):
             rows, calls = 0, 0
         else:
-            raise ImportError_(f"source {source_id} ({fmt}) is not a call source; only queue_log and CDR "
-                               "sources can be forgotten")
+            raise ImportError_(f"source {source_id} ({fmt}) is not a call source; only queue_log, CDR and "
+                               "transcript sources can be forgotten")
         con.execute("DELETE FROM quarantine WHERE source_id = ?", [source_id])
         con.execute("DELETE FROM data_quality WHERE call_id IS NULL AND starts_with(detail, ?)", [f"{path}: "])
         con.execute("DELETE FROM sources WHERE source_id = ?", [source_id])

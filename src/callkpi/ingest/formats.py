@@ -1,7 +1,8 @@
 """Every importable format, and the one entry point the surfaces load files through.
 
 The formats come from the importer modules' own ``SOURCE_FORMATS`` declarations; their order is the
-detection order: QA reviews ahead of the survey layout (whose ``score`` column these files also
+detection order: transcripts (JSON, WebVTT, SRT: no other format starts so), QA reviews ahead of
+the survey layout (whose ``score`` column these files also
 have), then queue_log, the generic CDR mapping before the Asterisk CDR (so that a mapping named in
 $CALLKPI_MAPPING wins over the Asterisk header it may resemble), FreeSWITCH, and the business files.
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callkpi.config import Settings
-from callkpi.ingest import derive, qa_reviews, queue_log
+from callkpi.ingest import derive, qa_reviews, queue_log, transcripts
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.business import formats as business_formats
 from callkpi.ingest.cdr import asterisk, freeswitch, generic
@@ -46,6 +47,7 @@ QUEUE_LOG_FORMATS: tuple[SourceFormat, ...] = (
 FORMATS: dict[str, SourceFormat] = {
     fmt.name: fmt
     for fmt in (
+        *transcripts.SOURCE_FORMATS,
         *qa_reviews.SOURCE_FORMATS,
         *QUEUE_LOG_FORMATS,
         *generic.SOURCE_FORMATS,

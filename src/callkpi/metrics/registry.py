@@ -21,8 +21,8 @@ from callkpi.config import MetricParams
 
 # "ratio" is a share of a whole, always within 0..1 (shown as a percentage); "percent" is a signed,
 # unbounded rate also shown as a percentage (ROI, annualised turnover); "per_number" is a count per
-# unit of something else (attempts per number), shown as a plain decimal.
-Unit = Literal["count", "ratio", "percent", "seconds", "per_hour", "per_number", "score", "nps", "money"]
+# unit of something else (attempts per number), shown as a plain decimal; "per_call" the same per call.
+Unit = Literal["count", "ratio", "percent", "seconds", "per_hour", "per_number", "per_call", "score", "nps", "money"]
 PERCENT_UNITS = ("ratio", "percent")
 Direction = Literal["higher_is_better", "lower_is_better", "neutral"]
 Empty = Literal["zero", "null"]

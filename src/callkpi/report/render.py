@@ -32,7 +32,7 @@ def format_value(column: str, value: Any) -> str:
         return f"{value * 100:.1f} %"
     if metric.unit == "count":
         return f"{int(value):,}".replace(",", " ")
-    if metric.unit in ("seconds", "per_hour", "per_number", "score", "money", "nps"):
+    if metric.unit in ("seconds", "per_hour", "per_number", "per_call", "score", "money", "nps"):
         return f"{value:,.1f}".replace(",", " ")
     return str(value)
 
@@ -96,7 +96,7 @@ def _write_sheet(workbook: Any, name: str, rows: Sequence[Mapping[str, Any]], co
             metric = REGISTRY.metrics.get(column)
             if metric is not None and metric.unit in PERCENT_UNITS:
                 sheet.write_number(r, col, value, percent)
-            elif metric is not None and metric.unit == "per_number":
+            elif metric is not None and metric.unit in ("per_number", "per_call"):
                 sheet.write_number(r, col, value, decimal)
             else:
                 sheet.write(r, col, value)

@@ -22,6 +22,7 @@ import pyarrow as pa
 from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
+from callkpi.model.speech_schema import SPEECH_TABLES
 
 
 class StoreLocked(duckdb.IOException):
@@ -98,7 +99,9 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def ensure_schema(self, tables: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES)) -> None:
+    def ensure_schema(
+        self, tables: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES, *SPEECH_TABLES)
+    ) -> None:
         for table in tables:
             self._con.execute(table.ddl())
         self._add_missing_columns(tables)

@@ -362,6 +362,7 @@ SECTIONS = {
     "money": ("Money", "Деньги"),
     "people": ("People", "Персонал"),
     "quality": ("Quality", "Качество"),
+    "speech": ("Speech and script", "Речь и скрипт"),
 }
 UNITS = {
     "count": ("count", "количество"),
@@ -369,6 +370,7 @@ UNITS = {
     "nps": ("NPS points", "пункты NPS"),
     "per_hour": ("per hour", "в час"),
     "per_number": ("per number", "на номер"),
+    "per_call": ("per call", "на звонок"),
     "percent": ("percent", "проценты"),
     "ratio": ("share", "доля"),
     "score": ("score", "балл"),
@@ -647,7 +649,7 @@ class Locale:
         if unit == "money":
             amount = self.number(value, 2)
             return f"{amount}\u00a0{self.currency}" if self.currency else amount
-        if unit in ("per_hour", "per_number", "score"):
+        if unit in ("per_hour", "per_number", "per_call", "score"):
             return self.number(value, 1)
         return str(value)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 # isort: off
 # Registration order is the order of docs/metrics.md (and facts come before their measures).
-from callkpi.metrics.catalogue import facts, queue, handling, calls, outbound, business, qa  # noqa: F401
+from callkpi.metrics.catalogue import facts, queue, handling, calls, outbound, business, qa, speech  # noqa: F401
 # isort: on
 from callkpi.metrics.catalogue._build import REGISTRY
 from callkpi.metrics.catalogue.dimensions import DIMENSIONS

@@ -20,4 +20,5 @@ DIMENSIONS: dict[str, tuple[str, str]] = {
     "weekday": ("Weekday (1 = Monday)", "День недели (1 = понедельник)"),
     "time_of_day": ("Time of day (interval start)", "Время суток (начало интервала)"),
     "call_type": ("Call type (scorecard)", "Тип звонка (анкета)"),
+    "script_stage": ("Script stage", "Этап скрипта"),
 }
