@@ -25,7 +25,7 @@ from callkpi.cli.common import (
     writable_store,
 )
 from callkpi.cli.tables import TABLE_FORMATS, print_table, resolve_format
-from callkpi.cli.words import ingest_message, n, t
+from callkpi.cli.words import known_message, n, t
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.forget import forget_source
 from callkpi.ingest.formats import FORMATS, load_file
@@ -113,7 +113,7 @@ def _print_report(report: ImportReport) -> None:
         + f"; {n('cli.n_calls_in_store', report.calls)}"
     )
     for message in report.messages:
-        console.print(f"  {ingest_message(message)}")
+        console.print(f"  {known_message(message)}")
     for issue in report.issues[:SHOWN_ISSUES]:
         err_console.print(f"  [red]{report.path}:{issue.line_no}[/]: {issue.reason}")
     if len(report.issues) > SHOWN_ISSUES:

@@ -136,7 +136,8 @@ def _check_names(dimensions: tuple[str, ...], metrics: tuple[str, ...] | None) -
     """A misspelt dimension or metric is an error that names the closest ones."""
     for name in dimensions:
         if name not in DIMENSIONS:
-            fail(t("cli.unknown_dimension", name=name, close=did_you_mean(name, DIMENSIONS), known=", ".join(DIMENSIONS)))
+            fail(t("cli.unknown_dimension", name=name, close=did_you_mean(name, DIMENSIONS),
+                   known=", ".join(DIMENSIONS)))
     for name in metrics or ():
         if name not in REGISTRY.metrics:
             fail(t("cli.unknown_metric", name=name, close=did_you_mean(name, REGISTRY.metrics)))

@@ -25,6 +25,7 @@ from callkpi.cli.common import (
     split_values,
     table_format,
 )
+from callkpi.cli.words import known_message, print_note, t
 from callkpi.metrics.engine import QueryError
 from callkpi.report.render import print_table, to_csv, to_json
 from callkpi.storage import Store
@@ -49,7 +50,7 @@ def staffing_cmd(
 ) -> None:
     """Agents needed per interval beside the agents scheduled and logged in."""
     if model not in MODELS:
-        fail("--model must be auto, erlang-c or erlang-a")
+        fail(t("cli.bad_model"))
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
         params = command_params(settings, store.get_meta("timezone"), tz=tz,
@@ -65,10 +66,11 @@ def staffing_cmd(
             fail(str(exc))
             raise
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        print_note(err_console, known_message(note))
     if table_format(fmt, "json", "csv") == "json":
         print(to_json(result.rows))
     elif fmt == "csv":
         print(to_csv(result.rows, result.columns), end="")
     else:
-        print_table(console, result.rows, result.columns, title=f"Staffing ({params.timezone}, {interval_minutes} min)")
+        print_table(console, result.rows, result.columns,
+                    title=t("cli.staffing_title", tz=params.timezone, minutes=interval_minutes))

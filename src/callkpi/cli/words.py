@@ -37,6 +37,7 @@ CLI_STRINGS: dict[str, tuple[str, str]] = {
     "cli.bad_format": ("--format must be one of {formats}", "--format: допустимо одно из {formats}"),
     "cli.xlsx_needs_output": ("--format xlsx needs --output FILE", "для --format xlsx нужен --output ФАЙЛ"),
     "cli.wrote": ("wrote {path}", "записан файл {path}"),
+    "cli.bad_lang": ("--lang must be en, ru or both", "--lang: допустимо en, ru или both"),
     # kpi
     "cli.unknown_dimension": ("--by: unknown dimension {name!r}{close}; known: {known}",
                               "--by: неизвестное измерение {name!r}{close}; доступны: {known}"),
@@ -85,15 +86,6 @@ CLI_STRINGS: dict[str, tuple[str, str]] = {
                            "группа {team} ({agents})  принят {hired}  стаж {tenure}"),
     "cli.scorecard_left": ("left {day}", "уволен {day}"),
     "cli.training": ("training", "обучение"),
-    "cli.section.calls": ("calls", "вызовы"),
-    "cli.section.handling": ("handling", "обработка"),
-    "cli.section.missed and callbacks": ("missed and callbacks", "пропущенные и перезвоны"),
-    "cli.section.sales": ("sales", "продажи"),
-    "cli.section.money": ("money", "деньги"),
-    "cli.section.customer": ("customer", "клиенты"),
-    "cli.section.quality": ("quality", "качество"),
-    "cli.section.people": ("people", "персонал"),
-    "cli.section.agent": ("agent", "оператор"),
     # alerts
     "cli.bad_window": ("--window is today, interval or both", "--window: допустимо today, interval или both"),
     "cli.alert_history": ("alert history", "история оповещений"),
@@ -103,6 +95,11 @@ CLI_STRINGS: dict[str, tuple[str, str]] = {
     "cli.alert.warn": ("warning", "предупреждение"),
     "cli.alert.good": ("ok", "норма"),
     "cli.alert.none": ("no data", "нет данных"),
+    "cli.alert.window.today": ("today", "сегодня"),
+    "cli.alert.window.interval": ("interval", "интервал"),
+    "cli.alert.scope.all": ("all", "все"),
+    "cli.alert.scope.queue": ("queue", "очередь"),
+    "cli.alert.scope.team": ("team", "группа"),
     "cli.alert.fired": ("fired", "сработало"),
     "cli.alert.resolved": ("resolved", "снято"),
 }
@@ -133,7 +130,8 @@ CLI_PLURALS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
-# The ingest's messages most loads print (written in English by callkpi.ingest): a pattern, then the text.
+# The messages most loads print (written in English by callkpi.ingest) and the staffing notes: the
+# English is the pattern a message is recognised by ({count}, {line}: a number), then the Russian.
 INGEST_STRINGS: dict[str, tuple[str, str]] = {
     "cli.ingest.nothing_new": ("already loaded; nothing new", "уже загружен; нового нет"),
     "cli.ingest.grew": ("file grew since the last load; reading from line {line}",
@@ -150,6 +148,19 @@ INGEST_STRINGS: dict[str, tuple[str, str]] = {
         "звонков, которые есть и в загруженном queue_log: {count}; объединены с ними (расхождения — "
         "`callkpi findings`)",
     ),
+    # the notes of `callkpi staffing` (callkpi.analyses.staffing)
+    "cli.staffing.no_acw": (
+        "after-call work is not recorded by the loaded sources for some intervals; their handle time is talk + hold "
+        "(aht_without_acw_s)",
+        "в части интервалов источники не содержат постобработку: время обработки там — разговор + удержание "
+        "(aht_without_acw_s)",
+    ),
+    "cli.staffing.no_schedules": ("no schedules are loaded: agents scheduled is unknown",
+                                  "графики смен не загружены: число операторов по графику неизвестно"),
+    "cli.staffing.no_presence": (
+        "the loaded sources record no presence (logged-in sessions): agents logged in is unknown",
+        "источники не содержат присутствие (сеансы входа в систему): число операторов в системе неизвестно",
+    ),
 }
 _INGEST_PATTERNS = {
     key: re.compile("^" + re.escape(english).replace(r"\{line\}", r"(?P<line>\d+)").replace(
@@ -158,7 +169,7 @@ _INGEST_PATTERNS = {
 }
 
 
-def ingest_message(text: str) -> str:
+def known_message(text: str) -> str:
     """A message of the ingest in the command's language (one it does not know stays in English)."""
     if not language.russian():
         return text
