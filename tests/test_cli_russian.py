@@ -294,3 +294,28 @@ def test_notes_wrap_at_the_terminal_width(module_cli, loaded, lang) -> None:
     expected = "avg_hold_s: hold time is not recorded by the loaded sources" if lang == "en" else \
         "avg_hold_s: источники не содержат время удержания"
     assert expected in " ".join(words)
+
+
+# -- start-up stays light -----------------------------------------------------------------------
+
+def _modules_after(*argv: str) -> set[str]:
+    """The top-level modules a run of ``callkpi argv`` imported (this tree's callkpi, a fresh process)."""
+    import json
+    import subprocess
+    import sys
+
+    import callkpi
+    from test_cli_startup import PROBE
+
+    env = {"COLUMNS": "80", "PATH": "", "CALLKPI_LANG": "en", "PYTHONPATH": str(Path(callkpi.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(list(argv))], capture_output=True, text=True,
+                          timeout=300, check=False, env=env)
+    line = next(line for line in done.stdout.splitlines() if line.startswith("MODULES "))
+    return {name.split(".")[0] for name in json.loads(line.removeprefix("MODULES "))}
+
+
+def test_help_and_english_commands_do_not_import_babel(loaded) -> None:
+    db, _ = loaded
+    assert "babel" not in _modules_after("--help")
+    assert "babel" not in _modules_after("--lang", "en", "kpi", "--db", str(db), "--format", "table")
+    assert "babel" in _modules_after("--lang", "ru", "kpi", "--db", str(db), "--format", "table")  # the probe sees it

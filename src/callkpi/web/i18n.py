@@ -415,7 +415,7 @@ NOTE_STRINGS = {
     "note.not_recorded": ("{metric}: {names} not recorded by the loaded sources {where}; shown as null, not 0",
                           "{metric}: {names} — не записано в загруженных источниках {where}; показано пусто, а не 0"),
     "note.in_scope": ("in this scope", "в этой выборке"),
-    "note.in_rows": ("in {count} of {rows} rows", "в {count} строках из {rows}"),
+    "note.in_rows": ("in {count} of {rows} rows", "в {count} из {rows} строк"),
     "note.and": ("and", "и"),
     "note.hold time": ("hold time", "время удержания"),
     "note.after-call work": ("after-call work", "постобработка"),
