@@ -146,9 +146,9 @@ def test_kpi_explain_in_russian(module_cli, loaded) -> None:
     result = at_width(module_cli, 160, "--lang", "ru", "kpi", "--db", db, "--metrics", "answer_rate,avg_hold_s",
                       "--explain")
     out = result.stdout
-    assert "answer_rate = принятые / поступившие" in out or "answer_rate =" in out
-    assert "Заходы в очередь" in out or "Доля" in out
-    assert "не записано в источнике" in out
+    assert "Доля принятых" in out and "Принятые заходы к поступившим." in out  # the registry's Russian
+    assert "avg_hold_s = сумма(удержание) / calls_handled" in out  # the formula's words in Russian
+    assert "не записано в источнике queue_log: avg_hold_s (время удержания)" in out  # queue_log has no hold
     assert not english_in(out), english_in(out)
 
 
