@@ -134,6 +134,16 @@ def test_kpi_by_agent_in_russian_has_russian_headers(module_cli, loaded) -> None
     assert not english_in(out), english_in(out)
 
 
+def test_kpi_by_direction_and_day_reads_russian_values(module_cli, loaded) -> None:
+    db, _ = loaded
+    result = at_width(module_cli, 120, "--lang", "ru", "kpi", "--db", db, "--by", "direction,day", "--metrics",
+                      "calls_handled", "--format", "table")
+    row = next(line for line in result.stdout.splitlines() if "02.03.2026" in line)
+    assert row.split() == ["входящий", "02.03.2026", "3"]  # all 3 calls are inbound, on 2 March 2026 (UTC)
+    assert "Направление" in result.stdout and "День" in result.stdout
+    assert not english_in(result.stdout), english_in(result.stdout)
+
+
 def test_kpi_tsv_keeps_ids_and_raw_values_in_russian(module_cli, loaded) -> None:
     db, _ = loaded
     result = at_width(module_cli, 120, "--lang", "ru", "kpi", "--db", db, "--metrics", "answer_rate,calls_handled",

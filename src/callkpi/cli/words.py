@@ -9,6 +9,7 @@ imports nothing heavy: every command can import it at its top.
 from __future__ import annotations
 
 import re
+import textwrap
 
 from rich.console import Console
 from rich.markup import escape
@@ -196,9 +197,19 @@ def note_line(text: str) -> str:
 
 
 def print_note(console: Console, text: str, style: str | None = None) -> None:
-    """A note under a table: ``note: TEXT`` wrapped between words at the console's width (the CLI's
-    consoles soft-wrap, which would leave one endless line to the terminal)."""
-    console.print(note_line(text) if style is None else f"[{style}]{escape(text)}[/]", soft_wrap=False)
+    """A note under a table: ``note: TEXT`` in the command's language, wrapped between words at the
+    console's width, its next lines indented (the CLI's consoles soft-wrap, which would leave one
+    endless line to the terminal). ``style``: a plain remark in that style, without ``note:``."""
+    prefix = "" if style is not None else t("cli.note") + " "
+    body = text if style is not None else engine_note(text)
+    lines = textwrap.wrap(prefix + body, width=max(console.width, 20), subsequent_indent="  ",
+                          break_long_words=False, break_on_hyphens=False) or [prefix]
+    for number, line in enumerate(lines):
+        if number == 0 and prefix:
+            shown = f"[yellow]{escape(prefix.rstrip())}[/] {escape(line[len(prefix):])}"
+        else:
+            shown = f"[{style}]{escape(line)}[/]" if style else escape(line)
+        console.print(shown, soft_wrap=True)
 
 
 def engine_note(text: str) -> str:

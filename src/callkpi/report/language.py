@@ -161,6 +161,26 @@ def moment(value: datetime) -> str:
     return f"{day(value.date())} {value:%H:%M:%S}"
 
 
+# Columns whose values are words of the catalogue (the web's tables ``direction.inbound``, ``outcome.answered``).
+_WORD_VALUES = {"direction": "direction.", "outcome": "outcome."}
+
+
+def value_text(column_name: str, value: str) -> str:
+    """A text value of a table as the language reads it: a direction or outcome in Russian, a ``day``
+    as ``31.03.2026``; any other value (names, ids) as it is."""
+    if _lang == "en":
+        return value
+    prefix = _WORD_VALUES.get(column_name)
+    if prefix is not None:
+        return lookup(prefix + value, _lang) or value
+    if column_name == "day" and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return day(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
+
+
 def column(name: str) -> str | None:
     """A column header that is no metric in the current language, or None when the column has no words."""
     if _lang == "en":

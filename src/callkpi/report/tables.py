@@ -113,6 +113,8 @@ def cell(column: str, value: Any) -> str:
         return language.day(value)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, str):
+        return language.value_text(column, value)
     return str(value)
 
 
