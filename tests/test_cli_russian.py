@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from callkpi.cli import common
-from callkpi.cli.words import CLI_PLURALS, CLI_STRINGS, INGEST_STRINGS
+from callkpi.cli.words import CLI_PLURALS, CLI_STRINGS, MESSAGE_STRINGS
 from callkpi.report import language
 from callkpi.report.language import TABLE_STRINGS
 from callkpi.report.scorecard_text import SCORECARD_STRINGS
@@ -55,7 +55,7 @@ def _english_words() -> set[str]:
     from callkpi.metrics.catalogue import REGISTRY
 
     texts: list[str] = []
-    for table in (CLI_STRINGS, TABLE_STRINGS, SCORECARD_STRINGS, INGEST_STRINGS):
+    for table in (CLI_STRINGS, TABLE_STRINGS, SCORECARD_STRINGS, MESSAGE_STRINGS):
         texts += [english for english, _ in table.values()]
     texts += [form for forms in CLI_PLURALS.values() for form in forms["en"]]
     texts += [str(metric.title["en"]) for metric in REGISTRY.metrics.values()]
@@ -172,7 +172,11 @@ def test_kpi_errors_and_notes_in_russian(module_cli, loaded) -> None:
     assert "нет звонков с 01.12.2018 по 31.12.2018; загруженные звонки — с 02.03.2026 по 02.03.2026" in empty.stderr
     bad_date = at_width(module_cli, 200, "--lang", "ru", "kpi", "--db", db, "--from", "2018-13-01")
     assert "--from: нужна дата вида 31.03.2026 или 2026-03-31" in bad_date.stderr
-    for text in (wrong.stderr, empty.stderr, bad_date.stderr):
+    param = at_width(module_cli, 400, "--lang", "ru", "kpi", "--db", db, "--param", "sl_treshold_s=30")
+    assert param.exit_code == 2 and "ошибка: неизвестный параметр 'sl_treshold_s'; доступны: " in param.stderr
+    missing = at_width(module_cli, 200, "--lang", "ru", "ingest", "--db", db, db.parent / "no-such.log")
+    assert missing.exit_code == 2 and "no-such.log: файл не найден" in missing.stderr
+    for text in (wrong.stderr, empty.stderr, bad_date.stderr, param.stderr, missing.stderr):
         assert not english_in(text), text
 
 
@@ -268,7 +272,7 @@ def test_plurals_follow_cldr_through_the_catalogue() -> None:
 def test_every_cli_string_is_in_the_russian_catalogue() -> None:
     from callkpi.i18n import lookup, translations
 
-    for key, (_, russian) in {**CLI_STRINGS, **TABLE_STRINGS, **SCORECARD_STRINGS, **INGEST_STRINGS}.items():
+    for key, (_, russian) in {**CLI_STRINGS, **TABLE_STRINGS, **SCORECARD_STRINGS, **MESSAGE_STRINGS}.items():
         assert lookup(key, "ru") == russian, key
     for key, forms in CLI_PLURALS.items():
         assert translations("ru").ngettext(key, key, 5) == forms["ru"][2], key

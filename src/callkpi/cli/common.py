@@ -16,7 +16,7 @@ import typer
 from callkpi.cli.consoles import console as console  # re-exported: every command prints through these
 from callkpi.cli.consoles import err_console as err_console
 from callkpi.cli.served import holding_server, locked_message
-from callkpi.cli.words import t
+from callkpi.cli.words import known_message, t
 from callkpi.config import (
     MetricParams,
     Settings,
@@ -193,7 +193,7 @@ def command_params(settings: Settings, store_timezone: str | None, *, tz: str | 
             overrides["timezone"] = tz
         return effective_params(settings, store_timezone).with_overrides(overrides)
     except ValueError as exc:
-        fail(one_line(exc))
+        fail(known_message(one_line(exc)))
         raise
 
 

@@ -72,7 +72,7 @@ def ingest(
             try:
                 report = _load_with_progress(store, path, settings, fmt, file_tz or tz)
             except (ImportError_, OSError) as exc:
-                err_console.print(f"[bold red]{t('cli.error')}[/] {exc}")
+                err_console.print(f"[bold red]{t('cli.error')}[/] {known_message(str(exc))}")
                 worst = 2
                 continue
             except ValueError as exc:  # e.g. an unknown time zone

@@ -133,7 +133,7 @@ CLI_PLURALS: dict[str, dict[str, tuple[str, ...]]] = {
 
 # The messages most loads print (written in English by callkpi.ingest) and the staffing notes: the
 # English is the pattern a message is recognised by ({count}, {line}: a number), then the Russian.
-INGEST_STRINGS: dict[str, tuple[str, str]] = {
+MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
     "cli.ingest.nothing_new": ("already loaded; nothing new", "уже загружен; нового нет"),
     "cli.ingest.grew": ("file grew since the last load; reading from line {line}",
                         "файл вырос с прошлой загрузки; читаю со строки {line}"),
@@ -162,22 +162,38 @@ INGEST_STRINGS: dict[str, tuple[str, str]] = {
         "the loaded sources record no presence (logged-in sessions): agents logged in is unknown",
         "источники не содержат присутствие (сеансы входа в систему): число операторов в системе неизвестно",
     ),
+    # errors of the ingest and of the settings most often met
+    "cli.ingest.no_file": ("{path}: no such file", "{path}: файл не найден"),
+    "cli.ingest.empty_file": ("{path}: file is empty", "{path}: файл пуст"),
+    "cli.ingest.unknown_format": ("unknown format {name}; known: {known}",
+                                  "неизвестный формат {name}; доступны: {known}"),
+    "cli.unknown_parameter": ("unknown parameter {name}; known: {known}",
+                              "неизвестный параметр {name}; доступны: {known}"),
+    "cli.param_form": ("--param expects NAME=VALUE, got {value}", "--param: нужно ИМЯ=ЗНАЧЕНИЕ, получено {value}"),
 }
-_INGEST_PATTERNS = {
-    key: re.compile("^" + re.escape(english).replace(r"\{line\}", r"(?P<line>\d+)").replace(
-        r"\{count\}", r"(?P<count>\d+)") + "$")
-    for key, (english, _) in INGEST_STRINGS.items()
-}
+_NUMBERS = ("count", "line")  # fields that are counts, written as the language writes numbers
+
+
+def _pattern(english: str) -> re.Pattern[str]:
+    def field(found: re.Match[str]) -> str:
+        name = found[1]
+        return rf"(?P<{name}>\d+)" if name in _NUMBERS else rf"(?P<{name}>.+?)"
+
+    return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", field, re.escape(english)) + "$")
+
+
+_MESSAGE_PATTERNS = {key: _pattern(english) for key, (english, _) in MESSAGE_STRINGS.items()}
 
 
 def known_message(text: str) -> str:
     """A message of the ingest in the command's language (one it does not know stays in English)."""
     if not language.russian():
         return text
-    for key, pattern in _INGEST_PATTERNS.items():
+    for key, pattern in _MESSAGE_PATTERNS.items():
         if found := pattern.match(text):
-            fields = {name: language.number(int(value)) for name, value in found.groupdict().items()}
-            return language.say(INGEST_STRINGS, key, **fields)
+            fields = {name: language.number(int(value)) if name in _NUMBERS else value
+                      for name, value in found.groupdict().items()}
+            return language.say(MESSAGE_STRINGS, key, **fields)
     return text
 
 
