@@ -239,7 +239,7 @@ def test_missed_worklist_in_russian(module_cli, tmp_path) -> None:
     result = at_width(module_cli, 200, "--lang", "ru", "missed", "--db", db, "--format", "table", "--as-of",
                       AS_OF.isoformat())
     out = result.stdout
-    assert "Пропущенные без перезвона (UTC; просрочен через 24 ч)" in out
+    assert "Пропущенные без перезвона (UTC; просрочены после 24 ч)" in out
     assert "Номер" in out and "Пропущено" in out and "Просрочен" in out
     # 74952223344 missed twice, at 13:00 and 14:00 on 2 March 2026 (see test_missed_worklist), 5 h ago
     row = next(line for line in out.splitlines() if "74952223344" in line)

@@ -75,7 +75,7 @@ CLI_STRINGS: dict[str, tuple[str, str]] = {
     # missed
     "cli.no_missed": ("no missed calls waiting for a callback", "нет пропущенных, ожидающих перезвона"),
     "cli.missed_title": ("Missed calls not returned ({tz}; overdue after {hours} h)",
-                         "Пропущенные без перезвона ({tz}; просрочен через {hours} ч)"),
+                         "Пропущенные без перезвона ({tz}; просрочены после {hours} ч)"),
     # staffing
     "cli.bad_model": ("--model must be auto, erlang-c or erlang-a", "--model: допустимо auto, erlang-c или erlang-a"),
     "cli.staffing_title": ("Staffing ({tz}, {minutes} min)",
