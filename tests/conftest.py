@@ -165,7 +165,8 @@ class Cli:
 
         _register_commands()
         self.runner = CliRunner()
-        self.env = {"COLUMNS": "400", "CALLKPI_CONFIG": str(config), "NO_COLOR": "1"}
+        # CALLKPI_LANG: English whatever the machine's locale (tests of Russian pass --lang ru or their own env)
+        self.env = {"COLUMNS": "400", "CALLKPI_CONFIG": str(config), "NO_COLOR": "1", "CALLKPI_LANG": "en"}
 
     def __call__(self, *args: object) -> Any:
         from callkpi.cli import common

@@ -76,6 +76,10 @@ def render_cli() -> str:
         depth = path.count(" ")
         if depth == 0:
             lines += [_one_line(command.help), ""]
+            root_options = [p for p in command.params if p.name != "help" and not getattr(p, "hidden", False)]
+            if root_options:  # given before the command: `callkpi --lang ru kpi`
+                lines += ["Options of `callkpi` itself, given before the command (`callkpi --lang ru kpi`):", "",
+                          "| option | meaning | default |", "|---|---|---|", *map(_option_row, root_options), ""]
             continue
         lines += [f"{'#' * min(depth + 1, 4)} `{path}`", "", _one_line(command.help), ""]
         params = [p for p in command.params if p.name != "help"]

@@ -304,7 +304,7 @@ def test_engine_notes_read_in_russian() -> None:
     )
     assert ru.note(
         "acw_s: pauses (after-call work) not recorded by the loaded sources in 6 of 13 rows; shown as null, not 0"
-    ) == "acw_s: паузы (постобработка) — не записано в загруженных источниках в 6 строках из 13; показано пусто, а не 0"
+    ) == "acw_s: паузы (постобработка) — не записано в загруженных источниках в 6 из 13 строк; показано пусто, а не 0"
     assert ru.note("avg_hold_s: hold time is not recorded by the loaded sources") == (
         "avg_hold_s: источники не содержат время удержания"
     )

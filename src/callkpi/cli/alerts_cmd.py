@@ -30,6 +30,7 @@ from callkpi.cli.common import (
     settings_for,
     table_format,
 )
+from callkpi.cli.words import CLI_STRINGS, n, print_note, t
 from callkpi.config import Settings
 from callkpi.report.render import print_table, to_json
 from callkpi.storage import Store
@@ -57,25 +58,29 @@ def check(
     windows: tuple[alerts.Window, ...] = {"both": alerts.WINDOWS, "today": ("today",),
                                           "interval": ("interval",)}.get(window, ())
     if not windows:
-        fail("--window is today, interval or both")
+        fail(t("cli.bad_window"))
     settings = settings_for(config)
     with Store(existing_db(db)) as store:
         clock = _clock(store, settings, as_of)
         states = alerts.evaluate(store, settings, windows=windows, clock=clock)
         changes = alerts.record(store, states, clock.moment) if notify else []
         errors = alerts.notify(changes, settings) if notify else []
-    note = clock.note(settings.alerts.language)
+    lang = _language(settings)
+    note = clock.note(lang)
     if note:
-        err_console.print(f"note: {note}")
-    rows = [_row(s, settings.alerts.language) for s in states if show_all or s.firing]
-    if table_format(fmt, "json") == "json":
+        print_note(err_console, note)
+    as_json = table_format(fmt, "json") == "json"
+    rows = [_row(s, settings.alerts.language if as_json else lang) for s in states if show_all or s.firing]
+    if as_json:
         typer.echo(to_json(rows))
     else:
-        print_table(console, rows, COLUMNS, title=f"{sum(s.firing for s in states)} alert(s) firing")
+        firing = sum(s.firing for s in states)
+        print_table(console, [_readable(row) for row in rows], COLUMNS, title=n("cli.n_alerts_firing", firing))
         for change in changes:
-            console.print(f"{change.change}: {change.state.message(settings.alerts.language)}")
+            word = t(f"cli.alert.{change.change}") if change.change in ("fired", "resolved") else change.change
+            console.print(f"{word}: {change.state.message(lang)}")
     for error in errors:
-        console.print(f"[red]webhook failed:[/] {error}")
+        console.print(f"[red]{t('cli.webhook_failed')}[/] {error}")
     if any(s.firing for s in states):
         raise typer.Exit(1)
 
@@ -94,7 +99,7 @@ def history_cmd(
         return
     columns = ("fired_utc", "resolved_utc", "metric", "scope", "scope_value", "window", "period", "value",
                "last_value", "warn", "target", "calls")
-    print_table(console, rows, columns, title="alert history")
+    print_table(console, rows, columns, title=t("cli.alert_history"))
 
 
 def _clock(store: Store, settings: Settings, as_of: str | None) -> alerts.Clock:
@@ -111,11 +116,35 @@ def _clock(store: Store, settings: Settings, as_of: str | None) -> alerts.Clock:
     return alerts.Clock(moment if moment.tzinfo else moment.replace(tzinfo=UTC), "as_of")
 
 
+def _language(settings: Settings) -> str:
+    """The alerts' words: Russian when the command speaks Russian, else the settings' alert language."""
+    from callkpi.report.language import russian
+
+    return "ru" if russian() else settings.alerts.language
+
+
 def _row(state: alerts.AlertState, lang: str = "en") -> dict[str, Any]:
+    from callkpi.report.language import russian
+
     status = "FIRING" if state.firing else {"bad": "bad (few calls)", "warn": "warning", "good": "ok"}.get(
         state.status, "no data")
+    numbers = "ru" if lang == "ru" and russian() else "en"  # JSON keeps its numbers as they were
     return {"status": status, "metric": state.metric, "scope": state.scope, "scope_value": state.scope_value,
-            "window": state.window, "period": state.period, "value": alerts.format_value(state.metric, state.value),
-            "warn": alerts.format_value(state.metric, state.warn),
-            "target": alerts.format_value(state.metric, state.target), "calls": state.calls, "clock": state.clock,
-            "message": state.message(lang)}
+            "window": state.window, "period": state.period,
+            "value": alerts.format_value(state.metric, state.value, numbers),
+            "warn": alerts.format_value(state.metric, state.warn, numbers),
+            "target": alerts.format_value(state.metric, state.target, numbers), "calls": state.calls,
+            "clock": state.clock, "message": state.message(lang)}
+
+
+_STATUS_WORDS = {"FIRING": "cli.alert.firing", "bad (few calls)": "cli.alert.bad", "warning": "cli.alert.warn",
+                 "ok": "cli.alert.good", "no data": "cli.alert.none"}
+
+
+def _readable(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as the table shows it: status, scope and window in the command's language (JSON keeps the English
+    words and the ids)."""
+    status, scope, window = row["status"], f"cli.alert.scope.{row['scope']}", f"cli.alert.window.{row['window']}"
+    return {**row, "status": t(_STATUS_WORDS[status]) if status in _STATUS_WORDS else status,
+            "scope": t(scope) if scope in CLI_STRINGS else row["scope"],
+            "window": t(window) if window in CLI_STRINGS else row["window"]}

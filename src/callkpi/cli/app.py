@@ -146,16 +146,30 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _check_lang(value: str | None) -> str | None:
+    if value is not None and value not in ("en", "ru"):
+        raise typer.BadParameter(f"{value!r} is not a language callkpi speaks: use en or ru")
+    return value
+
+
 @app.callback()
 def root(
+    ctx: Context,
     version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
                                  help="print the version and exit"),
     terminal_output: bool = typer.Option(False, "--terminal-output", hidden=True,
                                          help="render tables for a terminal (set by a command forwarded to "
                                               "`callkpi serve` from a terminal)"),
+    lang: str | None = typer.Option(None, "--lang", metavar="en|ru", callback=_check_lang,
+                                    help="language of the output: en or ru (default: the locale, so LANG=ru_RU.UTF-8 "
+                                         "gives ru; CALLKPI_LANG overrides the locale)"),
 ) -> None:
     """Phone-team KPIs from Asterisk, FreeSWITCH, cloud-PBX and CRM records."""
     from callkpi.cli import tables
+    from callkpi.i18n import cli_lang
+    from callkpi.report import language
 
     tables.set_terminal_output(True if terminal_output else None)
     tables.set_money_currency(None)
+    language.set_language(cli_lang(lang))
+    ctx.call_on_close(lambda: language.set_language(None))  # English again for whatever runs next in this process

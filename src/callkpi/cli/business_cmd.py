@@ -35,6 +35,7 @@ from callkpi.cli.common import (
     split_values,
     table_format,
 )
+from callkpi.cli.words import n, print_note, t
 from callkpi.config import MetricParams
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.queries.business import COHORT_METRICS, deal_maturity, relink_counts, sales_report
@@ -178,7 +179,7 @@ def scorecard(
     quality, adherence, tenure and trainings, with the team beside (counts per team agent)."""
     table_format(fmt, "json", "xlsx")
     if fmt == "xlsx" and output is None:
-        fail("--format xlsx needs --output FILE")
+        fail(t("cli.xlsx_needs_output"))
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
         params = command_params(settings, store.get_meta("timezone"), tz=tz, param=param)
@@ -203,20 +204,31 @@ def _emit_scorecard(card: dict[str, Any], fmt: str, output: Path | None, params:
         assert output is not None
         write_xlsx(output, export_rows(card), SCORECARD_COLUMNS, definitions=card["definitions"],
                    parameters=params.model_dump(), sheet=f"scorecard {card['profile']['agent']}")
-        console.print(f"wrote {output}")
+        console.print(t("cli.wrote", path=output))
         return
-    profile = card["profile"]
-    console.print(f"[bold]{profile['agent']}[/] {profile['name'] or ''}  team {profile['team'] or '—'} "
-                  f"({card['team_agents']} agents)  hired {profile['hired'] or '—'}  tenure "
-                  f"{profile['tenure_days'] if profile['tenure_days'] is not None else '—'} days"
-                  + (f"  left {profile['left']}" if profile["left"] else ""))
-    for training in profile["trainings"]:
-        console.print(f"  training: {training['programme']} {training['start']}"
-                      + (f"..{training['end']}" if training["end"] != training["start"] else ""))
-    print_table(console, display_rows(card), SCORECARD_COLUMNS,
-                title="Scorecard (team: counts per agent, rates for the team)")
+    _print_profile(card)
+    print_table(console, display_rows(card), SCORECARD_COLUMNS, title=t("cli.scorecard_title"))
     for note in card["notes"]:
-        console.print(f"[yellow]note:[/] {note}")
+        print_note(console, note)
+
+
+def _print_profile(card: dict[str, Any]) -> None:
+    """The agent's line above the scorecard: name, team and its size, hire date, tenure, trainings."""
+    from callkpi.report.language import day
+
+    profile = card["profile"]
+
+    def when(value: Any) -> str:
+        return day(date.fromisoformat(str(value)[:10])) if value else "—"
+
+    tenure = n("cli.n_days", profile["tenure_days"]) if profile["tenure_days"] is not None else "—"
+    head = t("cli.scorecard_head", team=profile["team"] or "—", agents=n("cli.n_agents", card["team_agents"]),
+             hired=when(profile["hired"]), tenure=tenure)
+    left = f"  {t('cli.scorecard_left', day=when(profile['left']))}" if profile["left"] else ""
+    console.print(f"[bold]{profile['agent']}[/] {profile['name'] or ''}  {head}{left}")
+    for training in profile["trainings"]:
+        console.print(f"  {t('cli.training')}: {training['programme']} {when(training['start'])}"
+                      + (f"..{when(training['end'])}" if training["end"] != training["start"] else ""))
 
 
 # -- survey-list ---------------------------------------------------------------------------------

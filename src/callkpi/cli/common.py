@@ -16,6 +16,7 @@ import typer
 from callkpi.cli.consoles import console as console  # re-exported: every command prints through these
 from callkpi.cli.consoles import err_console as err_console
 from callkpi.cli.served import holding_server, locked_message
+from callkpi.cli.words import known_message, t
 from callkpi.config import (
     MetricParams,
     Settings,
@@ -52,7 +53,7 @@ def existing_db(db: Path | None) -> Path:
     """The database to read, or a clear error when nothing was loaded yet."""
     path = resolve_db(db)
     if not path.exists():
-        fail(f"{path}: no database yet; load records with `callkpi ingest`")
+        fail(t("cli.no_db", path=path))
     return path
 
 
@@ -60,7 +61,7 @@ def settings_for(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except ValueError as exc:
-        fail(f"settings: {one_line(exc)}")
+        fail(t("cli.settings", error=one_line(exc)))
         raise  # unreachable
 
 
@@ -71,7 +72,7 @@ def check_timezone(tz: str | None) -> None:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        fail(f"--tz: unknown time zone {tz!r} (use an IANA name such as Europe/Moscow)")
+        fail(t("cli.bad_tz", tz=tz))
 
 
 def with_mapping(settings: Settings, mapping: str | None) -> Settings:
@@ -115,11 +116,11 @@ def port_in_use(host: str, port: int) -> bool:
 def check_port(host: str, port: int) -> None:
     """One line and exit 2 when the port is taken, before anything is created."""
     if port_in_use(host, port):
-        fail(f"port {port} on {host} is in use: choose another with --port, e.g. --port {port + 1}")
+        fail(t("cli.port_busy", port=port, host=host, next=port + 1))
 
 
 def fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]{t('cli.error')}[/] {message}")
     raise typer.Exit(code)
 
 
@@ -140,7 +141,7 @@ def parse_date(value: str | None, option: str) -> date | None:
             return date(year, month, day)
         return date.fromisoformat(text)
     except ValueError:
-        fail(f"{option} expects a date such as {DATE_FORMS}, got {value!r}")
+        fail(t("cli.bad_date", option=option, forms=t("cli.date_forms"), value=value))
         raise
 
 
@@ -160,7 +161,7 @@ def one_line(exc: Exception) -> str:
 def did_you_mean(given: str, known: Iterable[str]) -> str:
     """`` (did you mean X?)`` when ``given`` is close to a known name, else nothing."""
     close = difflib.get_close_matches(given, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(close)}?)" if close else ""
+    return t("cli.did_you_mean", names=f" {t('cli.or')} ".join(close)) if close else ""
 
 
 def parse_utc(value: str | None, option: str = "--as-of") -> datetime | None:
@@ -170,7 +171,7 @@ def parse_utc(value: str | None, option: str = "--as-of") -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"{option} expects a date-time like 2026-03-31T18:00, got {value!r}")
+        fail(t("cli.bad_moment", option=option, value=value))
         raise
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
@@ -192,7 +193,7 @@ def command_params(settings: Settings, store_timezone: str | None, *, tz: str | 
             overrides["timezone"] = tz
         return effective_params(settings, store_timezone).with_overrides(overrides)
     except ValueError as exc:
-        fail(one_line(exc))
+        fail(known_message(one_line(exc)))
         raise
 
 
@@ -209,7 +210,7 @@ def table_format(fmt: str, *others: str) -> str:
     (``auto`` lets the output decide). Returns the format."""
     allowed = ("auto", "table", "tsv", *others)
     if fmt not in allowed:
-        fail(f"--format must be one of {', '.join(allowed)}")
+        fail(t("cli.bad_format", formats=", ".join(allowed)))
     if fmt in ("table", "tsv"):
         from callkpi.report.tables import set_terminal_output
 

@@ -25,6 +25,7 @@ from callkpi.cli.common import (
     writable_store,
 )
 from callkpi.cli.tables import TABLE_FORMATS, print_table, resolve_format
+from callkpi.cli.words import known_message, n, t
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.forget import forget_source
 from callkpi.ingest.formats import FORMATS, load_file
@@ -34,6 +35,7 @@ from callkpi.report.render import to_csv, to_json
 from callkpi.storage import Store
 
 SHOWN_ISSUES = 20
+CLI_STATUSES = frozenset({"cli.status.loaded", "cli.status.appended", "cli.status.unchanged", "cli.status.failed"})
 
 
 @app.command()
@@ -70,11 +72,11 @@ def ingest(
             try:
                 report = _load_with_progress(store, path, settings, fmt, file_tz or tz)
             except (ImportError_, OSError) as exc:
-                err_console.print(f"[bold red]error:[/] {exc}")
+                err_console.print(f"[bold red]{t('cli.error')}[/] {known_message(str(exc))}")
                 worst = 2
                 continue
             except ValueError as exc:  # e.g. an unknown time zone
-                err_console.print(f"[bold red]error:[/] {path}: {exc}")
+                err_console.print(f"[bold red]{t('cli.error')}[/] {path}: {exc}")
                 worst = 2
                 continue
             _print_report(report)
@@ -103,18 +105,19 @@ def _load_with_progress(store: Store, path: Path, settings, fmt: str | None, tz:
 
 def _print_report(report: ImportReport) -> None:
     colour = {"unchanged": "yellow", "failed": "red"}.get(report.status, "green")
+    status = t(f"cli.status.{report.status}") if f"cli.status.{report.status}" in CLI_STATUSES else report.status
     console.print(
-        f"[{colour}]{report.status}[/] {report.path} ({report.format}): {report.lines_read} lines read, "
-        f"{report.lines_loaded} loaded, {report.quarantined} quarantined"
-        + (f", {report.duplicates} duplicates" if report.duplicates else "")
-        + f"; {report.calls} calls in store"
+        f"[{colour}]{status}[/] {report.path} ({report.format}): {n('cli.n_lines_read', report.lines_read)}, "
+        f"{n('cli.n_loaded', report.lines_loaded)}, {n('cli.n_quarantined', report.quarantined)}"
+        + (f", {n('cli.n_duplicates', report.duplicates)}" if report.duplicates else "")
+        + f"; {n('cli.n_calls_in_store', report.calls)}"
     )
     for message in report.messages:
-        console.print(f"  {message}")
+        console.print(f"  {known_message(message)}")
     for issue in report.issues[:SHOWN_ISSUES]:
         err_console.print(f"  [red]{report.path}:{issue.line_no}[/]: {issue.reason}")
     if len(report.issues) > SHOWN_ISSUES:
-        err_console.print(f"  … {len(report.issues) - SHOWN_ISSUES} more; see `callkpi quarantine`")
+        err_console.print(f"  {t('cli.more_issues', count=len(report.issues) - SHOWN_ISSUES)}")
     for problem in report.problems:
         err_console.print(f"  [bold red]{report.path}[/]: {problem}", soft_wrap=True)
 
@@ -131,7 +134,7 @@ def _emit(rows: list[dict], columns: list[str], fmt: str, title: str) -> None:
     elif fmt in TABLE_FORMATS:
         print_table(console, rows, columns, title=title, fmt=fmt)
     else:
-        fail(f"--format must be one of {', '.join((*TABLE_FORMATS, 'json', 'csv'))}")
+        fail(t("cli.bad_format", formats=", ".join((*TABLE_FORMATS, "json", "csv"))))
 
 
 sources_app = typer.Typer(help="List what was loaded; `forget ID` removes a source.", no_args_is_help=False)
@@ -145,7 +148,7 @@ def sources(ctx: typer.Context, db: Path | None = DbOption, fmt: str = ListForma
         return
     with Store(resolve_db(db)) as store:
         rows = source_listing(store)
-    _emit(rows, list(rows[0]) if rows else ["file"], fmt, "Loaded sources")
+    _emit(rows, list(rows[0]) if rows else ["file"], fmt, t("cli.sources_title"))
 
 
 @sources_app.command("forget")
@@ -162,10 +165,10 @@ def forget(
         try:
             gone = forget_source(store, settings, source_id)
         except ImportError_ as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            err_console.print(f"[bold red]{t('cli.error')}[/] {exc}")
             raise typer.Exit(2) from exc
-    console.print(f"forgot source {gone.source_id} {gone.path} ({gone.format}): {gone.rows} rows removed, "
-                  f"{gone.calls_touched} calls rebuilt")
+    console.print(t("cli.forgot", id=gone.source_id, path=gone.path, format=gone.format,
+                    rows=n("cli.n_rows_removed", gone.rows), calls=n("cli.n_calls_rebuilt", gone.calls_touched)))
 
 
 @app.command()
@@ -178,9 +181,9 @@ def quarantine(
     with Store(resolve_db(db)) as store:
         rows = quarantine_lines(store, limit if limit > 0 else None)
     if not rows and resolve_format(console, fmt) == "table":
-        console.print("quarantine is empty")
+        console.print(t("cli.quarantine_empty"))
         return
-    _emit(rows, ["file", "line", "reason", "raw"], fmt, "Quarantined lines")
+    _emit(rows, ["file", "line", "reason", "raw"], fmt, t("cli.quarantine_title"))
 
 
 @app.command()
@@ -189,6 +192,6 @@ def findings(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
     with Store(resolve_db(db)) as store:
         rows = findings_rows(store)
     if not rows and resolve_format(console, fmt) == "table":
-        console.print("no findings")
+        console.print(t("cli.no_findings"))
         return
-    _emit(rows, ["source", "kind", "call_id", "agent", "time_utc", "detail"], fmt, "Data-quality findings")
+    _emit(rows, ["source", "kind", "call_id", "agent", "time_utc", "detail"], fmt, t("cli.findings_title"))

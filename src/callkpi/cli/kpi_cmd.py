@@ -28,6 +28,7 @@ from callkpi.cli.common import (
     split_values,
 )
 from callkpi.cli.tables import print_table, resolve_format
+from callkpi.cli.words import print_note, t
 from callkpi.metrics import recorded
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe
@@ -43,8 +44,6 @@ AGENT_METRICS = ("calls_handled", "aht_s", "att_s", "acw_s", "avg_hold_s", "tran
 QUEUE_METRICS = ("calls_offered", "calls_answered", "calls_abandoned", "answer_rate", "abandon_rate",
                  "service_level", "asa_s", "max_wait_s", "aht_s")
 AGENT_DIMENSIONS = frozenset({"agent", "team", "pause_reason"})
-HANDLED_NOTE = ("Calls handled counts every call an agent talked on, outbound and internal included; "
-                "Calls answered counts inbound calls answered in a queue.")
 
 
 @app.command()
@@ -80,9 +79,9 @@ def kpi(
     A table reads rates as percent and durations as h:mm:ss; without --by it has one row per metric,
     with --by a default set of metrics (--metrics chooses, --metrics all shows every one)."""
     if fmt not in FORMATS:
-        fail(f"--format must be one of {', '.join(FORMATS)}")
+        fail(t("cli.bad_format", formats=", ".join(FORMATS)))
     if fmt == "xlsx" and output is None:
-        fail("--format xlsx needs --output FILE")
+        fail(t("cli.xlsx_needs_output"))
     if fmt == "auto" and (explain or output is not None):
         fmt = "table" if explain and output is None else "tsv"  # --explain is read by a person
     if fmt in ("auto", "table", "tsv"):
@@ -137,11 +136,11 @@ def _check_names(dimensions: tuple[str, ...], metrics: tuple[str, ...] | None) -
     """A misspelt dimension or metric is an error that names the closest ones."""
     for name in dimensions:
         if name not in DIMENSIONS:
-            fail(f"--by: unknown dimension {name!r}{did_you_mean(name, DIMENSIONS)}; known: {', '.join(DIMENSIONS)}")
+            fail(t("cli.unknown_dimension", name=name, close=did_you_mean(name, DIMENSIONS),
+                   known=", ".join(DIMENSIONS)))
     for name in metrics or ():
         if name not in REGISTRY.metrics:
-            fail(f"--metrics: unknown metric {name!r}{did_you_mean(name, REGISTRY.metrics)}; "
-                 "`callkpi metrics` lists them")
+            fail(t("cli.unknown_metric", name=name, close=did_you_mean(name, REGISTRY.metrics)))
 
 
 def _money_in_its_currency(store: Store, setting: str) -> None:
@@ -162,7 +161,7 @@ def _say_where_the_data_is(store: Store, query: KpiQuery) -> None:
 
     span = data_span_utc(store)
     if span is None:
-        err_console.print("[yellow]note:[/] no calls are loaded yet")
+        print_note(err_console, t("cli.no_calls_loaded"))
         return
     low, high = span
     zone = ZoneInfo(query.params.timezone)
@@ -170,8 +169,10 @@ def _say_where_the_data_is(store: Store, query: KpiQuery) -> None:
     last = high.replace(tzinfo=UTC).astimezone(zone).date()
     start, end = query.date_from or first, query.date_to or last
     if start > last or end < first:
-        err_console.print(f"[yellow]note:[/] no calls from {start} to {end}; the calls loaded run from {first} "
-                          f"to {last} ({query.params.timezone})")
+        from callkpi.report.language import day
+
+        print_note(err_console, t("cli.no_calls_in_period", start=day(start), end=day(end), first=day(first),
+                                  last=day(last), tz=query.params.timezone))
 
 
 def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool,
@@ -182,7 +183,9 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool,
     if fmt == "xlsx":
         assert output is not None
         write_xlsx(output, result.rows, columns, definitions=definitions, parameters=parameters)
-        console.print(f"wrote {output} ({len(result.rows)} rows)")
+        from callkpi.cli.words import n
+
+        console.print(f"{t('cli.wrote', path=output)} ({n('cli.n_rows', len(result.rows))})")
         return
     if fmt == "json":
         text = to_json(result.rows) if not explain else to_json_explained(result, definitions, parameters,
@@ -201,20 +204,35 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool,
         else:
             print(text, end="" if fmt == "tsv" else "\n")
         for note in result.notes:
-            err_console.print(f"[yellow]note:[/] {note}")
+            print_note(err_console, note)
         return
     shown = _print_report(result, ids=ids, chosen=chosen)
     if "calls_handled" in shown and "calls_answered" in shown:
-        console.print(f"[dim]{HANDLED_NOTE}[/]")
+        print_note(console, t("cli.handled_note"), style="dim")
     for note in _notes_on(result, shown):
-        console.print(f"[yellow]note:[/] {note}")
+        print_note(console, note)
     if explain:
-        for item in definitions:
-            params_text = ", ".join(f"{k}={v}" for k, v in item["parameters"].items())
-            console.print(f"[bold]{item['id']}[/] = {item['formula']}  {params_text}\n  {item['description']}")
-        for source, metrics in recorded.by_source(unrecorded or []).items():
-            listed = "; ".join(f"{metric} ({reason})" for metric, reason in metrics.items())
-            console.print(f"[bold]not recorded by {source}:[/] {listed}")
+        _print_explained(definitions, unrecorded or [])
+
+
+def _print_explained(definitions: list[dict], unrecorded: list[recorded.NotRecorded]) -> None:
+    """Each metric's definition and parameters, then what the loaded sources do not record."""
+    from callkpi.report.language import language
+
+    lang = language()
+    for item in definitions:
+        params_text = ", ".join(f"{k}={v}" for k, v in item["parameters"].items())
+        formula, description = item["formula"], item["description"]
+        if lang != "en":
+            from callkpi.i18n.formulas import russian_formula
+
+            formula, description = russian_formula(formula), item[f"description_{lang}"]
+        console.print(f"[bold]{item['id']}[/] = {formula}  {params_text}\n  {description}")
+    by_source: dict[str, list[str]] = {}
+    for item in unrecorded:
+        by_source.setdefault(item.source, []).append(f"{item.metric} ({item.reason(lang)})")
+    for source, listed in by_source.items():
+        console.print(f"[bold]{t('cli.not_recorded_by', source=source)}[/] {'; '.join(listed)}")
 
 
 def _notes_on(result: KpiResult, shown: list[str]) -> list[str]:
@@ -225,7 +243,7 @@ def _notes_on(result: KpiResult, shown: list[str]) -> list[str]:
 
 def _print_report(result: KpiResult, *, ids: bool, chosen: bool) -> list[str]:
     """The report as a table (one row per metric without --by); the metrics it shows."""
-    title = f"KPIs ({result.params.timezone})"
+    title = t("cli.kpi_title", tz=result.params.timezone)
     if not result.dimensions and len(result.rows) == 1:
         from callkpi.cli.tables import cell, header
 
@@ -240,7 +258,7 @@ def _print_report(result: KpiResult, *, ids: bool, chosen: bool) -> list[str]:
         if default:
             metrics = default
             if len(default) < len(result.metrics):
-                title += f": {len(default)} of {len(result.metrics)} metrics (--metrics to choose, --metrics all)"
+                title += ": " + t("cli.kpi_default_set", shown=len(default), total=len(result.metrics))
     print_table(console, result.rows, [*result.dimensions, *metrics], title, fmt="table", ids=ids,
                 keys=list(result.dimensions))
     return metrics

@@ -34,6 +34,7 @@ from callkpi.cli.common import (
     settings_for,
 )
 from callkpi.cli.tables import TABLE_FORMATS, print_table, resolve_format
+from callkpi.cli.words import t
 from callkpi.config import MetricParams
 from callkpi.queries.missed import unreturned_worklist
 from callkpi.report.render import to_csv, to_json
@@ -83,7 +84,7 @@ def missed(
 ) -> None:
     """Missed calls not yet returned: number, how many times, first/last, queue or DID, age."""
     if fmt not in (*TABLE_FORMATS, "json", "csv"):
-        fail(f"--format must be one of {', '.join((*TABLE_FORMATS, 'json', 'csv'))}")
+        fail(t("cli.bad_format", formats=", ".join((*TABLE_FORMATS, "json", "csv"))))
     settings = settings_for(config)
     db_path = existing_db(db)
     with Store(db_path, read_only=True) as store:
@@ -97,7 +98,25 @@ def missed(
     elif fmt == "csv":
         print(to_csv(rows, COLUMNS), end="")
     elif not rows and resolve_format(console, fmt) == "table":
-        console.print("no missed calls waiting for a callback")
+        console.print(t("cli.no_missed"))
     else:
-        title = f"Missed calls not returned ({params.timezone}; overdue after {params.callback_window_h:g} h)"
-        print_table(console, rows, COLUMNS, title=title, fmt=fmt)
+        from callkpi.report.language import number
+
+        hours = number(params.callback_window_h, 0 if float(params.callback_window_h).is_integer() else 1)
+        title = t("cli.missed_title", tz=params.timezone, hours=hours)
+        print_table(console, _readable(rows) if resolve_format(console, fmt) == "table" else rows, COLUMNS,
+                    title=title, fmt=fmt)
+
+
+def _readable(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The table's local times as the language writes dates (``31.03.2026 14:30`` in Russian)."""
+    from callkpi.report.language import day, russian
+
+    if not russian():
+        return rows
+
+    def local(text: str | None) -> str | None:
+        return f"{day(date.fromisoformat(text[:10]))} {text[11:]}" if text else text
+
+    return [{**row, "first_missed": local(row["first_missed"]), "last_missed": local(row["last_missed"])}
+            for row in rows]

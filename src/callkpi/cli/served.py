@@ -153,7 +153,7 @@ def command_path(app: typer.Typer, argv: Sequence[str]) -> tuple[tuple[str, ...]
     """The sub-command names ``argv`` selects (``("qa", "report")``) and that (click) command, or None."""
     command: Any = typer.main.get_command(app)
     path: list[str] = []
-    tokens = list(argv)
+    tokens = _without_root_values(argv)
     while isinstance(getattr(command, "commands", None), dict):  # a group (typer vendors its own click)
         names = [t for t in tokens if not t.startswith("-")]
         sub = command.commands.get(names[0]) if names else None
@@ -164,6 +164,21 @@ def command_path(app: typer.Typer, argv: Sequence[str]) -> tuple[tuple[str, ...]
         tokens = tokens[tokens.index(names[0]) + 1:]
         command = sub
     return tuple(path), command
+
+
+ROOT_OPTIONS_WITH_VALUES = ("--lang",)
+
+
+def _without_root_values(argv: Sequence[str]) -> list[str]:
+    """``argv`` without the root options that take a value (``--lang ru kpi`` -> ``kpi``)."""
+    tokens = list(argv)
+    i = 0
+    while i < len(tokens) and tokens[i].startswith("-"):
+        if tokens[i] in ROOT_OPTIONS_WITH_VALUES:
+            del tokens[i:i + 2]
+        else:
+            i += 1
+    return tokens
 
 
 def is_reading(app: typer.Typer, argv: Sequence[str]) -> bool:
@@ -215,7 +230,10 @@ def on_locked(app: typer.Typer, argv: Sequence[str], locked: StoreLocked) -> int
         return EXIT_LOCKED
     try:
         terminal = ["--terminal-output"] if console.is_terminal else []  # tables as this terminal shows them
-        answer = forward(server, [*terminal, *argv], width=err_console.width)
+        from callkpi.i18n import lang_from_env
+
+        speech = ["--lang", lang_from_env()]  # in this locale's language (a --lang in argv comes later and wins)
+        answer = forward(server, [*terminal, *speech, *argv], width=err_console.width)
     except (OSError, ValueError) as exc:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         _print_error(err_console, f"callkpi serve (pid {server.pid}, {server.url}) holds {locked.path} "

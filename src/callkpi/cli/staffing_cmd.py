@@ -25,6 +25,7 @@ from callkpi.cli.common import (
     split_values,
     table_format,
 )
+from callkpi.cli.words import known_message, print_note, t
 from callkpi.metrics.engine import QueryError
 from callkpi.report.render import print_table, to_csv, to_json, write_xlsx
 from callkpi.storage import Store
@@ -50,7 +51,7 @@ def staffing_cmd(
 ) -> None:
     """Agents needed per interval beside the agents scheduled and logged in."""
     if model not in MODELS:
-        fail("--model must be auto, erlang-c or erlang-a")
+        fail(t("cli.bad_model"))
     table_format(fmt, "json", "csv", "xlsx")
     if fmt == "xlsx" and output is None:
         fail("--format xlsx needs --output FILE")
@@ -70,7 +71,7 @@ def staffing_cmd(
             fail(str(exc))
             raise
     for note in result.notes:
-        err_console.print(f"note: {note}")
+        print_note(err_console, known_message(note))
     if fmt == "xlsx":
         assert output is not None
         write_xlsx(output, result.rows, result.columns, definitions=result.definitions(), sheet="staffing",
@@ -78,7 +79,7 @@ def staffing_cmd(
                                                 timezone=params.timezone, notes=result.notes))
         console.print(f"wrote {output} ({len(result.rows)} rows)")
         return
-    _print(result, fmt, output, f"Staffing ({params.timezone}, {interval_minutes} min)")
+    _print(result, fmt, output, t("cli.staffing_title", tz=params.timezone, minutes=interval_minutes))
 
 
 def _print(result: Staffing, fmt: str, output: Path | None, title: str) -> None:

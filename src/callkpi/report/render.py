@@ -28,12 +28,14 @@ def format_value(column: str, value: Any) -> str:
     metric = REGISTRY.metrics.get(column)
     if metric is None or not isinstance(value, int | float):
         return str(value)
+    from callkpi.report import language
+
     if metric.unit in PERCENT_UNITS:
-        return f"{value * 100:.1f} %"
+        return language.percent(value)
     if metric.unit == "count":
-        return f"{int(value):,}".replace(",", " ")
+        return language.number(int(value))
     if metric.unit in ("seconds", "per_hour", "per_number", "per_call", "score", "money", "nps"):
-        return f"{value:,.1f}".replace(",", " ")
+        return language.number(value, 1)
     return str(value)
 
 

@@ -20,10 +20,13 @@ from datetime import date, datetime, time
 from typing import Any
 
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
+
+from callkpi.report import language
 
 TABLE_FORMATS = ("auto", "table", "tsv")
 UNDEFINED = "—"
@@ -77,8 +80,9 @@ def _is_metric_column(column: str) -> bool:
 
 
 def grouped(value: float, decimals: int = 0) -> str:
-    """``12345.6`` -> ``12 345.6``: thousands grouped by a space, the decimal mark a point."""
-    return f"{value:,.{decimals}f}".replace(",", " ")
+    """``12345.6`` -> ``12 345.6``: thousands grouped by a space, the decimal mark a point (in Russian
+    ``12 345,6`` by CLDR, with a no-break space)."""
+    return language.number(value, decimals)
 
 
 def duration(seconds: float) -> str:
@@ -95,7 +99,7 @@ def cell(column: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return UNDEFINED
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return language.say(language.TABLE_STRINGS, "cli.yes" if value else "cli.no")
     metric = _metric(column) if isinstance(value, int | float) else None
     if metric is not None:
         return _metric_cell(metric.unit, value)
@@ -104,9 +108,13 @@ def cell(column: str, value: Any) -> str:
             return str(value)
         return grouped(value) if isinstance(value, int) or value.is_integer() else grouped(value, 2)
     if isinstance(value, datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
+        return language.moment(value)
+    if isinstance(value, date):
+        return language.day(value)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
+    if isinstance(value, str):
+        return language.value_text(column, value)
     return str(value)
 
 
@@ -114,7 +122,7 @@ def _metric_cell(unit: str, value: float) -> str:
     from callkpi.metrics.registry import PERCENT_UNITS
 
     if unit in PERCENT_UNITS:
-        return f"{value * 100:.1f} %"
+        return language.percent(value)
     if unit == "seconds":
         return duration(value)
     if unit == "count":
@@ -125,9 +133,23 @@ def _metric_cell(unit: str, value: float) -> str:
 
 
 def header(column: str, ids: bool = False) -> str:
-    """A column's header: the metric's title, or the column id (``ids``, or a column that is no metric)."""
-    metric = None if ids else _metric(column)
-    return column if metric is None else str(metric.title["en"])
+    """A column's header: the metric's title, or the column id (``ids``, or a column that is no metric;
+    in Russian the column's Russian name where it has one)."""
+    if ids:
+        return column
+    metric = _metric(column)
+    if metric is not None:
+        return str(metric.title[language.language()])
+    if not language.russian():
+        return column
+    return language.column(column) or _dimension_title(column) or column
+
+
+def _dimension_title(column: str) -> str | None:
+    from callkpi.metrics.catalogue.dimensions import DIMENSIONS
+
+    pair = DIMENSIONS.get(column)
+    return pair[1] if pair else None
 
 
 def raw(value: Any) -> str:
@@ -226,7 +248,12 @@ class _Layout:
         if sum(self.min_width[c] + _COLUMN_OVERHEAD for c in columns) + 1 > width:
             return False
         probe = Console(width=10_000, file=io.StringIO(), color_system=None)
-        return Measurement.get(probe, probe.options, _table(self, columns, None)).minimum <= width
+        if Measurement.get(probe, probe.options, _table(self, columns, None)).minimum > width:
+            return False
+        # rich may still lay a table with wrapping headers out wider than its minimum: render it to be sure
+        probe = Console(width=width, file=io.StringIO(), color_system=None)
+        probe.print(_table(self, columns, None), crop=False, soft_wrap=False)
+        return max((cell_len(line) for line in probe.file.getvalue().splitlines()), default=0) <= width
 
     def split(self, width: int) -> list[list[str]]:
         """The columns in parts that each fit ``width``, every part starting with the key columns."""
@@ -257,7 +284,12 @@ def _table(layout: _Layout, columns: Sequence[str], title: str | None) -> Table:
 
 def _all_numbers(layout: _Layout, i: int) -> bool:
     values = [v for v in layout._values(i) if v != UNDEFINED]
-    return bool(values) and all(v.replace(" ", "").replace(".", "").replace("-", "").isdigit() for v in values)
+    return bool(values) and all(
+        v.translate(_NUMBER_MARKS).isdigit() for v in values
+    )
+
+
+_NUMBER_MARKS = str.maketrans("", "", " .,-\u00a0\u2212")
 
 
 def _print_records(console: Console, layout: _Layout, title: str | None) -> None:

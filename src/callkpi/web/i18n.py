@@ -419,7 +419,7 @@ NOTE_STRINGS = {
     "note.null_reason": ("{metric}: {reason} {where}; shown as null", "{metric}: {reason} {where}; показано пусто"),
     "note.mixed currencies": ("mixed currencies", "валюты смешаны"),
     "note.in_scope": ("in this scope", "в этой выборке"),
-    "note.in_rows": ("in {count} of {rows} rows", "в {count} строках из {rows}"),
+    "note.in_rows": ("in {count} of {rows} rows", "в {count} из {rows} строк"),
     "note.and": ("and", "и"),
     "note.hold time": ("hold time", "время удержания"),
     "note.after-call work": ("after-call work", "постобработка"),

@@ -1,0 +1,190 @@
+"""The language of the CLI's output: English or Russian, chosen once per command.
+
+``callkpi --lang ru ...`` chooses it; without ``--lang`` the locale does (``CALLKPI_LANG``, then
+``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` as gettext reads them: ``ru_RU.UTF-8`` is Russian,
+anything else English; see :func:`callkpi.i18n.cli_lang`). The root command sets it before a command
+runs and puts English back when the command ends.
+
+Texts come from string tables of ``key: (english, russian)`` (``*_STRINGS``) and counted nouns from
+``*_PLURALS`` tables; ``./dev i18n`` writes them into the gettext catalogues, and in Russian the
+text is read from the catalogue (CLDR plural forms through ``ngettext``), the table being the
+fallback while the catalogue is not rebuilt yet. English never opens a catalogue and never imports
+Babel, so the default start-up stays light; Russian numbers and dates are formatted by Babel
+(``12 345,6`` with a no-break space, ``31.03.2026``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+
+from callkpi.i18n import DEFAULT_LANG, LANGS, NBSP, lookup, pick_lang, translations
+
+Table = Mapping[str, tuple[str, str]]
+Plurals = Mapping[str, Mapping[str, tuple[str, ...]]]
+
+_lang = DEFAULT_LANG
+
+# The words of the tables themselves (column headers that are no metric, yes/no); the commands'
+# own texts are in callkpi.cli.words.
+TABLE_STRINGS: dict[str, tuple[str, str]] = {
+    "cli.yes": ("yes", "да"),
+    "cli.no": ("no", "нет"),
+    "cli.col.metric": ("metric", "Показатель"),
+    "cli.col.id": ("id", "id"),
+    "cli.col.value": ("value", "Значение"),
+    "cli.col.file": ("file", "Файл"),
+    "cli.col.format": ("format", "Формат"),
+    "cli.col.line": ("line", "Строка"),
+    "cli.col.reason": ("reason", "Причина"),
+    "cli.col.raw": ("raw", "Исходная строка"),
+    "cli.col.source": ("source", "Источник"),
+    "cli.col.source_id": ("source_id", "Источник"),
+    "cli.col.kind": ("kind", "Тип"),
+    "cli.col.call_id": ("call_id", "id вызова"),
+    "cli.col.agent": ("agent", "Оператор"),
+    "cli.col.time_utc": ("time_utc", "Время (UTC)"),
+    "cli.col.detail": ("detail", "Подробности"),
+    "cli.col.lines": ("lines", "Строк"),
+    "cli.col.quarantined": ("quarantined", "В карантине"),
+    "cli.col.calls": ("calls", "Вызовов"),
+    "cli.col.first_utc": ("first_utc", "Первый (UTC)"),
+    "cli.col.last_utc": ("last_utc", "Последний (UTC)"),
+    "cli.col.number": ("number", "Номер"),
+    "cli.col.missed_calls": ("missed_calls", "Пропущено"),
+    "cli.col.first_missed": ("first_missed", "Первый пропущенный"),
+    "cli.col.last_missed": ("last_missed", "Последний пропущенный"),
+    "cli.col.did": ("did", "DID"),
+    "cli.col.age_h": ("age_h", "Давность, ч"),
+    "cli.col.overdue": ("overdue", "Просрочен"),
+    "cli.col.unit": ("unit", "Единица"),
+    "cli.col.formula": ("formula", "Формула"),
+    "cli.col.parameters": ("parameters", "Параметры"),
+    "cli.col.description": ("description", "Описание"),
+    "cli.col.status": ("status", "Статус"),
+    "cli.col.scope": ("scope", "Область"),
+    "cli.col.scope_value": ("scope_value", "Значение области"),
+    "cli.col.window": ("window", "Окно"),
+    "cli.col.period": ("period", "Период"),
+    "cli.col.warn": ("warn", "Порог предупреждения"),
+    "cli.col.target": ("target", "Целевое значение"),
+    "cli.col.fired_utc": ("fired_utc", "Сработало (UTC)"),
+    "cli.col.resolved_utc": ("resolved_utc", "Снято (UTC)"),
+    "cli.col.last_value": ("last_value", "Последнее значение"),
+    "cli.col.loaded": ("loaded", "Загружено"),
+    "cli.col.duplicates": ("duplicates", "Дубликаты"),
+    "cli.col.loads": ("loads", "Загрузок"),
+    "cli.col.timezone": ("timezone", "Часовой пояс"),
+    "cli.col.section": ("section", "Раздел"),
+    "cli.col.title": ("title", "Название"),
+    "cli.col.model": ("model", "Модель"),
+    "cli.col.offered": ("offered", "Поступило"),
+    "cli.col.agents_needed": ("agents_needed", "Нужно операторов"),
+    "cli.col.agents_needed_with_shrinkage": ("agents_needed_with_shrinkage", "Нужно с учётом потерь времени"),
+    "cli.col.agents_scheduled": ("agents_scheduled", "По графику"),
+    "cli.col.agents_logged_in": ("agents_logged_in", "В системе"),
+}
+
+
+def set_language(lang: str | None) -> None:
+    """The language of what follows (None: English)."""
+    global _lang
+    _lang = pick_lang(lang)
+
+
+def language() -> str:
+    return _lang
+
+
+def russian() -> bool:
+    return _lang == "ru"
+
+
+def say(table: Table, key: str, /, **fields: object) -> str:
+    """``key`` of ``table`` in the current language (Russian from the catalogue), with ``{fields}`` filled in."""
+    english, fallback = table[key]
+    text = english if _lang == "en" else (lookup(key, _lang) or fallback)
+    return text.format(**fields) if fields else text
+
+
+def count(table: Plurals, key: str, n: int) -> str:
+    """A counted noun: ``1 call``/``5 calls``, ``1 звонок``/``2 звонка``/``5 звонков`` (CLDR, the catalogue's forms)."""
+    forms = table[key]
+    text: str | None
+    if _lang == "en":
+        text = forms["en"][0 if n == 1 else 1]
+    else:
+        text = translations(_lang).ngettext(key, key, n)
+        if text is None:  # added in code, catalogue not rebuilt yet
+            text = forms["ru"][_russian_form(n)]
+    return text.replace("{n}", number(n))
+
+
+def _russian_form(n: int) -> int:
+    if n % 10 == 1 and n % 100 != 11:
+        return 0
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1
+    return 2
+
+
+def number(value: float | int, decimals: int = 0) -> str:
+    """``12 345.6`` (English: grouped by a space) or ``12 345,6`` (Russian by CLDR: a no-break space, a comma)."""
+    if _lang == "en":
+        return f"{value:,.{decimals}f}".replace(",", " ")
+    from callkpi.i18n import format_number
+
+    return format_number(value, decimals, _lang)
+
+
+def percent(fraction: float, decimals: int = 1) -> str:
+    return f"{number(fraction * 100, decimals)}{' ' if _lang == 'en' else NBSP}%"
+
+
+def day(value: date) -> str:
+    """A date as the language writes it: ``2026-03-31`` (ISO) or ``31.03.2026``."""
+    if _lang == "en":
+        return value.isoformat()
+    from callkpi.i18n import format_date
+
+    return format_date(value, _lang)
+
+
+def moment(value: datetime) -> str:
+    """A date and time: ``2026-03-31 14:30:00`` or ``31.03.2026 14:30:00``."""
+    if _lang == "en":
+        return value.isoformat(sep=" ", timespec="seconds")
+    return f"{day(value.date())} {value:%H:%M:%S}"
+
+
+# Columns whose values are words of the catalogue (the web's tables ``direction.inbound``, ``outcome.answered``).
+_WORD_VALUES = {"direction": "direction.", "outcome": "outcome."}
+
+
+def value_text(column_name: str, value: str) -> str:
+    """A text value of a table as the language reads it: a direction or outcome in Russian, a ``day``
+    as ``31.03.2026``; any other value (names, ids) as it is."""
+    if _lang == "en":
+        return value
+    prefix = _WORD_VALUES.get(column_name)
+    if prefix is not None:
+        return lookup(prefix + value, _lang) or value
+    if column_name == "day" and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return day(date.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
+
+
+def column(name: str) -> str | None:
+    """A column header that is no metric in the current language, or None when the column has no words."""
+    if _lang == "en":
+        return None
+    key = f"cli.col.{name}"
+    if key in TABLE_STRINGS:
+        return say(TABLE_STRINGS, key)
+    return None
+
+
+assert set(LANGS) == {"en", "ru"}  # the tables hold these two
