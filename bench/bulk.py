@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import httpx
+
 from load import HOST, percentile, prepare, start_server, token_for
 
 REPORT = "/api/v1/kpi?by=agent,day"
