@@ -29,6 +29,9 @@ from callkpi.storage import Store
 # code and not on the draw; HYPOTHESIS_PROFILE=explore draws new inputs (./dev fuzz does so too).
 hypothesis_settings.register_profile("replay", derandomize=True, database=None)
 hypothesis_settings.register_profile("explore")
+# Compiled queries are not kept between processes in tests (tests/test_engine_saved_templates.py
+# switches it on in a folder of its own): a test's compile counts do not depend on earlier runs.
+os.environ["CALLKPI_CACHE_DIR"] = "off"
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "replay"))
 
 TESTS = Path(__file__).resolve().parent

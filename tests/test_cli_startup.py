@@ -8,6 +8,7 @@ libraries. And the messages a user meets first: a misspelt zone, metric or date.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib.metadata import version
@@ -171,3 +172,22 @@ def test_russian_dates_are_accepted_and_an_empty_period_says_where_the_data_is(m
     assert "2026-03-02 to 2026-03-02" in empty.stderr
     wrong = module_cli("kpi", "--db", db, "--from", "2018-13-01")
     assert wrong.exit_code == 2 and "31.03.2026" in wrong.stderr and "2026-03-31" in wrong.stderr
+
+
+def test_kpi_on_a_store_imports_no_pandas_and_a_repeat_no_ibis(tmp_path, db) -> None:
+    """`callkpi kpi` runs its query without pandas, scipy or statsmodels; run again in a fresh
+    process it reads its compiled SQL from the cache (callkpi.metrics.templates): no Ibis either."""
+    env = {"COLUMNS": "80", "PATH": "", "CALLKPI_CACHE_DIR": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join(sys.path)}  # this checkout's callkpi
+    for by in ((), ("--by", "agent"), ("--by", "day")):
+        runs = []
+        for _ in range(2):
+            done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(["kpi", "--db", str(db), *by,
+                                   "--format", "json"])], capture_output=True, text=True, timeout=300,
+                                  check=False, env=env)
+            output, _, listed = done.stdout.rpartition("\nMODULES ")
+            runs.append((output, set(json.loads(listed))))
+        (first, first_modules), (again, again_modules) = runs
+        assert first == again and json.loads(first)
+        assert not {"pandas", "scipy", "statsmodels"} & (first_modules | again_modules), by
+        assert "ibis" in first_modules and "ibis" not in again_modules and "sqlglot" not in again_modules, by

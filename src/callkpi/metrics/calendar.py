@@ -7,6 +7,8 @@ on the slice number; DST days get their 23 or 25 hours naturally.
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -37,16 +39,31 @@ def calendar_table(timezone: str, first_slice: int, last_slice: int, interval_mi
         times.append(f"{local.hour:02d}:{start_minute:02d}")
     return pa.table(
         {
-            "slice_id": pa.array(slices, pa.int64()),
-            "hour": pa.array(hours, pa.int64()),
-            "day": pa.array(days, pa.string()),
-            "week": pa.array(weeks, pa.string()),
-            "month": pa.array(months, pa.string()),
-            "interval": pa.array(intervals, pa.string()),
-            "weekday": pa.array(weekdays, pa.int64()),
-            "time_of_day": pa.array(times, pa.string()),
+            "slice_id": _int64s(slices),
+            "hour": _int64s(hours),
+            "day": _strings(days),
+            "week": _strings(weeks),
+            "month": _strings(months),
+            "interval": _strings(intervals),
+            "weekday": _int64s(weekdays),
+            "time_of_day": _strings(times),
         }
     )
+
+
+# The columns are made from buffers, not converted from Python values: pyarrow's first conversion
+# of a Python value imports pandas (half a second), which a report by day does not need.
+def _int64s(values: Sequence[int]) -> pa.Array:
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(array("q", values))])
+
+
+def _strings(values: Sequence[str]) -> pa.Array:
+    encoded = [value.encode() for value in values]
+    offsets = array("i", [0])
+    for item in encoded:
+        offsets.append(offsets[-1] + len(item))
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded))]
+    return pa.Array.from_buffers(pa.string(), len(values), buffers)
 
 
 def local_midnight_slice(day: date, timezone: str) -> int:

@@ -14,17 +14,16 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any
 
-import ibis
-import ibis.expr.operations as ops
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from callkpi.config import MetricParams
-from callkpi.metrics import rollup
+from callkpi.metrics import rollup, templates
 from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
 from callkpi.storage import Store
+from callkpi.storage.lazy import ibis, ops
 
 FILTERABLE = ("agent", "team", "queue", "campaign", "direction", "source", "pause_reason", "did", "trunk")
 
@@ -114,7 +113,12 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
            rollups, tuple(metric_ids), _shape(query))
     template = _TEMPLATES.get(key)
     if template is None:
-        template = _template(store, query, registry, metrics, context, rollups)
+        saved = templates.key(store, version, rollups, metric_ids, _shape(query)) if registry is REGISTRY else None
+        template = _from_saved(templates.load(saved)) if saved else None
+        if template is None:
+            template = _template(store, query, registry, metrics, context, rollups)
+            if saved:
+                templates.save(saved, _to_saved(template))
         _TEMPLATES[key] = template
         while len(_TEMPLATES) > _TEMPLATE_CACHE_SIZE:
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
@@ -122,7 +126,7 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     if template.sql is None:
         return KpiResult(query.by, tuple(metric_ids), pa.table({}), notes, query.params)
     for name, calendar in template.calendars.items():
-        store.connection.register(name, calendar)
+        store.connection.register(name, calendar_table(*calendar))
     values = _bound_values(query, template.placeholders, context)
     table = _nan_as_null(store.connection.sql(template.sql, params=values).to_arrow_table())
     probes = [f"{_PROBE}{m}" for m in template.optional]
@@ -143,8 +147,32 @@ class _Template:
     optional: list[str]
     notes: list[str]
     placeholders: dict[str, str]  # parameter name -> the literal that stands for it in the SQL
-    calendars: dict[str, pa.Table]
+    calendars: dict[str, CalendarSpec]  # the calendars the SQL reads, by name
     reasoned: list[str] = field(default_factory=list)  # metrics with a reason column (why null)
+
+
+CalendarSpec = tuple[str, int, int, int]  # calendar_table's arguments: zone, first and last slice, interval
+
+
+def _to_saved(template: _Template) -> dict[str, Any]:
+    """The template as JSON values, to keep for another process (callkpi.metrics.templates)."""
+    return {"sql": template.sql, "supported": sorted(template.supported), "optional": template.optional,
+            "notes": template.notes, "placeholders": template.placeholders,
+            "calendars": {name: list(spec) for name, spec in template.calendars.items()},
+            "reasoned": template.reasoned}
+
+
+def _from_saved(saved: dict[str, Any] | None) -> _Template | None:
+    """A template kept by :func:`_to_saved`; None when there is none or it does not read as one."""
+    if saved is None:
+        return None
+    try:
+        calendars = {str(name): (str(zone), int(first), int(last), int(minutes))
+                     for name, (zone, first, last, minutes) in saved["calendars"].items()}
+        return _Template(saved["sql"], set(saved["supported"]), list(saved["optional"]), list(saved["notes"]),
+                         dict(saved["placeholders"]), calendars, list(saved["reasoned"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 _TEMPLATES: dict[tuple, _Template] = {}
@@ -254,7 +282,7 @@ def _template(
     shaped, placeholders = _placeholder_query(query)
     measure_ids = _needed_measures(metrics)
     notes: list[str] = []
-    calendars: dict[str, pa.Table] = {}
+    calendars: dict[str, CalendarSpec] = {}
     build = _Build(store, shaped, calendars, placeholders)
     plan = _RollupPlan.of(build, context) if rollups and registry is REGISTRY else None
     stand_in = context
@@ -306,7 +334,7 @@ class _Build:
 
     store: Store
     query: KpiQuery
-    calendars: dict[str, pa.Table]
+    calendars: dict[str, CalendarSpec]
     placeholders: dict[str, str]
 
     def slice_range(self) -> tuple[int | None, int | None]:
@@ -319,7 +347,7 @@ class _Build:
         digest = hashlib.sha1(f"{params.timezone}|{first}|{last}|{params.interval_minutes}".encode()).hexdigest()
         name = f"callkpi_calendar_{digest[:16]}"
         self.store.connection.register(name, data)
-        self.calendars[name] = data
+        self.calendars[name] = (params.timezone, first, last, params.interval_minutes)
         return self.store.table(name).select("slice_id", *time_dims)
 
 
@@ -386,8 +414,9 @@ def _fact_parts(
     return supported, parts
 
 
-# Aggregates that need every value of a group (not a running total) are dear over all rows.
-_HOLISTIC = (ops.CountDistinct, ops.Median, ops.Quantile, ops.MultiQuantile)
+def _holistic() -> tuple[type, ...]:
+    """Aggregates that need every value of a group (not a running total): dear over all rows."""
+    return (ops.CountDistinct, ops.Median, ops.Quantile, ops.MultiQuantile)
 
 
 def _raw_parts(table: ibis.Table, by: Sequence[str], aggregates: dict[str, ibis.Value]) -> list[ibis.Table]:
@@ -398,7 +427,7 @@ def _raw_parts(table: ibis.Table, by: Sequence[str], aggregates: dict[str, ibis.
     by_condition: dict[ibis.Value, dict[str, ibis.Value]] = {}
     for measure_id, value in aggregates.items():
         op = value.op()
-        if isinstance(op, _HOLISTIC) and op.where is not None:
+        if isinstance(op, _holistic()) and op.where is not None:
             condition = next((c for c in by_condition if c.equals(op.where.to_expr())), op.where.to_expr())
             by_condition.setdefault(condition, {})[measure_id] = op.copy(where=None).to_expr()
         else:
@@ -564,7 +593,9 @@ def _nan_as_null(table: pa.Table) -> pa.Table:
     """NaN from engines (0/0 in a formula) becomes null, the value every surface shows as empty."""
     for index, column in enumerate(table.columns):
         if pa.types.is_floating(column.type):
-            cleaned = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+            # The null made from an array, not from a Python value: pyarrow's first conversion of a
+            # Python value imports pandas (half a second), which a CLI command does not need.
+            cleaned = pc.if_else(pc.is_nan(column), pa.nulls(1, column.type)[0], column)
             table = table.set_column(index, table.field(index), cleaned)
     return table
 
@@ -578,7 +609,7 @@ def _probed(metric: Metric, registry: Registry) -> tuple[str, ...]:
 
 def _zero_or_null(column: pa.ChunkedArray) -> int:
     """Rows where a recording count is 0 or null (the component is not recorded there)."""
-    return column.null_count + int(pc.sum(pc.equal(column, 0)).as_py() or 0)
+    return column.null_count + int(pc.sum(pc.invert(_nonzero(column))).as_py() or 0)
 
 
 def _true_rows(column: pa.ChunkedArray) -> int:
@@ -597,7 +628,13 @@ def _null_reason_notes(metrics: Sequence[Metric], nulled: dict[str, int], rows: 
 
 
 def _any_nonzero(column: pa.ChunkedArray) -> bool:
-    return bool(pc.any(pc.not_equal(column, 0)).as_py())
+    return bool(pc.any(_nonzero(column)).as_py())
+
+
+def _nonzero(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where a number is not 0 (null stays null), without a Python scalar to compare with (see
+    :func:`_nan_as_null`): a number cast to boolean is just that."""
+    return column.cast(pa.bool_())
 
 
 def _rows(table: pa.Table) -> list[dict[str, Any]]:

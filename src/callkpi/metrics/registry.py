@@ -15,9 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
-import ibis
-
 from callkpi.config import MetricParams
+from callkpi.storage.lazy import ibis
 
 # "ratio" is a share of a whole, always within 0..1 (shown as a percentage); "percent" is a signed,
 # unbounded rate also shown as a percentage (ROI, annualised turnover); "per_number" is a count per
@@ -60,8 +59,8 @@ class BuiltFact(Fact):
         return self.prepare(table) if self.prepare else table
 
 
-MeasureFn = Callable[[ibis.Table, MetricParams, Context], ibis.Value]
-RowFn = Callable[[ibis.Table, MetricParams, Context], ibis.Value]
+MeasureFn = Callable[["ibis.Table", MetricParams, Context], "ibis.Value"]
+RowFn = Callable[["ibis.Table", MetricParams, Context], "ibis.Value"]
 Agg = Literal["count", "sum", "max", "min", "median", "nunique"]
 
 
@@ -107,7 +106,7 @@ class Measure:
         return ibis.ifelse(self.counts(t, p, c).fill_null(False), value, 0.0).fill_null(0.0)
 
 
-ComputeFn = Callable[[Mapping[str, ibis.Value], MetricParams], ibis.Value]
+ComputeFn = Callable[[Mapping[str, "ibis.Value"], MetricParams], "ibis.Value"]
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,6 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import ibis
-import ibis.expr.operations as ops
 import pyarrow as pa
 
 from callkpi.config import MetricParams, Settings, effective_params
@@ -46,6 +44,7 @@ from callkpi.model.rollup_schema import ROLLUP_TABLE_PREFIX, rollup_table_name
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.model.working_tables import ROLLUP_DIRTY, ROLLUP_MAP, ROLLUP_TOUCHED_CALLS
 from callkpi.storage import Store
+from callkpi.storage.lazy import ibis, ops
 
 TimeGrain = Literal["slice", "day"]
 Reaggregation = Literal["sum", "max", "min"]

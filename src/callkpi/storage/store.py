@@ -13,16 +13,18 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import ibis
-import pyarrow as pa
 
 from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
 from callkpi.model.speech_schema import SPEECH_TABLES
+
+if TYPE_CHECKING:  # Ibis and pyarrow are imported where they are used (see callkpi.storage.lazy)
+    import ibis
+    import pyarrow as pa
 
 
 class StoreLocked(duckdb.IOException):
@@ -162,6 +164,8 @@ class Store:
     @property
     def ibis(self) -> Any:
         if self._ibis is None:
+            import ibis
+
             self._ibis = ibis.duckdb.from_connection(self._con)
         return self._ibis
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import ibis
-from ibis.common.exceptions import TableNotFound
-
 from callkpi.config import MetricParams
 from callkpi.metrics.registry import (
     Agg,
@@ -22,11 +19,12 @@ from callkpi.metrics.registry import (
 )
 from callkpi.model.business_schema import arrow_records
 from callkpi.model.schema import Table
+from callkpi.storage.lazy import ibis
 
 REGISTRY = Registry()
 
 
-RowFilter = Callable[[ibis.Table, MetricParams], ibis.Value]
+RowFilter = Callable[["ibis.Table", MetricParams], "ibis.Value"]
 
 
 def measure(measure_id: str, fact: str, agg: Agg, expr: RowFn | None = None, where: RowFn | None = None,
@@ -97,6 +95,8 @@ def metric(
 def stored_or_empty(backend: Any, name: str, declared: Mapping[str, Table]) -> ibis.Table:
     """The stored table, or an empty one of its declared schema when the store predates it; columns
     added to the model since the store was written (a read-only open does not add them) read as null."""
+    from ibis.common.exceptions import TableNotFound
+
     try:
         table = backend.table(name)
     except TableNotFound:

@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import ibis
-
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue._build import REGISTRY, count, measure, metric, stored_or_empty, total
 from callkpi.metrics.catalogue.handling import al_handled
@@ -33,6 +31,7 @@ from callkpi.model.business_schema import (
     SURVEYS,
 )
 from callkpi.model.schema import Table
+from callkpi.storage.lazy import ibis
 
 ATTRIBUTION_RULE = (
     "Attribution: a deal counts for its named call, else for the last handled call with the deal's customer "

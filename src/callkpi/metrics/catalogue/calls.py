@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ibis
-
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue._build import count, measure, metric
 from callkpi.metrics.registry import Context, Ratio, Value
+from callkpi.storage.lazy import ibis
 
 CALLS = "calls"
 

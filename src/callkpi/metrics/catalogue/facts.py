@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import ibis
-
 from callkpi.metrics.catalogue._build import REGISTRY
 from callkpi.metrics.registry import Fact
+from callkpi.storage.lazy import ibis
 
 COMMON_DIMS = {"agent": "agent", "queue": "queue", "direction": "direction", "source": "source"}
 

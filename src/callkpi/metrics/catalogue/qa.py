@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis
-
 from callkpi.metrics.catalogue._build import REGISTRY, count, measure, metric, stored_or_empty, total
 from callkpi.metrics.catalogue.handling import al_handled
 from callkpi.metrics.registry import BuiltFact, Ratio, Value
 from callkpi.model.qa_schema import QA_REVIEWS
+from callkpi.storage.lazy import ibis
 
 QUALITY = "quality"
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import ibis
-
 from callkpi.config import MetricParams
 from callkpi.metrics.catalogue._build import count, measure, metric, total
 from callkpi.metrics.registry import Context, Ratio, Value, ratio, when_recorded
+from callkpi.storage.lazy import ibis
 
 QUEUE = "queue"
 
