@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import duckdb
 import ibis
@@ -68,8 +68,18 @@ def _connect(path: str, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, boo
         raise
 
 
+ParamKind = Literal["string", "int", "timestamp"]
+
+
 class Store:
-    """A callkpi database: the canonical tables in one DuckDB file (or in memory)."""
+    """A callkpi database: the canonical tables in one DuckDB file (or in memory).
+
+    The KPI engine talks to a store only through its *engine seam* (:attr:`dialect`,
+    :meth:`compile`, :meth:`parameter`, :meth:`query_arrow`, :meth:`register_arrow`,
+    :meth:`table_sizes`, :meth:`fetch_all`), so another engine's store
+    (:class:`callkpi.storage.clickhouse.ClickHouseStore`) runs the same registry."""
+
+    dialect = "duckdb"
 
     # Committed transactions of this process (any store): cached facts about the data are kept
     # only while it stays the same.
@@ -180,6 +190,34 @@ class Store:
 
     def fetch_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.ibis.to_pyarrow(expr)
+
+    # -- the engine seam -------------------------------------------------------------------
+    def compile(self, expr: ibis.Expr) -> str:
+        """The SQL of an Ibis expression in this store's dialect."""
+        return str(self.ibis.compile(expr))
+
+    def parameter(self, name: str, kind: ParamKind) -> str:
+        """How a bound parameter is written in this store's SQL (DuckDB: ``$name``, any type)."""
+        return f"${name}"
+
+    def query_arrow(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:
+        """Run SQL (with the parameters :meth:`parameter` wrote) and return the result as Arrow."""
+        return self._con.sql(sql, params=params).to_arrow_table()
+
+    def register_arrow(self, name: str, data: pa.Table) -> None:
+        """Make an Arrow table readable by name for this connection's queries (a calendar)."""
+        self._con.register(name, data)
+
+    def fetch_all(self, sql: str, params: list[object] | None = None) -> list[tuple]:
+        """Rows of a query of the store's own (portable) SQL, with positional ``?`` parameters."""
+        return self._con.execute(sql, params or []).fetchall()
+
+    def table_sizes(self) -> dict[str, int]:
+        """Every stored (non-temporary) table and its estimated number of rows."""
+        rows = self._con.execute(
+            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+        ).fetchall()
+        return {str(name): int(size or 0) for name, size in rows}
 
 
 def _default_memory_limit() -> str:
