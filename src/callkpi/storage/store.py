@@ -191,6 +191,27 @@ class Store:
     def fetch_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.ibis.to_pyarrow(expr)
 
+    def stream_table(self, name: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """The rows of a table as Arrow batches of at most ``rows`` rows (bounded memory)."""
+        reader = self._con.cursor().sql(f'SELECT * FROM "{name}"').to_arrow_reader(rows)  # noqa: S608
+        yield from reader
+
+    # -- copying between engines (callkpi.storage.copy) ------------------------------------
+    def create_table_for(self, name: str, schema: pa.Schema) -> None:
+        """Create a table the model does not name (a rollup, a web table) from its Arrow schema, if missing."""
+        empty = schema.empty_table()
+        self._con.register("_callkpi_new_table", empty)
+        try:
+            self._con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _callkpi_new_table')  # noqa: S608
+        finally:
+            self._con.unregister("_callkpi_new_table")
+
+    def arrow_schema(self, name: str) -> pa.Schema:
+        return self._con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema  # noqa: S608
+
+    def truncate(self, name: str) -> None:
+        self._con.execute(f'DELETE FROM "{name}"')  # noqa: S608 - a table name of the store
+
     # -- the engine seam -------------------------------------------------------------------
     def compile(self, expr: ibis.Expr) -> str:
         """The SQL of an Ibis expression in this store's dialect."""
