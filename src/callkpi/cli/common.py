@@ -53,7 +53,7 @@ def resolve_store(db: str | None, *, must_exist: bool = True) -> str:
     location = db or os.environ.get("CALLKPI_DB") or str(default_db_path())
     if not is_store_url(location):
         return str(existing_db(Path(location)) if must_exist else Path(location))
-    if must_exist and location.lower().startswith("chdb://") and not Path(location[len("chdb://"):]).exists():
+    if must_exist and location.lower().startswith("chdb://") and not Path(location[7:].split("?")[0]).exists():
         fail(f"{location}: no ClickHouse store there yet; fill one with `callkpi copy --to {location}`")
     return location
 

@@ -1,7 +1,8 @@
 """A callkpi store on ClickHouse: the same canonical tables, the same metric registry.
 
 Two ways in, one SQL: ``chdb:///path/to/dir`` runs the ClickHouse engine in-process (chDB, the
-``clickhouse`` extra), ``clickhouse://user:password@host:8123/db`` talks to a server through
+``clickhouse`` extra; ``?database=NAME`` picks a database in it, as chDB opens one directory per
+process at a time), ``clickhouse://user:password@host:8123/db`` talks to a server through
 clickhouse-connect (the official driver; install it beside the extra). The KPI engine reaches the
 store through the engine seam of :class:`callkpi.storage.store.Store`: Ibis expressions compile
 for ClickHouse with the exact aggregates DuckDB computes (see :class:`ExactClickHouseCompiler`),
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -221,14 +222,23 @@ def _cast(column: pa.ChunkedArray, wanted: pa.DataType) -> pa.ChunkedArray:
 class _Chdb:
     """The ClickHouse engine in this process (chDB), over a directory."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, url: str) -> None:
         try:
             import chdb
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise RuntimeError("chdb:// needs chDB: pip install 'callkpi[clickhouse]'") from exc
+        parts = urlsplit(url)
+        path = unquote(parts.netloc + parts.path)
+        # chDB holds one directory per process at a time; databases in it are as many as wanted.
         self._con = chdb.connect(path or ":memory:")
         for name, value in SESSION_SETTINGS.items():
             self._con.query(f"SET {name} = {_setting_literal(value)}")
+        database = parse_qs(parts.query).get("database", [""])[0]
+        if database:
+            if not re.fullmatch(r"\w+", database):
+                raise ValueError(f"database name {database!r}: letters, digits and _ only")
+            self._con.query(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+            self._con.query(f"USE `{database}`")
 
     def query_arrow(self, sql: str, params: dict[str, object]) -> pa.Table:
         return self._con.query(sql, "ArrowTable", params=_text_params(params) or None)
@@ -351,8 +361,8 @@ class ClickHouseStore:
             raise ValueError(f"not a ClickHouse URL: {url!r} (chdb:///dir or clickhouse://user@host:8123/db)")
         self.path = url
         self.read_only = read_only
-        scheme, rest = url.split("://", 1)
-        self._engine: _Chdb | _Server = _Chdb(rest) if scheme.lower() == "chdb" else _Server(url)
+        scheme = url.split("://", 1)[0].lower()
+        self._engine: _Chdb | _Server = _Chdb(url) if scheme == "chdb" else _Server(url)
         self._schemas: dict[str, ibis.Schema] = {}
         self._registered: set[str] = set()
         self.ibis = _IbisSide(self)
