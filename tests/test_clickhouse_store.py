@@ -149,3 +149,21 @@ def test_duckdb_only_commands_refuse_a_clickhouse_url(cli, tmp_path: Path) -> No
 def test_kpi_on_a_missing_chdb_store_says_so(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = cli("kpi", "--db", f"chdb://{tmp_path / 'none'}")
     assert result.exit_code == 2 and "callkpi copy --to" in result.output
+
+
+def test_a_metric_listed_unsupported_on_clickhouse_is_null_with_a_note(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The support table is obeyed, not only documented: such a metric is never a number there."""
+    from callkpi.metrics import backends
+    from conftest import kpi_result, load_scenario
+
+    monkeypatch.setitem(backends.CLICKHOUSE_UNSUPPORTED, "aht_s", "a test says so")
+    with Store(tmp_path / "a.duckdb") as duck, open_store(f"chdb://{tmp_path / 'ch'}") as ch:
+        load_scenario(duck, tmp_path, "acw.queue_log")
+        copy_store(duck, ch)
+        on_duck = kpi_result(duck, ["agent"], metrics=["aht_s", "calls_handled"])
+        on_ch = kpi_result(ch, ["agent"], metrics=["aht_s", "calls_handled"])
+    assert any(r["aht_s"] is not None for r in on_duck.rows)
+    assert all(r["aht_s"] is None for r in on_ch.rows)
+    assert [r["calls_handled"] for r in on_ch.rows] == [r["calls_handled"] for r in on_duck.rows]
+    assert "aht_s: not supported on ClickHouse yet (a test says so); shown as null" in on_ch.notes

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from callkpi.config import MetricParams
-from callkpi.metrics import rollup
+from callkpi.metrics import backends, rollup
 from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
@@ -126,7 +126,21 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     unrecorded = {m: _zero_or_null(table[probe]) for m, probe in zip(template.optional, probes, strict=True)}
     table = table.drop_columns(probes)
     notes.extend(_missing_notes(metrics, template.supported, present, table, unrecorded, registry))
+    table = _unsupported_as_null(table, store.dialect, metric_ids, notes)
     return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
+
+
+def _unsupported_as_null(table: pa.Table, engine: str, metric_ids: Sequence[str], notes: list[str]) -> pa.Table:
+    """Metrics the store's engine does not run yet (callkpi.metrics.backends) are null, with a note:
+    never a number that engine computes differently."""
+    for metric_id in metric_ids:
+        if engine == "clickhouse" and metric_id in backends.CLICKHOUSE_UNSUPPORTED:
+            index = table.column_names.index(metric_id)
+            column = pa.nulls(table.num_rows, table.schema.field(index).type)
+            table = table.set_column(index, table.schema.field(index), column)
+            notes.append(f"{metric_id}: not supported on ClickHouse yet "
+                         f"({backends.CLICKHOUSE_UNSUPPORTED[metric_id]}); shown as null")
+    return table
 
 
 @dataclass

@@ -1,15 +1,10 @@
 from pathlib import Path
 from typing import Any
 
+from callkpi.storage.locations import is_store_url
 from callkpi.storage.store import Store, first_row
 
 __all__ = ["Store", "first_row", "is_store_url", "open_store"]
-
-
-def is_store_url(location: object) -> bool:
-    """True for a ClickHouse store's URL (``chdb:///dir``, ``clickhouse://user@host:8123/db``)."""
-    text = str(location)
-    return text.split(":", 1)[0].lower() in ("chdb", "clickhouse", "clickhouses") and "://" in text
 
 
 def open_store(location: str | Path, *, read_only: bool = False) -> Any:

@@ -33,7 +33,7 @@ from ibis.backends.sql.compilers.clickhouse import ClickHouseCompiler
 from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
-from callkpi.storage import is_store_url
+from callkpi.storage.locations import is_store_url
 from callkpi.storage.store import ParamKind
 
 MODEL_TABLES: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES)
