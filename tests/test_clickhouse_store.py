@@ -167,3 +167,12 @@ def test_a_metric_listed_unsupported_on_clickhouse_is_null_with_a_note(tmp_path:
     assert all(r["aht_s"] is None for r in on_ch.rows)
     assert [r["calls_handled"] for r in on_ch.rows] == [r["calls_handled"] for r in on_duck.rows]
     assert "aht_s: not supported on ClickHouse yet (a test says so); shown as null" in on_ch.notes
+
+
+def test_a_keyed_table_is_read_one_row_per_key(tmp_path: Path) -> None:
+    """agents is a ReplacingMergeTree: a second row of an agent replaces the first at once (as
+    INSERT OR REPLACE does in DuckDB), so joining agents for the team counts each call once."""
+    with ClickHouseStore(f"chdb://{tmp_path / 'ch'}") as store:
+        store.append_arrow("agents", pa.table({"agent": ["1001"], "team": ["old"]}))
+        store.append_arrow("agents", pa.table({"agent": ["1001"], "team": ["new"]}))
+        assert store.fetch_all("SELECT agent, team FROM agents") == [("1001", "new")]

@@ -38,8 +38,9 @@ from callkpi.storage.store import ParamKind
 
 MODEL_TABLES: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES)
 # Every query runs with these: outer joins give NULL (not 0 or '') where a side has no row, as in
-# SQL and DuckDB; times are UTC whatever the server's zone.
-SESSION_SETTINGS = {"join_use_nulls": 1, "session_timezone": "UTC"}
+# SQL and DuckDB; times are UTC whatever the server's zone; a keyed (ReplacingMergeTree) table is
+# read as FINAL, one row per key, before its background merges have run.
+SESSION_SETTINGS = {"join_use_nulls": 1, "session_timezone": "UTC", "final": 1}
 
 
 def is_clickhouse_url(text: object) -> bool:
@@ -279,7 +280,7 @@ class _Server:
             settings=SESSION_SETTINGS)
 
     def query_arrow(self, sql: str, params: dict[str, object]) -> pa.Table:
-        return self._client.query_arrow(sql, parameters=_text_params(params) or None)
+        return self._client.query_arrow(sql, parameters=_text_params(params) or None, use_strings=True)
 
     def command(self, sql: str, params: dict[str, object] | None = None) -> None:
         self._client.command(sql, parameters=_text_params(params or {}) or None)
@@ -288,9 +289,10 @@ class _Server:
         self._client.insert_arrow(table, data)
 
     def stream(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
-        with self._client.query_arrow_stream(sql) as batches:
-            for batch in batches:
-                yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=rows)
+        with self._client.query_arrow_stream(sql, use_strings=True) as blocks:
+            for block in blocks:  # an Arrow table per ClickHouse block
+                table = block if isinstance(block, pa.Table) else pa.Table.from_batches([block])
+                yield from table.to_batches(max_chunksize=rows)
 
     def close(self) -> None:
         self._client.close()
