@@ -176,3 +176,20 @@ def test_a_keyed_table_is_read_one_row_per_key(tmp_path: Path) -> None:
         store.append_arrow("agents", pa.table({"agent": ["1001"], "team": ["old"]}))
         store.append_arrow("agents", pa.table({"agent": ["1001"], "team": ["new"]}))
         assert store.fetch_all("SELECT agent, team FROM agents") == [("1001", "new")]
+
+
+def test_copy_back_keeps_the_keys_of_the_web_tables(tmp_path: Path) -> None:
+    """A model table missing in the destination is created by its own definition (a DuckDB key, a
+    ClickHouse ReplacingMergeTree), not only from the rows' Arrow types: `serve` on a store copied
+    back still replaces its users by name."""
+    from callkpi.queries.web_tables import ensure_web_schema
+
+    with Store(tmp_path / "a.duckdb") as duck, open_store(f"chdb://{tmp_path / 'ch'}") as ch:
+        ensure_web_schema(duck)
+        copy_store(duck, ch)
+        engines = dict(ch.fetch_all("SELECT name, engine FROM system.tables WHERE database = currentDatabase()"))
+        assert engines["web_users"] == "ReplacingMergeTree"
+        with Store(tmp_path / "b.duckdb") as back:
+            copy_store(ch, back)
+            keys = back.fetch_all("SELECT constraint_type FROM duckdb_constraints() WHERE table_name = 'web_users'")
+            assert ("PRIMARY KEY",) in keys

@@ -33,7 +33,7 @@ from ibis.backends.sql.compilers.clickhouse import ClickHouseCompiler
 from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
-from callkpi.storage.locations import is_store_url
+from callkpi.storage.locations import is_store_url, model_table
 from callkpi.storage.store import ParamKind
 
 MODEL_TABLES: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES)
@@ -388,8 +388,10 @@ class ClickHouseStore:
         self.set_meta("schema_version", str(SCHEMA_VERSION))
 
     def create_table_for(self, name: str, schema: pa.Schema) -> None:
-        """Create a table the model does not name (a rollup) from its Arrow schema, if missing."""
-        self._engine.command(arrow_ddl(name, schema))
+        """Create a table, if missing: by the model's definition when it has one (the web's users,
+        the alerts), else (a rollup) from its Arrow schema."""
+        table = model_table(name)
+        self._engine.command(clickhouse_ddl(table) if table is not None else arrow_ddl(name, schema))
         self._schemas.pop(name, None)
 
     def arrow_schema(self, name: str) -> pa.Schema:

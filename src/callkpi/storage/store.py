@@ -22,6 +22,7 @@ import pyarrow as pa
 from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
+from callkpi.storage.locations import model_table
 
 
 class StoreLocked(duckdb.IOException):
@@ -198,7 +199,12 @@ class Store:
 
     # -- copying between engines (callkpi.storage.copy) ------------------------------------
     def create_table_for(self, name: str, schema: pa.Schema) -> None:
-        """Create a table the model does not name (a rollup, a web table) from its Arrow schema, if missing."""
+        """Create a table, if missing: by the model's definition (keys included) when it has one, else
+        (a rollup) from its Arrow schema."""
+        table = model_table(name)
+        if table is not None:
+            self._con.execute(table.ddl())
+            return
         empty = schema.empty_table()
         self._con.register("_callkpi_new_table", empty)
         try:
