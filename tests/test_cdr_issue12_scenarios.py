@@ -264,3 +264,35 @@ def test_a_ring_group_forward_placed_by_the_pbx_is_no_callback(store: Store, tmp
     load(store, tmp_path, PBX_FORWARD, settings=Settings.model_validate({"phone": MX_PHONE}))
     assert total(store, metrics=["calls_missed", "calls_outbound", "callback_rate", "missed_unreturned"]) == {
         "calls_missed": 1, "calls_outbound": 1, "callback_rate": 0.0, "missed_unreturned": 1}
+
+
+SUMMARY_ROWS = "summary_rows.cdr.csv"
+
+
+def test_summary_rows_answered_with_no_talk_are_answered_by_the_pbx(store: Store, tmp_path: Path) -> None:
+    """A 6-column "CDR report" (calldate, src, dst, duration, billsec, disposition; CR LF lines), one row
+    per call, no channels:
+
+        09:00 114 -> 113        ANSWERED 6 s billsec      internal, a person talked 6 s
+        09:10 114 -> 110        ANSWERED 0 s              internal, answered by the PBX (no talk)
+        09:20 114 -> 109        NO ANSWER                 internal, not answered
+        09:30 912345678 -> 113  ANSWERED 60 s             inbound, 113 talked 60 s
+        09:40 912345679 -> 113  NO ANSWER                 inbound, missed
+        09:50 912345670 -> 600  ANSWERED 0 s              inbound, answered by the PBX: missed, no talk
+        10:00 114 -> 912345671  ANSWERED 0 s              outbound, only the PBX answered: 114's dial failed
+    """
+    load(store, tmp_path, SUMMARY_ROWS)
+    outcomes = [(r["direction"], r["outcome"], r["talk_s"]) for r in query_rows(
+        store, "SELECT direction, outcome, talk_s FROM calls ORDER BY start_utc")]
+    assert outcomes == [("internal", "answered", 6.0), ("internal", "answered_by_pbx", None),
+                        ("internal", "no_answer", None), ("inbound", "answered", 60.0),
+                        ("inbound", "no_answer", None), ("inbound", "answered_by_pbx", None),
+                        ("outbound", "answered_by_pbx", None)]
+    assert total(store, metrics=["calls_inbound", "calls_internal", "calls_missed", "calls_outbound"]) == {
+        "calls_inbound": 3, "calls_internal": 3, "calls_missed": 2, "calls_outbound": 1}
+    legs = query_rows(store, "SELECT agent, outcome, talk_s FROM agent_legs ORDER BY offer_utc")
+    assert legs == [{"agent": "113", "outcome": "answered", "talk_s": 60.0},
+                    {"agent": "113", "outcome": "no_answer", "talk_s": None},
+                    {"agent": "114", "outcome": "failed", "talk_s": None}]
+    talk = query_rows(store, "SELECT sum(talk_s) AS talk FROM calls WHERE answered")[0]["talk"]
+    assert talk == 66.0  # 6 + 60: the two PBX answers add no talk

@@ -51,6 +51,23 @@ def test_qa_scorecards_and_queue_take_config_like_every_command(cli, reviewed: P
         assert result.exit_code != 0 and "settings:" in result.output, command
 
 
+def test_every_qa_command_takes_config(cli, reviewed: Path, tmp_path: Path) -> None:
+    """qa reviews and qa import-scorecards too (item 7: one rule for every command); a broken file is an error."""
+    config = tmp_path / "callkpi.toml"
+    config.write_text('[params]\ntimezone = "Europe/Moscow"\n', encoding="utf-8")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[params]\nno_such_setting = 1\n", encoding="utf-8")
+    cards = tmp_path / "cards.yaml"
+    assert cli("qa", "scorecards", "--db", reviewed, "--output", cards).exit_code == 0
+    listed = cli("qa", "reviews", "--db", reviewed, "--config", config, "--format", "json")
+    assert listed.exit_code == 0, listed.output
+    assert len(json.loads(listed.stdout)) == 10
+    commands = (("qa", "reviews"), ("qa", "import-scorecards", cards), ("qa", "sample"), ("qa", "report", "trend"))
+    for command in commands:
+        result = cli(*command, "--db", reviewed, "--config", broken)
+        assert result.exit_code != 0 and "settings:" in result.output, command
+
+
 def test_needs_work_share_is_one_minus_the_pass_rate_without_float_tails(cli, reviewed: Path) -> None:
     as_json = cli("qa", "report", "trend", "--by", "month", "--db", reviewed, "--format", "json")
     assert as_json.exit_code == 0, as_json.output

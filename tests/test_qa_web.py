@@ -80,7 +80,7 @@ def test_a_correction_adds_a_version_and_the_kpi_follows(web: Web) -> None:
         "reason": "next step was agreed", "scores": {**SCORES, "next step agreed": 1}})
     assert fixed.status_code == 201, fixed.text
     assert fixed.json()["version"] == 2 and fixed.json()["cqr"] == pytest.approx(100 * 7.5 / 9)
-    listed = web.api("/api/v1/qa/reviews", params={"call_id": call}).json()
+    listed = web.api("/api/v1/qa/reviews", params={"call_id": call}).json()["items"]
     assert [(r["version"], r["cqr"]) for r in listed] == [(2, pytest.approx(100 * 7.5 / 9))]
     kpi = web.api("/api/v1/kpi", params={"by": "agent", "metrics": "cqr,qa_reviews", **PERIOD}).json()
     assert next(r for r in kpi if r["agent"] == "1002")["cqr"] == pytest.approx(100 * 7.5 / 9)
@@ -106,9 +106,9 @@ def test_the_sample_endpoint_fills_the_queue(web: Web) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["handled"] == 6 and body["sampled"] == 3  # round(2 x 0.3) = 1 call per agent
-    queue = web.api("/api/v1/qa/queue").json()
+    queue = web.api("/api/v1/qa/queue").json()["items"]
     assert {q["agent"] for q in queue if str(q["day"]) == "2026-03-03"} == {"1001", "1002", "1003"}
-    sup_queue = web.api("/api/v1/qa/queue", "sup").json()
+    sup_queue = web.api("/api/v1/qa/queue", "sup").json()["items"]
     assert sup_queue and {q["queue"] for q in sup_queue} == {"support"}
     assert web.post("/api/v1/qa/sample", "sup", json={"day": "2026-03-03", "rules": ["nope"]}).status_code == 400
 
@@ -124,7 +124,7 @@ def test_an_agent_cannot_score(web: Web) -> None:
 def test_an_agent_sees_only_their_own_reviews(web: Web) -> None:
     mine = score(web, calls_of(web.store, "1001")[1]).json()
     theirs = score(web, calls_of(web.store, "1003")[0]).json()
-    listed = web.api("/api/v1/qa/reviews", "agent1").json()
+    listed = web.api("/api/v1/qa/reviews", "agent1").json()["items"]
     assert listed and {r["agent"] for r in listed} == {"1001"}
     assert web.api(f"/api/v1/qa/reviews/{mine['review_id']}", "agent1").status_code == 200
     assert web.api(f"/api/v1/qa/reviews/{theirs['review_id']}", "agent1").status_code == 403
@@ -135,7 +135,7 @@ def test_a_supervisor_scores_only_calls_of_their_queues(web: Web) -> None:
     assert score(web, calls_of(web.store, "1002")[1], "sup").status_code == 403
     own = score(web, calls_of(web.store, "1003")[1], "sup")
     assert own.status_code == 201
-    listed = web.api("/api/v1/qa/reviews", "sup").json()
+    listed = web.api("/api/v1/qa/reviews", "sup").json()["items"]
     assert listed and {r["queue"] for r in listed} == {"support"}
 
 
@@ -148,7 +148,7 @@ def test_the_agent_acknowledges_or_disputes_their_review(web: Web) -> None:
     answered = web.post(path, "agent3", json={"response": "disputed", "comment": "the client hung up"})
     assert answered.status_code == 200
     assert answered.json()["response"]["response"] == "disputed"
-    listed = web.api("/api/v1/qa/reviews", "agent3").json()
+    listed = web.api("/api/v1/qa/reviews", "agent3").json()["items"]
     assert next(r for r in listed if r["review_id"] == review["review_id"])["response"] == "disputed"
 
 

@@ -252,7 +252,7 @@ def test_agent_reviews_are_their_own(anonymous: TestClient, pages: dict[str, Tes
     assert theirs, "the simulated centre has QA reviews of agent_b"
     listed = api(anonymous, centre, "agent_a", "/api/v1/qa/reviews", params={"limit": 1000})
     assert listed.status_code == 200
-    assert {r["review_id"] for r in listed.json()} <= centre.facts.reviews[centre.agent_a]
+    assert {r["review_id"] for r in listed.json()["items"]} <= centre.facts.reviews[centre.agent_a]
     assert api(anonymous, centre, "agent_a", f"/api/v1/qa/reviews/{theirs[0]}").status_code == 403
     assert pages["agent_a"].get(f"/qa/reviews/{theirs[0]}").status_code == 403
 

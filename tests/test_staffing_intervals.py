@@ -7,12 +7,15 @@ queue only the agents offered sales calls (1001, 1002) count."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -145,6 +148,58 @@ def test_fifteen_minute_intervals(db: Path) -> None:
             assert rows[label]["agents_logged_in"] == pytest.approx(expected), label
 
 
+# -- exports: the same table as CSV and XLSX (CLI, page, API) ------------------------------------------
+
+
+def csv_rows(text: str) -> dict[str, dict[str, str]]:
+    return {r["interval"]: r for r in csv.DictReader(io.StringIO(text))}
+
+
+def xlsx_rows(content: bytes) -> tuple[dict[str, dict[str, object]], list[str]]:
+    """The staffing sheet's rows by interval, and the definitions sheet's first column."""
+    book = openpyxl.load_workbook(io.BytesIO(content), read_only=True)
+    values = list(book["staffing"].iter_rows(values_only=True))
+    header = [str(v) for v in values[0]]
+    rows = {str(r[0]): dict(zip(header, r, strict=True)) for r in values[1:]}
+    definitions = [str(r[0]) for r in book["definitions"].iter_rows(values_only=True) if r[0]]
+    return rows, definitions
+
+
+def assert_side_by_side(rows: dict[str, dict[str, object]], agents: set[str]) -> None:
+    """Needed, scheduled and logged in on every interval, the last two equal to the hand computation."""
+    logged, scheduled = logged_in_by_hand(agents, 30), scheduled_by_hand(agents, 30)
+    assert rows, "no rows"
+    for label, row in rows.items():
+        assert float(row["agents_logged_in"] or 0) == pytest.approx(logged.get(label, 0.0)), label
+        assert float(row["agents_scheduled"] or 0) == pytest.approx(scheduled.get(label, 0.0)), label
+        assert row["agents_needed"] not in (None, "")
+    for label, expected in logged.items():
+        if expected:
+            assert label in rows, label
+    sales_offered = sum(1 for c in CALLS if c[0] == "sales")
+    assert sum(float(r["offered"]) for r in rows.values()) == sales_offered
+
+
+def test_cli_csv_and_xlsx_carry_needed_scheduled_and_logged_in(db: Path, tmp_path: Path) -> None:
+    _register_commands()
+    runner = CliRunner()
+    base = ["staffing", "--db", str(db), "--tz", "UTC", "--queue", "sales"]
+    result = runner.invoke(app, [*base, "--format", "csv"])
+    assert result.exit_code == 0, result.output
+    assert_side_by_side(csv_rows(result.stdout), {"1001", "1002"})
+    assert runner.invoke(app, [*base, "--format", "xlsx"]).exit_code != 0  # xlsx needs --output
+    book = tmp_path / "staffing.xlsx"
+    result = runner.invoke(app, [*base, "--format", "xlsx", "--output", str(book)])
+    assert result.exit_code == 0, result.output
+    rows, definitions = xlsx_rows(book.read_bytes())
+    assert_side_by_side(rows, {"1001", "1002"})
+    assert {"agents_needed", "agents_scheduled", "agents_logged_in", "shrinkage"} <= set(definitions)
+    json_file = tmp_path / "staffing.json"
+    assert runner.invoke(app, [*base, "--format", "json", "--output", str(json_file)]).exit_code == 0
+    assert_side_by_side({r["interval"]: r for r in json.loads(json_file.read_text(encoding="utf-8"))},
+                        {"1001", "1002"})
+
+
 # -- web and API ----------------------------------------------------------------------------------------
 
 
@@ -224,3 +279,34 @@ def test_unknown_presence_is_null_not_zero(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows and all(r["agents_scheduled"] is None for r in rows)
+
+
+def test_the_page_downloads_the_table(client: TestClient, db: Path) -> None:
+    session = login(client, "admin")
+    page = session.get("/staffing", params={**DAY, "queue": "sales"}).text
+    link = re.search(r'href="(/export/staffing\.csv[^"]*)"', page).group(1).replace("&amp;", "&")
+    assert "queue=sales" in link
+    response = session.get(link)
+    assert response.status_code == 200
+    assert "attachment" in response.headers["content-disposition"]
+    assert_side_by_side(csv_rows(response.text), {"1001", "1002"})
+    book = session.get("/export/staffing.xlsx", params={**DAY, "queue": "sales"})
+    assert book.status_code == 200
+    assert_side_by_side(xlsx_rows(book.content)[0], {"1001", "1002"})
+    assert login(client, "agent1").get("/export/staffing.csv", params=DAY).status_code == 403
+    assert login(client, "support").get("/export/staffing.csv", params={**DAY, "queue": "sales"}).status_code == 403
+
+
+def test_the_api_downloads_the_table(client: TestClient, db: Path) -> None:
+    admin = token(db, "admin")
+    response = client.get("/api/v1/staffing", params={**DAY, "queue": "sales", "format": "csv"}, headers=admin)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert_side_by_side(csv_rows(response.text), {"1001", "1002"})
+    book = client.get("/api/v1/staffing", params={**DAY, "queue": "sales", "format": "xlsx"}, headers=admin)
+    assert book.status_code == 200
+    assert_side_by_side(xlsx_rows(book.content)[0], {"1001", "1002"})
+    assert client.get("/api/v1/staffing", params={**DAY, "format": "pdf"}, headers=admin).status_code in (400, 422)
+    schema = client.get("/api/v1/openapi.json", headers=admin).json()["paths"]["/api/v1/staffing"]["get"]
+    assert "text/csv" in schema["responses"]["200"]["content"]
+    assert any(p["name"] == "format" for p in schema["parameters"])

@@ -313,6 +313,60 @@ def test_agent_sees_only_their_kpis(web: Web) -> None:
     assert [row["agent"] for row in response.json()] == ["1001"]
 
 
+def test_kpi_pages_walk_every_row_once(web: Web) -> None:
+    whole = as_json(web.engine(by=("agent", "day")).rows)
+    assert len(whole) >= 5
+    pages, params = [], {"by": "agent,day", "limit": "2"}
+    while True:
+        response = web.api("/api/v1/kpi", params=params)
+        assert response.status_code == 200, response.text
+        assert response.headers["x-total-count"] == str(len(whole))
+        pages.append(response.json())
+        if "x-next-page-token" not in response.headers:
+            assert "link" not in response.headers
+            break
+        assert response.headers["link"].endswith('>; rel="next"')
+        params = {**params, "page_token": response.headers["x-next-page-token"]}
+    assert [len(p) for p in pages] == [2] * (len(whole) // 2) + ([len(whole) % 2] if len(whole) % 2 else [])
+    assert [row for page in pages for row in page] == whole
+
+
+def test_kpi_page_tokens_of_other_data_or_made_up_are_refused(web: Web) -> None:
+    from callkpi.report.bulk import page_token
+
+    stale = page_token(2, ("another", "data", "version"))
+    response = web.api("/api/v1/kpi", params={"by": "agent,day", "limit": "2", "page_token": stale})
+    assert response.status_code == 409 and "data changed" in response.json()["error"]
+    response = web.api("/api/v1/kpi", params={"by": "agent,day", "page_token": "not-a-token"})
+    assert response.status_code == 400 and "page_token" in response.json()["error"]
+
+
+def _read_bulk(fmt: str, body: bytes) -> pa.Table:
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    if fmt == "csv":
+        return pacsv.read_csv(io.BytesIO(body))
+    if fmt == "parquet":
+        return pq.read_table(io.BytesIO(body))
+    return pa.ipc.open_stream(body).read_all()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "arrow"])
+def test_kpi_bulk_files_hold_the_same_rows(web: Web, fmt: str) -> None:
+    metrics = "calls_handled,aht_s,service_level"
+    response = web.api("/api/v1/kpi", params={"by": "agent,day", "metrics": metrics, "format": fmt})
+    assert response.status_code == 200, response.text
+    assert 'filename="kpi.' in response.headers["content-disposition"]
+    table = _read_bulk(fmt, response.content)
+    expected = web.engine(by=("agent", "day"), metrics=tuple(metrics.split(",")))
+    assert table.num_rows == len(expected.rows) == int(response.headers["x-total-count"])
+    got = [(str(r["agent"]), str(r["day"])[:10], r["calls_handled"], r["aht_s"]) for r in table.to_pylist()]
+    assert got == [(str(r["agent"]), str(r["day"])[:10], r["calls_handled"], r["aht_s"]) for r in expected.rows]
+    own = _read_bulk(fmt, web.api("/api/v1/kpi", "agent1", params={"by": "agent", "format": fmt}).content)
+    assert {str(a) for a in own.column("agent").to_pylist()} == {"1001"}  # an agent's file holds only their rows
+
+
 def test_agent_asking_for_another_agent_is_403(web: Web) -> None:
     for path, params in (("/api/v1/kpi", {"agent": "1003"}), ("/api/v1/kpi", {"agent": "1001,1003"}),
                          ("/api/v1/calls", {"agent": "1003"})):

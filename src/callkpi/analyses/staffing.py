@@ -10,8 +10,10 @@
 * **logged in**: logged-in time (the registry's ``logged_in_s``) over the interval length: the
   average number of agents logged in.
 
-Presence and schedules name no queue, so for a queue (``queues``) both count the agents who were
-offered a call of that queue in the period. A typical week averages each weekday x time of day over
+Presence and schedules name no queue, so for a queue (``queues``) both count the agents serving that
+queue in the period: offered one of its calls, or logged in to it (a queue_log ADDMEMBER naming it, to
+its REMOVEMEMBER or the end of the session); an agent serving two queues counts in each.
+A typical week averages each weekday x time of day over
 the times that weekday occurs in the period.
 """
 
@@ -35,6 +37,22 @@ DEMAND_METRICS = ("calls_offered", "aht_s", "aht_without_acw_s", "est_patience_s
 COLUMNS = ("offered", "aht_s", "model", "agents_needed", "agents_needed_with_shrinkage", "agents_scheduled",
            "agents_logged_in", "service_level", "occupancy")
 MODELS = ("auto", "erlang-c", "erlang-a")
+COLUMN_DOCS = {  # what each column of the table means (the definitions sheet of an XLSX export)
+    "interval": "the interval's local start (ISO, with offset)",
+    "weekday": "ISO weekday (1 = Monday) of the typical week",
+    "time_of_day": "the interval's local start time of the typical week",
+    "offered": "calls offered in the interval (a typical week: averaged over the times the weekday occurs)",
+    "aht_s": "handle time used, seconds (AHT; talk + hold where after-call work is not recorded)",
+    "model": "erlang-c, or erlang-a where callers abandon (from their estimated patience)",
+    "agents_needed": "agents needed on the phones to reach the service-level target within the occupancy cap",
+    "agents_needed_with_shrinkage": "agents to schedule: ceil(agents_needed / (1 - shrinkage))",
+    "agents_scheduled": "planned work time of the loaded schedules over the interval length (average agents); "
+                        "empty: no schedules loaded",
+    "agents_logged_in": "logged-in time over the interval length (average agents); for a queue, the agents "
+                        "serving it; empty: no presence recorded",
+    "service_level": "predicted share answered within the threshold with agents_needed",
+    "occupancy": "predicted occupancy with agents_needed",
+}
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,19 @@ class Staffing:
     @property
     def columns(self) -> tuple[str, ...]:
         return (*self.by, *COLUMNS)
+
+    def definitions(self) -> list[dict[str, str]]:
+        """Every column with what it means (the definitions sheet of an XLSX file)."""
+        return [{"id": column, "description": COLUMN_DOCS[column]} for column in self.columns]
+
+
+def export_parameters(targets: Targets, *, date_from: date | None, date_to: date | None, queues: Sequence[str],
+                      timezone: str, notes: Sequence[str] = ()) -> dict[str, Any]:
+    """The targets and the period a staffing table was computed for (the parameters of an export)."""
+    return {"from": str(date_from or ""), "to": str(date_to or ""), "queues": list(queues) or "all",
+            "timezone": timezone, "interval_minutes": targets.interval_minutes, "threshold_s": targets.threshold_s,
+            "service_level": targets.service_level, "max_occupancy": targets.max_occupancy,
+            "shrinkage": targets.shrinkage, "model": targets.model, "notes": list(notes)}
 
 
 def handle_time(row: dict[str, Any]) -> float | None:
@@ -120,7 +151,7 @@ def _agents(store: Store, queues: Sequence[str], first: int | None, last: int | 
         return None
     serving = agents_serving(store, queues, first, last)
     notes.append(f"presence and schedules name no queue: agents scheduled and logged in count the {len(serving)} "
-                 f"agent(s) offered calls of {', '.join(queues)} in the period")
+                 f"agent(s) serving {', '.join(queues)} in the period (offered its calls or logged in to it)")
     return serving
 
 

@@ -71,8 +71,10 @@ def import_scorecards_command(
     file: Path = typer.Argument(..., help="YAML file with a `scorecards:` list"),
     db: Path | None = DbOption,
     user: str = typer.Option("cli", "--user", help="recorded as the author of the new versions"),
+    config: Path | None = ConfigOption,
 ) -> None:
     """Import scorecards from YAML: a changed scorecard gets a new version, past reviews keep theirs."""
+    settings_for(config)  # like every command: a broken settings file is an error, not silently ignored
     if not file.is_file():
         fail(f"{file}: no such file")
     with Store(resolve_db(db)) as store:
@@ -154,8 +156,10 @@ def reviews_command(
     limit: int = typer.Option(200, "--limit"),
     fmt: str = FormatOption,
     db: Path | None = DbOption,
+    config: Path | None = ConfigOption,
 ) -> None:
     """Reviews (latest version of each), newest first."""
+    settings_for(config)  # like every command: a broken settings file is an error, not silently ignored
     with Store(existing_db(db), read_only=True) as store:
         rows = list_reviews(store, ReviewFilter(agents=split_values(agent), limit=limit))
     _show(rows, ("review_id", "version", "call_id", "agent", "reviewer", "call_type", "cqr", "response"), fmt,

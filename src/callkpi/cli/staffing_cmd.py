@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from callkpi.analyses.staffing import MODELS, Targets, staffing
+from callkpi.analyses.staffing import MODELS, Staffing, Targets, export_parameters, staffing
 from callkpi.cli.app import app
 from callkpi.cli.common import (
     ConfigOption,
@@ -26,7 +26,7 @@ from callkpi.cli.common import (
     table_format,
 )
 from callkpi.metrics.engine import QueryError
-from callkpi.report.render import print_table, to_csv, to_json
+from callkpi.report.render import print_table, to_csv, to_json, write_xlsx
 from callkpi.storage import Store
 
 
@@ -44,12 +44,16 @@ def staffing_cmd(
     model: str = typer.Option("auto", "--model", help="auto (Erlang A where callers abandon), erlang-c, erlang-a"),
     typical_week: bool = typer.Option(False, "--typical-week", help="average week: weekday x time of day"),
     tz: str | None = TzOption,
-    fmt: str = typer.Option("auto", "--format", help=format_help("json", "csv")),
+    fmt: str = typer.Option("auto", "--format", help=format_help("json", "csv", "xlsx")),
+    output: Path | None = typer.Option(None, "--output", help="write to this file (needed for xlsx)"),
     config: Path | None = ConfigOption,
 ) -> None:
     """Agents needed per interval beside the agents scheduled and logged in."""
     if model not in MODELS:
         fail("--model must be auto, erlang-c or erlang-a")
+    table_format(fmt, "json", "csv", "xlsx")
+    if fmt == "xlsx" and output is None:
+        fail("--format xlsx needs --output FILE")
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
         params = command_params(settings, store.get_meta("timezone"), tz=tz,
@@ -57,18 +61,34 @@ def staffing_cmd(
         targets = Targets(interval_minutes=interval_minutes,
                           threshold_s=threshold_s if threshold_s is not None else params.sl_threshold_s,
                           service_level=service_level, max_occupancy=max_occupancy, shrinkage=shrinkage, model=model)
+        first, last = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+        queues = split_values(queue) if queue else ()
         try:
-            result = staffing(store, params, targets, date_from=parse_date(date_from, "--from"),
-                              date_to=parse_date(date_to, "--to"), queues=split_values(queue) if queue else (),
+            result = staffing(store, params, targets, date_from=first, date_to=last, queues=queues,
                               typical_week=typical_week)
         except (QueryError, ValueError) as exc:
             fail(str(exc))
             raise
     for note in result.notes:
         err_console.print(f"note: {note}")
-    if table_format(fmt, "json", "csv") == "json":
-        print(to_json(result.rows))
-    elif fmt == "csv":
-        print(to_csv(result.rows, result.columns), end="")
+    if fmt == "xlsx":
+        assert output is not None
+        write_xlsx(output, result.rows, result.columns, definitions=result.definitions(), sheet="staffing",
+                   parameters=export_parameters(targets, date_from=first, date_to=last, queues=queues,
+                                                timezone=params.timezone, notes=result.notes))
+        console.print(f"wrote {output} ({len(result.rows)} rows)")
+        return
+    _print(result, fmt, output, f"Staffing ({params.timezone}, {interval_minutes} min)")
+
+
+def _print(result: Staffing, fmt: str, output: Path | None, title: str) -> None:
+    """JSON or CSV to stdout or ``output``; a table (or TSV when piped) otherwise."""
+    texts = {"json": lambda: to_json(result.rows) + "\n", "csv": lambda: to_csv(result.rows, result.columns)}
+    text = texts[fmt]() if fmt in texts else None
+    if text is None:
+        print_table(console, result.rows, result.columns, title=title)
+    elif output is not None:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"wrote {output} ({len(result.rows)} rows)")
     else:
-        print_table(console, result.rows, result.columns, title=f"Staffing ({params.timezone}, {interval_minutes} min)")
+        print(text, end="")

@@ -118,6 +118,15 @@ FORMULA_STRINGS: dict[str, tuple[str, str]] = {
         "null where the won deals are in more than one currency (mixed currencies)",
         "пусто, если выигранные сделки в нескольких валютах (валюты смешаны)",
     ),
+    "formula.mixed_cost_currencies": (
+        "null where the costs are in more than one currency (mixed currencies)",
+        "пусто, если затраты в нескольких валютах (валюты смешаны)",
+    ),
+    "formula.mixed_money_currencies": (
+        "null where the won deals and the costs are in more than one currency or in different ones (mixed "
+        "currencies)",
+        "пусто, если выигранные сделки и затраты в нескольких валютах или в разных (валюты смешаны)",
+    ),
     "formula.won_scope": ("won deals attributed to the scope", "выигранных сделок, отнесённых к выборке"),
     "formula.won_amount": ("amount of won attributed deals", "сумм выигранных отнесённых сделок"),
     "formula.unattributed": (

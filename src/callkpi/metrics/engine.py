@@ -58,6 +58,10 @@ class KpiResult:
     def rows(self) -> list[dict[str, Any]]:
         return _rows(self.table)
 
+    def row_slice(self, offset: int, limit: int) -> list[dict[str, Any]]:
+        """Rows ``offset`` to ``offset + limit`` as dicts (one page, without making all rows)."""
+        return _rows(self.table.slice(offset, limit))
+
     def definitions(self, registry: Registry = REGISTRY) -> list[Metric]:
         return [registry.metrics[m] for m in self.metrics]
 
@@ -124,8 +128,11 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     probes = [f"{_PROBE}{m}" for m in template.optional]
     present = {m for m, probe in zip(template.optional, probes, strict=True) if _any_nonzero(table[probe])}
     unrecorded = {m: _zero_or_null(table[probe]) for m, probe in zip(template.optional, probes, strict=True)}
-    table = table.drop_columns(probes)
+    reasons = [f"{_REASON}{m}" for m in template.reasoned]
+    nulled = {m: _true_rows(table[column]) for m, column in zip(template.reasoned, reasons, strict=True)}
+    table = table.drop_columns([*probes, *reasons])
     notes.extend(_missing_notes(metrics, template.supported, present, table, unrecorded, registry))
+    notes.extend(_null_reason_notes(metrics, nulled, table.num_rows))
     table = _unsupported_as_null(table, store.dialect, metric_ids, notes)
     return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
 
@@ -151,6 +158,7 @@ class _Template:
     notes: list[str]
     placeholders: dict[str, str]  # parameter name -> the literal that stands for it in the SQL
     calendars: dict[str, pa.Table]
+    reasoned: list[str] = field(default_factory=list)  # metrics with a reason column (why null)
 
 
 _TEMPLATES: dict[tuple, _Template] = {}
@@ -282,6 +290,11 @@ def _template(
     optional = sorted({m for metric in metrics for m in _probed(metric, registry) if m in supported})
     for measure_id in optional:
         columns[f"{_PROBE}{measure_id}"] = merged[measure_id]
+    reasoned = [metric.id for metric in metrics
+                if hasattr(metric.kind, "null_reason") and all(m in supported for m in metric.measures)]
+    for metric in metrics:
+        if metric.id in reasoned:
+            columns[f"{_REASON}{metric.id}"] = metric.kind.null_reason(values).fill_null(False).cast("int8")
     expr = merged.select(**columns)
     if query.by:
         expr = expr.order_by([ibis.asc(d, nulls_first=False) for d in query.by])
@@ -291,7 +304,7 @@ def _template(
         if literal in sql:
             sql = sql.replace(literal, store.parameter(name, _parameter_kind(name)))
             used[name] = literal
-    return _Template(sql, supported, optional, notes, used, calendars)
+    return _Template(sql, supported, optional, notes, used, calendars, reasoned)
 
 
 def _parameter_kind(name: str) -> Literal["string", "int", "timestamp"]:
@@ -332,6 +345,7 @@ class _Build:
 
 
 _PROBE = "__measure_"
+_REASON = "__null_reason_"
 
 
 def _typed(metric: Metric, value: ibis.Value) -> ibis.Value:
@@ -586,6 +600,21 @@ def _probed(metric: Metric, registry: Registry) -> tuple[str, ...]:
 def _zero_or_null(column: pa.ChunkedArray) -> int:
     """Rows where a recording count is 0 or null (the component is not recorded there)."""
     return column.null_count + int(pc.sum(pc.equal(column, 0)).as_py() or 0)
+
+
+def _true_rows(column: pa.ChunkedArray) -> int:
+    return int(pc.sum(column).as_py() or 0)
+
+
+def _null_reason_notes(metrics: Sequence[Metric], nulled: dict[str, int], rows: int) -> list[str]:
+    """Why a metric is null where its kind says (amounts in different currencies are never added)."""
+    notes = []
+    for metric in metrics:
+        count = nulled.get(metric.id, 0)
+        if count:
+            where = "in this scope" if count == rows else f"in {count} of {rows} rows"
+            notes.append(f"{metric.id}: {metric.kind.reason} {where}; shown as null")  # type: ignore[union-attr]
+    return notes
 
 
 def _any_nonzero(column: pa.ChunkedArray) -> bool:

@@ -128,6 +128,7 @@ COST_ALLOCATION = Table(
         ("campaign", "VARCHAR"),
         ("slice_id", "BIGINT"),
         ("amount", "DOUBLE"),
+        ("currency", "VARCHAR"),  # the cost line's (null: the [money] currency, or none named)
     ),
 )
 

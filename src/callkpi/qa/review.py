@@ -223,10 +223,10 @@ class ReviewFilter:
     teams: tuple[str, ...] = ()
     call_id: str | None = None
     limit: int = 200
+    offset: int = 0
 
 
-def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
-    """Latest versions of the reviews in scope (agents, queues of the call, teams of the agent), newest first."""
+def _review_where(wanted: ReviewFilter) -> tuple[str, list[Any]]:
     where, params = ["1 = 1"], []
     if wanted.agents:
         where.append("list_contains(?, r.agent)")
@@ -240,6 +240,13 @@ def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
     if wanted.call_id:
         where.append("r.call_id = ?")
         params.append(wanted.call_id)
+    return " AND ".join(where), params
+
+
+def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
+    """Latest versions of the reviews in scope (agents, queues of the call, teams of the agent), newest
+    first (then by review id: a total order, so ``limit`` / ``offset`` pages neither repeat nor skip)."""
+    where, params = _review_where(wanted)
     sql = f"""
         SELECT r.review_id, r.version, r.call_id, r.agent, r.reviewer, r.reviewed_utc, r.call_type, r.cqr,
                r.fatal_failed, c.queue, c.start_utc, p.response, p.response_comment
@@ -249,11 +256,20 @@ def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
                           arg_max(comment, version) AS response_comment
                    FROM qa_responses GROUP BY review_id) p
             ON p.review_id = r.review_id
-        WHERE {' AND '.join(where)}
+        WHERE {where}
         QUALIFY r.version = max(r.version) OVER (PARTITION BY r.review_id)
-        ORDER BY r.reviewed_utc DESC, r.review_id LIMIT ?
+        ORDER BY r.reviewed_utc DESC, r.review_id LIMIT ? OFFSET ?
     """  # noqa: S608 - fixed SQL; values are bound
-    rows = store.connection.execute(sql, [*params, wanted.limit]).fetchall()
+    rows = store.connection.execute(sql, [*params, wanted.limit, wanted.offset]).fetchall()
     names = ("review_id", "version", "call_id", "agent", "reviewer", "reviewed_utc", "call_type", "cqr",
              "fatal_failed", "queue", "call_start_utc", "response", "response_comment")
     return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def count_reviews(store: Store, wanted: ReviewFilter) -> int:
+    """How many reviews :func:`list_reviews` finds without its limit and offset."""
+    where, params = _review_where(wanted)
+    row = first_row(store.connection.execute(
+        f"SELECT count(DISTINCT r.review_id) FROM qa_reviews r LEFT JOIN calls c ON c.call_id = r.call_id "  # noqa: S608
+        f"WHERE {where}", params))
+    return int(row[0]) if row else 0

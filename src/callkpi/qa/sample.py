@@ -274,14 +274,15 @@ _QUEUE_FROM = """
 
 def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[str] = (),
                  teams: Sequence[str] = (), limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-    """Sampled calls nobody has reviewed yet for that agent, oldest day first (``offset`` rows skipped)."""
+    """Sampled calls nobody has reviewed yet for that agent, oldest day first (``offset`` rows skipped; the
+    order is total, so pages neither repeat nor skip a row)."""
     where, params = _queue_where(agents, queues, teams)
     rows = store.connection.execute(
         f"""
         SELECT s.call_id, s.agent, s.day, s.call_type, s.reason, c.queue, c.start_utc, c.talk_s
         {_QUEUE_FROM}
         WHERE {where}
-        ORDER BY s.day, c.start_utc, s.call_id LIMIT ? OFFSET ?
+        ORDER BY s.day, c.start_utc, s.call_id, s.agent LIMIT ? OFFSET ?
         """,
         [*params, limit, offset]).fetchall()
     names = ("call_id", "agent", "day", "call_type", "reason", "queue", "start_utc", "talk_s")

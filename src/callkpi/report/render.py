@@ -37,8 +37,10 @@ def format_value(column: str, value: Any) -> str:
     return str(value)
 
 
-def to_json(rows: Sequence[Mapping[str, Any]]) -> str:
-    return json.dumps(list(rows), ensure_ascii=False, indent=2, default=str)
+def to_json(rows: Sequence[Mapping[str, Any]], indent: int | None = 2) -> str:
+    """JSON rows (indented for people; ``indent=None`` compact, for programs and large pages)."""
+    separators = None if indent is not None else (",", ":")
+    return json.dumps(list(rows), ensure_ascii=False, indent=indent, default=str, separators=separators)
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:

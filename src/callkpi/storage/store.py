@@ -112,9 +112,21 @@ class Store:
     def ensure_schema(self, tables: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES)) -> None:
         for table in tables:
             self._con.execute(table.ddl())
+        self._add_missing_columns(tables)
         self._con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
         )
+
+    def _add_missing_columns(self, tables: tuple[Table, ...]) -> None:
+        """A store made by an older callkpi gets the columns added to its tables since (at their end,
+        where the model appends them; null in the rows it has)."""
+        have = set(self._con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
+        for table in tables:
+            for name, sql_type in table.columns:
+                if (table.name, name) not in have:
+                    self._con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" {sql_type}')
 
     def create_working_table(self, table: Table, *, empty: bool = False) -> None:
         """Create one of the model's working (TEMP) tables if this connection lacks it; ``empty``

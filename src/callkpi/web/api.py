@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from callkpi.config import parse_param_overrides
@@ -17,6 +17,8 @@ from callkpi.queries import calls as call_log
 from callkpi.queries.missed import MAX_WORKLIST, mark_handled
 from callkpi.queries.sources import source_rows
 from callkpi.queries.targets import load_targets, save_target
+from callkpi.report.bulk import BULK_FORMATS, StalePage, page_offset, stream_table
+from callkpi.report.bulk import page_token as make_page_token
 from callkpi.report.render import to_json
 from callkpi.web import kpi
 from callkpi.web.features import alert_monitor
@@ -42,6 +44,9 @@ _KPI_EXAMPLE = [{"agent": "1127", "day": "2026-03-02", "calls_handled": 41, "ans
                  "fcr_rate": None}]
 
 
+KPI_PAGE, MAX_KPI_PAGE = 10_000, 100_000
+
+
 def _hide(me: Principal, request: Request) -> bool:
     return not me.sees_numbers(web_state(request).db.settings.phone.mask_numbers)
 
@@ -54,10 +59,17 @@ def _hide(me: Principal, request: Request) -> bool:
         "and the metric ids. Rates are fractions (0..1), durations seconds, null where undefined. "
         "Notes about the data (missing components, metrics unavailable by these dimensions) come as a "
         "JSON list in the `X-KPI-Notes` header. Agents get their own agent forced in; supervisors their "
-        "queues/teams."
+        "queues/teams. JSON is paged: at most `limit` rows (default 10,000); `X-Total-Count` gives all "
+        "rows, and a `Link: <...>; rel=\"next\"` header (and `X-Next-Page-Token`) the next page while "
+        "there is one. A page token is refused with 409 once the data changed. `format=csv|parquet|arrow` "
+        "streams the whole result as a file instead (Arrow IPC stream: pandas, Polars, Power BI)."
     ),
-    responses={200: {"content": {"application/json": {"example": _KPI_EXAMPLE}},
-                     "headers": {"X-KPI-Notes": {"description": "JSON list of notes"}}}, **_ERRORS},
+    responses={200: {"content": {"application/json": {"example": _KPI_EXAMPLE}, "text/csv": {},
+                                 "application/vnd.apache.parquet": {}, "application/vnd.apache.arrow.stream": {}},
+                     "headers": {"X-KPI-Notes": {"description": "JSON list of notes"},
+                                 "X-Total-Count": {"description": "rows of the whole result"},
+                                 "Link": {"description": "the next page (JSON), rel=\"next\""}}},
+               409: {"description": "the page token is from before the data changed"}, **_ERRORS},
 )
 def get_kpi(
     request: Request,
@@ -75,6 +87,11 @@ def get_kpi(
     param: Annotated[list[str] | None, Query(description="NAME=VALUE, e.g. sl_threshold_s=30 (repeat)")] = None,
     tz: Annotated[str | None, Query(description="business time zone, e.g. Europe/Moscow")] = None,
     interval_minutes: Annotated[int | None, Query(description="15, 30 or 60")] = None,
+    format: Annotated[str, Query(pattern="^(json|csv|parquet|arrow)$",
+                                 description="json (paged), or the whole result as csv, parquet or arrow")] = "json",
+    limit: Annotated[int, Query(ge=1, le=MAX_KPI_PAGE, description="rows per JSON page")] = KPI_PAGE,
+    page_token: Annotated[str | None, Query(max_length=200, description="X-Next-Page-Token of the previous "
+                                                                        "page")] = None,
 ) -> Response:
     db = web_state(request).db
     try:
@@ -102,11 +119,24 @@ def get_kpi(
         metrics=split_values(metrics) if metrics else None,
         params=params,
     )
-    return Response(
-        to_json(result.rows),
-        media_type="application/json",
-        headers={"X-KPI-Notes": json.dumps(result.notes)},
-    )
+    headers = {"X-KPI-Notes": json.dumps(result.notes), "X-Total-Count": str(result.table.num_rows)}
+    if format != "json":
+        media_type, suffix = BULK_FORMATS[format]
+        headers["Content-Disposition"] = f'attachment; filename="kpi.{suffix}"'
+        return StreamingResponse(stream_table(result.table, format), media_type=media_type, headers=headers)
+    version = db.data_version()
+    try:
+        offset = page_offset(page_token, version) if page_token else 0
+    except StalePage as exc:
+        return error_response(409, str(exc))
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from exc
+    if offset + limit < result.table.num_rows:
+        token = make_page_token(offset + limit, version)
+        headers["X-Next-Page-Token"] = token
+        headers["Link"] = f'<{request.url.include_query_params(page_token=token)}>; rel="next"'
+    return Response(to_json(result.row_slice(offset, limit), indent=None), media_type="application/json",
+                    headers=headers)
 
 
 @router.get("/calls", summary="The call log, filtered, sorted and paged", responses=_ERRORS)

@@ -414,6 +414,8 @@ NOTE_STRINGS = {
                       "{metric}: в загруженных данных нет: {names} — не учтено"),
     "note.not_recorded": ("{metric}: {names} not recorded by the loaded sources {where}; shown as null, not 0",
                           "{metric}: {names} — не записано в загруженных источниках {where}; показано пусто, а не 0"),
+    "note.null_reason": ("{metric}: {reason} {where}; shown as null", "{metric}: {reason} {where}; показано пусто"),
+    "note.mixed currencies": ("mixed currencies", "валюты смешаны"),
     "note.in_scope": ("in this scope", "в этой выборке"),
     "note.in_rows": ("in {count} of {rows} rows", "в {count} строках из {rows}"),
     "note.and": ("and", "и"),
@@ -433,6 +435,10 @@ _NOTE_LEFT_OUT = re.compile(r"^(?P<metric>\w+): no (?P<names>.+) in the loaded d
 _NOTE_NOT_RECORDED = re.compile(
     r"^(?P<metric>\w+): (?P<names>.+) not recorded by the loaded sources (?P<where>in this scope|in (?P<count>\d+) "
     r"of (?P<rows>\d+) rows); shown as null, not 0$"
+)
+_NOTE_NULL_REASON = re.compile(
+    r"^(?P<metric>\w+): (?P<reason>.+?) (?P<where>in this scope|in (?P<count>\d+) of (?P<rows>\d+) rows); "
+    r"shown as null$"
 )
 _NOTE_PLAIN = re.compile(r"^(?P<metric>\w+): (?P<text>.+)$")
 
@@ -516,14 +522,19 @@ class Locale:
         if found := _NOTE_LEFT_OUT.match(text):
             return self.t("note.left_out").format(metric=found["metric"], names=self._note_names(found["names"]))
         if found := _NOTE_NOT_RECORDED.match(text):
-            where = (self.t("note.in_scope") if found["count"] is None
-                     else self.t("note.in_rows").format(count=found["count"], rows=found["rows"]))
             return self.t("note.not_recorded").format(
-                metric=found["metric"], names=self._note_names(found["names"]), where=where
+                metric=found["metric"], names=self._note_names(found["names"]), where=self._note_where(found)
             )
+        if found := _NOTE_NULL_REASON.match(text):
+            return self.t("note.null_reason").format(
+                metric=found["metric"], reason=self._note_names(found["reason"]), where=self._note_where(found))
         if (found := _NOTE_PLAIN.match(text)) and f"note.{found['text']}" in NOTE_STRINGS:
             return f"{found['metric']}: {self.t('note.' + found['text'])}"
         return text
+
+    def _note_where(self, found: re.Match[str]) -> str:
+        return (self.t("note.in_scope") if found["count"] is None
+                else self.t("note.in_rows").format(count=found["count"], rows=found["rows"]))
 
     def _note_names(self, names: str) -> str:
         parts = re.split(r", | and ", names)

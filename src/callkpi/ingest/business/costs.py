@@ -36,6 +36,7 @@ from datetime import date
 from typing import Any
 
 from callkpi.ingest.base import ImportReport
+from callkpi.ingest.business.currencies import currency_of, normalise_currency
 from callkpi.ingest.business.rows import ParseContext, Row, RowError, delete_source_rows
 from callkpi.ingest.business.values import parse_amount, parse_day
 from callkpi.model.business_schema import COST_ITEMS, arrow_records
@@ -66,7 +67,8 @@ def parse_row(row: Row, ctx: ParseContext) -> dict[str, Any]:
         "team": row.text("team"),
         "direction": _direction(row.text("direction")),
         "amount": amount,
-        "currency": row.text("currency"),
+        "currency": (normalise_currency(row.text("currency")) or currency_of(amount_cell)
+                     or ctx.settings.money.currency or None),
         "description": row.text("description"),
         "valid_from": valid_from,
         "valid_to": valid_to,
@@ -90,8 +92,8 @@ def _direction(value: str | None) -> str | None:
 
 
 def duplicate_key(record: dict[str, Any]) -> object:
-    return tuple(record[k] for k in ("cost_type", "agent_raw", "team", "direction", "amount", "description",
-                                     "valid_from", "valid_to"))
+    return tuple(record[k] for k in ("cost_type", "agent_raw", "team", "direction", "amount", "currency",
+                                     "description", "valid_from", "valid_to"))
 
 
 def describe_key(key: object) -> str:
@@ -107,7 +109,8 @@ _SAME_LINE = """
     c.source_id = ? AND EXISTS (SELECT 1 FROM cost_items o WHERE o.source_id <> c.source_id
         AND o.cost_type = c.cost_type AND o.amount = c.amount
         AND o.agent_raw IS NOT DISTINCT FROM c.agent_raw AND o.team IS NOT DISTINCT FROM c.team
-        AND o.direction IS NOT DISTINCT FROM c.direction AND o.description IS NOT DISTINCT FROM c.description
+        AND o.direction IS NOT DISTINCT FROM c.direction AND o.currency IS NOT DISTINCT FROM c.currency
+        AND o.description IS NOT DISTINCT FROM c.description
         AND o.valid_from IS NOT DISTINCT FROM c.valid_from AND o.valid_to IS NOT DISTINCT FROM c.valid_to)
 """
 
@@ -121,8 +124,8 @@ def store_records(store: Store, kind: str, source_id: int, records: Sequence[dic
         report.messages.append(f"{row[0]} cost line(s) were already loaded from another file; counted once")
     currencies = {r["currency"] for r in records if r["currency"]}
     if len(currencies) > 1:
-        report.messages.append(f"several currencies ({', '.join(sorted(currencies))}): amounts are added as "
-                               "written, without conversion")
+        report.messages.append(f"several currencies ({', '.join(sorted(currencies))}): amounts in different "
+                               "currencies are never added (cost figures over them are null: mixed currencies)")
 
 
 # -- allocation ------------------------------------------------------------------------------
@@ -241,7 +244,7 @@ def _agent_time_costs(store: Store, cost_type: str, seconds_sql: str) -> None:
         INSERT INTO cost_allocation
         WITH t AS (SELECT agent, slice_id, sum(seconds) AS seconds FROM ({seconds_sql}) GROUP BY ALL),
         td AS (SELECT t.*, d.day FROM t JOIN biz_days d ON t.slice_id >= d.first_slice AND t.slice_id < d.end_slice)
-        SELECT c.cost_type, c.description, t.agent, NULL, t.slice_id, t.seconds / 3600.0 * c.amount
+        SELECT c.cost_type, c.description, t.agent, NULL, t.slice_id, t.seconds / 3600.0 * c.amount, c.currency
         FROM td t LEFT JOIN agents ag ON ag.agent = t.agent
         JOIN cost_items c ON c.cost_type = ? AND {scope} AND {valid}
         QUALIFY row_number() OVER (PARTITION BY t.agent, t.slice_id ORDER BY {_SPECIFIC}) = 1
@@ -267,7 +270,7 @@ def _salaries(store: Store) -> None:
             SELECT s.agent, d.day, d.first_slice, d.month_days FROM staff_days s JOIN biz_days d USING (day)
             WHERE d.in_data AND s.employed = 1
         )
-        SELECT c.cost_type, c.description, p.agent, NULL, p.first_slice, c.amount / p.month_days
+        SELECT c.cost_type, c.description, p.agent, NULL, p.first_slice, c.amount / p.month_days, c.currency
         FROM person_days p LEFT JOIN agents ag ON ag.agent = p.agent
         JOIN cost_items c ON c.cost_type = 'agent_monthly' AND {scope} AND {valid}
         QUALIFY row_number() OVER (PARTITION BY p.agent, p.day ORDER BY {_SPECIFIC}) = 1
@@ -290,7 +293,8 @@ def _telecom(store: Store) -> None:
         )
         SELECT c.cost_type, c.description, k.agent, k.campaign, k.start_slice,
             CASE WHEN c.cost_type = 'telecom_per_minute' THEN greatest(k.billed_s, 0) / 60.0 * c.amount
-                 ELSE c.amount END
+                 ELSE c.amount END,
+            c.currency
         FROM k JOIN biz_days d ON k.start_slice >= d.first_slice AND k.start_slice < d.end_slice
         LEFT JOIN agents ag ON ag.agent = k.agent
         JOIN cost_items c ON c.cost_type IN ('telecom_per_minute', 'telecom_per_call')
@@ -326,7 +330,7 @@ def _fixed(store: Store) -> None:
             LEFT JOIN agents ag ON ag.agent = g.agent
             WHERE g.outcome = 'answered' AND g.agent IS NOT NULL
         ), shares AS (
-            SELECT lm.line, lm.cost_type, lm.description, lm.month_amount, lm.first_slice,
+            SELECT lm.line, lm.cost_type, lm.description, lm.month_amount, lm.currency, lm.first_slice,
                    g.agent, g.campaign, g.offer_slice,
                    count(g.agent) OVER (PARTITION BY lm.line, lm.month) AS legs_in_scope
             FROM line_months lm LEFT JOIN legs g ON g.month = lm.month
@@ -334,7 +338,8 @@ def _fixed(store: Store) -> None:
         )
         SELECT cost_type, description, agent, campaign,
             CASE WHEN legs_in_scope > 0 THEN offer_slice ELSE first_slice END,
-            CASE WHEN legs_in_scope > 0 THEN month_amount / legs_in_scope ELSE month_amount END
+            CASE WHEN legs_in_scope > 0 THEN month_amount / legs_in_scope ELSE month_amount END,
+            currency
         FROM shares
         """
     )

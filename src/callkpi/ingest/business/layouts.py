@@ -106,7 +106,8 @@ KINDS: dict[str, KindSpec] = {
                 FieldSpec("team", ("team",), False, "agent_* rows without agent: every member; fixed_*: "
                           "allocated over that team's calls only"),
                 FieldSpec("direction", ("direction",), False, "telecom_* rows: inbound / outbound; empty: both"),
-                FieldSpec("currency", ("currency",), False, ""),
+                FieldSpec("currency", ("currency",), False, "ISO code (or ₽, $, € in the amount); default: the "
+                          "[money] currency"),
                 FieldSpec("description", ("description", "item", "name", "comment"), False, ""),
                 FieldSpec("valid_from", ("valid_from", "from", "month", "date"), False,
                           "first day (or month YYYY-MM) the line applies; empty: from the start"),

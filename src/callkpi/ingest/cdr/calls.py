@@ -145,6 +145,12 @@ class Rec:
         return not self.channel and not self.dstchannel
 
     @property
+    def answered_without_talk(self) -> bool:
+        """A summary row (no channels) ANSWERED with 0 s billed: only the PBX can have taken it (an
+        export that records no billsec at all says nothing of the talk)."""
+        return self.flat and self.outcome == "answered" and self.billsec is not None and self.billsec <= 0
+
+    @property
     def app(self) -> str:
         return (self.lastapp or "").lower()
 
@@ -308,6 +314,9 @@ class CallBuilder:
         b_legs = [r for r in recs if r.leg_key and r.leg_key != r.call_key]
         legs = []
         for rec in b_legs or recs:
+            by_pbx = rec.answered_without_talk
+            if by_pbx and direction == "inbound":
+                continue  # a summary row ANSWERED with no talk shows no person the call reached
             if rec.agent:
                 agent = rec.agent
             elif direction == "outbound":
@@ -316,6 +325,10 @@ class CallBuilder:
                 agent = rec.dst if not self.rules.is_external(rec.dst) else None
             else:
                 agent = rec.dst if self.rules.is_extension(rec.dst) else None
+            if by_pbx:  # the agent dialled, only the PBX answered (nobody talked)
+                legs.append(AgentLeg(self.agent_id(agent), rec.start, rec.end, "failed", None, None, None,
+                                     rec.queue_name(), callee=rec.dst, campaign=rec.campaign))
+                continue
             legs.append(AgentLeg(
                 self.agent_id(agent), rec.start, rec.end, rec.outcome, rec.answer,
                 rec.talk_s if rec.outcome == "answered" else None, rec.hold_s, rec.queue_name(),
@@ -459,7 +472,8 @@ class CallBuilder:
     def _unanswered_outcome(self, direction: str, legs: list[AgentLeg], recs: list[Rec], origin: Rec) -> str:
         if any(r.outcome == "answered" and r.app and r.app != "queue" for r in recs):
             return PBX_ANSWERED  # Queue() answers the channel itself: that is waiting, not an answer
-        if direction == "internal" and any(r.outcome == "answered" and r.flat for r in recs):
+        if any(r.answered_without_talk for r in recs) or (
+                direction == "internal" and any(r.outcome == "answered" and r.flat for r in recs)):
             return PBX_ANSWERED  # a summary row ANSWERED with no talk: the PBX took it, no person is shown
         if legs:
             return _worst_unanswered(leg.outcome for leg in legs)

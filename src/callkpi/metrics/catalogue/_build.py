@@ -95,11 +95,18 @@ def metric(
 
 
 def stored_or_empty(backend: Any, name: str, declared: Mapping[str, Table]) -> ibis.Table:
-    """The stored table, or an empty one of its declared schema when the store predates it."""
+    """The stored table, or an empty one of its declared schema when the store predates it; columns
+    added to the model since the store was written (a read-only open does not add them) read as null."""
     try:
-        return backend.table(name)
+        table = backend.table(name)
     except TableNotFound:
         if name not in declared:
             raise
         return ibis.memtable(arrow_records(declared[name], []))
+    model = declared.get(name)
+    if model is None:
+        return table
+    empty = ibis.memtable(arrow_records(model, [])).schema()
+    missing = {column: ibis.null(empty[column]) for column in model.column_names if column not in table.columns}
+    return table.mutate(**missing) if missing else table
 

@@ -175,47 +175,105 @@ d_won = count("d_won", "deals", _won, text="count(won deals attributed to the sc
 d_revenue = total("d_revenue", "deals", "amount", _won, text="sum(amount of won attributed deals)")
 d_won_priced = count("d_won_priced", "deals", lambda t, p: _won(t, p) & t.amount.notnull(),
     text="won deals with an amount")
-d_currencies = measure("d_currencies", "deals", "nunique", lambda t, p, c: t.currency,
-                       lambda t, p, c: _won(t, p) & t.amount.notnull(), text="currencies of the won deals")
+def currency_code(currency: ibis.Value) -> ibis.Value:
+    """An ISO 4217 code as a number (``AAA`` -> 1, ``RUB`` -> 11,493): measures are numbers, and two
+    facts' currencies are compared by their codes."""
+    letters = [currency.upper().substr(i, 1).ascii_str() - 64 for i in range(3)]
+    return letters[0] * 729 + letters[1] * 27 + letters[2]
 
 
-def _one_currency(value: ibis.Value, m: Mapping[str, ibis.Value]) -> ibis.Value:
-    """Amounts in different currencies are never added: null (mixed currencies) where the won deals name
-    more than one; deals that name none are in the settings' currency."""
-    return ibis.ifelse(m[d_currencies].fill_null(0) > 1, ibis.null(), value).cast("float64")
+def _currency_measures(prefix: str, fact: str, where: Callable[[ibis.Table, MetricParams], ibis.Value],
+                       what: str) -> tuple[str, str]:
+    def named(t: ibis.Table, p: MetricParams, c: Any) -> ibis.Value:
+        return where(t, p) & t.currency.notnull()
+
+    counted = measure(f"{prefix}_currencies", fact, "nunique", lambda t, p, c: t.currency, named,
+                      text=f"currencies of {what}")
+    code = measure(f"{prefix}_currency_code", fact, "max", lambda t, p, c: currency_code(t.currency), named,
+                   empty="null", text=f"the currency of {what}, as a number")
+    return counted, code
 
 
-MIXED = "; null where the won deals are in more than one currency (mixed currencies)"
+d_currencies, d_currency = _currency_measures("d", "deals", lambda t, p: _won(t, p) & t.amount.notnull(),
+                                              "the won deals")
+k_currencies, k_currency = _currency_measures("k", "costs", lambda t, p: t.amount.notnull(), "the costs")
+c_currencies, c_currency = _currency_measures("c", "deal_cohorts", lambda t, p: _won(t, p) & t.amount.notnull(),
+                                              "the won deals by call date")
+# Which amounts a money metric adds or sets against each other: (number of currencies, currency code).
+_MONEY = {"deals": (d_currencies, d_currency), "costs": (k_currencies, k_currency),
+          "cohorts": (c_currencies, c_currency)}
+MIXED_CURRENCIES = "mixed currencies"
+
+
+def mixed_currencies(m: Mapping[str, ibis.Value], sides: tuple[str, ...]) -> ibis.Value:
+    """True where the amounts a metric combines are in more than one currency: one side names several,
+    or two sides name different ones. Amounts that name none are in the ``[money]`` currency (set at
+    import), or unknown: they never make a scope mixed."""
+    mixed: ibis.Value = ibis.literal(False)
+    for side in sides:
+        mixed = mixed | (m[_MONEY[side][0]].fill_null(0) > 1)
+    if len(sides) == 2:
+        first, second = (m[_MONEY[side][1]] for side in sides)
+        mixed = mixed | (first.notnull() & second.notnull() & (first != second)).fill_null(False)
+    return mixed
+
+
+def _money_measures(sides: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(m for side in sides for m in _MONEY[side][:1 if len(sides) == 1 else 2])
+
+
+def _formula_mixed(sides: tuple[str, ...]) -> str:
+    what = {"deals": "won deals", "costs": "costs", "cohorts": "won deals"}
+    if len(sides) == 1:
+        return f"; null where the {what[sides[0]]} are in more than one currency (mixed currencies)"
+    return "; null where the " + " and the ".join(what[s] for s in sides) + (
+        " are in more than one currency or in different ones (mixed currencies)")
 
 
 @dataclass(frozen=True)
 class OneCurrencyValue(Value):
-    """A sum of deal amounts, null over mixed currencies."""
+    """A sum of amounts, null over mixed currencies (amounts in different currencies are never added)."""
+
+    money: tuple[str, ...] = ("deals",)
 
     @property
     def measures(self) -> tuple[str, ...]:
-        return (self.measure, d_currencies)
+        return (self.measure, *_money_measures(self.money))
 
     def compute(self, m: Mapping[str, ibis.Value], p: MetricParams) -> ibis.Value:
-        return _one_currency(super().compute(m, p), m)
+        return ibis.ifelse(self.null_reason(m), ibis.null(), super().compute(m, p)).cast("float64")
+
+    def null_reason(self, m: Mapping[str, ibis.Value]) -> ibis.Value:
+        return mixed_currencies(m, self.money)
+
+    reason = MIXED_CURRENCIES
 
     def formula(self, registry: Any) -> str:
-        return super().formula(registry) + MIXED
+        return super().formula(registry) + _formula_mixed(self.money)
 
 
 @dataclass(frozen=True)
 class OneCurrencyRatio(Ratio):
-    """A ratio over deal amounts, null over mixed currencies."""
+    """A ratio over amounts, null over mixed currencies."""
+
+    money: tuple[str, ...] = ("deals",)
 
     @property
     def measures(self) -> tuple[str, ...]:
-        return (*super().measures, d_currencies)
+        return tuple(dict.fromkeys((*super().measures, *_money_measures(self.money))))
 
     def compute(self, m: Mapping[str, ibis.Value], p: MetricParams) -> ibis.Value:
-        return _one_currency(super().compute(m, p), m)
+        return ibis.ifelse(self.null_reason(m), ibis.null(), super().compute(m, p)).cast("float64")
+
+    def null_reason(self, m: Mapping[str, ibis.Value]) -> ibis.Value:
+        return mixed_currencies(m, self.money)
+
+    reason = MIXED_CURRENCIES
 
     def formula(self, registry: Any) -> str:
-        return super().formula(registry) + MIXED
+        return super().formula(registry) + _formula_mixed(self.money)
+
+
 d_unattributed = count("d_won_unattributed", "deals", lambda t, p: (t.status == "won") & ~_attributed(t, p),
     text="count(won deals neither owned nor matched to a call)")
 l_leads = count("l_leads", "leads", _attributed, text="leads (by creation time)")
@@ -311,7 +369,7 @@ metric(
     "cohort_revenue", SALES, "money", "higher_is_better", ("Revenue (by call date)", "Выручка (по дате звонка)"),
     _cohort_rule("Amount of the won deals attributed to the scope, at the start of their call.",
                  "Сумма выигранных сделок среза по времени начала их звонка."),
-    kind=Value(c_revenue), params=WINDOW,
+    kind=OneCurrencyValue(c_revenue, money=("cohorts",)), params=WINDOW,
 )
 metric(
     "lead_conversion_rate", SALES, "ratio", "higher_is_better", ("Lead conversion", "Конверсия лидов"),
@@ -354,7 +412,7 @@ COST_TEXT = (
 
 metric(
     "cost", MONEY, "money", "lower_is_better", ("Cost", "Затраты"), COST_TEXT,
-    kind=Value(cost_sum),
+    kind=OneCurrencyValue(cost_sum, money=("costs",)),
 )
 metric(
     "agents_uncosted", MONEY, "count", "lower_is_better",
@@ -370,22 +428,23 @@ metric(
 metric(
     "cost_per_call", MONEY, "money", "lower_is_better", ("Cost per call", "Затраты на звонок"),
     (f"Cost over calls_handled. {COST_TEXT[0]}", f"Затраты к обработанным звонкам. {COST_TEXT[1]}"),
-    kind=Ratio((cost_sum,), (handled,)),
+    kind=OneCurrencyRatio((cost_sum,), (handled,), money=("costs",)),
 )
 metric(
     "profit_per_call", MONEY, "money", "higher_is_better", ("Profit per call", "Прибыль на звонок"),
     _rule("(Revenue - cost) over calls_handled.", "(Выручка - затраты) к обработанным звонкам."),
-    kind=OneCurrencyRatio((d_revenue,), (handled,), minus=(cost_sum,)), params=WINDOW,
+    kind=OneCurrencyRatio((d_revenue,), (handled,), minus=(cost_sum,), money=("deals", "costs")), params=WINDOW,
 )
 metric(
     "cost_per_sale", MONEY, "money", "lower_is_better", ("Cost per sale", "Затраты на продажу"),
     _rule("Cost over deals_won.", "Затраты к выигранным сделкам."),
-    kind=Ratio((cost_sum,), (d_won,)), params=WINDOW,
+    kind=OneCurrencyRatio((cost_sum,), (d_won,), money=("costs",)), params=WINDOW,
 )
 metric(
     "roi", MONEY, "percent", "higher_is_better", ("Return on investment", "Окупаемость (ROI)"),
     _rule("(Revenue - cost) over cost.", "(Выручка - затраты) к затратам."),
-    kind=OneCurrencyRatio((d_revenue,), (cost_sum,), minus=(cost_sum,)), params=WINDOW,
+    kind=OneCurrencyRatio((d_revenue,), (cost_sum,), minus=(cost_sum,), money=("deals", "costs")),
+    params=WINDOW,
 )
 
 # -- customer --------------------------------------------------------------------------------

@@ -3,32 +3,25 @@ formulas, the parameters and filters used), written by :func:`callkpi.report.ren
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
-
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import Response
 
 from callkpi.metrics.describe import describe_all
 from callkpi.queries import calls as call_log
 from callkpi.queries.missed import MAX_WORKLIST
-from callkpi.report.render import to_csv, write_xlsx
 from callkpi.web import kpi
 from callkpi.web.features.agents import agents_table
 from callkpi.web.features.calls import call_query_from, call_scope
+from callkpi.web.features.files import FORMATS, file_response
 from callkpi.web.features.missed import missed_page
+from callkpi.web.features.staffing import scoped_staffing, staffing_file, targets_for
 from callkpi.web.kpi import BadRequest, split_values
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.tables import KpiTable, by_table, context_of
-from callkpi.web.ui import locale, page_query
+from callkpi.web.ui import interval_minutes, locale, page_query
 
 router = APIRouter(include_in_schema=False)
-FORMATS = ("csv", "xlsx")
 EXPORT_MAX_ROWS = MAX_WORKLIST
 CALL_COLUMN_DOCS = {
     "call_id": "the call's id in its source (queue_log callid, CDR linkedid)",
@@ -48,27 +41,8 @@ CALL_COLUMN_DOCS = {
 MISSED_COLUMNS = ("number", "times_called", "first_utc", "last_utc", "age_s", "overdue", "queue", "call_id")
 
 
-def _file(name: str, fmt: str, rows: Sequence[dict[str, Any]], columns: Sequence[str], *,
-          definitions: Sequence[dict[str, Any]], parameters: dict[str, Any]) -> Response:
-    if fmt == "csv":
-        return Response(
-            to_csv(rows, columns),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="callkpi-{name}.csv"'},
-        )
-    handle, path = tempfile.mkstemp(suffix=".xlsx", prefix="callkpi-")
-    os.close(handle)
-    write_xlsx(Path(path), rows, columns, definitions=definitions, parameters=parameters, sheet=name)
-    return FileResponse(
-        path,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        filename=f"callkpi-{name}.xlsx",
-        background=BackgroundTask(os.unlink, path),
-    )
-
-
 def _table_file(table: KpiTable, fmt: str, lang: str) -> Response:
-    return _file(
+    return file_response(
         table.name, fmt, table.rows, table.columns, definitions=table.definitions(lang), parameters=table.parameters()
     )
 
@@ -105,7 +79,7 @@ def export(view: str, fmt: str, request: Request, me: Principal = Depends(page_p
             hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers), limit=EXPORT_MAX_ROWS,
         )
         docs = [{"id": column, "description": text} for column, text in CALL_COLUMN_DOCS.items()]
-        return _file(name="calls", fmt=fmt, rows=rows, columns=call_log.CALL_COLUMNS, definitions=docs,
+        return file_response(name="calls", fmt=fmt, rows=rows, columns=call_log.CALL_COLUMNS, definitions=docs,
                      parameters={**context_of(pq.period, filters), "timezone": params.timezone,
                                  "max_rows": EXPORT_MAX_ROWS})
     if view == "missed":
@@ -115,12 +89,16 @@ def export(view: str, fmt: str, request: Request, me: Principal = Depends(page_p
             date_to=pq.period.date_to, hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
             limit=EXPORT_MAX_ROWS,
         )
-        return _file("missed", fmt, worklist["items"], MISSED_COLUMNS, definitions=[],
+        return file_response("missed", fmt, worklist["items"], MISSED_COLUMNS, definitions=[],
                      parameters={**context_of(pq.period, filters), "callback_window_h": params.callback_window_h,
                                  "as_of": worklist["as_of"]})
+    if view == "staffing":
+        targets = targets_for(params, interval_minutes(request, params))
+        result = scoped_staffing(db, me, pq.period, pq.queues, targets)
+        return staffing_file(result, fmt, targets, pq.period, pq.queues, params.timezone)
     if view == "metrics":
         items = describe_all(params, lang)
         rows = [{**item, "parameters": ", ".join(f"{k}={v}" for k, v in item["parameters"].items())} for item in items]
-        return _file("metrics", fmt, rows, ("id", "section", "title", "unit", "direction", "formula", "parameters",
-                                            "description"), definitions=[], parameters=params.model_dump())
+        columns = ("id", "section", "title", "unit", "direction", "formula", "parameters", "description")
+        return file_response("metrics", fmt, rows, columns, definitions=[], parameters=params.model_dump())
     raise NotFound(view)

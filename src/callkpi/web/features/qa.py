@@ -26,6 +26,7 @@ from callkpi.qa.review import (
     call_agents,
     card_of_scores,
     correct_review,
+    count_reviews,
     create_review,
     get_review,
     list_reviews,
@@ -78,6 +79,7 @@ Me = Annotated[Principal, Depends(api_principal)]
 QA_METRICS = ("qa_reviews", "qa_coverage", "cqr", "qa_pass_rate", "qa_fatal_rate")
 SCORERS = ("admin", "supervisor")
 QUEUE_PER_PAGE = 50
+API_MAX_LIMIT = 1000
 
 
 # -- scope ------------------------------------------------------------------------------------
@@ -386,6 +388,29 @@ class SampleIn(BaseModel):
     rules: list[str] = Field(default_factory=list, description=f"also pick by rule: {', '.join(RULES)}")
 
 
+class Page(BaseModel):
+    """One page of a list: the rows, how many there are in all, and where the next page is."""
+
+    items: list[dict[str, Any]] = Field(description="the rows of this page")
+    total: int = Field(description="rows in all, over every page (in the user's scope)")
+    limit: int = Field(description="the page size asked for")
+    offset: int = Field(description="rows skipped before this page")
+    has_more: bool = Field(description="whether rows follow this page")
+    next: str | None = Field(description="path and query of the next page (the same filters, offset moved on); "
+                                         "null on the last page")
+
+
+Limit = Annotated[int, Query(ge=1, le=API_MAX_LIMIT, description=f"page size (at most {API_MAX_LIMIT})")]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip: the previous page's offset + limit")]
+
+
+def page_of(request: Request, items: list[dict[str, Any]], total: int, limit: int, offset: int) -> Page:
+    more = offset + len(items) < total
+    following = request.url.include_query_params(offset=offset + limit, limit=limit)
+    return Page(items=items, total=total, limit=limit, offset=offset, has_more=more,
+                next=f"{following.path}?{following.query}" if more else None)
+
+
 def _plain_scores(scores: dict[str, str | float | None]) -> dict[str, object]:
     return {k: "na" if v is None else v for k, v in scores.items()}
 
@@ -407,10 +432,16 @@ def api_put_scorecards(request: Request, me: Me, body: Annotated[dict[str, Any],
         raise BadRequest(str(exc)) from exc
 
 
-@api.get("/queue", summary="Sampled calls waiting for a review")
-def api_queue(request: Request, me: Me) -> list[dict[str, Any]]:
+@api.get("/queue", summary="Sampled calls waiting for a review, paged",
+         description="Oldest day first (then call start, call id, agent), in the user's scope (a supervisor: "
+                     "their queues and teams). Walk the pages with `offset` (or follow `next`) until `has_more` "
+                     "is false; `total` counts every waiting call.")
+def api_queue(request: Request, me: Me, limit: Limit = 100, offset: Offset = 0) -> Page:
     require_role(me, *SCORERS)
-    return review_queue(_store(request), **review_scope(me), limit=1000)
+    store = _store(request)
+    scope = review_scope(me)
+    rows = review_queue(store, **scope, limit=limit, offset=offset)
+    return page_of(request, rows, review_queue_size(store, **scope), limit, offset)
 
 
 @api.post("/sample", summary="Draw the day's review sample (and rule picks)")
@@ -428,17 +459,21 @@ def api_sample(request: Request, me: Me, body: SampleIn) -> dict[str, Any]:
             "by_agent": {a: {"handled": h, "sampled": d} for a, (h, d) in result.by_agent.items()}, "rules": picked}
 
 
-@api.get("/reviews", summary="Reviews in the user's scope (latest version of each)")
+@api.get("/reviews", summary="Reviews in the user's scope (latest version of each), paged",
+         description="Newest first (then by review id), the latest version of each review: an agent sees their "
+                     "own, a supervisor those of their queues and teams. Walk the pages with `offset` (or follow "
+                     "`next`) until `has_more` is false; `total` counts every review in scope.")
 def api_reviews(request: Request, me: Me, agent: Annotated[str | None, Query()] = None,
-                call_id: Annotated[str | None, Query()] = None,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[dict[str, Any]]:
+                call_id: Annotated[str | None, Query()] = None, limit: Limit = 200, offset: Offset = 0) -> Page:
     scope = review_scope(me)
     agents = scope.pop("agents", ())
     if agent:
         if agents and agent not in agents:
             raise Forbidden(f"agent {agent} is outside what this user may see")
         agents = (agent,)
-    return list_reviews(_store(request), ReviewFilter(agents=agents, call_id=call_id, limit=limit, **scope))
+    store = _store(request)
+    wanted = ReviewFilter(agents=agents, call_id=call_id, limit=limit, offset=offset, **scope)
+    return page_of(request, list_reviews(store, wanted), count_reviews(store, wanted), limit, offset)
 
 
 @api.post("/reviews", summary="Score a call", status_code=201)

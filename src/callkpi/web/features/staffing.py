@@ -4,17 +4,18 @@ as ``callkpi staffing``). Admins and supervisors; a supervisor named to queues s
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
-from callkpi.analyses.staffing import Staffing, Targets, staffing
+from callkpi.analyses.staffing import Staffing, Targets, export_parameters, staffing
 from callkpi.config import MetricParams
 from callkpi.web import kpi
 from callkpi.web.db import Database
 from callkpi.web.features import analysis_strings  # noqa: F401  (the page's strings)
 from callkpi.web.features.common import queue_choices
+from callkpi.web.features.files import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, file_response
 from callkpi.web.kpi import BadRequest, Period, split_values
 from callkpi.web.scope import Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, page_principal, web_state
@@ -52,6 +53,16 @@ def scoped_staffing(db: Database, me: Principal, period: Period, queues: tuple[s
         raise BadRequest(str(exc)) from exc
 
 
+def staffing_file(result: Staffing, fmt: str, targets: Targets, period: Period, queues: tuple[str, ...],
+                  timezone: str) -> Response:
+    """The staffing table as ``callkpi-staffing.csv`` or ``.xlsx`` (with the column definitions, the
+    targets and the notes): the page's download and the API's ``format``."""
+    parameters = export_parameters(targets, date_from=period.date_from, date_to=period.date_to, queues=queues,
+                                   timezone=timezone, notes=result.notes)
+    return file_response("staffing", fmt, result.rows, result.columns, definitions=result.definitions(),
+                         parameters=parameters)
+
+
 @pages_router.get("/staffing", response_class=HTMLResponse)
 def staffing_page(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
     require_role(me, "admin", "supervisor")
@@ -71,8 +82,13 @@ def staffing_page(request: Request, me: Principal = Depends(page_principal)) -> 
                             "time of day with typical_week) the offered calls, handle time, agents needed by "
                             "Erlang C/A at the service-level target (and with shrinkage), agents scheduled by the "
                             "loaded schedules and agents logged in (averages over the interval); null where the "
-                            "sources do not record it. Admins and supervisors (their queues).",
-                responses={400: {"description": "a malformed parameter"}, 401: {"description": "no valid token"},
+                            "sources do not record it. Admins and supervisors (their queues). `format=csv` or "
+                            "`format=xlsx` downloads the same table as a file (the XLSX with a definitions sheet: "
+                            "what each column means, the targets, the period and the notes).",
+                responses={200: {"description": "the table (JSON), or the file with format=csv / xlsx",
+                                 "content": {CSV_MEDIA_TYPE.split(";")[0]: {"schema": {"type": "string"}},
+                                             XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}}},
+                           400: {"description": "a malformed parameter"}, 401: {"description": "no valid token"},
                            403: {"description": "outside what this user may see"}})
 def api_staffing(
     request: Request,
@@ -86,13 +102,18 @@ def api_staffing(
     max_occupancy: Annotated[float, Query(description="upper bound of agent occupancy")] = 0.85,
     model: Annotated[str, Query(description="auto, erlang-c or erlang-a")] = "auto",
     typical_week: Annotated[bool, Query(description="average week: weekday x time of day")] = False,
-) -> dict[str, Any]:
+    fmt: Annotated[Literal["json", "csv", "xlsx"], Query(alias="format",
+                                                         description="json (default), csv or xlsx")] = "json",
+) -> Any:
     require_role(me, "admin", "supervisor")
     db = web_state(request).db
     params = db.params()
     period = kpi.resolve_period(db, params, date_from, date_to, 1)
     targets = targets_for(params, interval_minutes, service_level, shrinkage, max_occupancy, model)
-    result = scoped_staffing(db, me, period, split_values(queue), targets, typical_week)
+    queues = split_values(queue)
+    result = scoped_staffing(db, me, period, queues, targets, typical_week)
+    if fmt != "json":
+        return staffing_file(result, fmt, targets, period, queues, params.timezone)
     return {"from": period.date_from.isoformat(), "to": period.date_to.isoformat(), "columns": list(result.columns),
             "rows": result.rows, "notes": result.notes}
 
