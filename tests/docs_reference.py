@@ -1,6 +1,7 @@
-"""docs/cli.md and docs/settings.md, written from the code so they cannot drift from it.
+"""docs/cli.md, docs/settings.md and the tables of docs/engines.md, written from the code so they
+cannot drift from it.
 
-``python tests/docs_reference.py`` (or ``./dev docs``) rewrites both; ``tests/test_docs.py``
+``python tests/docs_reference.py`` (or ``./dev docs``) rewrites them; ``tests/test_docs.py``
 fails when either is out of date, in the manner of sqlite-utils' documentation tests.
 """
 
@@ -17,6 +18,8 @@ from pydantic import BaseModel
 ROOT = Path(__file__).resolve().parents[1]
 CLI_DOC = ROOT / "docs" / "cli.md"
 SETTINGS_DOC = ROOT / "docs" / "settings.md"
+ENGINES_DOC = ROOT / "docs" / "engines.md"
+ENGINES_START, ENGINES_END = "<!-- engines table: generated -->\n", "<!-- end of engines table -->"
 
 
 def cli_root() -> Any:
@@ -126,9 +129,19 @@ def render_settings() -> str:
     return "\n".join(lines).strip() + "\n"
 
 
+def render_engines(text: str) -> str:
+    """docs/engines.md with its generated part (callkpi.metrics.backends) rewritten."""
+    from callkpi.metrics.backends import engines_markdown
+
+    head, rest = text.split(ENGINES_START, 1)
+    tail = rest.split(ENGINES_END, 1)[1]
+    return f"{head}{ENGINES_START}{engines_markdown()}{ENGINES_END}{tail}"
+
+
 def main() -> None:
     CLI_DOC.write_text(render_cli(), encoding="utf-8")
     SETTINGS_DOC.write_text(render_settings(), encoding="utf-8")
+    ENGINES_DOC.write_text(render_engines(ENGINES_DOC.read_text(encoding="utf-8")), encoding="utf-8")
     print(f"wrote {CLI_DOC.relative_to(ROOT)} and {SETTINGS_DOC.relative_to(ROOT)}", file=sys.stderr)
 
 

@@ -6,7 +6,17 @@ import re
 
 import pytest
 
-from docs_reference import CLI_DOC, ROOT, SETTINGS_DOC, commands, render_cli, render_settings, settings_keys
+from docs_reference import (
+    CLI_DOC,
+    ENGINES_DOC,
+    ROOT,
+    SETTINGS_DOC,
+    commands,
+    render_cli,
+    render_engines,
+    render_settings,
+    settings_keys,
+)
 
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
 
@@ -17,6 +27,13 @@ def test_cli_reference_is_up_to_date() -> None:
 
 def test_settings_reference_is_up_to_date() -> None:
     assert SETTINGS_DOC.read_text(encoding="utf-8") == render_settings(), "run ./dev docs"
+
+
+def test_engines_support_table_is_what_the_code_says() -> None:
+    """docs/engines.md's tables are callkpi.metrics.backends' data (which engine runs what)."""
+    text = ENGINES_DOC.read_text(encoding="utf-8")
+    assert text == render_engines(text), "run ./dev docs"
+    assert "| kpi | yes | yes |" in text and "| ingest | yes | no |" in text
 
 
 @pytest.mark.parametrize("path", [path for path, _ in commands()])

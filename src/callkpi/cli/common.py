@@ -25,7 +25,7 @@ from callkpi.config import (
     load_settings,
     parse_param_overrides,
 )
-from callkpi.storage import Store
+from callkpi.storage import Store, is_store_url
 from callkpi.storage.store import StoreLocked
 
 DbOption = typer.Option(None, "--db", help="database file (default: $CALLKPI_DB or ./callkpi.duckdb)")
@@ -34,10 +34,38 @@ MappingOption = typer.Option(
     None, "--mapping", help="mapping of a cloud-PBX export: a TOML/YAML file or a shipped name "
     "(twilio, bitrix24, mango, zadarma, yeastar, elastix-callcenter); see docs/formats.md")
 ConfigOption = typer.Option(None, "--config", help="settings file (default: $CALLKPI_CONFIG or ./callkpi.toml)")
+# The commands that also run on a ClickHouse store (docs/engines.md) take its URL.
+StoreOption = typer.Option(
+    None, "--db", help="database file, or a ClickHouse store: chdb:///path/to/dir (in-process) or "
+    "clickhouse://user:password@host:8123/db (default: $CALLKPI_DB or ./callkpi.duckdb)")
+CLICKHOUSE_COMMANDS = "`callkpi kpi` and `callkpi copy`"
 
 
 def resolve_db(db: Path | None) -> Path:
-    return db or default_db_path()
+    path = db or default_db_path()
+    if _looks_like_url(str(path)):
+        fail(f"{_as_url(str(path))}: this command runs on a DuckDB file; a ClickHouse store serves "
+             f"{CLICKHOUSE_COMMANDS} (docs/engines.md)")
+    return path
+
+
+def resolve_store(db: str | None, *, must_exist: bool = True) -> str:
+    """A ``--db`` of the commands that run on either engine: a DuckDB file or a ClickHouse URL."""
+    location = db or os.environ.get("CALLKPI_DB") or str(default_db_path())
+    if not is_store_url(location):
+        return str(existing_db(Path(location)) if must_exist else Path(location))
+    if must_exist and location.lower().startswith("chdb://") and not Path(location[7:].split("?")[0]).exists():
+        fail(f"{location}: no ClickHouse store there yet; fill one with `callkpi copy --to {location}`")
+    return location
+
+
+def _looks_like_url(text: str) -> bool:
+    """A ClickHouse URL, also as a Path leaves it (``chdb:/dir``: a Path folds the double slash)."""
+    return re.match(r"^(chdb|clickhouses?):/", text, re.IGNORECASE) is not None
+
+
+def _as_url(text: str) -> str:
+    return text if "://" in text else text.replace(":/", "://", 1)
 
 
 def writable_store(path: Path) -> Store:

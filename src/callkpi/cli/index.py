@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sources": ("callkpi.cli.ingest_cmd", "List what was loaded; `forget ID` removes a source."),
     "kpi": ("callkpi.cli.kpi_cmd", "Print KPIs. Rates are fractions in JSON/CSV/TSV, durations seconds, null "
             "where undefined."),
+    "copy": ("callkpi.cli.copy_cmd", "Copy every table of a store to another (DuckDB <-> ClickHouse), in Arrow "
+             "batches of bounded size."),
     "metrics": ("callkpi.cli.catalog_cmd",
                 "List every metric: id, unit, formula, parameters, description (EN/RU)."),
     "simulate": ("callkpi.cli.simulate_cmd", "Simulate a sales contact centre: Asterisk queue_log and CDR, CRM "

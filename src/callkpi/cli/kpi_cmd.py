@@ -15,15 +15,15 @@ from callkpi.cli.app import app
 from callkpi.cli.common import (
     DATE_FORMS,
     ConfigOption,
-    DbOption,
+    StoreOption,
     TzOption,
     command_params,
     console,
     did_you_mean,
     err_console,
-    existing_db,
     fail,
     parse_date,
+    resolve_store,
     settings_for,
     split_values,
 )
@@ -34,7 +34,7 @@ from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.describe import describe
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
 from callkpi.report.render import to_csv, to_json, write_xlsx
-from callkpi.storage import Store
+from callkpi.storage import Store, open_store
 
 FORMATS = ("auto", "table", "tsv", "json", "csv", "xlsx")
 # What a table shows with --by when --metrics is not given: handling for agents and teams, the queue
@@ -48,7 +48,7 @@ AGENT_DIMENSIONS = frozenset({"agent", "team", "pause_reason"})
 
 @app.command()
 def kpi(
-    db: Path | None = DbOption,
+    db: str | None = StoreOption,
     by: str = typer.Option("", "--by", help="dimensions: agent,team,queue,campaign,direction,source,did,trunk,"
                            "pause_reason,hour,day,week,month,interval,weekday,time_of_day"),
     date_from: str | None = typer.Option(None, "--from", help=f"first local date, e.g. {DATE_FORMS}"),
@@ -90,8 +90,8 @@ def kpi(
     chosen = _chosen_metrics(metrics)
     _check_names(dimensions, chosen)
     settings = settings_for(config)
-    db_path = existing_db(db)
-    with Store(db_path, read_only=True) as store:
+    db_path = resolve_store(db)
+    with open_store(db_path, read_only=True) as store:
         store_timezone = store.get_meta("timezone")
     params = command_params(settings, store_timezone, tz=tz, param=param,
                             options={"interval_minutes": interval_minutes or None})
@@ -114,7 +114,7 @@ def kpi(
         metrics=chosen,
         params=params,
     )
-    with Store(db_path, read_only=True) as store:
+    with open_store(db_path, read_only=True) as store:
         try:
             result = compute(store, query)
         except QueryError as exc:

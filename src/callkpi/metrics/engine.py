@@ -12,13 +12,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from callkpi.config import MetricParams
-from callkpi.metrics import rollup, templates
+from callkpi.metrics import backends, rollup, templates
 from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
@@ -126,9 +126,9 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     if template.sql is None:
         return KpiResult(query.by, tuple(metric_ids), pa.table({}), notes, query.params)
     for name, calendar in template.calendars.items():
-        store.connection.register(name, calendar_table(*calendar))
+        store.register_arrow(name, calendar_table(*calendar))
     values = _bound_values(query, template.placeholders, context)
-    table = _nan_as_null(store.connection.sql(template.sql, params=values).to_arrow_table())
+    table = _nan_as_null(store.query_arrow(template.sql, values))
     probes = [f"{_PROBE}{m}" for m in template.optional]
     present = {m for m, probe in zip(template.optional, probes, strict=True) if _any_nonzero(table[probe])}
     unrecorded = {m: _zero_or_null(table[probe]) for m, probe in zip(template.optional, probes, strict=True)}
@@ -137,7 +137,21 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     table = table.drop_columns([*probes, *reasons])
     notes.extend(_missing_notes(metrics, template.supported, present, table, unrecorded, registry))
     notes.extend(_null_reason_notes(metrics, nulled, table.num_rows))
+    table = _unsupported_as_null(table, store.dialect, metric_ids, notes)
     return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
+
+
+def _unsupported_as_null(table: pa.Table, engine: str, metric_ids: Sequence[str], notes: list[str]) -> pa.Table:
+    """Metrics the store's engine does not run yet (callkpi.metrics.backends) are null, with a note:
+    never a number that engine computes differently."""
+    for metric_id in metric_ids:
+        if engine == "clickhouse" and metric_id in backends.CLICKHOUSE_UNSUPPORTED:
+            index = table.column_names.index(metric_id)
+            column = pa.nulls(table.num_rows, table.schema.field(index).type)
+            table = table.set_column(index, table.schema.field(index), column)
+            notes.append(f"{metric_id}: not supported on ClickHouse yet "
+                         f"({backends.CLICKHOUSE_UNSUPPORTED[metric_id]}); shown as null")
+    return table
 
 
 @dataclass
@@ -199,22 +213,22 @@ def _data_version(store: Store, registry: Registry) -> tuple[tuple, Context]:
 
     The spans and the end take a scan of every fact table's slice column, so for a store file they
     are kept while the table sizes, the load counters and this process's commits stay the same."""
-    con = store.connection
-    tables = tuple(con.execute(
-        "SELECT table_name, estimated_size FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
-    ).fetchall())
+    tables = tuple(sorted(store.table_sizes().items()))
     names = {name for name, _ in tables}
-    loads = tuple(con.execute(
+    loads = tuple(store.fetch_all(
         "SELECT count(*), max(loaded_at_utc), sum(loads), sum(lines_loaded) FROM sources"
-    ).fetchall()) if "sources" in names else ()
+    )) if "sources" in names else ()
     cache_key = (store.path, Store.commits, id(registry), tables, loads) if store.path != ":memory:" else None
     cached = _VERSIONS.get(cache_key) if cache_key else None
     if cached is not None:
         return cached
     spans = sorted({(f.table, f.slice_column) for f in registry.facts.values() if f.table in names}
                    | {(name, "slice_id") for name in names if name.startswith("rollup_")})
-    selects = [f'SELECT min("{column}"), max("{column}") FROM "{table}"' for table, column in spans]  # noqa: S608
-    bounds = con.execute(" UNION ALL ".join(selects)).fetchall() if selects else []
+    # One query; each part numbered, as an engine may return the parts of a UNION ALL in any order.
+    selects = [f'SELECT {n} AS n, min("{column}") AS lo, max("{column}") AS hi FROM "{table}"'  # noqa: S608
+               for n, (table, column) in enumerate(spans)]
+    rows = sorted(store.fetch_all(" UNION ALL ".join(selects))) if selects else []
+    bounds = [(lo, hi) for _, lo, hi in rows]
     context = _context(store)
     ranking = tuple(sorted(_slice_grain_preferred({n: s or 0 for n, s in tables if n.startswith("rollup_")})))
     blocks = tuple((span, _calendar_span(lo, hi)) for span, (lo, hi) in zip(spans, bounds, strict=True))
@@ -312,18 +326,25 @@ def _template(
     expr = merged.select(**columns)
     if query.by:
         expr = expr.order_by([ibis.asc(d, nulls_first=False) for d in query.by])
-    sql = store.ibis.compile(expr)
+    sql = store.compile(expr)
     used = {}
     for name, literal in placeholders.items():
         if literal in sql:
-            sql = sql.replace(literal, f"${name}")
+            sql = sql.replace(literal, store.parameter(name, _parameter_kind(name)))
             used[name] = literal
     return _Template(sql, supported, optional, notes, used, calendars, reasoned)
 
 
+def _parameter_kind(name: str) -> Literal["string", "int", "timestamp"]:
+    """The type of a bound value, by its name (see :func:`_bound_values`)."""
+    if name == "data_end":
+        return "timestamp"
+    return "int" if name in ("first_slice", "end_slice") else "string"
+
+
 def _literal_sql(store: Store, value: object) -> str:
     """How the store's SQL dialect writes a literal (to find a stand-in in compiled SQL)."""
-    sql = store.ibis.compile(ibis.literal(value).name("v"))
+    sql = " ".join(store.compile(ibis.literal(value).name("v")).split())
     return sql.removeprefix("SELECT ").rsplit(" AS ", 1)[0]
 
 
@@ -346,7 +367,7 @@ class _Build:
         data = calendar_table(params.timezone, first, last, params.interval_minutes)
         digest = hashlib.sha1(f"{params.timezone}|{first}|{last}|{params.interval_minutes}".encode()).hexdigest()
         name = f"callkpi_calendar_{digest[:16]}"
-        self.store.connection.register(name, data)
+        self.store.register_arrow(name, data)
         self.calendars[name] = (params.timezone, first, last, params.interval_minutes)
         return self.store.table(name).select("slice_id", *time_dims)
 

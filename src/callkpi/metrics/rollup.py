@@ -174,11 +174,7 @@ def stored_params_text(store: Store) -> str | None:
 
 
 def rollup_sizes(store: Store) -> dict[str, int]:
-    rows = store.connection.execute(
-        "SELECT table_name, estimated_size FROM duckdb_tables() "
-        "WHERE NOT temporary AND starts_with(table_name, ?)", [ROLLUP_TABLE_PREFIX]
-    ).fetchall()
-    return {str(name): int(size or 0) for name, size in rows}
+    return {name: size for name, size in store.table_sizes().items() if name.startswith(ROLLUP_TABLE_PREFIX)}
 
 
 # -- maintenance -----------------------------------------------------------------------------

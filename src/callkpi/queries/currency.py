@@ -11,8 +11,7 @@ def deal_currencies(store: Store) -> list[str]:
     """The currencies the loaded deals name, sorted (none when no deals are loaded)."""
     if not store.has_table("deals"):
         return []
-    rows = store.connection.execute(
-        "SELECT DISTINCT currency FROM deals WHERE currency IS NOT NULL ORDER BY currency").fetchall()
+    rows = store.fetch_all("SELECT DISTINCT currency FROM deals WHERE currency IS NOT NULL ORDER BY currency")
     return [row[0] for row in rows]
 
 

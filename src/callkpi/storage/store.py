@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 
@@ -21,6 +21,7 @@ from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES, SCHEMA_VERSION, Table
 from callkpi.model.speech_schema import SPEECH_TABLES
+from callkpi.storage.locations import model_table
 
 if TYPE_CHECKING:  # Ibis and pyarrow are imported where they are used (see callkpi.storage.lazy)
     import ibis
@@ -71,8 +72,18 @@ def _connect(path: str, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, boo
         raise
 
 
+ParamKind = Literal["string", "int", "timestamp"]
+
+
 class Store:
-    """A callkpi database: the canonical tables in one DuckDB file (or in memory)."""
+    """A callkpi database: the canonical tables in one DuckDB file (or in memory).
+
+    The KPI engine talks to a store only through its *engine seam* (:attr:`dialect`,
+    :meth:`compile`, :meth:`parameter`, :meth:`query_arrow`, :meth:`register_arrow`,
+    :meth:`table_sizes`, :meth:`fetch_all`), so another engine's store
+    (:class:`callkpi.storage.clickhouse.ClickHouseStore`) runs the same registry."""
+
+    dialect = "duckdb"
 
     # Committed transactions of this process (any store): cached facts about the data are kept
     # only while it stays the same.
@@ -199,6 +210,60 @@ class Store:
 
     def fetch_arrow(self, expr: ibis.Expr) -> pa.Table:
         return self.ibis.to_pyarrow(expr)
+
+    def stream_table(self, name: str, rows: int) -> Iterator[pa.RecordBatch]:
+        """The rows of a table as Arrow batches of at most ``rows`` rows (bounded memory)."""
+        reader = self._con.cursor().sql(f'SELECT * FROM "{name}"').to_arrow_reader(rows)  # noqa: S608
+        yield from reader
+
+    # -- copying between engines (callkpi.storage.copy) ------------------------------------
+    def create_table_for(self, name: str, schema: pa.Schema) -> None:
+        """Create a table, if missing: by the model's definition (keys included) when it has one, else
+        (a rollup) from its Arrow schema."""
+        table = model_table(name)
+        if table is not None:
+            self._con.execute(table.ddl())
+            return
+        empty = schema.empty_table()
+        self._con.register("_callkpi_new_table", empty)
+        try:
+            self._con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _callkpi_new_table')  # noqa: S608
+        finally:
+            self._con.unregister("_callkpi_new_table")
+
+    def arrow_schema(self, name: str) -> pa.Schema:
+        return self._con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema  # noqa: S608
+
+    def truncate(self, name: str) -> None:
+        self._con.execute(f'DELETE FROM "{name}"')  # noqa: S608 - a table name of the store
+
+    # -- the engine seam -------------------------------------------------------------------
+    def compile(self, expr: ibis.Expr) -> str:
+        """The SQL of an Ibis expression in this store's dialect."""
+        return str(self.ibis.compile(expr))
+
+    def parameter(self, name: str, kind: ParamKind) -> str:
+        """How a bound parameter is written in this store's SQL (DuckDB: ``$name``, any type)."""
+        return f"${name}"
+
+    def query_arrow(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:
+        """Run SQL (with the parameters :meth:`parameter` wrote) and return the result as Arrow."""
+        return self._con.sql(sql, params=params).to_arrow_table()
+
+    def register_arrow(self, name: str, data: pa.Table) -> None:
+        """Make an Arrow table readable by name for this connection's queries (a calendar)."""
+        self._con.register(name, data)
+
+    def fetch_all(self, sql: str, params: list[object] | None = None) -> list[tuple]:
+        """Rows of a query of the store's own (portable) SQL, with positional ``?`` parameters."""
+        return self._con.execute(sql, params or []).fetchall()
+
+    def table_sizes(self) -> dict[str, int]:
+        """Every stored (non-temporary) table and its estimated number of rows."""
+        rows = self._con.execute(
+            "SELECT table_name, estimated_size FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
+        ).fetchall()
+        return {str(name): int(size or 0) for name, size in rows}
 
 
 def _default_memory_limit() -> str:

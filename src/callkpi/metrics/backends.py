@@ -1,0 +1,67 @@
+"""Which engine runs what: the support table, as data (docs/engines.md is generated from it and
+tests/test_engine_conformance.py holds the engines to it).
+
+Every metric of the registry runs on DuckDB. On ClickHouse a metric is supported unless it is
+listed in :data:`CLICKHOUSE_UNSUPPORTED` with the reason; the conformance suite fails both when a
+supported metric differs between the engines and when a metric listed as unsupported agrees
+(then it is to be taken off the list). Commands are listed the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from callkpi.metrics.catalogue import REGISTRY
+from callkpi.metrics.registry import Registry
+
+Engine = Literal["duckdb", "clickhouse"]
+ENGINES: tuple[Engine, ...] = ("duckdb", "clickhouse")
+
+# metric id -> why it does not run on ClickHouse yet (none today: the conformance suite finds every
+# metric equal on both engines).
+CLICKHOUSE_UNSUPPORTED: dict[str, str] = {}
+
+# command -> (on DuckDB, on ClickHouse, note)
+COMMANDS: dict[str, tuple[bool, bool, str]] = {
+    "kpi": (True, True, "every metric, dimension, filter and parameter (the metric table below)"),
+    "copy": (True, True, "DuckDB <-> ClickHouse, either way, in Arrow batches"),
+    "metrics": (True, True, "reads no store"),
+    "ingest": (True, False, "load into DuckDB, then `callkpi copy --to`"),
+    "serve": (True, False, "the web dashboard, the API, exports and the wallboard read DuckDB"),
+    "alerts": (True, False, "alerts are checked on DuckDB"),
+    "sources, quarantine, findings, missed, staffing, sales, scorecard, training-effect, survey-list, relink, "
+    "qa, user, token": (True, False, "run on DuckDB"),
+}
+
+
+@dataclass(frozen=True)
+class Support:
+    metric: str
+    duckdb: bool
+    clickhouse: bool
+    reason: str
+
+
+def supported(metric_id: str, engine: Engine) -> bool:
+    return engine == "duckdb" or metric_id not in CLICKHOUSE_UNSUPPORTED
+
+
+def support_table(registry: Registry = REGISTRY) -> list[Support]:
+    """One row per metric of the registry, in catalogue order."""
+    return [Support(m, True, supported(m, "clickhouse"), CLICKHOUSE_UNSUPPORTED.get(m, ""))
+            for m in registry.metrics]
+
+
+def engines_markdown(registry: Registry = REGISTRY) -> str:
+    """The generated part of docs/engines.md: the commands and the metrics each engine runs."""
+    yes = {True: "yes", False: "no"}
+    lines = ["| command | DuckDB | ClickHouse | note |", "|---|---|---|---|"]
+    lines += [f"| {name} | {yes[duck]} | {yes[ch]} | {note} |" for name, (duck, ch, note) in COMMANDS.items()]
+    rows = support_table(registry)
+    count = sum(r.clickhouse for r in rows)
+    lines += ["", f"{count} of {len(rows)} metrics run on ClickHouse with the results DuckDB gives "
+              "(tests/test_engine_conformance.py).", "",
+              "| metric | DuckDB | ClickHouse | reason |", "|---|---|---|---|"]
+    lines += [f"| {r.metric} | {yes[r.duckdb]} | {yes[r.clickhouse]} | {r.reason} |" for r in rows]
+    return "\n".join(lines) + "\n"
