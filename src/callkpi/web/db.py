@@ -26,8 +26,9 @@ from callkpi.storage import Store
 
 CACHE_SIZE = 256
 # One reading request (GET/HEAD) sees one data version: it is read once per request, not once per
-# cached result (a page asks for dozens, e.g. an agent name per table row); see Database.reading.
-_REQUEST_VERSION: contextvars.ContextVar[dict[str, tuple] | None] = contextvars.ContextVar(
+# cached result (a page asks for dozens, e.g. an agent name per table row), and so are the metric
+# parameters; see Database.reading.
+_REQUEST_VERSION: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "callkpi_request_version", default=None)
 
 
@@ -74,7 +75,12 @@ class Database:
 
     # -- things every page needs -------------------------------------------------------------
     def params(self) -> MetricParams:
-        return effective_params(self.settings, self.store().get_meta("timezone"))
+        memo = _REQUEST_VERSION.get()
+        if memo is None:
+            return effective_params(self.settings, self.store().get_meta("timezone"))
+        if "p" not in memo:
+            memo["p"] = effective_params(self.settings, self.store().get_meta("timezone"))
+        return memo["p"]
 
     def data_version(self) -> tuple:
         memo = _REQUEST_VERSION.get()
