@@ -12,6 +12,7 @@ Babel is imported only when a number, date or catalogue is first needed, so star
 
 from __future__ import annotations
 
+import functools
 import gettext
 import math
 import os
@@ -135,6 +136,12 @@ def format_number(value: float | int | None, decimals: int, lang: str) -> str:
     """Grouped digits by CLDR (``12,345.6`` / ``12 345,6``), a true minus sign, ``—`` for no value."""
     if _missing(value):
         return "—"
+    return _grouped(value, decimals, lang)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=65536)
+def _grouped(value: float | int, decimals: int, lang: str) -> str:
+    """:func:`format_number` of a value (memoised: Babel's formatting is the slowest part of a page)."""
     from babel.numbers import format_decimal
 
     pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")

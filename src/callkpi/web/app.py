@@ -103,6 +103,20 @@ class CompressWhenSafe:
             await self.app(scope, receive, send)
 
 
+class OneVersionPerRead:
+    """A GET or HEAD request reads the data version once (:meth:`Database.reading`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") in ("GET", "HEAD"):
+            with Database.reading():
+                await self.app(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def _may_compress(scope: Scope) -> bool:
     if str(scope.get("path", "")).startswith("/static/"):
         return True
@@ -200,6 +214,7 @@ def create_app(
         response.headers.setdefault("Cache-Control", _cache_control(request, versions))
         return response
 
+    app.add_middleware(OneVersionPerRead)
     app.add_middleware(CompressWhenSafe)
     return app
 

@@ -8,9 +8,10 @@ per *data version* (what was loaded), so a page opened twice does not recompute.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
 
 CACHE_SIZE = 256
+# One reading request (GET/HEAD) sees one data version: it is read once per request, not once per
+# cached result (a page asks for dozens, e.g. an agent name per table row), and so are the metric
+# parameters; see Database.reading.
+_REQUEST_VERSION: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "callkpi_request_version", default=None)
 
 
 class CursorStore(Store):
@@ -69,10 +75,30 @@ class Database:
 
     # -- things every page needs -------------------------------------------------------------
     def params(self) -> MetricParams:
-        return effective_params(self.settings, self.store().get_meta("timezone"))
+        memo = _REQUEST_VERSION.get()
+        if memo is None:
+            return effective_params(self.settings, self.store().get_meta("timezone"))
+        if "p" not in memo:
+            memo["p"] = effective_params(self.settings, self.store().get_meta("timezone"))
+        return memo["p"]
 
     def data_version(self) -> tuple:
-        return data_version(self.store())
+        memo = _REQUEST_VERSION.get()
+        if memo is None:
+            return data_version(self.store())
+        if "v" not in memo:
+            memo["v"] = data_version(self.store())
+        return memo["v"]
+
+    @staticmethod
+    @contextlib.contextmanager
+    def reading() -> Iterator[None]:
+        """Within: the data version is read once (for a reading request, which writes nothing)."""
+        reset = _REQUEST_VERSION.set({})
+        try:
+            yield
+        finally:
+            _REQUEST_VERSION.reset(reset)
 
     def forget(self) -> None:
         """Drop every cached result: for writes that change KPIs without an import (a saved review)."""

@@ -71,10 +71,11 @@ def calls(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
     params = db.params()
     pq = page_query(request, params)
     q = call_query_from(request.query_params, period=pq.period)
-    page = call_log.calls_page(
-        db.store(), q, call_scope(me, request.query_params), params,
-        hide_numbers=not me.sees_numbers(db.settings.phone.mask_numbers),
-    )
+    scope = call_scope(me, request.query_params)
+    hide = not me.sees_numbers(db.settings.phone.mask_numbers)
+    # per data version and per what this user may see (their scope, masked numbers or not)
+    key = ("calls_page", q, tuple(sorted(scope.items())), params.model_dump_json(), hide)
+    page = db.cached(key, lambda: call_log.calls_page(db.store(), q, scope, params, hide_numbers=hide))
     headers = request.headers
     partial = headers.get("hx-request") == "true" and headers.get("hx-history-restore-request") != "true"
     return render(
