@@ -172,3 +172,21 @@ def test_the_stream_pushes_a_change_without_a_new_request(tmp_path: Path) -> Non
                     break
                 assert time.monotonic() - started < 10
         app.state.live_hub.stop()
+
+
+def test_a_wallboard_key_opens_only_the_wallboard(live: Live) -> None:
+    store = live.client.app.state.web.db.store()
+    key = create_token(store, "sup_support", "TV", wallboard=True)
+    assert key.startswith("ckw_")
+    page = live.client.get(f"/wallboard?key={key}")
+    assert page.status_code == 200
+    assert '<header class="top">' not in page.text and 'class="kiosk"' in page.text  # always the kiosk view
+    assert 'data-queue="support"' in page.text and 'data-queue="sales"' not in page.text  # the owner's scope
+    assert f"key={key}" in page.text  # the stream carries it
+    assert live.client.get(f"/wallboard/live?key={key}").status_code == 200
+    assert live.client.get(f"/wallboard?key={key}&queues=sales").status_code == 403
+    assert live.client.get(f"/wallboard?key={key}x").status_code == 401
+    # nothing else takes it: not the API, not another page
+    assert live.client.get("/api/v1/live", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    assert live.client.get(f"/?key={key}", follow_redirects=False).status_code in (303, 307)
+    assert live.client.get("/wallboard/tiles", params={"key": key}, follow_redirects=False).status_code == 303

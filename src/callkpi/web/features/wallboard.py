@@ -29,7 +29,8 @@ from callkpi.web.features.common import count_bars, every_hour
 from callkpi.web.kpi import Period
 from callkpi.web.live import LiveHub, hub_of
 from callkpi.web.scope import Forbidden, Principal, scoped_filters
-from callkpi.web.security import api_principal, page_principal, web_state
+from callkpi.web.auth import user_for_wallboard_token
+from callkpi.web.security import NotAuthenticated, api_principal, page_principal, web_state
 from callkpi.web.ui import locale, render
 
 router = APIRouter(include_in_schema=False)
@@ -230,13 +231,28 @@ def live_json(request: Request, me: Principal, queues: tuple[str, ...]) -> dict[
 # -- pages -------------------------------------------------------------------------------------
 
 
+def wallboard_principal(request: Request, key: str | None = None) -> Principal:
+    """The signed-in user, or the owner of the wallboard token in ``?key=`` (a TV: read-only, only
+    these pages, the owner's scope)."""
+    if key:
+        user = user_for_wallboard_token(web_state(request).db.store(), key)
+        if user is None:
+            raise NotAuthenticated("the wallboard key is not valid")
+        return Principal(user, "wallboard")
+    return page_principal(request)
+
+
+def _kiosk(me: Principal, kiosk: str | None) -> bool:
+    return me.via == "wallboard" or bool(kiosk and kiosk != "0")
+
+
 @router.get("/wallboard", response_class=HTMLResponse)
-def wallboard(request: Request, me: Principal = Depends(page_principal), kiosk: str | None = None,
-              queues: str | None = None) -> HTMLResponse:
+def wallboard(request: Request, me: Principal = Depends(wallboard_principal), kiosk: str | None = None,
+              queues: str | None = None, key: str | None = None) -> HTMLResponse:
     picked = asked_queues(queues)
     data = {**_wallboard_data(request, me, _kpi_queues(me, picked)), **live_context(request, me, picked)}
-    return render(request, me, "wallboard.html", active="wallboard", kiosk=bool(kiosk and kiosk != "0"),
-                  queues_param=",".join(picked), **data)
+    return render(request, me, "wallboard.html", active="wallboard", kiosk=_kiosk(me, kiosk),
+                  queues_param=",".join(picked), key_param=key if me.via == "wallboard" else "", **data)
 
 
 def _kpi_queues(me: Principal, picked: tuple[str, ...]) -> tuple[str, ...]:
@@ -252,21 +268,21 @@ def wallboard_tiles(request: Request, me: Principal = Depends(page_principal),
 
 
 @router.get("/wallboard/live", response_class=HTMLResponse)
-def wallboard_live(request: Request, me: Principal = Depends(page_principal), queues: str | None = None,
+def wallboard_live(request: Request, me: Principal = Depends(wallboard_principal), queues: str | None = None,
                    kiosk: str | None = None) -> HTMLResponse:
-    return render(request, me, "_wallboard_live.html", kiosk=bool(kiosk and kiosk != "0"),
+    return render(request, me, "_wallboard_live.html", kiosk=_kiosk(me, kiosk),
                   **live_context(request, me, asked_queues(queues)))
 
 
 @router.get("/wallboard/stream")
-async def wallboard_stream(request: Request, me: Principal = Depends(page_principal), queues: str | None = None,
+async def wallboard_stream(request: Request, me: Principal = Depends(wallboard_principal), queues: str | None = None,
                            kiosk: str | None = None) -> StreamingResponse:
     """Server-sent events: ``event: live`` with the live section's HTML each time the state changes
     (and every few seconds, as the windows move); a comment line keeps an idle stream open."""
     picked = asked_queues(queues)
     scoped_filters(me, {"queue": picked})  # a queue beyond the user's scope is a 403 before the stream starts
     hub = await asyncio.to_thread(_hub, request)
-    is_kiosk = bool(kiosk and kiosk != "0")
+    is_kiosk = _kiosk(me, kiosk)
 
     def fragment() -> str:
         response = render(request, me, "_wallboard_live.html", kiosk=is_kiosk, **live_context(request, me, picked))
