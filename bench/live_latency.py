@@ -157,7 +157,8 @@ def main() -> None:
             server.kill()
     if not latencies:
         raise SystemExit("no push seen")
-    print(f"store: {args.calls:,} simulated calls ({db}); {len(latencies)} appended lines seen, {missed} not within 30 s")
+    print(f"store: {args.calls:,} simulated calls ({db}); {len(latencies)} appended lines seen, "
+          f"{missed} not within 30 s")
     print(f"append -> wallboard push: p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
           f"p99 {percentile(latencies, 0.99) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
 

@@ -24,12 +24,12 @@ from callkpi.analyses.live_state import WINDOWS_MIN, AgentView, Snapshot, visibl
 from callkpi.queries.agents import agent_names
 from callkpi.queries.targets import Targets, load_targets
 from callkpi.web import kpi
+from callkpi.web.auth import user_for_wallboard_token
 from callkpi.web.features import alert_monitor
 from callkpi.web.features.common import count_bars, every_hour
 from callkpi.web.kpi import Period
 from callkpi.web.live import LiveHub, hub_of
 from callkpi.web.scope import Forbidden, Principal, scoped_filters
-from callkpi.web.auth import user_for_wallboard_token
 from callkpi.web.security import NotAuthenticated, api_principal, page_principal, web_state
 from callkpi.web.ui import locale, render
 
