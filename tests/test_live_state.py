@@ -192,3 +192,33 @@ def test_the_hub_follows_the_lines_as_they_are_written_and_rebuilds_after_a_rest
     finally:
         hub.stop()
         db.close()
+
+
+def test_the_hub_thread_stops_without_viewers_and_catches_up_when_asked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from callkpi.web import live as live_module
+
+    monkeypatch.setattr(live_module, "IDLE_STOP_S", 0.3)
+    log = tmp_path / "queue_log"
+    log.write_text(LINES[0][1] + "\n", encoding="utf-8")
+    with Store(tmp_path / "s.duckdb") as store:
+        store.ensure_schema()
+    db = Database(tmp_path / "s.duckdb", Settings())
+    hub = LiveHub(db, [log], poll_s=0.05, clock=Clock(T + 1))
+    try:
+        hub.start()
+        time.sleep(1.0)
+        assert hub._thread is not None and not hub._thread.is_alive()
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(LINES[5][1] + "\n")  # 1001 answers c1 (no ENTERQUEUE seen: still on the call)
+        hub.start()
+        assert hub._thread.is_alive()
+        deadline = time.monotonic() + 5
+        while {a.agent: a.state for a in hub.snapshot().agents}.get("1001") != "on_call":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        hub.stop()
+        db.close()

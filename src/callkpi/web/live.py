@@ -36,6 +36,7 @@ POLL_S = 0.2
 LOOKBACK_H = 12
 WINDOW_EVERY_S = 5.0  # the rolling service level is recomputed at most this often (or when legs end)
 MAX_READ = 8 << 20  # bytes read from one file per poll
+IDLE_STOP_S = 120.0  # the thread stops when no page has asked for the state for this long (the next one starts it)
 
 
 @dataclass
@@ -64,6 +65,7 @@ class LiveHub:
         self._window_cache: tuple[tuple[int, int], dict] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._asked = time.monotonic()
         self._seed()
 
     # -- start ----------------------------------------------------------------------------------
@@ -83,9 +85,17 @@ class LiveHub:
         self.poll_once()
 
     def start(self) -> None:
-        if self._thread is None:
+        """Follow the files in a thread of its own (again, if it stopped for want of viewers)."""
+        self.touch()
+        with self._lock:
+            if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
+                return
             self._thread = threading.Thread(target=self._loop, name="callkpi-live", daemon=True)
             self._thread.start()
+
+    def touch(self) -> None:
+        """Someone looks at the wallboard: keep following."""
+        self._asked = time.monotonic()
 
     def stop(self) -> None:
         self._stop.set()
@@ -94,7 +104,7 @@ class LiveHub:
         self._windows.close()
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._stop.is_set() and time.monotonic() - self._asked < IDLE_STOP_S:
             try:
                 self.poll_once()
             except Exception:  # the wallboard must keep going
@@ -193,7 +203,7 @@ def hub_of(state: object, db: Database, paths: Sequence[Path]) -> LiveHub:
         hub = getattr(state, "live_hub", None)
         if hub is None:
             hub = LiveHub(db, paths)
-            hub.start()
             state.live_hub = hub  # type: ignore[attr-defined]
+        hub.start()
         return hub
 

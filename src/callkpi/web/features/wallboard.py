@@ -293,6 +293,7 @@ async def wallboard_stream(request: Request, me: Principal = Depends(wallboard_p
         sent_version, sent_at, quiet_since = -1, 0.0, loop.time()
         yield "retry: 2000\n\n"
         while not await request.is_disconnected():
+            hub.start()  # keeps the hub following (it stops after a while without viewers)
             now = loop.time()
             if hub.version != sent_version or now - sent_at >= STREAM_TICK_S:
                 sent_version, sent_at, quiet_since = hub.version, now, now
