@@ -204,14 +204,18 @@ def user_delete(name: str = typer.Argument(...), db: Path | None = DbOption) -> 
 def token_create(
     user: str = typer.Argument(..., help="the user the token acts as"),
     label: str = typer.Option("", "--label", help="what the token is for"),
+    wallboard: bool = typer.Option(
+        False, "--wallboard", help="a read-only token for a TV: opens only /wallboard?key=TOKEN (kiosk view, "
+        "the user's scope), never the API or other pages"),
     db: Path | None = DbOption,
 ) -> None:
-    """Create an API token (printed once; use it as `Authorization: Bearer TOKEN`)."""
+    """Create an API token (printed once; use it as `Authorization: Bearer TOKEN`), or with
+    --wallboard a wallboard key for a TV (open /wallboard?key=TOKEN)."""
     from callkpi.web.auth import AuthError, create_token
 
     with _store(db) as store:
         try:
-            token = create_token(store, user, label)
+            token = create_token(store, user, label, wallboard=wallboard)
         except AuthError as exc:
             fail(str(exc))
             raise

@@ -192,6 +192,7 @@ def create_app(
     )
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(api.router)
+    app.include_router(wallboard.api_router)
     if bridge:
         app.state.cli_bridge = bridge
         app.include_router(cli_bridge.router)

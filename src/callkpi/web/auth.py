@@ -26,6 +26,7 @@ ROLES: tuple[Role, ...] = ("admin", "supervisor", "agent")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "ck_"
+WALLBOARD_PREFIX = "ckw_"  # a wallboard token: only the wallboard pages take it, never the API
 
 _hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes: memory-hard
 _DUMMY_HASH = _hasher.hash("not a password of anybody")
@@ -168,11 +169,12 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_token(store: Store, username: str, label: str = "") -> str:
-    """A new bearer token for the user; only its digest is stored, so show it now or never."""
+def create_token(store: Store, username: str, label: str = "", *, wallboard: bool = False) -> str:
+    """A new bearer token for the user; only its digest is stored, so show it now or never.
+    ``wallboard``: a read-only token for a TV that opens only the wallboard (``?key=``), in the user's scope."""
     if get_user(store, username) is None:
         raise AuthError(f"no user {username!r}")
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = (WALLBOARD_PREFIX if wallboard else TOKEN_PREFIX) + secrets.token_urlsafe(32)
     user_rows.insert_token(store, _digest(token), username, label, _now())
     return token
 
@@ -184,6 +186,14 @@ def user_for_token(store: Store, token: str) -> User | None:
     if owner is None:
         return None
     user = get_user(store, owner)
+    return None if user is None or user.disabled else user
+
+
+def user_for_wallboard_token(store: Store, token: str) -> User | None:
+    if not token.startswith(WALLBOARD_PREFIX) or len(token) > 200:
+        return None
+    owner = user_rows.token_owner(store, _digest(token))
+    user = get_user(store, owner) if owner is not None else None
     return None if user is None or user.disabled else user
 
 
