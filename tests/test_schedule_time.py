@@ -71,7 +71,8 @@ def test_a_time_skipped_or_repeated_by_dst_runs_once(day: date, minutes: int) ->
     start = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=1)
     checks = _every_minutes(start, start + timedelta(days=3), minutes)
     ran = _simulate(parse_every("daily 02:30"), checks, BERLIN)
-    assert ran == [f"{(day + timedelta(days=n)).isoformat()}T02:30" for n in (-2, -1, 0, 1)]  # the first check catches up the day before
+    # the first check catches up the day before; then each day once, the DST day too
+    assert ran == [f"{(day + timedelta(days=n)).isoformat()}T02:30" for n in (-2, -1, 0, 1)]
 
 
 def test_the_skipped_time_runs_at_the_instant_after_the_jump() -> None:
