@@ -55,7 +55,7 @@ class Inbox:
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[Any] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # aiosmtpd calls it by this name
         self.envelopes.append(envelope)
         self.messages.append(email.message_from_bytes(envelope.original_content, policy=default_policy))
         return "250 OK"
