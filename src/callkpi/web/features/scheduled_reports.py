@@ -274,6 +274,7 @@ class ScheduleRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_error: str | None = None
+        self.checked_utc: datetime | None = None  # the end of the last check
 
     def start(self) -> None:
         if self._thread is None:
@@ -290,6 +291,7 @@ class ScheduleRunner:
             try:
                 run_due(self.db)
                 self.last_error = None
+                self.checked_utc = datetime.now(UTC)
             except Exception as exc:  # the server must keep serving; the next check tries again
                 log.exception("running the scheduled reports failed")
                 self.last_error = f"{type(exc).__name__}: {exc}"
