@@ -326,3 +326,27 @@ def test_serve_sends_a_report_missed_while_it_was_down_once_at_start(store_path:
     with Store(store_path) as store:
         [run] = recent_runs(store)
     assert run.status == "sent" and run.slot == datetime.now(UTC).strftime("%Y-%m-%dT00:00")
+
+
+@pytest.mark.parametrize(("report", "agent", "expected"), [
+    ("agents", None, [f"{queue}{n}" for queue in ("sales", "support") for n in range(12)]),
+    ("scorecard", "sales0", ["Scorecard: sales0", "Calls handled 1"]),  # one call, waited 5 s
+    ("qa", None, ["Call quality"]),
+])
+def test_the_other_reports_arrive_as_pdf(store_path: Path, smtp: Smtp, report: str, agent: str | None,
+                                         expected: list[str]) -> None:
+    from pypdf import PdfReader
+
+    db = Database(store_path, _settings(smtp.port))
+    try:
+        new_id = add_schedule(db.store(), _schedule(report=report, format="pdf", agent=agent), datetime(2026, 3, 1))
+        record = scheduled_reports.run_now(db, get_schedule(db.store(), new_id), RUN_DAY)
+    finally:
+        db.close()
+    assert record.status == "sent", record.error
+    [message] = smtp.inbox.messages
+    name, content, mime = _attachment(message)
+    assert name.endswith(".pdf") and mime == "application/pdf" and content[:5] == b"%PDF-"
+    text = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).split())
+    missing = [word for word in expected if word not in text]
+    assert missing == [], text[:1500]

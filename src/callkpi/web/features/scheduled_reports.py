@@ -53,7 +53,7 @@ from callkpi.web.features import business_tables as bv
 from callkpi.web.features.agents import agents_table
 from callkpi.web.features.files import XLSX_MEDIA_TYPE
 from callkpi.web.features.overview import overview_results
-from callkpi.web.features.overview_pdf import overview_pdf
+from callkpi.web.features.overview_pdf import overview_pdf, table_pdf
 from callkpi.web.features.qa import QA_METRICS
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
@@ -63,8 +63,11 @@ from callkpi.web.tables import KpiTable, by_table
 log = logging.getLogger("callkpi.web.schedules")
 
 REPORTS = ("overview", "agents", "sales", "qa", "scorecard")
-FORMATS_OF = {"overview": ("pdf", "xlsx"), "agents": ("xlsx",), "sales": ("xlsx",), "qa": ("xlsx",),
-              "scorecard": ("xlsx",)}
+FORMATS_OF = {report: ("pdf", "xlsx") for report in REPORTS}
+TITLES = {"en": {"overview": "Overview", "agents": "Agents", "sales": "Sales & money", "qa": "Call quality",
+                 "scorecard": "Scorecard"},
+          "ru": {"overview": "Обзор", "agents": "Операторы", "sales": "Продажи и деньги", "qa": "Качество звонков",
+                 "scorecard": "Карточка оператора"}}
 HEADLINE_METRICS = ("calls_inbound", "answer_rate", "service_level", "asa_s", "abandon_rate")
 STATUS_WORDS = {"en": {"good": "on target", "warn": "near target", "bad": "off target"},
                 "ru": {"good": "в цели", "warn": "близко к цели", "bad": "вне цели"}}
@@ -116,8 +119,12 @@ def _xlsx(table_rows: Sequence[dict[str, Any]], columns: Sequence[str], definiti
         return path.read_bytes()
 
 
-def _table_xlsx(table: KpiTable, lang: str) -> bytes:
-    return _xlsx(table.rows, table.columns, table.definitions(lang), table.parameters(), table.name[:31])
+def _table_file(table: KpiTable, schedule: Schedule, period: Period, loc: Locale) -> bytes:
+    if schedule.format == "pdf":
+        labels = [*table.dimensions, *table.labels]
+        return table_pdf(loc, TITLES[loc.lang][schedule.report], period, schedule.queues, table.rows, labels,
+                         table.metrics)
+    return _xlsx(table.rows, table.columns, table.definitions(loc.lang), table.parameters(), table.name[:31])
 
 
 def _report_content(db: Database, schedule: Schedule, period: Period, loc: Locale) -> bytes:
@@ -127,21 +134,35 @@ def _report_content(db: Database, schedule: Schedule, period: Period, loc: Local
         return overview_pdf(loc, period, schedule.queues, metrics, current.rows[0] if current.rows else {},
                             previous.rows[0] if previous.rows else {}, by_queue, load_targets(db.store()),
                             current.notes)
+    if schedule.report == "scorecard":
+        return _scorecard_file(db, schedule, period, loc)
+    return _table_file(_table_of(db, schedule, me, period, filters), schedule, period, loc)
+
+
+def _table_of(db: Database, schedule: Schedule, me: Principal, period: Period,
+              filters: dict[str, tuple[str, ...]]) -> KpiTable:
     if schedule.report == "overview":
-        return _table_xlsx(by_table(db, me, "overview", period, (), kpi.OVERVIEW_METRICS, filters), loc.lang)
+        return by_table(db, me, "overview", period, (), kpi.OVERVIEW_METRICS, filters)
     if schedule.report == "agents":
-        return _table_xlsx(agents_table(db, me, period, filters), loc.lang)
+        return agents_table(db, me, period, filters)
     if schedule.report == "sales":
         table = bv.sales_table(db, me, period, "agent", filters)
         if table is None:
             raise BadSchedule("no sales data is loaded (callkpi business ingest)")
-        return _table_xlsx(table, loc.lang)
-    if schedule.report == "qa":
-        return _table_xlsx(by_table(db, me, "qa", period, ("agent",), QA_METRICS, filters), loc.lang)
+        return table
+    return by_table(db, me, "qa", period, ("agent",), QA_METRICS, filters)
+
+
+def _scorecard_file(db: Database, schedule: Schedule, period: Period, loc: Locale) -> bytes:
     params = db.params()
     card = bv.scorecard(db, schedule.agent or "", params, period.date_from, period.date_to)
+    rows = export_rows(card)
+    if schedule.format == "pdf":
+        titled = [{**row, "title": loc.metric_title(row["metric"])} for row in rows]
+        return table_pdf(loc, f"{TITLES[loc.lang]['scorecard']}: {schedule.agent}", period, schedule.queues,
+                         titled, ("section", "title"), ("agent", "team"), value_metric="metric")
     definitions = [describe(REGISTRY.metrics[row["metric"]], params, loc.lang) for row in card["rows"]]
-    return _xlsx(export_rows(card), SCORECARD_COLUMNS, definitions,
+    return _xlsx(rows, SCORECARD_COLUMNS, definitions,
                  {**period.query(), "agent": schedule.agent, **params.model_dump()}, "scorecard")
 
 
