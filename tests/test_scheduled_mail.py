@@ -350,3 +350,9 @@ def test_the_other_reports_arrive_as_pdf(store_path: Path, smtp: Smtp, report: s
     text = " ".join("\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages).split())
     missing = [word for word in expected if word not in text]
     assert missing == [], text[:1500]
+
+
+@pytest.mark.parametrize("to", ["boss", "a@b", "a b@c.d", "a@b.c\nBcc: x@y.z", "a@b.c\n", "<a@b.c>"])
+def test_a_recipient_that_is_no_plain_address_is_refused(to: str) -> None:
+    with pytest.raises(scheduled_reports.BadSchedule, match="e-mail address"):
+        scheduled_reports.check_schedule(_schedule(recipients=(to,)))

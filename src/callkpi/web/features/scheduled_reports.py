@@ -9,6 +9,7 @@ targets, and the log of what was sent, failed and will be tried again.
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -73,6 +74,7 @@ STATUS_WORDS = {"en": {"good": "on target", "warn": "near target", "bad": "off t
                 "ru": {"good": "в цели", "warn": "близко к цели", "bad": "вне цели"}}
 WORDS = {"en": ("callkpi report", "Period", "Queues", "all", "target", "Attached", "no target"),
          "ru": ("Отчёт callkpi", "Период", "Очереди", "все", "цель", "Во вложении", "цели нет")}
+ADDRESS = re.compile(r"^[^@\s,;<>\"']+@[^@\s,;<>\"']+\.[^@\s,;<>\"']+$")
 Sender = Callable[[MailSettings, EmailMessage], None]
 
 
@@ -85,8 +87,11 @@ def check_schedule(schedule: Schedule) -> None:
         raise BadSchedule(f"period must be one of {', '.join(PERIODS)}")
     if schedule.format not in FORMATS_OF[schedule.report]:
         raise BadSchedule(f"the {schedule.report} report comes as {' or '.join(FORMATS_OF[schedule.report])}")
-    if not schedule.recipients or any("@" not in to for to in schedule.recipients):
+    if not schedule.recipients:
         raise BadSchedule("give at least one e-mail address (--to a@b.c)")
+    wrong = [to for to in schedule.recipients if not ADDRESS.fullmatch(to)]
+    if wrong:
+        raise BadSchedule(f"not an e-mail address: {', '.join(wrong)}")
     if schedule.report == "scorecard" and not schedule.agent:
         raise BadSchedule("the scorecard report needs --agent")
     if schedule.lang not in WORDS:
