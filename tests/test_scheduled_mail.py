@@ -356,3 +356,34 @@ def test_the_other_reports_arrive_as_pdf(store_path: Path, smtp: Smtp, report: s
 def test_a_recipient_that_is_no_plain_address_is_refused(to: str) -> None:
     with pytest.raises(scheduled_reports.BadSchedule, match="e-mail address"):
         scheduled_reports.check_schedule(_schedule(recipients=(to,)))
+
+
+def test_the_login_takes_its_password_from_the_named_environment_variable(
+        store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    seen: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        seen.append((data.login, data.password))
+        # (no wrong password is tried: aiosmtpd delays a refusal past the client timeout)
+        return AuthResult(success=data.password == b"s3cret from env")
+
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    settings = _settings(port)
+    settings = settings.model_copy(update={"mail": settings.mail.model_copy(
+        update={"user": "reports", "password_env": "CALLKPI_TEST_SMTP_PASSWORD"})})
+    db = Database(store_path, settings)
+    try:
+        new_id = add_schedule(db.store(), _schedule(), datetime(2026, 3, 1))
+        monkeypatch.setenv("CALLKPI_TEST_SMTP_PASSWORD", "s3cret from env")
+        sent = scheduled_reports.run_now(db, get_schedule(db.store(), new_id), RUN_DAY)
+        assert sent.status == "sent", sent.error
+    finally:
+        db.close()
+        controller.stop()
+    assert seen[-1] == (b"reports", b"s3cret from env") and len(inbox.messages) == 1
