@@ -387,3 +387,22 @@ def test_the_login_takes_its_password_from_the_named_environment_variable(
         db.close()
         controller.stop()
     assert seen[-1] == (b"reports", b"s3cret from env") and len(inbox.messages) == 1
+
+
+def test_admins_see_a_failed_send_with_its_error_and_next_try(store_path: Path) -> None:
+    with Store(store_path) as store:
+        create_user(store, "admin", PASSWORD, "admin")
+        add_schedule(store, _schedule(every="tue 09:00"), datetime(2026, 3, 1))
+    application = create_app(store_path, _settings(_free_port()), warm=False, alerts=False, schedules=False)
+    with TestClient(application) as client:
+        login(client)
+        page = client.get("/admin/schedules")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        ran = client.post("/admin/schedules", data={"action": "run-now", "schedule_id": "1", "csrf_token": csrf})
+        assert 'id="schedule-shown"' in ran.text and "ConnectionRefusedError" in ran.text
+        page = client.get("/admin/schedules")
+        row = re.search(r'<tr data-run="1:now:[^"]+" data-status="failed">(.*?)</tr>', page.text, re.S)
+        assert row, page.text
+        cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
+        assert cells[3] == "1" and "UTC" in cells[4] and "ConnectionRefusedError" in cells[5]
+        assert "failed, will retry" in page.text
