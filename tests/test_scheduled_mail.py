@@ -406,3 +406,43 @@ def test_admins_see_a_failed_send_with_its_error_and_next_try(store_path: Path) 
         cells = re.findall(r"<td>(.*?)</td>", row.group(1), re.S)
         assert cells[3] == "1" and "UTC" in cells[4] and "ConnectionRefusedError" in cells[5]
         assert "failed, will retry" in page.text
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command; skip without it)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl command to make a certificate")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+def test_starttls_upgrades_the_connection_and_checks_the_certificate(
+        store_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    cert, key = _certificate(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    inbox, port = Inbox(), _free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_context, require_starttls=True)
+    controller.start()
+    settings = _settings(port)
+    settings = settings.model_copy(update={"mail": settings.mail.model_copy(update={"security": "starttls"})})
+    db = Database(store_path, settings)
+    try:
+        new_id = add_schedule(db.store(), _schedule(), datetime(2026, 3, 1))
+        untrusted = scheduled_reports.run_now(db, get_schedule(db.store(), new_id), RUN_DAY)
+        assert untrusted.status == "failed" and "CERTIFICATE_VERIFY_FAILED" in (untrusted.error or "")
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # a private CA, as OpenSSL reads it
+        trusted = scheduled_reports.run_now(db, get_schedule(db.store(), new_id), RUN_DAY + timedelta(seconds=1))
+        assert trusted.status == "sent", trusted.error
+    finally:
+        db.close()
+        controller.stop()
+    assert len(inbox.messages) == 1
