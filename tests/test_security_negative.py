@@ -236,7 +236,7 @@ def test_agent_pages_of_another_agent_are_refused(pages: dict[str, TestClient], 
     for path in (f"/agents/{other}", f"/agents/{other}/scorecard", f"/agents/{other}/scorecard.csv",
                  f"/calls?agent={other}", f"/export/calls.csv?agent={other}", f"/export/kpi.csv?agent={other}&by=agent",
                  f"/export/agents.xlsx?agent={other}", "/missed", "/export/missed.csv", "/training",
-                 "/admin/users", "/admin/sources", "/admin/targets", "/alerts", "/staffing"):
+                 "/admin/users", "/admin/sources", "/admin/targets", "/admin/schedules", "/alerts", "/staffing"):
         response = pages["agent_a"].get(path)
         assert response.status_code == 403, path
         assert_no_foreign_calls(response.text, centre)

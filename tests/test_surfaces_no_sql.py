@@ -21,11 +21,12 @@ from pathlib import Path
 from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
 from callkpi.model.schema import CANONICAL_TABLES
-from callkpi.model.web_schema import ALERT_TABLES, WEB_TABLES
+from callkpi.model.web_schema import ALERT_TABLES, SCHEDULE_TABLES, WEB_TABLES
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "callkpi"
 SURFACES = ("cli", "web")
-TABLE_NAMES = frozenset(t.name for t in (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES, *WEB_TABLES, *ALERT_TABLES))
+TABLE_NAMES = frozenset(t.name for t in (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABLES, *WEB_TABLES, *ALERT_TABLES,
+                                         *SCHEDULE_TABLES))
 STORE_METHODS = frozenset({"table", "sql", "raw_sql", "execute", "executemany", "row_count", "column_bounds",
                            "has_table", "has_rows", "fetch_arrow", "append_arrow", "ensure_schema"})
 MAPPING_METHODS = frozenset({"get", "pop", "setdefault", "getlist"})

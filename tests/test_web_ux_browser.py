@@ -43,6 +43,7 @@ PAGES = {
     "targets": "/admin/targets",
     "users": "/admin/users",
     "sources": "/admin/sources",
+    "schedules": "/admin/schedules",
 }
 # First visit, compressed, everything the page loads: a page with charts carries the chart library.
 BUDGET_KB = {"charts": 450, "plain": 120}

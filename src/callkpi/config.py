@@ -236,6 +236,25 @@ class MoneySettings(BaseModel):
     )
 
 
+class MailSettings(BaseModel):
+    """How scheduled reports are e-mailed (``[mail]`` in callkpi.toml; `callkpi schedule`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("", description="SMTP server; empty: scheduled reports cannot be sent")
+    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 for STARTTLS, 465 for SSL, 25 plain)")
+    security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls: upgrade the connection; ssl: TLS from the start; none: plain "
+        "(a local relay)")
+    user: str = Field("", description="SMTP login; empty: no login")
+    password_env: str = Field(
+        "CALLKPI_SMTP_PASSWORD", description="name of the environment variable holding the SMTP password "
+        "(the password itself is never written in the settings file)")
+    sender: str = Field("callkpi@localhost", description="the From address")
+    timeout_s: float = Field(30, gt=0, description="give up on the SMTP server after this many seconds")
+    check_every_s: float = Field(60, ge=5, description="how often `callkpi serve` looks for due schedules")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -247,6 +266,7 @@ class Settings(BaseModel):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     money: MoneySettings = Field(default_factory=MoneySettings)
     transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
 
 
 def effective_params(settings: Settings, store_timezone: str | None) -> MetricParams:

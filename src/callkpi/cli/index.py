@@ -52,6 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "user": ("callkpi.cli.serve_cmd", "Dashboard and API users."),
     "token": ("callkpi.cli.serve_cmd", "API tokens."),
     "alerts": ("callkpi.cli.alerts_cmd", "Alerts: KPIs beyond their targets' warning levels."),
+    "schedule": ("callkpi.cli.schedule_cmd", "Reports e-mailed on a schedule."),
 }
 
 # Every command module, in the order they register (also the fallback for a name the index lacks).

@@ -95,3 +95,44 @@ ALERT_EVENTS = Table(
 
 WEB_TABLES: tuple[Table, ...] = (USERS, API_TOKENS, TARGETS, CALL_MARKS, WEB_SETTINGS)
 ALERT_TABLES: tuple[Table, ...] = (ALERT_EVENTS,)
+
+SCHEDULES = Table(
+    "report_schedules",
+    "reports e-mailed on a schedule (`callkpi schedule add`, /admin/schedules)",
+    (
+        ("schedule_id", "BIGINT"),
+        ("every", "VARCHAR"),  # "mon 09:00", "daily 07:30", "monthly 1 08:00" in the business time zone
+        ("report", "VARCHAR"),  # overview | agents | sales | qa | scorecard
+        ("period", "VARCHAR"),  # last-day | last-week | last-7-days | last-month | last-30-days
+        ("format", "VARCHAR"),  # pdf | xlsx
+        ("recipients", "VARCHAR"),  # comma list
+        ("queues", "VARCHAR"),  # comma list; empty: all
+        ("agent", "VARCHAR"),  # the scorecard's agent
+        ("lang", "VARCHAR"),
+        ("created_by", "VARCHAR"),
+        ("created_utc", "TIMESTAMP"),
+        ("last_slot", "VARCHAR"),  # the local date and time of the last slot that ran (ISO, no zone)
+    ),
+    ("schedule_id",),
+)
+
+SCHEDULE_RUNS = Table(
+    "report_schedule_runs",
+    "each scheduled report sent or tried: status, attempts, the last error and when to retry",
+    (
+        ("schedule_id", "BIGINT"),
+        ("slot", "VARCHAR"),  # the schedule's local slot, or "now:<utc>" for run-now
+        ("status", "VARCHAR"),  # sent | failed | gave_up
+        ("attempts", "INTEGER"),
+        ("error", "VARCHAR"),
+        ("first_utc", "TIMESTAMP"),
+        ("last_utc", "TIMESTAMP"),
+        ("next_retry_utc", "TIMESTAMP"),
+        ("date_from", "DATE"),
+        ("date_to", "DATE"),
+        ("bytes", "BIGINT"),
+    ),
+    ("schedule_id", "slot"),
+)
+
+SCHEDULE_TABLES: tuple[Table, ...] = (SCHEDULES, SCHEDULE_RUNS)

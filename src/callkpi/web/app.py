@@ -47,6 +47,7 @@ from callkpi.web.features import (
 )
 from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.features.cli_bridge import CliBridge
+from callkpi.web.features.scheduled_reports import ScheduleRunner
 from callkpi.web.kpi import BadRequest
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.security import (
@@ -136,18 +137,21 @@ def create_app(
     watch: WatchOptions | None = None,
     alerts: bool | MonitorOptions = True,
     cli_commands: CliBridge | None = None,
+    schedules: bool = True,
 ) -> FastAPI:
     """The dashboard and API over one store (created when missing, web tables added).
     ``warm``: compute the default pages in the background at start-up; ``watch``: load what is
     new in these files while serving (``callkpi serve --watch``); ``alerts``: check the alerts in
     the background (``MonitorOptions(background=False)``: only when ``run_once`` is called);
     ``cli_commands``: run reading CLI commands sent with its token (``POST /api/v1/cli``, see
-    :mod:`callkpi.cli.served`), announced while the app runs."""
+    :mod:`callkpi.cli.served`), announced while the app runs; ``schedules``: send the scheduled
+    reports that are due in the background (:class:`ScheduleRunner`)."""
     settings = settings or load_settings()
     bridge = cli_commands
     db = Database(db_path, settings)
     monitor = _alert_monitor(db, alerts)
     watcher = Watcher(db, watch, on_load=monitor.poke if monitor else None) if watch else None
+    runner = ScheduleRunner(db) if schedules else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -159,6 +163,8 @@ def create_app(
             watcher.start()
         if monitor:
             monitor.start()
+        if runner:
+            runner.start()
         if bridge:
             bridge.announce()
         yield
@@ -169,6 +175,8 @@ def create_app(
             watcher.stop()
         if monitor:
             monitor.stop()
+        if runner:
+            runner.stop()
         if worker.is_alive():
             worker.join(timeout=30)
         db.close()
@@ -190,6 +198,7 @@ def create_app(
         db=db, secret=signing_secret(db.store()), templates=templates, secure_cookies=secure_cookies,
         watcher=watcher, alerts=monitor,
     )
+    app.state.schedules = runner
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(api.router)
     app.include_router(wallboard.api_router)

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from callkpi.metrics.catalogue import REGISTRY
+from callkpi.queries.schedules import (
+    RunRecord,
+    Schedule,
+    add_schedule,
+    get_schedule,
+    list_schedules,
+    recent_runs,
+    remove_schedule,
+)
 from callkpi.queries.sources import source_call_counts, source_rows
 from callkpi.queries.targets import SCOPES, delete_target, load_targets, save_target
+from callkpi.report.schedule_time import PERIODS, BadSchedule, next_slot, parse_every
 from callkpi.storage import Store
 from callkpi.web.auth import (
     ROLES,
@@ -22,7 +34,9 @@ from callkpi.web.auth import (
     random_password,
     set_password,
 )
-from callkpi.web.i18n import LANGS
+from callkpi.web.features.schedule_strings import SCHEDULE_STRINGS
+from callkpi.web.features.scheduled_reports import FORMATS_OF, REPORTS, check_schedule, run_now
+from callkpi.web.i18n import LANGS, STRINGS
 from callkpi.web.kpi import BadRequest, split_values
 from callkpi.web.scope import Principal, require_role
 from callkpi.web.security import (
@@ -229,3 +243,69 @@ def _sources_with_calls(store: Store) -> list[dict[str, Any]]:
     """The loaded sources with the calls each holds (as `callkpi sources` counts them)."""
     calls = source_call_counts(store)
     return [{**row, "calls": calls.get(row["source_id"])} for row in source_rows(store)]
+
+
+# -- scheduled reports ----------------------------------------------------------------------------
+
+STRINGS.update(SCHEDULE_STRINGS)
+
+
+def _schedule_rows(request: Request) -> list[dict[str, Any]]:
+    """Every schedule with its next run and its last send."""
+    db = web_state(request).db
+    zone = ZoneInfo(db.params().timezone)
+    now = datetime.now(UTC)
+    rows = []
+    for schedule in list_schedules(db.store()):
+        try:
+            upcoming: datetime | None = next_slot(parse_every(schedule.every), now, zone)
+        except BadSchedule:
+            upcoming = None
+        runs = recent_runs(db.store(), schedule.schedule_id, limit=1)
+        rows.append({"s": schedule, "next": upcoming, "last": runs[0] if runs else None})
+    return rows
+
+
+def _schedules_page(request: Request, me: Principal, *, error: str | None = None, status_code: int = 200,
+                    shown: RunRecord | None = None) -> HTMLResponse:
+    db = web_state(request).db
+    return render(request, me, "admin_schedules.html", active="admin", schedules=_schedule_rows(request),
+                  runs=recent_runs(db.store(), limit=50), reports=REPORTS, periods=PERIODS, langs=LANGS,
+                  formats=FORMATS_OF, timezone=db.params().timezone, error=error, shown=shown,
+                  status_code=status_code)
+
+
+@router.get("/admin/schedules", response_class=HTMLResponse)
+def schedules_page(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
+    require_role(me, "admin")
+    return _schedules_page(request, me)
+
+
+@router.post("/admin/schedules", response_class=HTMLResponse)
+async def schedules_action(request: Request, me: Principal = Depends(page_principal)) -> Response:
+    form = await check_form_csrf(request, me)
+    require_role(me, "admin")
+    db = web_state(request).db
+    action = str(form.get("action", ""))
+    try:
+        if action == "add":
+            schedule = Schedule(
+                0, str(form.get("every", "")).strip(), str(form.get("report", "")), str(form.get("period", "")),
+                str(form.get("format", "")), split_values(str(form.get("to", ""))),
+                split_values(str(form.get("queues", ""))), str(form.get("agent", "")).strip() or None,
+                str(form.get("lang", "en")), me.username)
+            check_schedule(schedule)
+            add_schedule(db.store(), schedule, datetime.now(UTC).replace(tzinfo=None))
+        elif action in ("remove", "run-now"):
+            found = get_schedule(db.store(), int(_number(form.get("schedule_id"), "schedule_id")))
+            if found is None:
+                raise BadSchedule("no such schedule")
+            if action == "remove":
+                remove_schedule(db.store(), found.schedule_id)
+            else:
+                return _schedules_page(request, me, shown=run_now(db, found))
+        else:
+            raise BadRequest("unknown action")
+    except BadSchedule as exc:
+        return _schedules_page(request, me, error=str(exc), status_code=400)
+    return RedirectResponse("/admin/schedules", status_code=303)

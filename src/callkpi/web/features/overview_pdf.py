@@ -179,3 +179,46 @@ def export_overview_pdf(request: Request, me: Principal = Depends(page_principal
     name = f"callkpi-overview-{pq.period.date_from.isoformat()}-{pq.period.date_to.isoformat()}.pdf"
     return Response(content, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- any table of the pages, as a PDF (scheduled reports) ---------------------------------------------
+
+METRIC_COLUMNS_PER_TABLE = 8
+
+
+def _cell(loc: Locale, metric_id: str | None, value: Any) -> str:
+    if metric_id in REGISTRY.metrics:
+        return loc.metric(metric_id, value)
+    return "—" if value is None else str(value)
+
+
+def table_pdf(loc: Locale, title: str, period: Period, queues: Sequence[str], rows: Sequence[dict[str, Any]],
+              labels: Sequence[str], values: Sequence[str], value_metric: str | None = None) -> bytes:
+    """Rows of a page's table on A4 landscape: the ``labels`` columns (agent, name...) in every
+    part, the ``values`` columns a few at a time; a value column that is a metric reads in its unit
+    (or, with ``value_metric``, by the metric the row's ``value_metric`` column names: a scorecard)."""
+    styles = _styles()
+    words = TITLES[loc.lang]
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), leftMargin=12 * mm, rightMargin=12 * mm,
+                                 topMargin=12 * mm, bottomMargin=12 * mm, title=f"callkpi — {title}",
+                                 author="callkpi")
+    story: list[Any] = [
+        Paragraph(f"callkpi — {title}", styles["title"]),
+        Paragraph(f"{words[8]}: {loc.date(period.date_from)} – {loc.date(period.date_to)} ({loc.timezone}). "
+                  f"{words[9]}: {', '.join(queues) or words[10]}. {words[11]}: {loc.datetime(datetime.now(UTC))}.",
+                  styles["body"]),
+        Spacer(1, 4 * mm),
+    ]
+    for start in range(0, max(len(values), 1), METRIC_COLUMNS_PER_TABLE):
+        part = list(values[start:start + METRIC_COLUMNS_PER_TABLE])
+        header = [Paragraph(loc.metric_title(c) if c in REGISTRY.metrics else c, styles["cell"])
+                  for c in (*labels, *part)]
+        data: list[list[Any]] = [header]
+        for row in rows:
+            data.append([_cell(loc, None, row.get(c)) for c in labels]
+                        + [_cell(loc, row.get(value_metric) if value_metric else c, row.get(c)) for c in part])
+        width = 273 * mm / max(len(labels) + len(part), 1)
+        story += [_grid(data, widths=[width] * (len(labels) + len(part))), Spacer(1, 4 * mm)]
+    document.build(story)
+    return buffer.getvalue()
