@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import ibis
-
 from callkpi.metrics.catalogue._build import REGISTRY, count, measure, metric, stored_or_empty, total
 from callkpi.metrics.registry import BuiltFact, Ratio, Value
 from callkpi.model.speech_schema import SCRIPT_STAGES, TRANSCRIPTS
+from callkpi.storage.lazy import ibis
 
 SPEECH = "speech"
 _TABLES = {"transcripts": TRANSCRIPTS, "script_stages": SCRIPT_STAGES}
