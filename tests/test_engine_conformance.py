@@ -67,6 +67,8 @@ def _load_dataset(name: str, work: Path, store: Store) -> None:
     suffix = ".queue_log" if name == "scenarios_queue_log" else ".cdr.csv"
     for path in sorted(SCENARIOS.glob(f"*{suffix}")):
         load_file(store, path, Settings(), timezone="UTC")
+    if name == "scenarios_queue_log":  # the hand-marked transcripts (tests/test_speech.py): the speech KPIs
+        load_file(store, SCENARIOS.parent / "transcripts" / "marked.json", Settings(), timezone="UTC")
 
 
 @pytest.fixture(scope="module")

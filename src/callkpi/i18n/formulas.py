@@ -12,6 +12,23 @@ from callkpi.i18n import lookup
 
 # The words of the registry's formulas (Metric.formula) in Russian, longest phrase first when applied.
 FORMULA_STRINGS: dict[str, tuple[str, str]] = {
+    "formula.speech_scripted": ("transcripts checked against a script", "расшифровки, проверенные по скрипту"),
+    "formula.speech_required": ("required stages of the scripts", "обязательных этапов скриптов"),
+    "formula.speech_required_done": ("required stages done", "выполненных обязательных этапов"),
+    "formula.speech_in_order": ("transcripts whose stages done came in the script's order",
+                                "расшифровки, где выполненные этапы шли в порядке скрипта"),
+    "formula.speech_forbidden": ("transcripts where the agent said a forbidden phrase",
+                                 "расшифровки, где оператор произнёс запрещённую фразу"),
+    "formula.speech_agent": ("agent speaking time", "времени речи оператора"),
+    "formula.speech_customer": ("customer speaking time", "времени речи клиента"),
+    "formula.speech_silence": ("time nobody speaks", "времени, когда никто не говорит"),
+    "formula.speech_span": ("transcript length", "длины расшифровок"),
+    "formula.speech_monologue": ("the agent's longest monologue", "самого длинного монолога оператора"),
+    "formula.speech_interruptions": ("times the agent started speaking while the customer spoke",
+                                     "раз, когда оператор начинал говорить, пока говорил клиент"),
+    "formula.speech_stages": ("stages checked", "проверенных этапов"),
+    "formula.speech_done": ("stages done", "выполненные этапы"),
+    "formula.speech_transcripts": ("transcripts", "расшифровок"),
     "formula.count": ("count", "число"),
     "formula.sum": ("sum", "сумма"),
     "formula.max": ("max", "максимум"),

@@ -40,7 +40,8 @@ MODEL_TABLES: tuple[Table, ...] = (*CANONICAL_TABLES, *BUSINESS_TABLES, *QA_TABL
 # Every query runs with these: outer joins give NULL (not 0 or '') where a side has no row, as in
 # SQL and DuckDB; times are UTC whatever the server's zone; a keyed (ReplacingMergeTree) table is
 # read as FINAL, one row per key, before its background merges have run.
-SESSION_SETTINGS = {"join_use_nulls": 1, "session_timezone": "UTC", "final": 1}
+# max_query_size: a report of every metric by team compiles to more than ClickHouse's default 256 KiB of SQL.
+SESSION_SETTINGS = {"join_use_nulls": 1, "session_timezone": "UTC", "final": 1, "max_query_size": 16 * 1024 * 1024}
 
 
 def is_clickhouse_url(text: object) -> bool:

@@ -311,7 +311,9 @@ async def wallboard_stream(request: Request, me: Principal = Depends(wallboard_p
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@api_router.get("/api/v1/live", tags=["wallboard"])
+@api_router.get("/api/v1/live", tags=["wallboard"], responses={
+    401: {"description": "no or no valid bearer token"},
+    403: {"description": "a queue outside what this user may see"}})
 def api_live(request: Request, me: Principal = Depends(api_principal), queues: str | None = None) -> JSONResponse:
     """The live state as the wallboard shows it: agents (state, since when, call), queues (waiting
     now, longest wait now, agents available/busy/paused, today's figures, service level of the last
