@@ -37,6 +37,19 @@ class ImportError_(Exception):
     """A whole file cannot be imported (unknown format, unreadable)."""
 
 
+def local_iso_time(text: str, zone: ZoneInfo, what: str, problem: type[ValueError]) -> datetime | None:
+    """An ISO time from a file (naive ones are in the business zone ``zone``) as naive UTC; ``problem`` names it."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise problem(f"{what} {text!r} is not an ISO time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
 @dataclass(frozen=True)
 class LineIssue:
     line_no: int

@@ -27,6 +27,7 @@ from callkpi.config import Settings
 from callkpi.ingest.base import (
     ImportReport,
     LineIssue,
+    local_iso_time,
     quarantine_rows,
     record_source,
     start_import,
@@ -93,17 +94,6 @@ def sniff(head: bytes) -> str | None:
     return FORMAT if all(name in found for name in REQUIRED) else None
 
 
-def _parse_time(text: str, zone: ZoneInfo) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise RowProblem(f"reviewed_at {text!r} is not an ISO time") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
 
 def _flag(text: str) -> bool:
     lowered = text.strip().lower()
@@ -140,7 +130,8 @@ class _Reader:
         if review.problem:
             return
         try:
-            review.reviewed_utc = review.reviewed_utc or _parse_time(get("reviewed_at"), self.zone)
+            if review.reviewed_utc is None:
+                review.reviewed_utc = local_iso_time(get("reviewed_at"), self.zone, "reviewed_at", RowProblem)
             review.items.append(self._criterion(review, get))
         except (RowProblem, ReviewError) as exc:
             review.problem = f"line {line_no}: {exc}"

@@ -16,20 +16,34 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from callkpi.config import Settings
-from callkpi.ingest.base import ImportReport, LineIssue, quarantine_rows, record_source, start_import
+from callkpi.ingest.base import (
+    ImportReport,
+    LineIssue,
+    local_iso_time,
+    quarantine_rows,
+    record_source,
+    start_import,
+)
 from callkpi.ingest.source_format import SourceFormat
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.phone import normalise
 from callkpi.speech.match import check_script
 from callkpi.speech.scripts import Script, script_for, scripts_in_force
 from callkpi.speech.stats import speech_stats
-from callkpi.speech.transcript import Transcript, TranscriptError, Utterance, looks_like_transcript, parse_text
+from callkpi.speech.transcript import (
+    Transcript,
+    TranscriptError,
+    Utterance,
+    looks_like_transcript,
+    parse_json,
+    parse_text,
+)
 from callkpi.storage import Store
 
 FORMAT = "transcripts"
@@ -81,7 +95,7 @@ def _one_by_one(text: str, channel: str) -> _Parsed | None:
     good, issues = [], []
     for n, item in enumerate(items, start=1):
         try:
-            good.append((n, parse_text(json.dumps(item), channel)[0]))
+            good.append((n, parse_json([item], channel)[0]))
         except TranscriptError as exc:
             issues.append(LineIssue(n, json.dumps(item, ensure_ascii=False)[:2000], f"transcript {n}: {exc}"))
     return _Parsed(good, issues, len(items))
@@ -92,21 +106,10 @@ def _recording_of(path: Path) -> str:
     return path.name.rsplit(".", 1)[0]
 
 
-def _started_utc(text: str | None, zone: ZoneInfo) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise TranscriptError(f"started {text!r} is not an ISO time") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
 
 def _record(transcript: Transcript, source_id: int, n: int, settings: Settings, zone: ZoneInfo) -> dict[str, Any]:
     stats = speech_stats(transcript.utterances)
-    started = _started_utc(transcript.started, zone)
+    started = local_iso_time(transcript.started or "", zone, "started", TranscriptError)
     return {
         "transcript_id": f"t{source_id}-{n}", "source_id": source_id, "line_no": n,
         "call_id_given": transcript.call_id, "recording": transcript.recording,
