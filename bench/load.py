@@ -88,12 +88,18 @@ def token_for(db: Path) -> str:
     return found.group(0)
 
 
-def start_server(db: Path, watched: Path, port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
-         "--watch", str(watched), "--watch-every", "2", "--tz", TIMEZONE],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"},
-    )
+def start_server(db: Path, watched: list[Path], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`callkpi serve` on loopback watching ``watched``, once it answers /health; its messages go to ``log``."""
+    args = [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
+            "--watch-every", "2", "--tz", TIMEZONE]
+    for path in watched:
+        args += ["--watch", str(path)]
+    out = log.open("wb") if log else subprocess.DEVNULL
+    try:
+        server = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+    finally:
+        if log:
+            out.close()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -102,10 +108,19 @@ def start_server(db: Path, watched: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             pass
         if server.poll() is not None:
-            raise SystemExit("callkpi serve exited")
+            raise SystemExit(f"callkpi serve exited (see {log})" if log else "callkpi serve exited")
         time.sleep(0.5)
     server.kill()
     raise SystemExit("callkpi serve did not answer /health within 300 s")
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as a person would stop it; killed when it does not stop within a minute."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.kill()
 
 
 async def sign_in(client: httpx.AsyncClient) -> None:
@@ -191,7 +206,7 @@ def main() -> None:
     args = parser.parse_args()
     db, watched, rest = prepare(args.calls, args.workdir)
     token = token_for(db)
-    server = start_server(db, watched, args.port)
+    server = start_server(db, [watched], args.port)
     try:
         print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
         idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None))
@@ -206,11 +221,7 @@ def main() -> None:
                 print(f"watched {item['path']}: state {item['state']}, loads {item['loads']}, "
                       f"lines loaded {item['lines_loaded']}, quarantined {item['quarantined']}, error {item['error']}")
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 if __name__ == "__main__":
