@@ -14,16 +14,13 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from callkpi.config import MetricParams
 from callkpi.metrics import backends, rollup, templates
 from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
 from callkpi.storage import Store
-from callkpi.storage.lazy import ibis, ops
+from callkpi.storage.lazy import ibis, ops, pa, pc
 
 FILTERABLE = ("agent", "team", "queue", "campaign", "direction", "source", "pause_reason", "did", "trunk")
 
