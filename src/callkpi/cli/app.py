@@ -15,7 +15,10 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from callkpi import __version__
+from callkpi.cli import coercion
 from callkpi.cli.index import COMMANDS, MODULES
+
+coercion.install()  # plain option values without a pydantic schema each (see callkpi.cli.coercion)
 
 Context = typer.Context
 Command = Any  # a (click) command; recent Typer vendors its own click, so its classes are not click's
@@ -137,6 +140,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain help: it reads the same on a terminal, in a pipe and in a file, and `callkpi --help`
+    # does not import Rich's Markdown and traceback renderers (a third of its start-up).
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 
 
