@@ -15,7 +15,10 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from callkpi import __version__
+from callkpi.cli import coercion
 from callkpi.cli.index import COMMANDS, MODULES
+
+coercion.install()  # plain option values without a pydantic schema each (see callkpi.cli.coercion)
 
 Context = typer.Context
 Command = Any  # a (click) command; recent Typer vendors its own click, so its classes are not click's
@@ -42,10 +45,20 @@ class LazyCommands(TyperGroup):
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         command = super().get_command(ctx, cmd_name)
-        if command is not None or cmd_name not in COMMANDS:
-            return command
-        summary = COMMANDS[cmd_name][1]
-        return TyperCommand(cmd_name, help=summary, short_help=summary)  # for the listing only
+        if command is None and cmd_name in COMMANDS:
+            summary = COMMANDS[cmd_name][1]
+            command = TyperCommand(cmd_name, help=summary, short_help=summary)  # for the listing only
+        if command is not None:
+            _in_language(command, cmd_name)
+        return command
+
+    def format_help(self, ctx: Context, formatter: Any) -> None:
+        from callkpi.i18n import cli_lang
+        from callkpi.report import language
+
+        language.set_language(cli_lang(ctx.params.get("lang")))  # --lang is eager: read before --help
+        _in_language(self, "callkpi")
+        super().format_help(ctx, formatter)
 
     def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None,
                                                                                list[str]]:
@@ -60,6 +73,20 @@ class LazyCommands(TyperGroup):
             import_command_module(module)
         built = typer.main.get_command(app)
         self.commands.update(built.commands)  # type: ignore[attr-defined]
+
+
+def _in_language(command: Command, path: str) -> None:
+    """The command's help in the output's language (Russian from callkpi.cli.help_text)."""
+    from callkpi.report import language
+
+    if language.russian():
+        from callkpi.cli.help_text import translate_command
+
+        translate_command(command, path)
+    elif hasattr(command, "_english_help"):
+        from callkpi.cli.help_text import english_command
+
+        english_command(command)
 
 
 def import_command_module(name: str) -> None:
@@ -137,6 +164,10 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
+    # Plain help: it reads the same on a terminal, in a pipe and in a file, and `callkpi --help`
+    # does not import Rich's Markdown and traceback renderers (a third of its start-up).
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 120},
 )
 
 
@@ -160,7 +191,7 @@ def root(
     terminal_output: bool = typer.Option(False, "--terminal-output", hidden=True,
                                          help="render tables for a terminal (set by a command forwarded to "
                                               "`callkpi serve` from a terminal)"),
-    lang: str | None = typer.Option(None, "--lang", metavar="en|ru", callback=_check_lang,
+    lang: str | None = typer.Option(None, "--lang", metavar="en|ru", callback=_check_lang, is_eager=True,
                                     help="language of the output: en or ru (default: the locale, so LANG=ru_RU.UTF-8 "
                                          "gives ru; CALLKPI_LANG overrides the locale)"),
 ) -> None:
@@ -172,4 +203,6 @@ def root(
     tables.set_terminal_output(True if terminal_output else None)
     tables.set_money_currency(None)
     language.set_language(cli_lang(lang))
+    if ctx.invoked_subcommand:  # its --help, if asked, in this language
+        _in_language(ctx.command.get_command(ctx, ctx.invoked_subcommand), ctx.invoked_subcommand)
     ctx.call_on_close(lambda: language.set_language(None))  # English again for whatever runs next in this process

@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 
 from callkpi.cli.app import app
+from callkpi.cli.command_words import counted, say
 from callkpi.cli.common import console, err_console, fail, resolve_store
+from callkpi.cli.words import n
 
 
 @app.command()
@@ -26,9 +28,9 @@ def copy(
     origin = resolve_store(source)
     destination_url = resolve_store(to, must_exist=False)
     if origin == destination_url:
-        fail("--from and --to name the same store")
+        fail(say("cli.copy.same_store"))
     if batch_rows < 1:
-        fail("--batch-rows must be at least 1")
+        fail(say("cli.copy.batch_rows"))
     with open_store(origin, read_only=True) as reader, open_store(destination_url) as writer:
         try:
             report = copy_store(reader, writer, replace=replace, batch_rows=batch_rows)
@@ -37,5 +39,6 @@ def copy(
             raise
     for name, rows in report.tables.items():
         if rows:
-            err_console.print(f"  {name}: {rows} rows")
-    console.print(f"copied {report.rows} rows in {len(report.tables)} tables from {origin} to {destination_url}")
+            err_console.print(say("cli.copy.table", name=name, rows=n("cli.n_rows", rows)), markup=False)
+    console.print(say("cli.copy.done", rows=n("cli.n_rows", report.rows), tables=counted("cli.n_tables", len(
+        report.tables)), origin=origin, destination=destination_url), markup=False)

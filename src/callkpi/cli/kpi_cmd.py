@@ -49,8 +49,9 @@ AGENT_DIMENSIONS = frozenset({"agent", "team", "pause_reason"})
 @app.command()
 def kpi(
     db: str | None = StoreOption,
-    by: str = typer.Option("", "--by", help="dimensions: agent,team,queue,campaign,direction,source,did,trunk,"
-                           "pause_reason,hour,day,week,month,interval,weekday,time_of_day"),
+    by: str = typer.Option("", "--by", help="dimensions, comma separated: agent, team, queue, campaign, direction, "
+                           "source, did, trunk, pause_reason, hour, day, week, month, interval, weekday, "
+                           "time_of_day"),
     date_from: str | None = typer.Option(None, "--from", help=f"first local date, e.g. {DATE_FORMS}"),
     date_to: str | None = typer.Option(None, "--to", help="last local date (inclusive)"),
     queue: list[str] | None = typer.Option(None, "--queue", help="only these queues (repeat or comma list)"),
@@ -91,32 +92,30 @@ def kpi(
     _check_names(dimensions, chosen)
     settings = settings_for(config)
     db_path = resolve_store(db)
-    with open_store(db_path, read_only=True) as store:
-        store_timezone = store.get_meta("timezone")
-    params = command_params(settings, store_timezone, tz=tz, param=param,
-                            options={"interval_minutes": interval_minutes or None})
-    filters = {
-        name: values
-        for name, values in (
-            ("queue", split_values(queue)),
-            ("agent", split_values(agent)),
-            ("team", split_values(team)),
-            ("campaign", split_values(campaign)),
-            ("direction", split_values(direction)),
+    with open_store(db_path, read_only=True) as store:  # opened once: a connection costs more than the query
+        params = command_params(settings, store.get_meta("timezone"), tz=tz, param=param,
+                                options={"interval_minutes": interval_minutes or None})
+        filters = {
+            name: values
+            for name, values in (
+                ("queue", split_values(queue)),
+                ("agent", split_values(agent)),
+                ("team", split_values(team)),
+                ("campaign", split_values(campaign)),
+                ("direction", split_values(direction)),
+            )
+            if values
+        }
+        query = KpiQuery(
+            by=dimensions,
+            date_from=parse_date(date_from, "--from"),
+            date_to=parse_date(date_to, "--to"),
+            filters=filters,
+            metrics=chosen,
+            params=params,
         )
-        if values
-    }
-    query = KpiQuery(
-        by=dimensions,
-        date_from=parse_date(date_from, "--from"),
-        date_to=parse_date(date_to, "--to"),
-        filters=filters,
-        metrics=chosen,
-        params=params,
-    )
-    with open_store(db_path, read_only=True) as store:
         try:
-            result = compute(store, query)
+            result = compute(store, query, arrow=False)  # a report to print: Python rows, no Arrow
         except QueryError as exc:
             fail(str(exc))
             raise

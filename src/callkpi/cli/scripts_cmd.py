@@ -8,7 +8,9 @@ from pathlib import Path
 import typer
 
 from callkpi.cli.app import app
+from callkpi.cli.command_words import say
 from callkpi.cli.common import ConfigOption, DbOption, console, existing_db, fail, resolve_db, settings_for
+from callkpi.cli.words import t
 from callkpi.ingest.transcripts import relink
 from callkpi.queries.transcripts import call_transcript
 from callkpi.report.render import to_json
@@ -32,7 +34,7 @@ def export_command(
         text = to_yaml(scripts_in_force(store))
     if output:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+        console.print(t("cli.wrote", path=output), markup=False)
     else:
         print(text, end="")
 
@@ -47,7 +49,7 @@ def import_command(
     """Import scripts from YAML (a changed script gets a new version) and check every transcript again."""
     settings = settings_for(config)
     if not file.is_file():
-        fail(f"{file}: no such file")
+        fail(say("cli.scripts.no_file", path=file))
     with Store(resolve_db(db)) as store:
         try:
             with store.transaction():
@@ -57,7 +59,7 @@ def import_command(
             fail(f"{file}: {exc}")
             raise
     for call_type, version in versions.items():
-        console.print(f"{call_type}: version {version}")
+        console.print(say("cli.scripts.version", call_type=call_type, version=version), markup=False)
 
 
 @scripts_app.command("show")
@@ -72,15 +74,15 @@ def show_command(
     with Store(existing_db(db), read_only=True) as store:
         found = call_transcript(store, call_id)
     if found is None:
-        fail(f"no transcript of call {call_id}")
+        fail(say("cli.scripts.no_transcript", call_id=call_id))
         raise typer.Exit(1)
     if json_output:
         print(to_json([found]))
         return
     done = [s["stage"] for s in found["stages"] if s["done"]]
     missed = [s["stage"] for s in found["stages"] if s["required"] and not s["done"]]
-    console.print(f"script {found['call_type'] or '—'}: done {', '.join(done) or '—'}; "
-                  f"required, not done: {', '.join(missed) or '—'}; forbidden phrases: {found['forbidden_said'] or 0}",
+    console.print(say("cli.scripts.summary", call_type=found["call_type"] or "—", done=", ".join(done) or "—",
+                      missed=", ".join(missed) or "—", forbidden=found["forbidden_said"] or 0),
                   markup=False, soft_wrap=True)
     for u in found["utterances"]:
         mark = f"  [{', '.join(u['stages'])}]" if u["stages"] else ""

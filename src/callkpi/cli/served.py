@@ -24,8 +24,6 @@ import secrets
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 import typer.main
-import typer.testing
 
 from callkpi.cli.consoles import console, err_console
 
@@ -235,6 +232,8 @@ def on_locked(app: typer.Typer, argv: Sequence[str], locked: StoreLocked) -> int
         speech = ["--lang", lang_from_env()]  # in this locale's language (a --lang in argv comes later and wins)
         answer = forward(server, [*terminal, *speech, *argv], width=err_console.width)
     except (OSError, ValueError) as exc:
+        import urllib.error
+
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
         _print_error(err_console, f"callkpi serve (pid {server.pid}, {server.url}) holds {locked.path} "
                      f"but did not run the command: {reason}")
@@ -250,6 +249,9 @@ def _print_error(err_console: Any, message: str) -> None:
 
 def forward(server: ServerInfo, argv: Sequence[str], *, width: int) -> dict[str, Any]:
     """Ask the server to run ``argv``; its JSON answer (stdout, stderr, exit_code, files)."""
+    import urllib.error  # here, not at start-up: most commands never forward (http.client, ssl, email)
+    import urllib.request
+
     body = json.dumps({"argv": list(argv), "config": _config_text(argv), "width": width}).encode()
     request = urllib.request.Request(
         server.local_url + CLI_ENDPOINT, data=body, method="POST",
@@ -323,6 +325,8 @@ def run_in_server(app: typer.Typer, db: str, connection: Any, argv: Sequence[str
     with tempfile.TemporaryDirectory(prefix="callkpi-cli-") as work, _run_lock:
         args, outputs = _server_argv(argv, command, Path(work), Path(db), config)
         with _console_width(width), lend_connection(db, connection):
+            import typer.testing
+
             result = typer.testing.CliRunner().invoke(app, args, catch_exceptions=True)
         stdout, stderr = result.stdout, result.stderr
         if result.exception is not None and not isinstance(result.exception, SystemExit):

@@ -16,7 +16,7 @@ import functools
 import gettext
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from functools import cache
 from io import BytesIO
@@ -103,28 +103,64 @@ def lookup(key: str, lang: str) -> str | None:
     return translations(pick_lang(lang)).gettext(key)
 
 
-def translate(key: str, lang: str, default: str | None = None) -> str:
-    """The text of ``key`` in ``lang``: the catalogue's, else ``default``, else the key itself."""
+def translate(key: str, lang: str, default: str | None = None,
+              table: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """The text of ``key`` in ``lang``: the catalogue's, else ``default``, else the key itself.
+
+    With the string ``table`` the key comes from (``key: (english, russian)``), English is read
+    from the table (no catalogue opened, no Babel: the CLI's default start-up stays light) and
+    the table answers for a key added in code before ``./dev i18n`` put it in the catalogue."""
+    pair = table.get(key) if table is not None else None
+    lang = pick_lang(lang)
+    if pair is not None and lang == DEFAULT_LANG:
+        return pair[0]
     found = lookup(key, lang)
     if found is not None:
         return found
+    if pair is not None:
+        return pair[LANGS.index(lang)]
     return key if default is None else default
 
 
-def ngettext(key: str, n: int | float, lang: str) -> str:
+Plurals = Mapping[str, Mapping[str, tuple[str, ...]]]
+
+
+def ngettext(key: str, n: int | float, lang: str, table: Plurals | None = None,
+             number: Callable[[int | float], str] | None = None) -> str:
     """The plural form of ``key`` for ``n`` by CLDR rules, with ``{n}`` replaced by the formatted number.
 
     ``ngettext("n_calls", 5, "ru")`` -> ``"5 звонков"``; the catalogue entry has msgid ``key`` and
     msgid_plural ``key`` (keyed catalogue) and the forms the language needs (English 2, Russian 3).
+    ``table`` (``key: {"en": (one, other), "ru": (one, few, many)}``) is read as :func:`translate`
+    reads a string table; ``number`` formats the count (default: :func:`format_number`).
     """
     count = int(n) if float(n).is_integer() else n
     lang = pick_lang(lang)
-    if isinstance(count, int):
-        form = translations(lang).ngettext(key, key, count)
+    forms = table.get(key) if table is not None else None
+    text: str | None = None
+    if forms is not None and lang == DEFAULT_LANG:
+        text = forms["en"][_plural_index(count, lang)]
+    elif isinstance(count, int):
+        text = translations(lang).ngettext(key, key, count)
     else:  # CLDR: a fraction takes the "other" form, which gettext's Russian rule puts in the genitive singular
-        form = translations(lang).ngettext(key, key, 2 if lang == "ru" else 0)
-    text = form if form is not None else key
-    return text.replace("{n}", format_number(n, 0 if isinstance(count, int) else 1, lang))
+        text = translations(lang).ngettext(key, key, 2 if lang == "ru" else 0)
+    if text is None and forms is not None:  # added in code, catalogue not rebuilt yet
+        text = forms[lang][_plural_index(count, lang)]
+    shown = number(n) if number is not None else format_number(n, 0 if isinstance(count, int) else 1, lang)
+    return (text if text is not None else key).replace("{n}", shown)
+
+
+def _plural_index(n: int | float, lang: str) -> int:
+    """The form of a counted noun, as the catalogue's plural rule picks it (English 2 forms, Russian 3)."""
+    if not isinstance(n, int):
+        return 1
+    if lang != "ru":
+        return 0 if n == 1 else 1
+    if n % 10 == 1 and n % 100 != 11:
+        return 0
+    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+        return 1
+    return 2
 
 
 # -- numbers and dates --------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
 from callkpi.model.schema import SLICE_SECONDS
+from callkpi.storage.lazy import pa
 
 TIME_DIMENSIONS = ("hour", "day", "week", "month", "interval", "weekday", "time_of_day")
 

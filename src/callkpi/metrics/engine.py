@@ -14,16 +14,13 @@ from datetime import date, datetime
 from functools import cached_property
 from typing import Any, Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from callkpi.config import MetricParams
 from callkpi.metrics import backends, rollup, templates
 from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
 from callkpi.storage import Store
-from callkpi.storage.lazy import ibis, ops
+from callkpi.storage.lazy import ibis, ops, pa, pc
 
 FILTERABLE = ("agent", "team", "queue", "campaign", "direction", "source", "pause_reason", "did", "trunk")
 
@@ -42,27 +39,81 @@ class KpiQuery:
     params: MetricParams = field(default_factory=MetricParams)
 
 
-@dataclass
 class KpiResult:
     """The answer of a query: ``table`` as computed (Arrow), ``rows`` as dicts, made on first use
-    (a surface that shows one page of a large result, or writes it as a file, never pays for all)."""
+    (a surface that shows one page of a large result, or writes it as a file, never pays for all).
 
-    dimensions: tuple[str, ...]
-    metrics: tuple[str, ...]
-    table: pa.Table
-    notes: list[str]
-    params: MetricParams
+    A result read back as Python rows (``compute(..., arrow=False)``: a command printing a small
+    report) holds those and makes the Arrow table only if it is asked for."""
+
+    def __init__(self, dimensions: tuple[str, ...], metrics: tuple[str, ...], table: pa.Table | _Columns,
+                 notes: list[str], params: MetricParams) -> None:
+        self.dimensions = dimensions
+        self.metrics = metrics
+        self._data = table
+        self.notes = notes
+        self.params = params
+
+    @cached_property
+    def table(self) -> pa.Table:
+        return self._data.to_arrow() if isinstance(self._data, _Columns) else self._data
 
     @cached_property
     def rows(self) -> list[dict[str, Any]]:
-        return _rows(self.table)
+        return self._data.rows() if isinstance(self._data, _Columns) else _rows(self._data)
+
+    @property
+    def num_rows(self) -> int:
+        return self._data.num_rows
 
     def row_slice(self, offset: int, limit: int) -> list[dict[str, Any]]:
         """Rows ``offset`` to ``offset + limit`` as dicts (one page, without making all rows)."""
-        return _rows(self.table.slice(offset, limit))
+        if isinstance(self._data, _Columns):
+            return self.rows[offset:offset + limit]
+        return _rows(self._data.slice(offset, limit))
 
     def definitions(self, registry: Registry = REGISTRY) -> list[Metric]:
         return [registry.metrics[m] for m in self.metrics]
+
+
+class _Columns:
+    """A result as Python lists by column (DuckDB's ``fetchall``): for a report of a few rows, Arrow
+    (and NumPy under it) would cost more to import than the query takes. It answers what the
+    engine asks of a result (:func:`_nan_as_null`, the probes, the notes) like an Arrow table."""
+
+    def __init__(self, names: Sequence[str], types: Sequence[str], rows: Sequence[tuple]) -> None:
+        self.column_names = list(names)
+        self.types = dict(zip(names, types, strict=True))
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        self.columns = {name: list(values) for name, values in zip(names, columns, strict=True)}
+        self.num_rows = len(rows)
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return self.columns[name]
+
+    def drop_columns(self, names: Iterable[str]) -> _Columns:
+        for name in names:
+            self.column_names.remove(name)
+            del self.columns[name], self.types[name]
+        return self
+
+    def rows(self) -> list[dict[str, Any]]:
+        values = [[v.isoformat() if isinstance(v, datetime) else v for v in self.columns[name]]
+                  for name in self.column_names]
+        return [dict(zip(self.column_names, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def to_arrow(self) -> pa.Table:
+        arrays = {}
+        for name in self.column_names:
+            kind = _ARROW_OF_DUCKDB.get(self.types[name])
+            arrays[name] = pa.array(self.columns[name], type=getattr(pa, kind)() if kind else None)
+        return pa.table(arrays)
+
+
+# DuckDB's names of the types a KPI column has, and Arrow's (what DuckDB's own Arrow export gives)
+_ARROW_OF_DUCKDB = {"DOUBLE": "float64", "FLOAT": "float32", "BIGINT": "int64", "INTEGER": "int32",
+                    "SMALLINT": "int16", "TINYINT": "int8", "BOOLEAN": "bool_", "VARCHAR": "string",
+                    "DATE": "date32"}
 
 
 def validate(query: KpiQuery, registry: Registry = REGISTRY) -> None:
@@ -90,7 +141,9 @@ def prepare(store: Store) -> None:
 
 def available_metrics(store: Store, registry: Registry = REGISTRY) -> tuple[str, ...]:
     """Metrics whose facts have data in the store, in catalogue order."""
-    filled = {name for name in {f.table for f in registry.facts.values()} if store.has_rows(name)}
+    tables = {f.table for f in registry.facts.values()}
+    batch = getattr(store, "tables_with_rows", None)  # one query on DuckDB, a query per table elsewhere
+    filled = batch(tables) if batch else {name for name in tables if store.has_rows(name)}
     return tuple(
         metric.id
         for metric in registry.metrics.values()
@@ -98,9 +151,11 @@ def available_metrics(store: Store, registry: Registry = REGISTRY) -> tuple[str,
     )
 
 
-def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rollups: bool = True) -> KpiResult:
+def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rollups: bool = True,
+            arrow: bool = True) -> KpiResult:
     """The query's KPIs; additive measures come from the rollups where they answer the query exactly
-    (``rollups=False`` reads only the raw tables, e.g. to check the rollups).
+    (``rollups=False`` reads only the raw tables, e.g. to check the rollups). ``arrow=False`` reads
+    the result back as Python rows where it can (a command printing a report: no Arrow import).
 
     The SQL of a query is kept per *shape* (everything but the filter values and the dates, for
     one version of the data), so asking again for another day, queue or agent skips building and
@@ -124,11 +179,14 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
             _TEMPLATES.pop(next(iter(_TEMPLATES)))
     notes = list(template.notes)
     if template.sql is None:
-        return KpiResult(query.by, tuple(metric_ids), pa.table({}), notes, query.params)
+        return KpiResult(query.by, tuple(metric_ids), _Columns([], [], []), notes, query.params)
     for name, calendar in template.calendars.items():
         store.register_arrow(name, calendar_table(*calendar))
     values = _bound_values(query, template.placeholders, context)
-    table = _nan_as_null(store.query_arrow(template.sql, values))
+    if not arrow and store.dialect == "duckdb":
+        table: pa.Table | _Columns = _nan_as_null(_Columns(*store.query_rows(template.sql, values)))
+    else:
+        table = _nan_as_null(store.query_arrow(template.sql, values))
     probes = [f"{_PROBE}{m}" for m in template.optional]
     present = {m for m, probe in zip(template.optional, probes, strict=True) if _any_nonzero(table[probe])}
     unrecorded = {m: _zero_or_null(table[probe]) for m, probe in zip(template.optional, probes, strict=True)}
@@ -141,7 +199,7 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
 
 
-def _unsupported_as_null(table: pa.Table, engine: str, metric_ids: Sequence[str], notes: list[str]) -> pa.Table:
+def _unsupported_as_null(table: Any, engine: str, metric_ids: Sequence[str], notes: list[str]) -> Any:
     """Metrics the store's engine does not run yet (callkpi.metrics.backends) are null, with a note:
     never a number that engine computes differently."""
     for metric_id in metric_ids:
@@ -610,8 +668,13 @@ def _join_part(left: ibis.Table, right: ibis.Table, by: Sequence[str]) -> ibis.T
 _RIGHT = "__right_"
 
 
-def _nan_as_null(table: pa.Table) -> pa.Table:
+def _nan_as_null(table: Any) -> Any:
     """NaN from engines (0/0 in a formula) becomes null, the value every surface shows as empty."""
+    if isinstance(table, _Columns):
+        for name, column in table.columns.items():
+            if any(isinstance(v, float) and v != v for v in column):
+                table.columns[name] = [None if isinstance(v, float) and v != v else v for v in column]
+        return table
     for index, column in enumerate(table.columns):
         if pa.types.is_floating(column.type):
             # The null made from an array, not from a Python value: pyarrow's first conversion of a
@@ -628,12 +691,16 @@ def _probed(metric: Metric, registry: Registry) -> tuple[str, ...]:
     return (*metric.optional, *recorders, *metric.recorded)
 
 
-def _zero_or_null(column: pa.ChunkedArray) -> int:
+def _zero_or_null(column: Any) -> int:
     """Rows where a recording count is 0 or null (the component is not recorded there)."""
+    if isinstance(column, list):
+        return sum(1 for v in column if not v)
     return column.null_count + int(pc.sum(pc.invert(_nonzero(column))).as_py() or 0)
 
 
-def _true_rows(column: pa.ChunkedArray) -> int:
+def _true_rows(column: Any) -> int:
+    if isinstance(column, list):
+        return sum(1 for v in column if v)
     return int(pc.sum(column).as_py() or 0)
 
 
@@ -648,7 +715,9 @@ def _null_reason_notes(metrics: Sequence[Metric], nulled: dict[str, int], rows: 
     return notes
 
 
-def _any_nonzero(column: pa.ChunkedArray) -> bool:
+def _any_nonzero(column: Any) -> bool:
+    if isinstance(column, list):
+        return any(column)
     return bool(pc.any(_nonzero(column)).as_py())
 
 
@@ -685,12 +754,18 @@ def _missing_notes(
             notes.append(note)
         lacking = [m for m in metric.optional if not _optional_present(m, supported, present, unrecorded, registry)]
         hold = table["avg_hold_s"] if metric.id == "avg_hold_s" else None
-        if hold is not None and hold.null_count == len(hold):
+        if hold is not None and _all_null(hold):
             notes.append(f"avg_hold_s: {metric.missing_note.get('en', 'missing')}")
         elif lacking and not (note and metric.recorded):
             names = ", ".join(dict.fromkeys(_component_name(m) for m in lacking))
             notes.append(f"{metric.id}: no {names} in the loaded data for this scope; left out")
     return notes
+
+
+def _all_null(column: Any) -> bool:
+    if isinstance(column, list):
+        return all(v is None for v in column)
+    return column.null_count == len(column)
 
 
 def _optional_present(measure_id: str, supported: set[str], present: set[str], unrecorded: dict[str, int],

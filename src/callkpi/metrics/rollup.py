@@ -33,8 +33,6 @@ from functools import lru_cache
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-import pyarrow as pa
-
 from callkpi.config import MetricParams, Settings, effective_params
 from callkpi.metrics.calendar import local_midnight_slice
 from callkpi.metrics.catalogue import REGISTRY
@@ -44,7 +42,7 @@ from callkpi.model.rollup_schema import ROLLUP_TABLE_PREFIX, rollup_table_name
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.model.working_tables import ROLLUP_DIRTY, ROLLUP_MAP, ROLLUP_TOUCHED_CALLS
 from callkpi.storage import Store
-from callkpi.storage.lazy import ibis, ops
+from callkpi.storage.lazy import ibis, ops, pa
 
 TimeGrain = Literal["slice", "day"]
 Reaggregation = Literal["sum", "max", "min"]

@@ -11,11 +11,13 @@ UTC ``TIMESTAMP``; facts carry a 15-minute UTC slice number like the call tables
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import pyarrow as pa
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from callkpi.model.schema import Table
+
+if TYPE_CHECKING:  # pyarrow is imported when a schema is first made: opening a store needs none
+    import pyarrow as pa
 
 DEALS = Table(
     "deals",
@@ -258,17 +260,27 @@ BUSINESS_TABLES: tuple[Table, ...] = (
 )
 
 
-_ARROW_TYPES = {
-    "BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DOUBLE": pa.float64(),
-    "TIMESTAMP": pa.timestamp("us"), "DATE": pa.date32(), "BOOLEAN": pa.bool_(), "VARCHAR[]": pa.list_(pa.string()),
-}
+@cache
+def _arrow_types() -> dict[str, pa.DataType]:
+    import pyarrow as pa
+
+    return {
+        "BIGINT": pa.int64(), "INTEGER": pa.int32(), "VARCHAR": pa.string(), "DOUBLE": pa.float64(),
+        "TIMESTAMP": pa.timestamp("us"), "DATE": pa.date32(), "BOOLEAN": pa.bool_(),
+        "VARCHAR[]": pa.list_(pa.string()),
+    }
 
 
 def arrow_schema(table: Table) -> pa.Schema:
-    return pa.schema([(name, _ARROW_TYPES[sql_type]) for name, sql_type in table.columns])
+    import pyarrow as pa
+
+    types = _arrow_types()
+    return pa.schema([(name, types[sql_type]) for name, sql_type in table.columns])
 
 
 def arrow_records(table: Table, records: Sequence[Mapping[str, Any]]) -> pa.Table:
     """Records (dicts named like the table's columns; others ignored) as an Arrow table of its types."""
+    import pyarrow as pa
+
     schema = arrow_schema(table)
     return pa.table({f.name: pa.array([r.get(f.name) for r in records], f.type) for f in schema}, schema=schema)

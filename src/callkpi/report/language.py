@@ -18,10 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from callkpi.i18n import DEFAULT_LANG, LANGS, NBSP, lookup, pick_lang, translations
+from callkpi.i18n import DEFAULT_LANG, LANGS, NBSP, Plurals, lookup, ngettext, pick_lang, translate
 
 Table = Mapping[str, tuple[str, str]]
-Plurals = Mapping[str, Mapping[str, tuple[str, ...]]]
 
 _lang = DEFAULT_LANG
 
@@ -102,30 +101,13 @@ def russian() -> bool:
 
 def say(table: Table, key: str, /, **fields: object) -> str:
     """``key`` of ``table`` in the current language (Russian from the catalogue), with ``{fields}`` filled in."""
-    english, fallback = table[key]
-    text = english if _lang == "en" else (lookup(key, _lang) or fallback)
+    text = translate(key, _lang, table=table)
     return text.format(**fields) if fields else text
 
 
 def count(table: Plurals, key: str, n: int) -> str:
     """A counted noun: ``1 call``/``5 calls``, ``1 звонок``/``2 звонка``/``5 звонков`` (CLDR, the catalogue's forms)."""
-    forms = table[key]
-    text: str | None
-    if _lang == "en":
-        text = forms["en"][0 if n == 1 else 1]
-    else:
-        text = translations(_lang).ngettext(key, key, n)
-        if text is None:  # added in code, catalogue not rebuilt yet
-            text = forms["ru"][_russian_form(n)]
-    return text.replace("{n}", number(n))
-
-
-def _russian_form(n: int) -> int:
-    if n % 10 == 1 and n % 100 != 11:
-        return 0
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return 1
-    return 2
+    return ngettext(key, n, _lang, table, number)
 
 
 def number(value: float | int, decimals: int = 0) -> str:

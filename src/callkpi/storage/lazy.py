@@ -1,4 +1,4 @@
-"""Ibis, imported on its first use rather than at start-up.
+"""Ibis and Arrow, imported on their first use rather than at start-up.
 
 Importing Ibis (and the SQL compiler under it) takes most of a second. The metric catalogue
 names Ibis in every definition, but a command that finds its query's SQL already compiled (see
@@ -33,8 +33,13 @@ class LazyModule:
 if TYPE_CHECKING:
     import ibis
     import ibis.expr.operations as ops
+    import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     ibis = LazyModule("ibis")
     ops = LazyModule("ibis.expr.operations")
+    # Arrow (and NumPy under it) too: a small report read back as Python rows needs neither
+    pa = LazyModule("pyarrow")
+    pc = LazyModule("pyarrow.compute")
 
-__all__ = ["LazyModule", "ibis", "ops"]
+__all__ = ["LazyModule", "ibis", "ops", "pa", "pc"]

@@ -203,6 +203,16 @@ class Store:
             return False
         return bool(self._con.execute(f'SELECT EXISTS (SELECT 1 FROM "{table}")').fetchall()[0][0])  # noqa: S608
 
+    def tables_with_rows(self, tables: set[str] | frozenset[str]) -> set[str]:
+        """Those of ``tables`` that exist and have a row: :meth:`has_rows` of each, in two queries."""
+        present = sorted(name for (name,) in self._con.execute(
+            "SELECT table_name FROM duckdb_tables()").fetchall() if name in tables)
+        if not present:
+            return set()
+        probes = " UNION ALL ".join(f'SELECT {n} AS n FROM (SELECT 1 FROM "{name}" LIMIT 1)'  # noqa: S608
+                                    for n, name in enumerate(present))
+        return {present[n] for (n,) in self._con.execute(probes).fetchall()}
+
     def column_bounds(self, table: str, column: str) -> tuple[object, object]:
         """min and max of a column (cheap on DuckDB's zone maps)."""
         row = self._con.execute(f'SELECT min("{column}"), max("{column}") FROM "{table}"').fetchall()[0]  # noqa: S608
@@ -249,6 +259,12 @@ class Store:
     def query_arrow(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:
         """Run SQL (with the parameters :meth:`parameter` wrote) and return the result as Arrow."""
         return self._con.sql(sql, params=params).to_arrow_table()
+
+    def query_rows(self, sql: str, params: dict[str, object] | None = None) -> tuple[list[str], list[str],
+                                                                                    list[tuple]]:
+        """Like :meth:`query_arrow`, as column names, DuckDB type names and Python rows (no Arrow)."""
+        relation = self._con.sql(sql, params=params)
+        return list(relation.columns), [str(kind) for kind in relation.types], relation.fetchall()
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
         """Make an Arrow table readable by name for this connection's queries (a calendar)."""

@@ -26,6 +26,7 @@ from callkpi.i18n import (
     format_percent,
     lookup,
     ngettext,
+    translate,
     weekday_names,
 )
 from callkpi.i18n.formulas import russian_formula
@@ -495,11 +496,7 @@ class Locale:
     # -- words ---------------------------------------------------------------------------
     def t(self, key: str) -> str:
         """The catalogue's text; a string added to STRINGS but not yet in the catalogue (``./dev i18n``) still reads."""
-        found = lookup(key, self.lang)
-        if found is not None:
-            return found
-        pair = STRINGS.get(key)
-        return pair[self._i] if pair else key
+        return translate(key, self.lang, table=STRINGS)
 
     def _table(self, prefix: str, table: dict[str, tuple[str, str]], value: str | None, empty: str = "—") -> str:
         if not value:
@@ -512,10 +509,7 @@ class Locale:
 
     def plural(self, key: str, n: int | float) -> str:
         """``loc.plural("n_calls", 5)`` -> ``5 звонков`` (CLDR plural rules, the catalogue's forms)."""
-        if lookup(key, self.lang) is None and key in WEB_PLURALS:  # added in code, catalogue not yet rebuilt
-            forms = WEB_PLURALS[key]["en" if self.lang == "en" else "ru"]
-            return forms[-1].replace("{n}", self.number(n))
-        return ngettext(key, n, self.lang)
+        return ngettext(key, n, self.lang, WEB_PLURALS)
 
     def note(self, text: str) -> str:
         """A metric engine note in this language (the engine writes English; an unknown note stays as it is)."""
