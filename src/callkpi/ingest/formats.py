@@ -3,7 +3,8 @@
 The formats come from the importer modules' own ``SOURCE_FORMATS`` declarations; their order is the
 detection order: transcripts (JSON, WebVTT, SRT: no other format starts so), QA reviews ahead of
 the survey layout (whose ``score`` column these files also
-have), then queue_log, the generic CDR mapping before the Asterisk CDR (so that a mapping named in
+have), SQL dumps (a comment or statement first, then CREATE TABLE/INSERT INTO: no table export
+starts so), then queue_log, the generic CDR mapping before the Asterisk CDR (so that a mapping named in
 $CALLKPI_MAPPING wins over the Asterisk header it may resemble), FreeSWITCH, and the business files.
 """
 
@@ -18,6 +19,8 @@ from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.business import formats as business_formats
 from callkpi.ingest.cdr import asterisk, freeswitch, generic
 from callkpi.ingest.source_format import SourceFormat
+from callkpi.ingest.sqltables import dumpfile
+from callkpi.ingest.sqltables.loading import Importers
 from callkpi.storage import Store
 
 # The queue_log formats (queue_log.py), declared here.
@@ -44,11 +47,21 @@ QUEUE_LOG_FORMATS: tuple[SourceFormat, ...] = (
     ),
 )
 
+# The SQL dump (ingest/sqltables), declared here: its tables load through load_file.
+SQL_FORMATS: tuple[SourceFormat, ...] = (
+    SourceFormat(
+        dumpfile.FORMAT, dumpfile.DESCRIPTION, dumpfile.sniff,
+        lambda store, path, settings, **kw: dumpfile.load(
+            store, path, settings, Importers(load_file, FORMATS), **kw),
+    ),
+)
+
 FORMATS: dict[str, SourceFormat] = {
     fmt.name: fmt
     for fmt in (
         *transcripts.SOURCE_FORMATS,
         *qa_reviews.SOURCE_FORMATS,
+        *SQL_FORMATS,
         *QUEUE_LOG_FORMATS,
         *generic.SOURCE_FORMATS,
         *asterisk.SOURCE_FORMATS,
