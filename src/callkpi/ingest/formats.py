@@ -19,7 +19,7 @@ from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.business import formats as business_formats
 from callkpi.ingest.cdr import asterisk, freeswitch, generic
 from callkpi.ingest.source_format import SourceFormat
-from callkpi.ingest.sqltables import dumpfile
+from callkpi.ingest.sqltables import dumpfile, live
 from callkpi.ingest.sqltables.loading import Importers
 from callkpi.storage import Store
 
@@ -121,3 +121,15 @@ def _first_line(head: bytes) -> str:
     return head.splitlines()[0][:80].decode("utf-8", errors="replace") if head.strip() else ""
 
 
+
+
+def is_database_url(location: str) -> bool:
+    """``mysql://...`` or ``postgresql://...``: a live database, read by :func:`load_database`."""
+    return live.is_url(location)
+
+
+def load_database(store: Store, url: str, settings: Settings, *, timezone: str | None = None,
+                  on_batch: Callable[[int], None] | None = None) -> ImportReport:
+    """What is new in a live PBX database's cdr, cel and queue_log tables (ingest/sqltables/live.py)."""
+    zone = timezone or settings.params.timezone
+    return live.ingest_url(store, url, settings, Importers(load_file, FORMATS), timezone=zone, on_batch=on_batch)
