@@ -258,3 +258,23 @@ def test_restart_in_a_new_process_with_real_rows(tables: Server, tmp_path: Path)
 def test_password_in_the_address_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ImportError_, match="history"):
         formats.load_database(Store(tmp_path / "s.duckdb"), "mysql://callkpi:pw@127.0.0.1/asteriskcdrdb", Settings())
+
+
+def test_serve_watch_polls_the_database(tables: Server, tmp_path: Path) -> None:
+    from callkpi.web.db import Database
+    from callkpi.web.watch import Watcher, WatchOptions
+
+    server = tables
+    insert_cdr(server, [hand_cdr(i, BASE + timedelta(minutes=i)) for i in range(5)])
+    db = Database(tmp_path / "store.duckdb", settings(poll_s=600))
+    watcher = Watcher(db, WatchOptions((), urls=(server.url(),), background=False))
+    [report] = watcher.run_once()
+    assert report.lines_loaded == 5
+    assert watcher.run_once() == []  # polled again only after [sql] poll_s
+    insert_cdr(server, [hand_cdr(i, BASE + timedelta(minutes=i)) for i in range(5, 8)])
+    watcher._polled.clear()
+    [report] = watcher.run_once()
+    assert report.lines_loaded == 3
+    assert [f.path for f in watcher.status().files] == [server.url()]
+    assert legs(db.store()) == 8
+    db.close()
