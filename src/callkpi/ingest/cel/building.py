@@ -34,6 +34,7 @@ from callkpi.ingest import derive, queue_log_model
 from callkpi.ingest.cdr.calls import PBX_ANSWERED, SAME_MOMENT_S, AgentLeg, BuiltCall, Device, Rules
 from callkpi.ingest.cdr.writer import write_calls
 from callkpi.ingest.cel import reconcile
+from callkpi.model.working_tables import CDR_AFFECTED
 from callkpi.storage import Store, first_row
 
 SOURCE = "asterisk_cel"
@@ -479,6 +480,7 @@ def rebuild(store: Store, settings: Settings) -> None:
             built.append(call)
     write_calls(store, settings, SOURCE, [c.built for c in built])
     reconcile.replace_cdr_calls(store, [c.built for c in built])
+    reconcile.fill_queue_log_hold(store, [c.built for c in built])
     _write_transfers(store, built)
     queue_log_model.rebuild_agent_time(store, SOURCE)
     derive.refresh_agents(store)
@@ -498,3 +500,24 @@ def _write_transfers(store: Store, built: list[CelCall]) -> None:
             con.execute("INSERT INTO cel_transfers SELECT * FROM cel_transfer_rows")
         finally:
             con.unregister("cel_transfer_rows")
+
+
+def reconcile_with_queue_log(store: Store, settings: Settings) -> None:
+    """After a queue_log load (inside its transaction): the CEL calls that are also queue_log calls
+    are merged into those (only the calls it rebuilt, ``ql_new_callids``, when that table exists)."""
+    con = store.connection
+    if not first_row(con.execute("SELECT count(*) FROM (SELECT 1 FROM cel_events LIMIT 1)"))[0]:
+        return
+    scoped = first_row(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'ql_new_callids'"))[0]
+    store.create_working_table(CDR_AFFECTED, empty=True)
+    if scoped:
+        con.execute("INSERT INTO cdr_affected SELECT DISTINCT linkedid FROM cel_events "
+                    "WHERE linkedid IN (SELECT callid FROM ql_new_callids)")
+    else:
+        con.execute("INSERT INTO cdr_affected SELECT DISTINCT linkedid FROM cel_events "
+                    "WHERE linkedid IN (SELECT call_id FROM calls WHERE source = 'queue_log')")
+    # CEL calls loaded before the queue_log got a blank-queue leg: with the queue_log, it goes.
+    con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_id FROM queue_legs WHERE source = ? "
+                "AND queue IS NULL AND call_id NOT IN (SELECT call_key FROM cdr_affected)", [SOURCE])
+    if first_row(con.execute("SELECT count(*) FROM cdr_affected"))[0]:
+        rebuild(store, settings)

@@ -4,6 +4,8 @@ disagree (:mod:`callkpi.ingest.cdr.cel_overlap` holds the rule both sides share)
 
 from __future__ import annotations
 
+import pyarrow as pa
+
 from callkpi.ingest import queue_log_model
 from callkpi.ingest.cdr import cel_overlap
 from callkpi.ingest.cdr.calls import BuiltCall
@@ -31,3 +33,31 @@ def replace_cdr_calls(store: Store, built: list[BuiltCall]) -> None:
         con.execute("DROP TABLE IF EXISTS cel_replaced")
     for source in sources:
         queue_log_model.rebuild_agent_time(store, source)
+
+
+def fill_queue_log_hold(store: Store, built: list[BuiltCall]) -> None:
+    """A CEL call merged into the same queue_log call gives it the hold the queue_log cannot record:
+    per answered leg of the same agent, and for the call. The queue_log's own talk (which includes
+    the hold) is left as it is; the merge's differences are named as the CEL's."""
+    con = store.connection
+    rows = [(b.row["call_id"], leg.agent, leg.hold_s) for b in built for leg in b.agent_legs
+            if leg.outcome == "answered" and leg.agent and leg.hold_s is not None]
+    if rows:
+        con.register("cel_hold", pa.table({"call_id": pa.array([r[0] for r in rows], pa.string()),
+                                           "agent": pa.array([r[1] for r in rows], pa.string()),
+                                           "hold_s": pa.array([r[2] for r in rows], pa.float64())}))
+        try:
+            con.execute("""
+                UPDATE agent_legs SET hold_s = h.hold_s
+                FROM (SELECT call_id, agent, sum(hold_s) AS hold_s FROM cel_hold GROUP BY ALL) h
+                WHERE agent_legs.source = 'queue_log' AND agent_legs.outcome = 'answered'
+                  AND agent_legs.call_id = h.call_id AND agent_legs.agent = h.agent""")
+            con.execute("""
+                UPDATE calls SET hold_s = h.hold_s
+                FROM (SELECT call_id, sum(hold_s) AS hold_s FROM agent_legs WHERE source = 'queue_log'
+                      AND outcome = 'answered' AND call_id IN (SELECT call_id FROM cel_hold) GROUP BY ALL) h
+                WHERE calls.source = 'queue_log' AND calls.call_id = h.call_id AND h.hold_s IS NOT NULL""")
+        finally:
+            con.unregister("cel_hold")
+    con.execute("UPDATE data_quality SET kind = 'cel_vs_queue_log', detail = replace(detail, 'CDR', 'CEL') "
+                "WHERE source = ? AND kind = 'cdr_vs_queue_log'", [cel_overlap.CEL_SOURCE])
