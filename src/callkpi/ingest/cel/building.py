@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -211,7 +212,7 @@ class CelCallBuilder:
             return "inbound"
         if any(s is not origin and s.device is not None and s.device.kind == "trunk" for s in segments):
             return "outbound"
-        return "internal"
+        return "outbound" if self.rules.is_external(_dialled(origin)) else "internal"  # incl. a dial with no route
 
     # -- legs ------------------------------------------------------------------------------
     def _leg(self, segment: Segment, agent: str | None, queue: str | None) -> AgentLeg:
@@ -235,11 +236,17 @@ class CelCallBuilder:
              ) -> list[tuple[Segment, AgentLeg]]:
         if direction == "inbound":
             chosen = [s for s in segments if s is not origin and not s.originated and s.device is not None
-                      and s.device.kind == "extension"]
-            return [(s, self._leg(s, self.agent_id(s.device), queue)) for s in chosen]
+                      and s.device.kind in ("extension", "trunk")]
+            # a trunk channel the call dialled (a forward to a mobile) is a leg of the number dialled
+            return [(s, self._leg(s, self.agent_id(s.device) if s.device and s.device.kind == "extension"
+                                  else _dialled_via(s, segments), queue)) for s in chosen]
         if direction == "outbound":
             agent = self.agent_id(origin.device) if origin.device and origin.device.kind == "extension" else None
             chosen = [s for s in segments if s is not origin and s.device is not None and s.device.kind == "trunk"]
+            if not chosen:  # the dial reached no trunk (no route, voicemail): a failed attempt
+                attempt = AgentLeg(agent, origin.first, origin.end, _failed_dial(origin), None, None, None, None,
+                                   callee=_dialled(origin))
+                return [(origin, attempt)]
             pairs = []
             for s in chosen:
                 leg = self._leg(s, agent, None)
@@ -422,6 +429,37 @@ def _number(value: str | None) -> str | None:
 def _dialled(origin: Segment) -> str | None:
     start = origin.event("CHAN_START") or origin.events[0]
     return _number(start.exten) or _number(start.cid_dnid)
+
+
+def _failed_dial(origin: Segment) -> str:
+    hangup = origin.event("HANGUP")
+    status = str(hangup.extra_field("dialstatus") or "").upper() if hangup else ""
+    if origin.event("ANSWER") is None and status in ("NOANSWER", "CANCEL"):
+        return "no_answer"
+    return "busy" if status == "BUSY" else "failed"
+
+
+def _dialled_via(trunk: Segment, segments: list[Segment]) -> str | None:
+    """The number a trunk channel was dialled for: the Dial() target naming its trunk
+    (``PJSIP/321@TRUNK200``, ``SIP/TRUNK200/321``), else the extension it answered on."""
+    peer = trunk.device.peer if trunk.device else ""
+    for segment in segments:
+        for event in segment.events:
+            if (event.appname or "").lower() != "dial" or not event.appdata:
+                continue
+            for target in event.appdata.split(",")[0].split("&"):
+                tech_rest = target.split("/", 1)[1] if "/" in target else ""
+                if "@" in tech_rest and tech_rest.split("@", 1)[1].split("/")[0] == peer:
+                    return _user_part(tech_rest.split("@", 1)[0])
+                if tech_rest.startswith(peer + "/"):
+                    return _user_part(tech_rest.split("/", 2)[1])
+    answer = trunk.event("ANSWER")
+    return _number(answer.exten) if answer else None
+
+
+def _user_part(target: str) -> str | None:
+    """``sip:6871322562@192.168.1.9:5060`` (a contact URI dialled) is 6871322562."""
+    return re.sub(r"^(sip:|sips:|tel:)", "", target, flags=re.IGNORECASE).split("@")[0].split(";")[0] or None
 
 
 def _queue_of(segments: list[Segment]) -> str | None:
