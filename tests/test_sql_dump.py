@@ -149,4 +149,8 @@ def test_real_freepbx_dump(tmp_path: Path) -> None:
     assert any(m.startswith("table queuelog: skipped (no rows") for m in report.messages)
     cel = next(m for m in report.messages if m.startswith("table cel:"))
     assert "4100 rows" in cel
+    if "asterisk-cel-table" in formats.FORMATS:  # the CEL importer (ingest/cel)
+        assert "4100 rows read, 4100 loaded, 0 quarantined" in cel
+        assert (report.lines_read, report.lines_loaded, report.quarantined) == (4674, 4636, 38)
+    assert report.lines_read == report.lines_loaded + report.quarantined + report.duplicates
     assert formats.load_file(store, REAL_DUMP, Settings()).lines_loaded == 0

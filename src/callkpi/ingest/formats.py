@@ -4,8 +4,9 @@ The formats come from the importer modules' own ``SOURCE_FORMATS`` declarations;
 detection order: transcripts (JSON, WebVTT, SRT: no other format starts so), QA reviews ahead of
 the survey layout (whose ``score`` column these files also
 have), SQL dumps (a comment or statement first, then CREATE TABLE/INSERT INTO: no table export
-starts so), then queue_log, the generic CDR mapping before the Asterisk CDR (so that a mapping named in
-$CALLKPI_MAPPING wins over the Asterisk header it may resemble), FreeSWITCH, and the business files.
+starts so), then queue_log, the Asterisk CEL (a header or first field no CDR has), the generic CDR
+mapping before the Asterisk CDR (so that a mapping named in $CALLKPI_MAPPING wins over the Asterisk
+header it may resemble), FreeSWITCH, and the business files.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callkpi.config import Settings
-from callkpi.ingest import derive, qa_reviews, queue_log, transcripts
+from callkpi.ingest import cel, derive, qa_reviews, queue_log, transcripts
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.business import formats as business_formats
 from callkpi.ingest.cdr import asterisk, freeswitch, generic
@@ -63,6 +64,7 @@ FORMATS: dict[str, SourceFormat] = {
         *qa_reviews.SOURCE_FORMATS,
         *SQL_FORMATS,
         *QUEUE_LOG_FORMATS,
+        *cel.SOURCE_FORMATS,
         *generic.SOURCE_FORMATS,
         *asterisk.SOURCE_FORMATS,
         *freeswitch.SOURCE_FORMATS,
