@@ -278,3 +278,47 @@ def test_serve_watch_polls_the_database(tables: Server, tmp_path: Path) -> None:
     assert [f.path for f in watcher.status().files] == [server.url()]
     assert legs(db.store()) == 8
     db.close()
+
+
+CEL_COLUMNS = ("id", "eventtype", "eventtime", "cid_name", "cid_num", "cid_ani", "cid_rdnis", "cid_dnid", "exten",
+               "context", "channame", "appname", "appdata", "amaflags", "accountcode", "uniqueid", "linkedid", "peer",
+               "userdeftype", "extra")
+
+
+def cel_ddl(engine: str) -> str:
+    q = "`" if engine == "mysql" else '"'
+    types = {"id": "bigint NOT NULL PRIMARY KEY", "eventtime": "datetime NOT NULL" if engine == "mysql"
+             else "timestamp NOT NULL", "amaflags": "int NOT NULL", "extra": "varchar(512) NOT NULL"}
+    return (f"CREATE TABLE {q}cel{q} (" + ", ".join(f"{q}{c}{q} {types.get(c, 'varchar(255) NOT NULL')}"
+                                                    for c in CEL_COLUMNS) + ")")
+
+
+def test_real_cel_rows_in_two_runs(tables: Server, tmp_path: Path) -> None:
+    server = tables
+    if not REAL_DUMP.is_file():
+        pytest.skip(f"real data not found at {REAL_DUMP}")
+    if "asterisk-cel-table" not in formats.FORMATS:
+        pytest.skip("this callkpi has no CEL importer")
+    rows = [r.values for r in DumpReader(REAL_DUMP).rows() if r.table == "cel"]
+    q = "`" if server.engine == "mysql" else '"'
+    execute(server, cel_ddl(server.engine))
+    if server.engine == "postgresql":
+        execute(server, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO callkpi")
+    sql = (f"INSERT INTO {q}cel{q} VALUES (" + ", ".join(["%s"] * len(CEL_COLUMNS)) + ")")  # noqa: S608
+    half = len(rows) // 2
+    con = admin_db(server)
+    with con.cursor() as cur:
+        cur.executemany(sql, rows[:half])
+    con.close()
+    store = Store(tmp_path / "store.duckdb")
+    try:
+        first = formats.load_database(store, server.url(), settings(batch_rows=1000))
+        con = admin_db(server)
+        with con.cursor() as cur:
+            cur.executemany(sql, rows[half:])
+        con.close()
+        second = formats.load_database(store, server.url(), settings(batch_rows=1000))
+        assert first.lines_loaded + second.lines_loaded == len(rows) == 4100
+        assert store.fetch_all("SELECT count(*) FROM cel_events")[0][0] == 4100
+    finally:
+        execute(server, f"DROP TABLE {q}cel{q}")
