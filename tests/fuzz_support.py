@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from hypothesis import strategies as st
 
@@ -199,11 +200,27 @@ XLSX_DEALS: list[list[object]] = [
     [503, "Заказ 3", "Подготовка документов", None, "RUB", "1003", datetime(2026, 3, 2, 10, 0), None, None],
 ]
 
+def _cel_master() -> bytes:
+    """The first calls of the hand-made CEL scenario (cel_custom Master.csv, 20 fields)."""
+    path = Path(__file__).parent / "scenarios" / "cel_scenarios.cel.csv"
+    return b"".join(path.read_bytes().splitlines(keepends=True)[:45])
+
+
+def _cel_table() -> bytes:
+    columns = ["eventtype", "eventtime", "cid_name", "cid_num", "cid_ani", "cid_rdnis", "cid_dnid", "exten",
+               "context", "channame", "appname", "appdata", "amaflags", "accountcode", "uniqueid", "linkedid",
+               "peer", "userfield", "userdeftype", "extra"]
+    rows = list(csv.reader(io.StringIO(_cel_master().decode())))
+    return _csv([["id", *columns], *([n, *row] for n, row in enumerate(rows, 1))])
+
+
 TEXT_FIXTURES = [
     Fixture("queue_log", "queue_log", _queue_log_plain()),
     Fixture("queue_log_table", "queue_log_table.csv", _queue_log_table(), fmt="asterisk-queue-log-csv"),
     Fixture("asterisk_master_csv", "Master.csv", _csv(MASTER_ROWS)),
     Fixture("asterisk_cdr_table", "cdr.csv", _cdr_table()),
+    Fixture("asterisk_cel_csv", "Master.csv", _cel_master()),
+    Fixture("asterisk_cel_table", "cel.csv", _cel_table()),
     Fixture("freeswitch_csv", "fs_cdr.csv", _freeswitch_csv()),
     Fixture("freeswitch_json", "fs_cdr.json", _freeswitch_json()),
     Fixture("generic_twilio", "twilio.csv", _twilio(), fmt="generic", mapping="twilio"),

@@ -38,7 +38,8 @@ EXAMPLE_LIMIT_S = float(os.environ.get("CALLKPI_FUZZ_EXAMPLE_LIMIT_S", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=timedelta(seconds=EXAMPLE_LIMIT_S * 2),
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
-COUNTED_TABLES = ("queue_log_events", "cdr_records", "calls", "agent_legs", "quarantine", "sources", "data_quality",
+COUNTED_TABLES = ("queue_log_events", "cdr_records", "cel_events", "cel_transfers", "calls", "agent_legs",
+                  "quarantine", "sources", "data_quality",
                   "deals", "surveys", "costs", "staff", "teams", "training", "schedules", "qa_reviews")
 
 

@@ -255,6 +255,25 @@ class MailSettings(BaseModel):
     check_every_s: float = Field(60, ge=5, description="how often `callkpi serve` looks for due schedules")
 
 
+class SqlSettings(BaseModel):
+    """The PBX's SQL tables read from a dump file or a live server (``[sql]`` in callkpi.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cdr_table: str = Field("cdr", description="table of the CDR (FreePBX: asteriskcdrdb.cdr)")
+    cel_table: str = Field("cel", description="table of the CEL (FreePBX: asteriskcdrdb.cel)")
+    queue_log_table: str = Field("queue_log", description="realtime queue_log table")
+    queue_log_aliases: tuple[str, ...] = Field(
+        ("queuelog",), description="other names the queue_log table has in dump files (FreePBX: queuelog)")
+    password: str = Field(
+        "", description="password of the database user of live sources ($CALLKPI_DB_PASSWORD overrides it; "
+        "PostgreSQL also reads ~/.pgpass); never on the command line")
+    overlap_min: float = Field(
+        10, ge=0, description="a live table is re-read from its last seen time minus this window, minutes "
+        "(late rows); rows already read are recognised by their id")
+    batch_rows: int = Field(5000, ge=100, description="rows of a live table read per batch")
+    poll_s: float = Field(60, ge=5, description="how often `serve --watch` polls a live source, seconds")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -267,6 +286,7 @@ class Settings(BaseModel):
     money: MoneySettings = Field(default_factory=MoneySettings)
     transcripts: TranscriptSettings = Field(default_factory=TranscriptSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
+    sql: SqlSettings = Field(default_factory=SqlSettings)
 
 
 def effective_params(settings: Settings, store_timezone: str | None) -> MetricParams:

@@ -28,7 +28,7 @@ from callkpi.cli.tables import TABLE_FORMATS, print_table, resolve_format
 from callkpi.cli.words import known_message, n, t
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.forget import forget_source
-from callkpi.ingest.formats import FORMATS, load_file
+from callkpi.ingest.formats import FORMATS, is_database_url, load_database, load_file
 from callkpi.queries.sources import findings as findings_rows
 from callkpi.queries.sources import quarantine_lines, source_listing
 from callkpi.report.render import to_csv, to_json
@@ -40,7 +40,7 @@ CLI_STATUSES = frozenset({"cli.status.loaded", "cli.status.appended", "cli.statu
 
 @app.command()
 def ingest(
-    paths: list[Path] = typer.Argument(..., help="files to load"),
+    paths: list[str] = typer.Argument(..., help="files to load, or mysql://user@host/db, postgresql://user@host/db"),
     db: Path | None = DbOption,
     tz: str | None = TzOption,
     file_tz: str | None = typer.Option(
@@ -70,7 +70,10 @@ def ingest(
             store.set_meta("timezone", tz)
         for path in paths:
             try:
-                report = _load_with_progress(store, path, settings, fmt, file_tz or tz)
+                if is_database_url(path):
+                    report = load_database(store, path, settings, timezone=file_tz or tz)
+                else:
+                    report = _load_with_progress(store, Path(path), settings, fmt, file_tz or tz)
             except (ImportError_, OSError) as exc:
                 err_console.print(f"[bold red]{t('cli.error')}[/] {known_message(str(exc))}")
                 worst = 2

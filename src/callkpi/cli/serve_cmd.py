@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -22,6 +23,9 @@ from callkpi.cli.common import (
     with_mapping,
 )
 from callkpi.storage import Store
+
+if TYPE_CHECKING:
+    from callkpi.web.watch import WatchOptions
 
 user_app = typer.Typer(help="Dashboard and API users.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
@@ -57,8 +61,9 @@ def serve(
     port: int = typer.Option(8000, "--port", help="TCP port"),
     config: Path | None = ConfigOption,
     secure_cookies: bool = typer.Option(False, "--secure-cookies", help="cookies only over HTTPS (behind TLS)"),
-    watch: list[Path] | None = typer.Option(
-        None, "--watch", help="a record file (or a directory of them) to load new lines from while serving; repeat"),
+    watch: list[str] | None = typer.Option(
+        None, "--watch", help="a record file (or a directory of them) to load new lines from while serving, or a "
+        "mysql:// or postgresql:// PBX database to poll every [sql] poll_s; repeat"),
     watch_every: float = typer.Option(
         10.0, "--watch-every", min=1.0, help="seconds between two looks at the --watch files"),
     tz: str | None = typer.Option(
@@ -78,7 +83,6 @@ def serve(
     from callkpi.web.app import create_app
     from callkpi.web.auth import ensure_admin
     from callkpi.web.features.cli_bridge import CliBridge
-    from callkpi.web.watch import WatchOptions
 
     settings = with_mapping(settings_for(config), mapping)
     check_timezone(tz)
@@ -94,7 +98,7 @@ def serve(
             f"[bold]Created user [cyan]admin[/] with password [yellow]{password}[/][/] "
             "(shown once; change it with `callkpi user passwd admin`)."
         )
-    options = WatchOptions(tuple(dict.fromkeys(watch)), watch_every, tz) if watch else None
+    options = _watch_options(watch, watch_every, tz)
     token = served.new_token()
     bridge = CliBridge(token, is_reading=_is_reading_command, run=_run_command,
                        announce=lambda: served.write_serve_file(db_path, host, port, token),
@@ -103,7 +107,8 @@ def serve(
                              cli_commands=bridge)
     console.print(f"callkpi dashboard on http://{host}:{port}/  (API: /api/v1, docs: /docs)")
     if options:
-        console.print(f"loading what is new in {', '.join(map(str, options.paths))} every {watch_every:g} s")
+        console.print(f"loading what is new in {', '.join((*map(str, options.paths), *options.urls))} "
+                      f"every {watch_every:g} s")
     _log_like_uvicorn()
     # reading commands beside the server find it through <db>.serve.json (see callkpi.cli.served),
     # written and removed by the app's lifespan; removed here too should the app not start
@@ -244,3 +249,16 @@ def _run_command(db: str, connection: object, argv: list[str], *, config: str | 
     from callkpi.cli.app import app as cli_app
 
     return served.run_in_server(cli_app, db, connection, argv, config=config, width=width)
+
+
+def _watch_options(watch: list[str] | None, every_s: float, tz: str | None) -> WatchOptions | None:
+    """--watch values: files and folders, and the database addresses among them."""
+    from callkpi.ingest.formats import is_database_url
+    from callkpi.web.watch import WatchOptions
+
+    if not watch:
+        return None
+    given = list(dict.fromkeys(watch))
+    urls = tuple(w for w in given if is_database_url(w))
+    paths = tuple(Path(w) for w in given if not is_database_url(w))
+    return WatchOptions(paths, every_s, tz, urls=urls)

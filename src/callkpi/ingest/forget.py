@@ -11,6 +11,7 @@ from callkpi.config import Settings
 from callkpi.ingest import derive, queue_log, queue_log_model, transcripts
 from callkpi.ingest.base import ImportError_
 from callkpi.ingest.cdr import rebuild as cdr_rebuild
+from callkpi.ingest.cel import building as cel_building
 from callkpi.ingest.refresh import after_calls_changed
 from callkpi.model.working_tables import CDR_AFFECTED, QUEUE_LOG_NEW_CALLIDS
 from callkpi.storage import Store, first_row
@@ -39,6 +40,8 @@ def forget_source(store: Store, settings: Settings, source_id: int) -> Forgotten
             rows, calls = _forget_queue_log(store, settings, source_id)
         elif _has_cdr_rows(store, source_id):
             rows, calls = _forget_cdr(store, settings, source_id)
+        elif _has_cel_rows(store, source_id):
+            rows, calls = _forget_cel(store, settings, source_id)
         elif fmt == transcripts.FORMAT:
             rows = first_row(con.execute("SELECT count(*) FROM transcripts WHERE source_id = ?", [source_id]))[0]
             transcripts.forget_source(store, source_id)
@@ -60,6 +63,34 @@ def forget_source(store: Store, settings: Settings, source_id: int) -> Forgotten
 def _has_cdr_rows(store: Store, source_id: int) -> bool:
     return first_row(store.connection.execute(
         "SELECT count(*) FROM cdr_records WHERE source_id = ?", [source_id]))[0] > 0
+
+
+def _has_cel_rows(store: Store, source_id: int) -> bool:
+    return first_row(store.connection.execute(
+        "SELECT count(*) FROM cel_events WHERE source_id = ?", [source_id]))[0] > 0
+
+
+def _forget_cel(store: Store, settings: Settings, source_id: int) -> tuple[int, int]:
+    """The CEL calls of the source are rebuilt from the events that remain; where no CEL is left,
+    the CDR and queue_log calls of the same ids are rebuilt as they were without it."""
+    con = store.connection
+    store.create_working_table(CDR_AFFECTED, empty=True)
+    con.execute("INSERT INTO cdr_affected SELECT DISTINCT linkedid FROM cel_events WHERE source_id = ?", [source_id])
+    keys = [r[0] for r in con.execute("SELECT call_key FROM cdr_affected").fetchall()]
+    removed = first_row(con.execute("SELECT count(*) FROM cel_events WHERE source_id = ?", [source_id]))[0]
+    con.execute("DELETE FROM cel_events WHERE source_id = ?", [source_id])
+    cel_building.rebuild(store, settings)
+    for source in _cdr_sources(store):
+        store.create_working_table(CDR_AFFECTED, empty=True)
+        con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records "
+                    "WHERE source = ? AND list_contains(?, call_key)", [source, keys])
+        cdr_rebuild.rebuild(store, settings, source)
+    store.create_working_table(QUEUE_LOG_NEW_CALLIDS, empty=True)
+    con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM queue_log_events "
+                "WHERE list_contains(?, callid)", [keys])
+    if first_row(con.execute("SELECT count(*) FROM ql_new_callids"))[0]:
+        _rebuild_queue_log_calls(store, settings)
+    return int(removed), len(keys)
 
 
 def _holds_nothing(store: Store, source_id: int) -> bool:
@@ -112,6 +143,7 @@ def _rebuild_queue_log_calls(store: Store, settings: Settings) -> int:
     queue_log_model.register_agent_aliases(store, settings)
     queue_log_model.rebuild(store, settings, None)
     cdr_rebuild.reconcile_with_queue_log(store, settings)
+    cel_building.reconcile_with_queue_log(store, settings)
     return int(first_row(store.connection.execute("SELECT count(*) FROM ql_new_callids"))[0])
 
 

@@ -3,8 +3,10 @@
 The formats come from the importer modules' own ``SOURCE_FORMATS`` declarations; their order is the
 detection order: transcripts (JSON, WebVTT, SRT: no other format starts so), QA reviews ahead of
 the survey layout (whose ``score`` column these files also
-have), then queue_log, the generic CDR mapping before the Asterisk CDR (so that a mapping named in
-$CALLKPI_MAPPING wins over the Asterisk header it may resemble), FreeSWITCH, and the business files.
+have), SQL dumps (a comment or statement first, then CREATE TABLE/INSERT INTO: no table export
+starts so), then queue_log, the Asterisk CEL (a header or first field no CDR has), the generic CDR
+mapping before the Asterisk CDR (so that a mapping named in $CALLKPI_MAPPING wins over the Asterisk
+header it may resemble), FreeSWITCH, and the business files.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from callkpi.config import Settings
-from callkpi.ingest import derive, qa_reviews, queue_log, transcripts
+from callkpi.ingest import cel, derive, qa_reviews, queue_log, transcripts
 from callkpi.ingest.base import ImportError_, ImportReport
 from callkpi.ingest.business import formats as business_formats
 from callkpi.ingest.cdr import asterisk, freeswitch, generic
 from callkpi.ingest.source_format import SourceFormat
+from callkpi.ingest.sqltables import dumpfile, live
+from callkpi.ingest.sqltables.loading import Importers
 from callkpi.storage import Store
 
 # The queue_log formats (queue_log.py), declared here.
@@ -44,12 +48,23 @@ QUEUE_LOG_FORMATS: tuple[SourceFormat, ...] = (
     ),
 )
 
+# The SQL dump (ingest/sqltables), declared here: its tables load through load_file.
+SQL_FORMATS: tuple[SourceFormat, ...] = (
+    SourceFormat(
+        dumpfile.FORMAT, dumpfile.DESCRIPTION, dumpfile.sniff,
+        lambda store, path, settings, **kw: dumpfile.load(
+            store, path, settings, Importers(load_file, FORMATS), **kw),
+    ),
+)
+
 FORMATS: dict[str, SourceFormat] = {
     fmt.name: fmt
     for fmt in (
         *transcripts.SOURCE_FORMATS,
         *qa_reviews.SOURCE_FORMATS,
+        *SQL_FORMATS,
         *QUEUE_LOG_FORMATS,
+        *cel.SOURCE_FORMATS,
         *generic.SOURCE_FORMATS,
         *asterisk.SOURCE_FORMATS,
         *freeswitch.SOURCE_FORMATS,
@@ -108,3 +123,15 @@ def _first_line(head: bytes) -> str:
     return head.splitlines()[0][:80].decode("utf-8", errors="replace") if head.strip() else ""
 
 
+
+
+def is_database_url(location: str) -> bool:
+    """``mysql://...`` or ``postgresql://...``: a live database, read by :func:`load_database`."""
+    return live.is_url(location)
+
+
+def load_database(store: Store, url: str, settings: Settings, *, timezone: str | None = None,
+                  on_batch: Callable[[int], None] | None = None) -> ImportReport:
+    """What is new in a live PBX database's cdr, cel and queue_log tables (ingest/sqltables/live.py)."""
+    zone = timezone or settings.params.timezone
+    return live.ingest_url(store, url, settings, Importers(load_file, FORMATS), timezone=zone, on_batch=on_batch)

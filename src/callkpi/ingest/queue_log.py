@@ -41,6 +41,7 @@ from callkpi.ingest.base import (
     start_import,
 )
 from callkpi.ingest.cdr import rebuild as cdr_rebuild
+from callkpi.ingest.cel import building as cel_building
 from callkpi.ingest.refresh import after_calls_changed
 from callkpi.model.working_tables import QUEUE_LOG_DUPLICATE_TIMES, QUEUE_LOG_NEW_CALLIDS
 from callkpi.storage import Store, first_row
@@ -176,6 +177,7 @@ def load(
         changed_since = min(reloaded, _earliest_event(store, source_id, first_line))
         queue_log_model.rebuild(store, settings, changed_since, only_new_events=first_events)
         cdr_rebuild.reconcile_with_queue_log(store, settings)
+        cel_building.reconcile_with_queue_log(store, settings)
         after_calls_changed(store, settings)
         _fill_report(store, report, source_id, first_line)
         record_source(

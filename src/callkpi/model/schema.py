@@ -273,6 +273,52 @@ CDR_RECORDS = Table(
     ),
 )
 
+CEL_EVENTS = Table(
+    "cel_events",
+    "raw Asterisk CEL (Channel Event Logging) events as loaded, one per line or table row; calls are "
+    "rebuilt from these (one call per linkedid)",
+    (
+        ("source_id", "BIGINT"),
+        ("line_no", "BIGINT"),
+        ("dedupe_key", "VARCHAR"),  # events with the same key (in any file) are one event
+        ("eventtype", "VARCHAR"),
+        ("event_utc", "TIMESTAMP"),
+        ("cid_name", "VARCHAR"),
+        ("cid_num", "VARCHAR"),
+        ("cid_ani", "VARCHAR"),
+        ("cid_rdnis", "VARCHAR"),
+        ("cid_dnid", "VARCHAR"),
+        ("exten", "VARCHAR"),
+        ("context", "VARCHAR"),
+        ("channame", "VARCHAR"),
+        ("appname", "VARCHAR"),
+        ("appdata", "VARCHAR"),
+        ("amaflags", "VARCHAR"),
+        ("accountcode", "VARCHAR"),
+        ("peeraccount", "VARCHAR"),
+        ("uniqueid", "VARCHAR"),
+        ("linkedid", "VARCHAR"),
+        ("userfield", "VARCHAR"),
+        ("userdeftype", "VARCHAR"),
+        ("peer", "VARCHAR"),
+        ("extra", "VARCHAR"),  # JSON of the event (bridge_id, hangupcause, transfer targets...)
+    ),
+)
+
+CEL_TRANSFERS = Table(
+    "cel_transfers",
+    "transfers the CEL records (BLINDTRANSFER, ATTENDEDTRANSFER): who transferred the call and who received it",
+    (
+        ("call_id", "VARCHAR"),
+        ("source", "VARCHAR"),
+        ("time_utc", "TIMESTAMP"),
+        ("kind", "VARCHAR"),  # blind | attended
+        ("from_agent", "VARCHAR"),
+        ("to_agent", "VARCHAR"),  # the agent who then talked to the caller; NULL when nobody did
+        ("target", "VARCHAR"),  # as the event names it: exten@context (blind) or the target channel
+    ),
+)
+
 META = Table("meta", "store metadata", (("key", "VARCHAR"), ("value", "VARCHAR")), ("key",))
 
 CANONICAL_TABLES: tuple[Table, ...] = (
@@ -288,4 +334,6 @@ CANONICAL_TABLES: tuple[Table, ...] = (
     AGENT_TIME,
     AGENTS,
     CDR_RECORDS,
+    CEL_EVENTS,
+    CEL_TRANSFERS,
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from callkpi.ingest.base import ImportError_, ImportReport, utc_now
-from callkpi.ingest.formats import FORMATS, detect, load_file
+from callkpi.ingest.formats import FORMATS, detect, load_database, load_file
 from callkpi.storage import Store
 from callkpi.web.db import Database
 
@@ -39,6 +40,7 @@ class WatchOptions:
     every_s: float = DEFAULT_EVERY_S
     timezone: str | None = None  # zone of the files' local times; default the business time zone
     background: bool = True  # False: cycles run only when ``Watcher.run_once`` is called
+    urls: tuple[str, ...] = ()  # live PBX databases (mysql://, postgresql://), polled every [sql] poll_s
 
 
 @dataclass
@@ -98,6 +100,7 @@ class Watcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._loading: Store | None = None
+        self._polled: dict[str, float] = {}  # URL -> monotonic time of its last poll
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -142,6 +145,12 @@ class Watcher:
                 report = self._check(path)
                 if report is not None:
                     reports.append(report)
+            for url in self.options.urls:
+                if self._stop.is_set():
+                    break
+                report = self._poll(url)
+                if report is not None:
+                    reports.append(report)
             if any(r.lines_read for r in reports):
                 self.db.forget()  # results of the old data version can never be asked for again
                 if self._on_load is not None:
@@ -161,7 +170,7 @@ class Watcher:
         files = list(dict.fromkeys(files))
         with self._status_lock:  # files gone from a watched directory leave the status
             known = self._files
-            self._files = {str(p): known.get(str(p)) or FileStatus(str(p)) for p in files}
+            self._files = {key: known.get(key) or FileStatus(key) for key in (*map(str, files), *self.options.urls)}
         return files
 
     def _check(self, path: Path) -> ImportReport | None:
@@ -206,6 +215,30 @@ class Watcher:
             self._loading = None
         self._record(status, report)
         return report, True
+
+    def _poll(self, url: str) -> ImportReport | None:
+        """What is new in a live database, when ``[sql] poll_s`` has passed since its last poll."""
+        now = time.monotonic()
+        if url in self._polled and now - self._polled[url] < self.db.settings.sql.poll_s:
+            return None
+        self._polled[url] = now
+        status = self._status(url)
+        with self._status_lock:
+            status.last_check_utc = utc_now()
+        store = self.db.store()
+        self._loading = store
+        try:
+            report = load_database(store, url, self.db.settings, timezone=self._timezone())
+        except (ImportError_, duckdb.TransactionException, duckdb.InterruptException) as exc:
+            self._failed(status, str(exc))
+            return None
+        except Exception as exc:
+            self._failed(status, f"{url}: {exc}", unexpected=True)
+            return None
+        finally:
+            self._loading = None
+        self._record(status, report)
+        return report
 
     def _timezone(self) -> str:
         return self.options.timezone or self.db.params().timezone

@@ -10,6 +10,7 @@ import pyarrow as pa
 from callkpi import phone
 from callkpi.config import Settings
 from callkpi.ingest import derive
+from callkpi.ingest.cdr import cel_overlap
 from callkpi.ingest.cdr.calls import AgentLeg, BuiltCall
 from callkpi.ingest.cdr.reconcile import merge_with_queue_log, queue_log_agents_of, queue_log_rows
 from callkpi.metrics import rollup
@@ -51,6 +52,8 @@ def write_calls(store: Store, settings: Settings, source: str, built: list[Built
             f"DELETE FROM {table} WHERE source = ? AND call_id IN (SELECT call_key FROM cdr_affected)",  # noqa: S608
             [source],
         )
+    if source != cel_overlap.CEL_SOURCE:
+        built = _without_cel_calls(store, built)
     queue_log_calls = queue_log_rows(store, [b.row["call_id"] for b in built])
     queue_log_agents = queue_log_agents_of(store, list(queue_log_calls))
     calls, queue_legs, agent_legs, merged = [], [], [], []
@@ -71,6 +74,18 @@ def write_calls(store: Store, settings: Settings, source: str, built: list[Built
     _insert(store, settings, "queue_legs", queue_legs, _QUEUE_LEG_SCHEMA)
     _insert(store, settings, "agent_legs", agent_legs, _AGENT_LEG_SCHEMA)
     merge_with_queue_log(store, settings, source, merged, queue_log_calls)
+
+
+def _without_cel_calls(store: Store, built: list[BuiltCall]) -> list[BuiltCall]:
+    """Calls the loaded CEL also has are the CEL's (cdr/cel_overlap.py); where they disagree a finding says so."""
+    cel_ids = cel_overlap.cel_call_ids(store, [b.row["call_id"] for b in built])
+    if not cel_ids:
+        return built
+    cel_rows = cel_overlap.stored_rows(store, list(cel_ids), [cel_overlap.CEL_SOURCE])
+    cel_overlap.record_findings(store, [
+        found for b in built if b.row["call_id"] in cel_rows
+        and (found := cel_overlap.compare(b.row["call_id"], b.row, cel_rows[b.row["call_id"]]))])
+    return [b for b in built if b.row["call_id"] not in cel_ids]
 
 
 def _agent_leg_rows(item: BuiltCall, legs: list[AgentLeg], source: str) -> list[dict[str, Any]]:
