@@ -4,7 +4,7 @@ Reads the ``INSERT INTO `cel` VALUES (...)`` lines of a mysqldump / Navicat expo
 row per line; the column names come from the file's ``CREATE TABLE `cel``` block), and the
 ``cdr`` rows the same way for the consistency check.
 
-Rules (CEL-Spec = ../shared/reference/asterisk/CEL-Specification.md; formats = docs/formats.md):
+Rules (CEL-Spec = the Asterisk 12+ "CEL Specification", docs.asterisk.org; formats = docs/formats.md):
 
 - A call is all rows of one ``linkedid`` (CEL-Spec "Linked ID"); a linkedid whose every channel
   is a Local channel (``Local/...;1``/``;2``) is routing, not a call (formats, "Local channels").
