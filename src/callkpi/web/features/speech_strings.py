@@ -1,0 +1,30 @@
+"""English and Russian strings of the transcript on the call page, the stage suggestions of the QA
+review and the stages against won deals (added to :data:`callkpi.web.i18n.STRINGS`)."""
+
+from __future__ import annotations
+
+SPEECH_STRINGS: dict[str, tuple[str, str]] = {
+    "speech_transcript": ("Transcript", "Расшифровка"),
+    "speech_script": ("Script", "Скрипт"),
+    "speech_no_script": ("No script checks this call.", "Звонок не проверяется ни одним скриптом."),
+    "speech_adherence": ("Script adherence", "Соблюдение скрипта"),
+    "speech_required_done": ("Required stages done", "Выполнено обязательных этапов"),
+    "speech_in_order": ("Stages in order", "Этапы по порядку"),
+    "speech_forbidden": ("Forbidden phrases", "Запрещённые фразы"),
+    "speech_forbidden_said": ("forbidden phrase", "запрещённая фраза"),
+    "speech_agent_share": ("Agent talk share", "Доля речи оператора"),
+    "speech_silence": ("Silence", "Доля тишины"),
+    "speech_monologue": ("Longest monologue", "Самый длинный монолог"),
+    "speech_interruptions": ("Interruptions by the agent", "Перебивания оператором"),
+    "speech_stages": ("Stages", "Этапы"),
+    "speech_stage": ("Stage", "Этап"),
+    "speech_done": ("done", "выполнен"),
+    "speech_not_done": ("not done", "не выполнен"),
+    "speech_optional": ("optional", "необязательный"),
+    "speech_speaker": ("Speaker", "Говорит"),
+    "speech_text": ("Text", "Текст"),
+    "speech_agent": ("agent", "оператор"),
+    "speech_customer": ("customer", "клиент"),
+    "speech_yes": ("yes", "да"),
+    "speech_no": ("no", "нет"),
+}
