@@ -21,6 +21,7 @@ Agent speech 4 + 3 + 2 = 9 s, customer 1 s: agent talk share 0.9. Silence: span 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,3 +116,34 @@ def test_the_call_page_highlights_the_stages_in_both_languages(
     assert adherence in html and 'id="script-adherence" data-value="0.4"' in html
     other = client.get(f"/calls/{calls_of(web.store, '1002')[0]}")
     assert other.status_code == 200 and 'id="transcript"' not in other.text
+
+
+def _checked(html: str) -> dict[str, str | None]:
+    """Criterion -> the score whose radio is pre-selected on the review form."""
+    rows = re.findall(r'<tr class="qa-criterion" data-criterion="([^"]+)".*?</tr>', html, re.S)
+    found = {}
+    for name in rows:
+        row = re.search(rf'data-criterion="{re.escape(name)}".*?</tr>', html, re.S).group(0)
+        chosen = re.search(r'value="([^"]+)" required checked', row)
+        found[name] = chosen.group(1) if chosen else None
+    return found
+
+
+def test_the_review_form_suggests_the_stage_criteria_and_saves_nothing(speech_web: tuple[Web, str]) -> None:
+    web, call_id = speech_web
+    client = TestClient(web.client.app, raise_server_exceptions=False)
+    login(client)
+    client.get("/lang/en", params={"next": "/"})
+    page = client.get(f"/qa/review/{call_id}", params={"call_type": "qualification"})
+    assert page.status_code == 200
+    # the shipped qualification scorecard maps greeting, needs questions, product presentation and next step
+    # agreed to the stages greeting, needs, presentation and close; the transcript did only the greeting
+    assert _checked(page.text) == {"greeting": "1", "problem identification": None, "needs questions": "0",
+                                   "product presentation": "0", "next step agreed": "0",
+                                   "personal data consent": None}
+    assert page.text.count('class="qa-suggested muted"') == 4 and 'id="qa-suggestion-note"' in page.text
+    reviews = web.api("/api/v1/qa/reviews", params={"call_id": call_id}).json()
+    assert reviews["total"] == 0 and reviews["items"] == []
+    # a call without a transcript gets no suggestion
+    other = client.get(f"/qa/review/{calls_of(web.store, '1002')[0]}", params={"call_type": "qualification"})
+    assert set(_checked(other.text).values()) == {None} and "qa-suggested" not in other.text

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from callkpi.analyses.qa_suggestions import suggested_scores
 from callkpi.metrics.engine import KpiQuery, compute
 from callkpi.qa import reports
 from callkpi.qa.review import (
@@ -236,7 +237,7 @@ def review_form(call_id: str, request: Request, me: Principal = Depends(page_pri
         recording=_recording(detail["call"]), cards=cards, card=card, agents=call_agents(store, call_id),
         agent=request.query_params.get("agent") or (sampled[0]["agent"] if sampled else None),
         previous=list_reviews(store, ReviewFilter(**review_scope(me), call_id=call_id)),
-        error=None, review=None,
+        error=None, review=None, suggested=suggested_scores(store, call_id, card),
     )
 
 

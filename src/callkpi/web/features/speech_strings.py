@@ -25,6 +25,14 @@ SPEECH_STRINGS: dict[str, tuple[str, str]] = {
     "speech_text": ("Text", "Текст"),
     "speech_agent": ("agent", "оператор"),
     "speech_customer": ("customer", "клиент"),
+    "speech_suggested_done": ("suggested from the transcript: the agent did this stage (confirm)",
+                              "подсказка по расшифровке: оператор выполнил этот этап (подтвердите)"),
+    "speech_suggested_missed": ("suggested from the transcript: the agent did not do this stage (confirm)",
+                                "подсказка по расшифровке: оператор не выполнил этот этап (подтвердите)"),
+    "speech_suggestion_note": ("Scores marked as suggested come from the script stages found in the transcript; "
+                               "nothing is saved until you save the review.",
+                               "Оценки с подсказкой взяты из этапов скрипта, найденных в расшифровке; ничего "
+                               "не сохраняется, пока вы не сохраните оценку."),
     "speech_yes": ("yes", "да"),
     "speech_no": ("no", "нет"),
 }
