@@ -147,3 +147,49 @@ def test_the_review_form_suggests_the_stage_criteria_and_saves_nothing(speech_we
     # a call without a transcript gets no suggestion
     other = client.get(f"/qa/review/{calls_of(web.store, '1002')[0]}", params={"call_type": "qualification"})
     assert set(_checked(other.text).values()) == {None} and "qa-suggested" not in other.text
+
+
+def test_the_sample_targets_calls_with_low_adherence(speech_web: tuple[Web, str]) -> None:
+    from zoneinfo import ZoneInfo
+
+    from callkpi.config import MetricParams
+    from callkpi.qa.sample import pick_by_rule
+
+    web, call_id = speech_web
+    start = web.store.connection.execute("SELECT start_utc FROM calls WHERE call_id = ?", [call_id]).fetchone()[0]
+    day = start.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(TZ)).date()
+    params = MetricParams(timezone=TZ)
+    # the call's adherence is 2 / 5 = 0.4; it is the only call with a transcript
+    assert pick_by_rule(web.store, day, params, "low_adherence", adherence_below=0.4) == 0  # 0.4 is not below 0.4
+    assert pick_by_rule(web.store, day, params, "low_adherence", adherence_below=0.5) == 1
+    picked = web.store.connection.execute("SELECT call_id, agent, reason FROM qa_sample WHERE reason = 'low_adherence'"
+                                          ).fetchall()
+    assert picked == [(call_id, "1001", "low_adherence")]
+    bad = web.post("/api/v1/qa/sample", json={"day": day.isoformat(), "rules": ["low_adherence"],
+                                              "adherence_below": 1.5})
+    assert bad.status_code in (400, 422)
+    good = web.post("/api/v1/qa/sample", json={"day": day.isoformat(), "rules": ["low_adherence"],
+                                               "adherence_below": 0.5})
+    assert good.status_code == 200 and good.json()["rules"] == {"low_adherence": 0}  # already in the queue
+
+
+def test_the_cli_sample_takes_adherence_below(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from callkpi.cli import _register_commands
+    from callkpi.cli.app import app
+
+    data = build_web_store(tmp_path)
+    call_id = add_transcript(data, tmp_path)
+    _register_commands()
+    env = {"CALLKPI_CONFIG": str(tmp_path / "none.toml"), "COLUMNS": "400"}
+    with Store(data.path, read_only=True) as store:
+        start = store.connection.execute("SELECT start_utc FROM calls WHERE call_id = ?", [call_id]).fetchone()[0]
+    day = start.date().isoformat()
+    result = CliRunner().invoke(app, ["qa", "sample", "--db", str(data.path), "--day", day, "--tz", "UTC",
+                                      "--rule", "low_adherence", "--adherence-below", "0.5"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "rule_low_adherence" in result.output
+    with Store(data.path, read_only=True) as store:
+        reasons = dict(store.connection.execute("SELECT call_id, reason FROM qa_sample").fetchall())
+    assert reasons.get(call_id) in ("sample", "low_adherence")  # the random sample may have taken it first

@@ -33,6 +33,8 @@ SPEECH_STRINGS: dict[str, tuple[str, str]] = {
                                "nothing is saved until you save the review.",
                                "Оценки с подсказкой взяты из этапов скрипта, найденных в расшифровке; ничего "
                                "не сохраняется, пока вы не сохраните оценку."),
+    "qa_reason_low_adherence": ("low script adherence", "низкое соблюдение скрипта"),
+    "speech_adherence_below": ("adherence below", "соблюдение ниже"),
     "speech_yes": ("yes", "да"),
     "speech_no": ("no", "нет"),
 }
