@@ -67,16 +67,25 @@ def converted_calls(store: Store, params: MetricParams) -> set[str]:
     return {c for c in store.ibis.to_pyarrow(rows).column("call_id").to_pylist() if c is not None}
 
 
-def stage_calls(store: Store, agents: tuple[str, ...] = ()) -> list[StageCall]:
-    """Each stage checked on each transcript matched to a call (optionally of these agents only)."""
+def stage_calls(store: Store, agents: tuple[str, ...] = (), queues: tuple[str, ...] = (),
+                teams: tuple[str, ...] = ()) -> list[StageCall]:
+    """Each stage checked on each transcript matched to a call (optionally of these agents, queues or
+    agents' teams only: a user's scope)."""
     sql = ("SELECT s.agent, s.call_type, s.stage, t.call_id, s.done FROM script_stages s "
            "JOIN transcripts t USING (transcript_id) WHERE t.call_id IS NOT NULL")
     args: list[Any] = []
     if agents:
         sql += " AND list_contains(?, s.agent)"
         args.append(list(agents))
+    if queues:
+        sql += " AND list_contains(?, s.queue)"
+        args.append(list(queues))
+    if teams:
+        sql += " AND s.agent IN (SELECT agent FROM agents WHERE list_contains(?, team))"
+        args.append(list(teams))
     return [StageCall(r[0], r[1], r[2], r[3], bool(r[4])) for r in store.connection.execute(sql, args).fetchall()]
 
 
-def stages_vs_deals(store: Store, params: MetricParams, agents: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    return stage_rates(stage_calls(store, agents), converted_calls(store, params))
+def stages_vs_deals(store: Store, params: MetricParams, agents: tuple[str, ...] = (), queues: tuple[str, ...] = (),
+                    teams: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    return stage_rates(stage_calls(store, agents, queues, teams), converted_calls(store, params))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from callkpi.analyses.stages_vs_deals import stages_vs_deals
 from callkpi.analyses.transcript_view import transcript_view
 from callkpi.queries import calls as call_log
 from callkpi.web.scope import NotFound, Principal, scoped_filters
@@ -36,6 +37,20 @@ def get_transcript(call_id: str, request: Request, me: Me) -> dict[str, Any]:
     if found is None:
         raise NotFound(f"no transcript of call {call_id}")
     return found
+
+
+@api.get("/speech/stages-vs-deals", summary="Per agent and script stage: completion on won-deal calls vs the others",
+         description="For each agent (and `*`: every agent in scope), call type and stage of the call's script: "
+                     "calls that led to a won deal (attributed as conversion counts it) and the share of them where "
+                     "the agent did the stage, the same on the other calls, and the difference (won minus other; "
+                     "null unless both are known). Only calls with a transcript checked against a script count.")
+def get_stages_vs_deals(request: Request, me: Me,
+                        agent: Annotated[list[str] | None, Query(description="only these agents")] = None,
+                        ) -> list[dict[str, Any]]:
+    db = web_state(request).db
+    scope = scoped_filters(me, {"agent": tuple(agent or ())})
+    return stages_vs_deals(db.store(), db.params(), scope.get("agent", ()), scope.get("queue", ()),
+                           scope.get("team", ()))
 
 
 router.include_router(api)

@@ -35,6 +35,21 @@ SPEECH_STRINGS: dict[str, tuple[str, str]] = {
                                "не сохраняется, пока вы не сохраните оценку."),
     "qa_reason_low_adherence": ("low script adherence", "низкое соблюдение скрипта"),
     "speech_adherence_below": ("adherence below", "соблюдение ниже"),
+    "speech_stage_deals": ("Script stages on calls that led to a won deal",
+                           "Этапы скрипта в звонках, приведших к сделке"),
+    "speech_stage_deals_hint": (
+        "Per agent and stage, over all transcripts checked against a script: how often the stage was done on calls "
+        "a won deal is attributed to (as conversion counts them) and on the other calls. An association, not an "
+        "effect.",
+        "По оператору и этапу, по всем расшифровкам, проверенным по скрипту: как часто этап выполнен в звонках, "
+        "которым атрибутирована выигранная сделка (как в конверсии), и в остальных звонках. Это связь, а не "
+        "доказанный эффект."),
+    "speech_won_calls": ("Won-deal calls", "Звонки со сделкой"),
+    "speech_won_completion": ("Done on won-deal calls", "Выполнен в звонках со сделкой"),
+    "speech_other_calls": ("Other calls", "Прочие звонки"),
+    "speech_other_completion": ("Done on other calls", "Выполнен в прочих"),
+    "speech_difference": ("Difference", "Разница"),
+    "speech_all_agents": ("all agents", "все операторы"),
     "speech_yes": ("yes", "да"),
     "speech_no": ("no", "нет"),
 }
