@@ -104,7 +104,7 @@ def test_stages_vs_deals_in_the_api_the_sales_page_and_the_cli(deals_store: tupl
     from callkpi.cli.app import app as cli_app
 
     _register_commands()
-    result = CliRunner().invoke(cli_app, ["scripts", "deals", "--db", str(data.path), "--json"],
+    result = CliRunner().invoke(cli_app, ["scripts", "stages-vs-deals", "--db", str(data.path), "--json"],
                                 env={"CALLKPI_CONFIG": str(directory / "none.toml")})
     assert result.exit_code == 0, result.output
     _check(json.loads(result.stdout))

@@ -102,7 +102,7 @@ DEAL_COLUMNS = ("agent", "call_type", "stage", "won_calls", "won_completion", "o
                 "difference")
 
 
-@scripts_app.command("deals")
+@scripts_app.command("stages-vs-deals")
 def deals_command(
     db: Path | None = DbOption,
     agent: list[str] | None = typer.Option(None, "--agent", help="only these agents (repeat or comma-separate)"),
