@@ -29,7 +29,7 @@ from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.qa import reports
 from callkpi.qa.review import ReviewFilter, list_reviews
-from callkpi.qa.sample import DEFAULT_SEED, RULES, draw_sample, pick_by_rule, review_queue
+from callkpi.qa.sample import DEFAULT_ADHERENCE_BELOW, DEFAULT_SEED, RULES, draw_sample, pick_by_rule, review_queue
 from callkpi.qa.scorecards import ScorecardError, ensure_default_scorecards, import_scorecards, list_scorecards, to_yaml
 from callkpi.report.render import print_table, to_json
 from callkpi.storage import Store
@@ -96,6 +96,9 @@ def sample_command(
     seed: str = typer.Option(DEFAULT_SEED, "--seed", help="the same seed draws the same calls"),
     rule: list[str] | None = typer.Option(None, "--rule", help=f"also pick by rule: {', '.join(RULES)}"),
     min_talk_s: float | None = typer.Option(None, "--min-talk-s", help="skip shorter calls (default: short_call_s)"),
+    adherence_below: float = typer.Option(DEFAULT_ADHERENCE_BELOW, "--adherence-below", min=0.0, max=1.0,
+                                          help="--rule low_adherence: calls whose transcript's script adherence "
+                                               "is below this share"),
     db: Path | None = DbOption,
     param: list[str] | None = ParamOption,
     tz: str | None = TzOption,
@@ -112,7 +115,8 @@ def sample_command(
         rows = []
         for one_day in _days(store, params, day, date_from, date_to):
             result = draw_sample(store, one_day, params, seed=seed, min_talk_s=min_talk_s, user="cli")
-            added = {r: pick_by_rule(store, one_day, params, r, seed=seed, user="cli") for r in rules}
+            added = {r: pick_by_rule(store, one_day, params, r, seed=seed, user="cli", adherence_below=adherence_below)
+                     for r in rules}
             rows.append({"day": one_day.isoformat(), "handled": result.handled, "sampled": result.drawn,
                          **{f"rule_{r}": n for r, n in added.items()}})
     print_table(console, rows, tuple(rows[0]) if rows else ("day",), title=f"QA sample ({params.qa_sample_share:.0%})")

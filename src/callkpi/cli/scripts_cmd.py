@@ -7,13 +7,24 @@ from pathlib import Path
 
 import typer
 
+from callkpi.analyses.stages_vs_deals import stages_vs_deals
 from callkpi.cli.app import app
 from callkpi.cli.command_words import say
-from callkpi.cli.common import ConfigOption, DbOption, console, existing_db, fail, resolve_db, settings_for
+from callkpi.cli.common import (
+    ConfigOption,
+    DbOption,
+    TzOption,
+    command_params,
+    console,
+    existing_db,
+    fail,
+    resolve_db,
+    settings_for,
+)
 from callkpi.cli.words import t
 from callkpi.ingest.transcripts import relink
 from callkpi.queries.transcripts import call_transcript
-from callkpi.report.render import to_json
+from callkpi.report.render import print_table, to_json
 from callkpi.speech.scripts import ScriptError, import_scripts, scripts_in_force, to_yaml
 from callkpi.storage import Store
 
@@ -87,3 +98,28 @@ def show_command(
     for u in found["utterances"]:
         mark = f"  [{', '.join(u['stages'])}]" if u["stages"] else ""
         console.print(f"{u['start_s']:7.1f}s {u['speaker']:8} {u['text']}{mark}", markup=False, soft_wrap=True)
+
+
+DEAL_COLUMNS = ("agent", "call_type", "stage", "won_calls", "won_completion", "other_calls", "other_completion",
+                "difference")
+
+
+@scripts_app.command("stages-vs-deals")
+def deals_command(
+    db: Path | None = DbOption,
+    agent: list[str] | None = typer.Option(None, "--agent", help="only these agents (repeat or comma-separate)"),
+    json_output: bool = typer.Option(False, "--json", help="the rows as JSON"),
+    param: list[str] | None = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14"),
+    tz: str | None = TzOption,
+    config: Path | None = ConfigOption,
+) -> None:
+    """Per agent and script stage: completion on calls that led to a won deal vs on the other calls
+    (agent * is every agent)."""
+    agents = tuple(a.strip() for value in agent or () for a in value.split(",") if a.strip())
+    with Store(existing_db(db), read_only=True) as store:
+        params = command_params(settings_for(config), store.get_meta("timezone"), tz=tz, param=param)
+        rows = stages_vs_deals(store, params, agents)
+    if json_output:
+        print(to_json(rows))
+        return
+    print_table(console, rows, DEAL_COLUMNS, title="Script stages on won-deal calls vs the others")

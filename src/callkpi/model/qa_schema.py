@@ -43,6 +43,7 @@ QA_CRITERIA = Table(
         ("weight", "DOUBLE"),
         ("fatal", "BOOLEAN"),  # a 0 on a fatal criterion makes the review's CQR 0
         ("na_allowed", "BOOLEAN"),
+        ("script_stage", "VARCHAR"),  # the call script's stage the criterion checks (docs/speech.md), or NULL
     ),
     ("call_type", "version", "criterion"),
 )

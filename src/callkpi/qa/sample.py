@@ -6,7 +6,8 @@ stratified by agent and call type: each agent gets ``round(n x share)`` calls, s
 their call types by largest remainder. Within a stratum calls are ordered by a hash of the seed,
 day and call id, so the same seed always draws the same calls, whatever order rows are stored in.
 Drawing a day again replaces that day's random sample. :func:`pick_by_rule` adds calls of new
-agents, agents below the CQR plan, long calls and calls with a low survey score;
+agents, agents below the CQR plan, long calls, calls with a low survey score and calls whose transcript's
+script adherence is below ``adherence_below`` (docs/speech.md);
 :func:`pick_call` adds one call by hand.
 """
 
@@ -31,7 +32,8 @@ from callkpi.qa.scorecards import Scorecard, list_scorecards
 from callkpi.storage import Store, first_row
 
 DEFAULT_SEED = "callkpi-qa"
-RULES = ("new_agent", "missed_plan", "long_call", "low_csat")
+RULES = ("new_agent", "missed_plan", "long_call", "low_csat", "low_adherence")
+DEFAULT_ADHERENCE_BELOW = 0.8  # the low_adherence rule: script adherence of the call's transcript below this
 UNCLASSIFIED = ""
 
 
@@ -161,12 +163,18 @@ def _sample_size(store: Store) -> int:
 
 
 def pick_by_rule(store: Store, day: date, params: MetricParams, rule: str, *, per_agent: int = 2,
-                 new_agent_days: int = 30, seed: str = DEFAULT_SEED, user: str = "callkpi") -> int:
+                 new_agent_days: int = 30, seed: str = DEFAULT_SEED, user: str = "callkpi",
+                 adherence_below: float = DEFAULT_ADHERENCE_BELOW) -> int:
     """Add up to ``per_agent`` of each matching agent's handled calls of the day; returns calls added."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; known: {', '.join(RULES)}")
+    if not 0 <= adherence_below <= 1:
+        raise ValueError("adherence_below: a share from 0 to 1")
     calls = handled_calls(store, day, params, params.short_call_s)
-    matching = _RULE_TESTS[rule](store, day, params, calls, new_agent_days)
+    if rule == "low_adherence":
+        matching = _low_adherence(store, calls, adherence_below)
+    else:
+        matching = _RULE_TESTS[rule](store, day, params, calls, new_agent_days)
     per: dict[str, list[HandledCall]] = defaultdict(list)
     for call in sorted(matching, key=lambda c: _order_key(seed, day, c)):
         if len(per[call.agent]) < per_agent:
@@ -227,6 +235,16 @@ def _low_csat(store: Store, day: date, params: MetricParams, calls: Sequence[Han
     rows = answers.filter(low & answers.call_id.notnull()).select("call_id").distinct()
     flagged = set(store.ibis.to_pyarrow(rows).column("call_id").to_pylist())
     return [c for c in calls if c.call_id in flagged]
+
+
+def _low_adherence(store: Store, calls: Sequence[HandledCall], below: float) -> list[HandledCall]:
+    """Calls whose transcript was checked against a script with required stages done / required stages
+    below ``below``; calls without a transcript or a script are not picked (their adherence is unknown)."""
+    rows = store.connection.execute(
+        "SELECT DISTINCT call_id FROM transcripts WHERE call_id IS NOT NULL AND required_stages > 0 "
+        "AND required_done::DOUBLE / required_stages < ?", [below]).fetchall()
+    low = {r[0] for r in rows}
+    return [c for c in calls if c.call_id in low]
 
 
 _RULE_TESTS = {"new_agent": _new_agents, "missed_plan": _missed_plan, "long_call": _long_calls,

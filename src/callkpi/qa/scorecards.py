@@ -41,6 +41,9 @@ class Criterion(BaseModel):
     weight: float = Field(gt=0, le=100)
     fatal: bool = False
     na: bool = True  # N/A allowed
+    # the call script's stage (docs/speech.md) this criterion checks: the review form suggests 1 when the
+    # transcript shows the agent did it, 0 when not; the reviewer confirms
+    stage: str | None = Field(default=None, max_length=40)
 
     @field_validator("name", "title_ru")
     @classmethod
@@ -94,7 +97,11 @@ class Scorecard(BaseModel):
 
     def content(self) -> dict[str, Any]:
         """What a version is made of (compared to decide whether a save is a change)."""
-        return self.model_dump(mode="json", exclude={"version", "active"})
+        content = self.model_dump(mode="json", exclude={"version", "active"})
+        for criterion in content["criteria"]:
+            if criterion.get("stage") is None:
+                criterion.pop("stage", None)  # a card without stages reads (and compares) as before
+        return content
 
 
 def parse_yaml(text: str) -> list[Scorecard]:
@@ -156,8 +163,8 @@ def save_scorecard(store: Store, card: Scorecard, user: str, note: str = "") -> 
          ",".join(card.queues), ",".join(card.campaigns), ",".join(card.directions)],
     )
     con.executemany(
-        "INSERT INTO qa_criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[card.call_type, version, i, c.name, c.name, c.title_ru, c.weight, c.fatal, c.na]
+        "INSERT INTO qa_criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [[card.call_type, version, i, c.name, c.name, c.title_ru, c.weight, c.fatal, c.na, c.stage]
          for i, c in enumerate(card.criteria)],
     )
     return version
@@ -177,9 +184,10 @@ def load_scorecard(store: Store, call_type: str, version: int | None = None) -> 
     if head is None:
         return None
     rows = con.execute(
-        "SELECT criterion, title_ru, weight, fatal, na_allowed FROM qa_criteria "
+        "SELECT criterion, title_ru, weight, fatal, na_allowed, script_stage FROM qa_criteria "
         "WHERE call_type = ? AND version = ? ORDER BY position", [call_type, head[0]]).fetchall()
-    criteria = tuple(Criterion(name=r[0], title_ru=r[1] or "", weight=r[2], fatal=bool(r[3]), na=bool(r[4]))
+    criteria = tuple(Criterion(name=r[0], title_ru=r[1] or "", weight=r[2], fatal=bool(r[3]), na=bool(r[4]),
+                               stage=r[5] or None)
                      for r in rows)
     return Scorecard(call_type=call_type, title=head[1] or "", title_ru=head[2] or "", criteria=criteria,
                      version=int(head[0]), active=bool(head[3]), queues=_split(head[4]),

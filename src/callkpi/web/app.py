@@ -39,6 +39,7 @@ from callkpi.web.features import (
     overview_pdf,
     qa,
     queues,
+    speech,
     staffing,
     wallboard,
 )
@@ -206,7 +207,7 @@ def create_app(
         app.state.cli_bridge = bridge
         app.include_router(cli_bridge.router)
     for feature in (admin, overview, agents, queues, outbound, definitions, wallboard, calls, missed, qa, business,
-                    alerts_page, staffing):
+                    alerts_page, staffing, speech):
         app.include_router(feature.router)
     app.include_router(overview_pdf.router)  # before exports: /export/{view}.{format} would take overview.pdf
     app.include_router(exports.router)

@@ -21,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.background import BackgroundTask
 
 from callkpi.analyses.agent_scorecard import SCORECARD_COLUMNS, export_rows
+from callkpi.analyses.stages_vs_deals import stages_vs_deals
 from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES
 from callkpi.config import MetricParams, parse_param_overrides
 from callkpi.metrics.catalogue import REGISTRY
@@ -32,7 +33,7 @@ from callkpi.report.render import to_csv, write_xlsx
 from callkpi.web import kpi
 from callkpi.web.features import business_tables as bv
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.scope import Principal, require_role
+from callkpi.web.scope import Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, page_principal, web_state
 from callkpi.web.ui import locale, page_query, render
 
@@ -97,6 +98,9 @@ def sales(request: Request, me: Principal = Depends(page_principal)) -> HTMLResp
                  "cohorts": bv.cohort_view(db, me, pq.period, pq.filters),
                  "cohort_metrics": kpi.present(db, COHORT_METRICS),
                  "maturity": bv.maturity(db, params), "charts": bv.sales_charts(db, me, loc, pq.period, pq.filters)}
+    scope = scoped_filters(me, {})
+    extra["stage_deals"] = stages_vs_deals(db.store(), params, scope.get("agent", ()), scope.get("queue", ()),
+                                           scope.get("team", ()))
     return render(request, me, "sales.html", loc=loc, active="sales", pq=pq, by=by, by_options=bv.SALES_BY,
                   metrics=metrics, row=total.rows[0] if total and total.rows else {}, table=table,
                   notes=total.notes if total else [], targets=load_targets(db.store()), queues=queues,

@@ -10,16 +10,20 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.datastructures import QueryParams
 
+from callkpi.analyses.transcript_view import transcript_view
 from callkpi.queries import calls as call_log
 from callkpi.queries.agents import agent_ids
 from callkpi.queries.queues import queue_names
 from callkpi.web import kpi
+from callkpi.web.features.speech_strings import SPEECH_STRINGS
+from callkpi.web.i18n import STRINGS
 from callkpi.web.kpi import BadRequest, split_values
 from callkpi.web.scope import NotFound, Principal, scoped_filters
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.ui import page_query, render
 
 router = APIRouter(include_in_schema=False)
+STRINGS.update(SPEECH_STRINGS)
 AUDIO_SUFFIXES = (".wav", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".webm", ".flac")
 
 
@@ -121,6 +125,7 @@ def _detail(request: Request, me: Principal, call_id: str) -> dict[str, Any]:
 def call_page(call_id: str, request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
     detail = _detail(request, me, call_id)
     first = detail["events"][0]["epoch"] if detail["events"] else None
+    db = web_state(request).db
     return render(
         request,
         me,
@@ -130,6 +135,7 @@ def call_page(call_id: str, request: Request, me: Principal = Depends(page_princ
         call=detail["call"],
         recording=_recording(detail["call"]),
         first_epoch=first,
+        transcript=transcript_view(db.store(), call_id, db.settings.transcripts.match_threshold),
     )
 
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from callkpi.analyses.qa_suggestions import suggested_scores
 from callkpi.metrics.engine import KpiQuery, compute
 from callkpi.qa import reports
 from callkpi.qa.review import (
@@ -33,6 +34,7 @@ from callkpi.qa.review import (
     respond,
 )
 from callkpi.qa.sample import (
+    DEFAULT_ADHERENCE_BELOW,
     DEFAULT_SEED,
     RULES,
     draw_sample,
@@ -161,7 +163,7 @@ def qa_home(request: Request, me: Principal = Depends(page_principal)) -> HTMLRe
         weakest=reports.weakest_criteria(store, agents=agents, date_from=pq.period.date_from,
                                          date_to=pq.period.date_to, timezone=params.timezone),
         calibration=[] if me.is_agent else reports.calibration(store),
-        rules=RULES, today=pq.period.date_to, queues=(),
+        rules=RULES, adherence_below=DEFAULT_ADHERENCE_BELOW, today=pq.period.date_to, queues=(),
     )
 
 
@@ -180,6 +182,19 @@ def queue_page(store: Store, scope: dict[str, tuple[str, ...]], page_text: str |
     return rows, Paging("day", False, page, pages, total, start + 1 if rows else 0, start + len(rows))
 
 
+def _share(value: object) -> float:
+    """The form's ``adherence below`` share (0..1); empty is the default."""
+    if value is None or str(value).strip() == "":
+        return DEFAULT_ADHERENCE_BELOW
+    try:
+        share = float(str(value).replace(",", "."))
+    except ValueError as exc:
+        raise BadRequest("adherence_below: a share from 0 to 1") from exc
+    if not 0 <= share <= 1:
+        raise BadRequest("adherence_below: a share from 0 to 1")
+    return share
+
+
 @pages.post("/qa/sample", response_model=None)
 async def qa_sample(request: Request, me: Principal = Depends(page_principal)) -> RedirectResponse:
     form = await check_form_csrf(request, me)
@@ -193,7 +208,7 @@ async def qa_sample(request: Request, me: Principal = Depends(page_principal)) -
     if rule and rule not in RULES:
         raise BadRequest(f"rule: one of {', '.join(RULES)}")
     if rule:
-        pick_by_rule(store, day, params, rule, user=me.username)
+        pick_by_rule(store, day, params, rule, user=me.username, adherence_below=_share(form.get("adherence_below")))
     else:
         draw_sample(store, day, params, seed=str(form.get("seed") or DEFAULT_SEED)[:100], user=me.username)
     return RedirectResponse(f"/qa?from={day.isoformat()}&to={day.isoformat()}", status_code=303)
@@ -236,7 +251,7 @@ def review_form(call_id: str, request: Request, me: Principal = Depends(page_pri
         recording=_recording(detail["call"]), cards=cards, card=card, agents=call_agents(store, call_id),
         agent=request.query_params.get("agent") or (sampled[0]["agent"] if sampled else None),
         previous=list_reviews(store, ReviewFilter(**review_scope(me), call_id=call_id)),
-        error=None, review=None,
+        error=None, review=None, suggested=suggested_scores(store, call_id, card),
     )
 
 
@@ -386,6 +401,9 @@ class SampleIn(BaseModel):
     day: date
     seed: str = Field(DEFAULT_SEED, max_length=100)
     rules: list[str] = Field(default_factory=list, description=f"also pick by rule: {', '.join(RULES)}")
+    adherence_below: float = Field(DEFAULT_ADHERENCE_BELOW, ge=0, le=1,
+                                   description="the low_adherence rule picks calls whose transcript's script "
+                                               "adherence is below this share")
 
 
 class Page(BaseModel):
@@ -454,7 +472,8 @@ def api_sample(request: Request, me: Me, body: SampleIn) -> dict[str, Any]:
     store = _store(request)
     params = web_state(request).db.params()
     result = draw_sample(store, body.day, params, seed=body.seed, user=me.username)
-    picked = {r: pick_by_rule(store, body.day, params, r, seed=body.seed, user=me.username) for r in body.rules}
+    picked = {r: pick_by_rule(store, body.day, params, r, seed=body.seed, user=me.username,
+                              adherence_below=body.adherence_below) for r in body.rules}
     return {"day": body.day.isoformat(), "handled": result.handled, "sampled": result.drawn,
             "by_agent": {a: {"handled": h, "sampled": d} for a, (h, d) in result.by_agent.items()}, "rules": picked}
 
