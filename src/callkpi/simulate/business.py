@@ -15,9 +15,9 @@ from callkpi.simulate.customers import caller_id_text, crm_phone_text
 from callkpi.simulate.model import Day, Directory
 from callkpi.simulate.records import call_ids
 from callkpi.simulate.scenario import Scenario
+from callkpi.simulate.speech import TranscriptGenerator, TranscriptWriter
 from callkpi.simulate.staff import StaffPlan
 from callkpi.simulate.text import ints, join, lookup, pick
-from callkpi.simulate.speech import TranscriptGenerator, TranscriptWriter
 from callkpi.simulate.writers import OutputSet
 
 CONTACT_MIN_TALK_S = 10  # an answered outbound call shorter than this is no sales conversation
@@ -137,11 +137,13 @@ class BusinessWriter:
     def _transcripts(self, day: Day, handled: Handled, rng: np.random.Generator) -> None:
         assert self.transcripts is not None
         types = self._criteria.draw_types(handled.call_type_source, rng)
+        chosen = rng.random(len(handled)) < self.scenario.transcripts.share
         names = self._criteria.type_names
         extensions = self.names.extensions
         calls = [(call_id, extensions[agent], names[kind], float(talk), float(self.quality[agent]))
-                 for call_id, agent, kind, talk in zip(handled.call_id.to_pylist(), handled.agent.tolist(),
-                                                       types.tolist(), handled.talk.tolist(), strict=True)]
+                 for call_id, agent, kind, talk, take in zip(
+                     handled.call_id.to_pylist(), handled.agent.tolist(), types.tolist(), handled.talk.tolist(),
+                     chosen.tolist(), strict=True) if take]
         label = (self.scenario.start + timedelta(days=day.index)).isoformat()
         self.transcripts.write_day(label, self.scenario.seed, calls)
 

@@ -47,9 +47,9 @@ from callkpi.simulate.queues import (
 )
 from callkpi.simulate.records import call_ids
 from callkpi.simulate.scenario import Scenario, local_midnight_epoch
-from callkpi.simulate.staff import StaffPlan, build_staff_plan
 from callkpi.simulate.speech import FILE_PREFIX as TRANSCRIPT_PREFIX
 from callkpi.simulate.speech import TRUTH_FILE as TRUTH_TRANSCRIPTS
+from callkpi.simulate.staff import StaffPlan, build_staff_plan
 from callkpi.simulate.writers import OutputSet
 
 # random streams; 7 (pipeline.STREAM_BUSINESS) is the business side

@@ -267,6 +267,7 @@ class Training(_Model):
 class Transcripts(_Model):
     enabled: bool = Field(False, description="write transcripts of the handled calls (transcripts-DATE.json)")
     lang: str = Field("ru", pattern="^(ru|en|mixed)$", description="language of the transcripts: ru, en or mixed")
+    share: float = Field(1.0, ge=0, le=1, description="handled calls that get a transcript")
     skip_share: float = Field(0.12, ge=0, le=1, description="chance an average agent skips a required stage "
                               "(scaled by the agent's quality)")
     forbidden_share: float = Field(0.06, ge=0, le=1, description="calls of an average agent with a forbidden phrase")

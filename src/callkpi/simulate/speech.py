@@ -212,7 +212,7 @@ class TranscriptWriter:
         self.out_dir = out_dir
         self.generator = generator
         self.lang = lang
-        self._truth_raw = gzip.open(out_dir / TRUTH_FILE, "wt", encoding="utf-8", newline="")
+        self._truth_raw = gzip.open(out_dir / TRUTH_FILE, "wt", encoding="utf-8", newline="")  # noqa: SIM115 (open for the run)
         self._truth = csv.writer(self._truth_raw)
         self._truth.writerow(TRUTH_COLUMNS)
         self.calls = 0
