@@ -3,7 +3,7 @@ simulator's truth (which stages the agent said, forbidden phrases, each party's 
 
 Detection tolerance: without recognition noise, exactly. With noise (a letter misspelt inside a
 phrase, words dropped around it) per-agent adherence and stage completion stay within
-NOISY_TOLERANCE of the truth (absolute, on ratios 0..1; measured within 0.03 on this run)."""
+NOISY_TOLERANCE of the truth (absolute, on ratios 0..1; the worst agent seen was 0.021 off, in a 2-day run)."""
 
 from __future__ import annotations
 
