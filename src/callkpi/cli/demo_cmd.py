@@ -30,7 +30,13 @@ REPORTS = (
                       "abandon_rate,calls_missed,missed_unreturned,fcr_rate,aht_s,occupancy,calls_handled"]),
     ("By queue", ["--by", "queue", "--metrics", "calls_offered,answer_rate,service_level,asa_s,abandon_rate"]),
     ("By agent", ["--by", "agent", "--metrics", "calls_handled,att_s,acw_s,aht_s,utilization,calls_per_hour"]),
+    ("Script and speech by agent", ["--by", "agent", "--metrics", "transcripts,script_adherence,stage_completion,"
+                                    "forbidden_phrase_rate,agent_talk_share,interruptions_per_call"]),
+    ("Script stages", ["--by", "script_stage", "--metrics", "stage_completion"]),
 )
+# Transcripts of this share of the handled calls: loading checks each against its script, about 15 calls
+# a second, so the demo keeps to a few thousand.
+DEMO_TRANSCRIPT_SHARE = 0.05
 
 
 def _callkpi(*args: str) -> int:
@@ -44,6 +50,9 @@ def demo(
     seed: int = typer.Option(1, help="random seed (the same seed gives the same records)"),
     serve: bool = typer.Option(True, "--serve/--no-serve", help="open the web dashboard afterwards"),
     port: int = typer.Option(8000, "--port", help="port of the dashboard on 127.0.0.1"),
+    transcripts: bool = typer.Option(True, "--transcripts/--no-transcripts",
+                                     help="simulate call transcripts too and show the script KPIs"),
+    lang: str = typer.Option("ru", "--lang", help="language of the simulated transcripts: ru, en or mixed"),
 ) -> None:
     """Simulate a 30-agent contact centre, load its records and show the KPIs.
 
@@ -59,7 +68,9 @@ def demo(
     db = directory / "callkpi.duckdb"
     if not (directory / "queue_log").exists():
         console.print(f"[bold]Simulating {days} days[/] into {directory}/ …")
-        if _callkpi("simulate", "--out", str(directory), "--days", str(days), "--seed", str(seed)) != 0:
+        if _callkpi("simulate", "--out", str(directory), "--days", str(days), "--seed", str(seed),
+                    *(["--transcripts", "--lang", lang, "--transcript-share", str(DEMO_TRANSCRIPT_SHARE)]
+                      if transcripts else ["--no-transcripts"])) != 0:
             err_console.print("simulation failed")
             raise typer.Exit(2)
     files = [p for p in sorted(directory.iterdir()) if p.is_file() and _loadable(p)]
@@ -96,6 +107,8 @@ def _loadable(path: Path) -> bool:
     from callkpi.ingest.base import ImportError_
     from callkpi.ingest.formats import detect
 
+    if path.name.startswith("transcripts-") and path.suffix == ".json":
+        return True
     if path.suffix in (".duckdb", ".wal", ".toml", ".json", ".gz") or path.name.startswith("truth_"):
         return False
     try:

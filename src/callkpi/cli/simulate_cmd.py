@@ -30,10 +30,17 @@ def simulate(
     seed: int | None = typer.Option(None, "--seed", min=0, help="random seed: the same seed gives the same bytes"),
     start: str | None = typer.Option(None, "--start", help="first local date, e.g. 2026-03-02"),
     timezone: str | None = typer.Option(None, "--timezone", help="business time zone, e.g. Europe/Moscow"),
+    transcripts: bool | None = typer.Option(
+        None, "--transcripts/--no-transcripts", help="write transcripts of the handled calls from the call types' "
+        "scripts (transcripts-DATE.json, truth_transcripts.csv.gz); default: the scenario's (off)"),
+    lang: str | None = typer.Option(None, "--lang", help="language of the transcripts: ru, en or mixed"),
+    transcript_share: float | None = typer.Option(
+        None, "--transcript-share", min=0, max=1, help="share of the handled calls that get a transcript"),
 ) -> None:
     """Simulate a sales contact centre: Asterisk queue_log and CDR, CRM deals, surveys, QA, staff,
     costs, schedules, and the ground truth to check KPIs against."""
     scenario = _scenario(scenario_file, days, agents, calls_per_day, seed, start, timezone)
+    scenario = _with_transcripts(scenario, transcripts, lang, transcript_share)
     result = _with_progress(scenario, out) if console.is_terminal else run_simulation(scenario, out)
     _summary(result)
 
@@ -51,6 +58,21 @@ def _scenario(path: Path | None, days: int | None, agents: int | None, calls_per
         return Scenario.load(path).with_overrides(days=days, agents=agents, calls_per_day=calls_per_day, seed=seed,
                                                   start=first_day, timezone=timezone)
     except (ValidationError, ValueError) as exc:
+        fail(f"scenario: {exc}")
+        raise
+
+
+def _with_transcripts(scenario: Scenario, enabled: bool | None, lang: str | None, share: float | None
+                      ) -> Scenario:
+    changes = {key: value for key, value in (("enabled", enabled), ("lang", lang), ("share", share))
+               if value is not None}
+    if not changes:
+        return scenario
+    data = scenario.model_dump()
+    data["transcripts"].update(changes)
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
         fail(f"scenario: {exc}")
         raise
 

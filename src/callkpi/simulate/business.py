@@ -15,6 +15,7 @@ from callkpi.simulate.customers import caller_id_text, crm_phone_text
 from callkpi.simulate.model import Day, Directory
 from callkpi.simulate.records import call_ids
 from callkpi.simulate.scenario import Scenario
+from callkpi.simulate.speech import TranscriptGenerator, TranscriptWriter
 from callkpi.simulate.staff import StaffPlan
 from callkpi.simulate.text import ints, join, lookup, pick
 from callkpi.simulate.writers import OutputSet
@@ -34,6 +35,7 @@ class Handled:
     lost_base: np.ndarray
     campaign: pa.StringArray
     call_type_source: np.ndarray  # queue index, or -1 for outbound
+    talk: np.ndarray  # seconds the agent talked
 
     def __len__(self) -> int:
         return len(self.agent)
@@ -79,6 +81,12 @@ class BusinessWriter:
         self._reviews = 0
         self._won_amount = 0.0
         self._status_counts = {"won": 0, "lost": 0, "open": 0}
+        self.transcripts: TranscriptWriter | None = None
+        settings = scenario.transcripts
+        if settings.enabled:
+            generator = TranscriptGenerator(settings.skip_share, settings.forbidden_share, settings.noise_share,
+                                            settings.word_error, settings.interruption_share)
+            self.transcripts = TranscriptWriter(out.directory, generator, settings.lang)
 
     # ---- files written once ------------------------------------------------------------------
     def write_static_files(self) -> None:
@@ -118,11 +126,26 @@ class BusinessWriter:
         self.out.csv["costs.csv"].write_columns(columns, quote=[False, False, False, False, True])
 
     # ---- per day -----------------------------------------------------------------------------
-    def write_day(self, day: Day, rng: np.random.Generator) -> None:
+    def write_day(self, day: Day, rng: np.random.Generator, speech_rng: np.random.Generator | None = None) -> None:
         handled = self._handled(day)
         self._deals_for(handled, rng)
         self._surveys(day, rng)
         self._qa(handled, rng)
+        if self.transcripts is not None and speech_rng is not None:
+            self._transcripts(day, handled, speech_rng)
+
+    def _transcripts(self, day: Day, handled: Handled, rng: np.random.Generator) -> None:
+        assert self.transcripts is not None
+        types = self._criteria.draw_types(handled.call_type_source, rng)
+        chosen = rng.random(len(handled)) < self.scenario.transcripts.share
+        names = self._criteria.type_names
+        extensions = self.names.extensions
+        calls = [(call_id, extensions[agent], names[kind], float(talk), float(self.quality[agent]))
+                 for call_id, agent, kind, talk, take in zip(
+                     handled.call_id.to_pylist(), handled.agent.tolist(), types.tolist(), handled.talk.tolist(),
+                     chosen.tolist(), strict=True) if take]
+        label = (self.scenario.start + timedelta(days=day.index)).isoformat()
+        self.transcripts.write_day(label, self.scenario.seed, calls)
 
     def _handled(self, day: Day) -> Handled:
         calls, legs, dials = day.calls, day.legs, day.dials
@@ -145,6 +168,7 @@ class BusinessWriter:
             campaign=pa.concat_arrays([pa.array([""] * len(inbound), pa.string()),
                                        pick(is_callback, "", outbound.campaign)]),
             call_type_source=np.concatenate([queue, np.where(is_callback, -2, -1)]),
+            talk=np.concatenate([calls.talk[inbound], dials.end[contact] - dials.answer[contact]]),
         )
 
     def _deals_for(self, handled: Handled, rng: np.random.Generator) -> None:

@@ -47,6 +47,8 @@ from callkpi.simulate.queues import (
 )
 from callkpi.simulate.records import call_ids
 from callkpi.simulate.scenario import Scenario, local_midnight_epoch
+from callkpi.simulate.speech import FILE_PREFIX as TRANSCRIPT_PREFIX
+from callkpi.simulate.speech import TRUTH_FILE as TRUTH_TRANSCRIPTS
 from callkpi.simulate.staff import StaffPlan, build_staff_plan
 from callkpi.simulate.writers import OutputSet
 
@@ -171,7 +173,8 @@ class Simulation:
         self.totals.cdr_rows = report.cdr_rows
         self.totals.business = report.business
         self._write_summary(report.truth)
-        files = sorted(path for path in self.out_dir.iterdir() if path.name in OutputSet.names())
+        files = sorted(path for path in self.out_dir.iterdir() if path.name in OutputSet.names()
+                       or path.name == TRUTH_TRANSCRIPTS or path.name.startswith(TRANSCRIPT_PREFIX))
         return SimulationResult(self.totals, time.perf_counter() - started, files)
 
     def _simulate_day(self, d: int) -> Day:

@@ -24,6 +24,7 @@ from callkpi.simulate.staff import StaffPlan
 from callkpi.simulate.writers import OutputSet
 
 STREAM_BUSINESS = 7  # the random stream of deals, surveys and QA (see engine.STREAM_*)
+STREAM_SPEECH = 8  # the call types of the transcripts (their words come from a seeded random.Random)
 PROCESS_THRESHOLD_CALLS = 300_000  # expected inbound calls from which a worker process pays off
 
 
@@ -54,7 +55,8 @@ class DayWriter:
 
     def write(self, day: Day) -> None:
         self.records.write_day(day)
-        self.business.write_day(day, np.random.default_rng([self.scenario.seed, STREAM_BUSINESS, day.index]))
+        self.business.write_day(day, np.random.default_rng([self.scenario.seed, STREAM_BUSINESS, day.index]),
+                                np.random.default_rng([self.scenario.seed, STREAM_SPEECH, day.index]))
         self.out.flush(records.line_key_floor(day.end_epoch, self.scenario.start_epoch))
 
     def finish(self, tail: AgentTime) -> WriterReport:
@@ -62,12 +64,17 @@ class DayWriter:
             self.records.write_agent_time(tail)
         finally:
             self.out.close()
+            if self.business.transcripts is not None:
+                self.business.transcripts.close()
         return WriterReport(self.out.queue_log.lines_written, self.out.cdr.lines_written, self.business.counts(),
                             self.business.truth_summary())
 
     def abort(self) -> None:
         with contextlib.suppress(Exception):
             self.out.close()
+        with contextlib.suppress(Exception):
+            if self.business.transcripts is not None:
+                self.business.transcripts.close()
 
 
 # one DayWriter per worker process

@@ -264,6 +264,18 @@ class Training(_Model):
     )
 
 
+class Transcripts(_Model):
+    enabled: bool = Field(False, description="write transcripts of the handled calls (transcripts-DATE.json)")
+    lang: str = Field("ru", pattern="^(ru|en|mixed)$", description="language of the transcripts: ru, en or mixed")
+    share: float = Field(1.0, ge=0, le=1, description="handled calls that get a transcript")
+    skip_share: float = Field(0.12, ge=0, le=1, description="chance an average agent skips a required stage "
+                              "(scaled by the agent's quality)")
+    forbidden_share: float = Field(0.06, ge=0, le=1, description="calls of an average agent with a forbidden phrase")
+    noise_share: float = Field(0.3, ge=0, le=1, description="calls with recognition noise")
+    word_error: float = Field(0.05, ge=0, le=0.25, description="in a noisy call: chance a word is dropped or misspelt")
+    interruption_share: float = Field(0.1, ge=0, le=1, description="customer replies that start over the agent")
+
+
 class Scenario(_Model):
     name: str = "Moscow sales contact centre"
     seed: int = Field(1, ge=0)
@@ -298,6 +310,7 @@ class Scenario(_Model):
     costs: Costs = Costs()
     staff: Staff = Staff()
     training: Training = Training()
+    transcripts: Transcripts = Transcripts()
 
     @field_validator("timezone")
     @classmethod

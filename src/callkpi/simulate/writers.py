@@ -70,6 +70,9 @@ Ground truth (what really happened; gzip CSV with header, epochs in seconds)
     call_id, agent, epoch (ring start), ring_ms, answered (0|1).
 ``truth_summary.json``
     the scenario, the seed, totals, and the true effect of the training programme.
+
+With ``[transcripts] enabled``: ``transcripts-YYYY-MM-DD.json`` and ``truth_transcripts.csv.gz``
+(see :mod:`callkpi.simulate.speech`).
 """
 
 from __future__ import annotations
