@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -13,6 +15,7 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     MappingOption,
+    StoreOption,
     TzOption,
     check_timezone,
     console,
@@ -20,6 +23,7 @@ from callkpi.cli.common import (
     fail,
     mapping_in_environment,
     resolve_db,
+    resolve_store,
     settings_for,
     with_mapping,
     writable_store,
@@ -32,7 +36,7 @@ from callkpi.ingest.formats import FORMATS, is_database_url, load_database, load
 from callkpi.queries.sources import findings as findings_rows
 from callkpi.queries.sources import quarantine_lines, source_listing
 from callkpi.report.render import to_csv, to_json
-from callkpi.storage import Store
+from callkpi.storage import Store, is_store_url, open_store
 
 SHOWN_ISSUES = 20
 CLI_STATUSES = frozenset({"cli.status.loaded", "cli.status.appended", "cli.status.unchanged", "cli.status.failed"})
@@ -41,7 +45,7 @@ CLI_STATUSES = frozenset({"cli.status.loaded", "cli.status.appended", "cli.statu
 @app.command()
 def ingest(
     paths: list[str] = typer.Argument(..., help="files to load, or mysql://user@host/db, postgresql://user@host/db"),
-    db: Path | None = DbOption,
+    db: str | None = StoreOption,
     tz: str | None = TzOption,
     file_tz: str | None = typer.Option(
         None, "--file-tz", help="the zone the file's local times are written in, when it is not the business zone "
@@ -65,7 +69,7 @@ def ingest(
     check_timezone(tz)
     check_timezone(file_tz)
     worst = 0
-    with mapping_in_environment(mapping), writable_store(resolve_db(db)) as store:
+    with mapping_in_environment(mapping), _import_store(db) as store:
         if tz:
             store.set_meta("timezone", tz)
         for path in paths:
@@ -86,6 +90,21 @@ def ingest(
             if report.quarantined or report.problems:
                 worst = max(worst, 1)
     raise typer.Exit(worst)
+
+
+@contextmanager
+def _import_store(db: str | None) -> Iterator[Store]:
+    """The DuckDB store to import into: the file itself, or for a ClickHouse store a DuckDB stage
+    whose changed tables replace the ClickHouse ones at the end (callkpi.storage.clickhouse_ingest)."""
+    location = resolve_store(db, must_exist=False)
+    if not is_store_url(location):
+        with writable_store(Path(location)) as store:
+            yield store
+        return
+    from callkpi.storage.clickhouse_ingest import staged_import
+
+    with open_store(location) as target, staged_import(target) as stage:
+        yield stage
 
 
 def _load_with_progress(store: Store, path: Path, settings, fmt: str | None, tz: str | None) -> ImportReport:

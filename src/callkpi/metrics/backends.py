@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[bool, bool, str]] = {
     "kpi": (True, True, "every metric, dimension, filter and parameter (the metric table below)"),
     "copy": (True, True, "DuckDB <-> ClickHouse, either way, in Arrow batches"),
     "metrics": (True, True, "reads no store"),
-    "ingest": (True, False, "load into DuckDB, then `callkpi copy --to`"),
+    "ingest": (True, True, "staged in DuckDB by the same importers, the changed tables swapped in"),
     "serve": (True, False, "the web dashboard, the API, exports and the wallboard read DuckDB"),
     "alerts": (True, False, "alerts are checked on DuckDB"),
     "sources, quarantine, findings, missed, staffing, sales, scorecard, training-effect, survey-list, relink, "

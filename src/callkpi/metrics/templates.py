@@ -49,8 +49,8 @@ def cache_dir() -> Path | None:
 def key(store: Store, version: tuple, rollups: bool, metric_ids: tuple[str, ...] | list[str],
         shape: tuple) -> str | None:
     """The key of a query's template in this store as it is now; None when none is kept (switched
-    off, or a store in memory)."""
-    if store.path == ":memory:" or cache_dir() is None:
+    off, a store in memory, or another engine's store: the key holds DuckDB's catalogue)."""
+    if store.path == ":memory:" or getattr(store, "dialect", "duckdb") != "duckdb" or cache_dir() is None:
         return None
     parts = [FORMAT, code_fingerprint(), "duckdb", _duckdb_version(), repr(version), _columns_digest(store),
              rollups, list(metric_ids), repr(shape)]

@@ -8,9 +8,9 @@ store through the engine seam of :class:`callkpi.storage.store.Store`: Ibis expr
 for ClickHouse with the exact aggregates DuckDB computes (see :class:`ExactClickHouseCompiler`),
 results come back as Arrow with DuckDB's types (naive UTC timestamps, signed integers).
 
-A ClickHouse store is filled by ``callkpi copy`` from a DuckDB store (and copied back the same
-way); importing files straight into it, tenants and ClickHouse-side rollups are not there yet
-(docs/engines.md).
+A ClickHouse store is filled by ``callkpi ingest`` (staged in DuckDB, see
+:mod:`callkpi.storage.clickhouse_ingest`) or by ``callkpi copy`` from a DuckDB store (and copied
+back the same way); tenants and ClickHouse-side rollups are not there yet (docs/engines.md).
 """
 
 from __future__ import annotations
@@ -401,6 +401,11 @@ class ClickHouseStore:
     def truncate(self, name: str) -> None:
         self._engine.command(f'TRUNCATE TABLE IF EXISTS "{name}"')
 
+    def command(self, sql: str) -> None:
+        """Run a statement of callkpi's own (DDL with table names of the store, no user input)."""
+        self._engine.command(sql)
+        self._schemas.clear()
+
     @property
     def connection(self) -> Any:
         raise NotImplementedError(
@@ -409,7 +414,7 @@ class ClickHouseStore:
 
     def transaction(self) -> Any:
         raise NotImplementedError(
-            "importing into ClickHouse is not supported yet: load a DuckDB store and `callkpi copy` it")
+            "an import into ClickHouse is staged in DuckDB first (callkpi.storage.clickhouse_ingest)")
 
     # -- writing ---------------------------------------------------------------------------
     def append_arrow(self, table: str, data: pa.Table) -> None:
@@ -494,7 +499,7 @@ class ClickHouseStore:
 
     def table_sizes(self) -> dict[str, int]:
         rows = self.fetch_all("SELECT name, total_rows FROM system.tables WHERE database = currentDatabase() "
-                              "AND NOT is_temporary ORDER BY name")
+                              "AND NOT is_temporary AND NOT startsWith(name, '_staged_') ORDER BY name")
         return {str(name): int(size or 0) for name, size in rows}
 
 
