@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import httpx
-from load import HOST, percentile, prepare, start_server, token_for
+from load import HOST, percentile, prepare, start_server, stop_server, token_for
 
 REPORT = "/api/v1/kpi?by=agent,day"
 
@@ -102,11 +100,7 @@ def main() -> None:
             print(f"{fmt:8} {size:12,d} {percentile(seconds, 0.5):7.2f} {max(seconds):7.2f} "
                   f"{memory.peak / 1e6:15.0f}", flush=True)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 
 import httpx
-from load import HOST, PASSWORD, TIMEZONE, USER, percentile, prepare
+from load import HOST, PASSWORD, TIMEZONE, USER, percentile, prepare, stop_server
 
 AGENT = "LIVE1"
 
@@ -150,11 +149,7 @@ def main() -> None:
                     pushes.forget()
                     time.sleep(args.every)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
     if not latencies:
         raise SystemExit("no push seen")
     print(f"store: {args.calls:,} simulated calls ({db}); {len(latencies)} appended lines seen, "

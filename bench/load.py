@@ -108,6 +108,16 @@ def start_server(db: Path, watched: Path, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("callkpi serve did not answer /health within 300 s")
 
 
+def stop_server(server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Ask the server to stop as Ctrl+C would, and kill it if it has not stopped within ``timeout``."""
+    server.send_signal(signal.SIGINT)
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
 async def sign_in(client: httpx.AsyncClient) -> None:
     form = await client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
@@ -206,11 +216,7 @@ def main() -> None:
                 print(f"watched {item['path']}: state {item['state']}, loads {item['loads']}, "
                       f"lines loaded {item['lines_loaded']}, quarantined {item['quarantined']}, error {item['error']}")
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 if __name__ == "__main__":
