@@ -64,20 +64,25 @@ def prepare(calls: int, workdir: Path) -> tuple[Path, Path, bytes]:
         print(f"simulating {calls:,} calls ...", flush=True)
         callkpi("simulate", "--out", str(full.parent), "--days", str(DAYS), "--calls-per-day", str(calls // DAYS),
                 "--seed", "1", "--start", START)
-    watched, db = data / "watched" / "queue_log", data / "load.duckdb"
+    watched, db, base = data / "watched" / "queue_log", data / "load.duckdb", data / "load.base.duckdb"
     content = full.read_bytes()
     cut = content.rindex(b"\n", 0, int(len(content) * (1 - HELD_BACK))) + 1
-    if db.exists():
-        db.unlink()
     shutil.rmtree(watched.parent, ignore_errors=True)
     watched.parent.mkdir(parents=True)
     watched.write_bytes(content[:cut])
-    print(f"loading {cut / 1e6:.0f} MB of queue_log ...", flush=True)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "callkpi", "ingest", "--db", str(db), "--tz", TIMEZONE, str(watched)],
-                   check=False, stdout=subprocess.DEVNULL)
-    print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
-    callkpi("user", "add", USER, "--role", "admin", "--password", PASSWORD, "--db", str(db))
+    if not base.exists():  # built once per size and reused: a --watch run adds to its own copy only
+        print(f"loading {cut / 1e6:.0f} MB of queue_log ...", flush=True)
+        started = time.perf_counter()
+        building = base.with_suffix(".building")
+        building.unlink(missing_ok=True)
+        subprocess.run([sys.executable, "-m", "callkpi", "ingest", "--db", str(building), "--tz", TIMEZONE,
+                        str(watched)], check=False, stdout=subprocess.DEVNULL)
+        callkpi("user", "add", USER, "--role", "admin", "--password", PASSWORD, "--db", str(building))
+        building.rename(base)
+        print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    db.unlink(missing_ok=True)
+    shutil.copyfile(base, db)
+    # the copy must see the watched file as already loaded up to the cut: same path, same bytes
     return db, watched, content[cut:]
 
 
@@ -127,8 +132,8 @@ async def sign_in(client: httpx.AsyncClient) -> None:
         raise SystemExit(f"sign-in failed: HTTP {response.status_code}")
 
 
-async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline: float, tally: Tally) -> None:
-    names = list(ENDPOINTS)
+async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline: float, tally: Tally,
+                     names: list[str]) -> None:
     for sent in range(MAX_REQUESTS_PER_CLIENT):
         if time.monotonic() >= deadline:
             return
@@ -157,7 +162,8 @@ async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: i
         await asyncio.sleep(seconds / chunks)
 
 
-async def run_phase(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None) -> Tally:
+async def run_phase(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None,
+                    names: list[str]) -> Tally:
     tally = Tally()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=60,
@@ -166,7 +172,7 @@ async def run_phase(port: int, token: str, clients: int, seconds: float, append:
         for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
             await client.get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
         deadline = time.monotonic() + seconds
-        tasks = [one_client(i, client, token, deadline, tally) for i in range(clients)]
+        tasks = [one_client(i, client, token, deadline, tally, names) for i in range(clients)]
         if append:
             tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
         await asyncio.gather(*tasks)
@@ -183,11 +189,15 @@ def report(title: str, tally: Tally, seconds: float) -> None:
     print(f"{'endpoint':10} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     every: list[float] = []
     for name, values in tally.latencies.items():
+        if not values:
+            continue
         every += values
         print(f"{name:10} {len(values):9d} {len(values) / seconds:7.1f} {percentile(values, 0.5) * 1000:8.0f} "
               f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d}")
     print(f"{'all':10} {len(every):9d} {len(every) / seconds:7.1f} {percentile(every, 0.5) * 1000:8.0f} "
           f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
+    print(f"machine load average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+          f" on {os.cpu_count()} cores")
 
 
 def main() -> None:
@@ -198,16 +208,27 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
     parser.add_argument("--no-watch", action="store_true", help="only the idle run")
+    parser.add_argument("--pages", default=",".join(ENDPOINTS),
+                        help=f"comma list of the pages the clients cycle over (default all: {','.join(ENDPOINTS)})")
+    parser.add_argument("--prepare-only", action="store_true", help="build the store (once per size) and stop")
     args = parser.parse_args()
     db, watched, rest = prepare(args.calls, args.workdir)
+    if args.prepare_only:
+        return
     token = token_for(db)
     server = start_server(db, watched, args.port)
     try:
         print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
-        idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None))
+        names = [name for name in args.pages.split(",") if name]
+        unknown = sorted(set(names) - set(ENDPOINTS))
+        if unknown:
+            raise SystemExit(f"unknown pages: {', '.join(unknown)}")
+        print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None, names))
         report("idle", idle, args.seconds)
         if not args.no_watch:
-            during = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, (watched, rest)))
+            print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            during = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, (watched, rest), names))
             report(f"during a --watch load ({len(rest) / 1e6:.1f} MB appended in 20 chunks)", during, args.seconds)
             time.sleep(5)
             status = httpx.get(f"http://{HOST}:{args.port}/api/v1/watch", timeout=30,
