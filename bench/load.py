@@ -4,13 +4,15 @@
     ./dev bench load --calls 100000
 
 Simulates 30 days of a centre of ``--calls`` calls (`callkpi simulate`), loads 97 % of the
-queue_log with `callkpi ingest`, creates a user and an API token with the CLI, starts
+queue_log with `callkpi ingest` into a store kept per size (``load.base.duckdb``, built once and
+copied for each run, so a 1M run does not load again), creates a user and an API token with the CLI, starts
 `callkpi serve --watch` on 127.0.0.1 in a child process and drives ``--clients`` concurrent
 clients (asyncio + httpx; each client sends one request at a time, cycling over the overview
 page, the agent table, /api/v1/kpi and the call log page) for ``--seconds`` seconds, twice:
 idle, then while the rest of the queue_log is appended to the watched file in chunks (the
 server loads it as Asterisk would write it). Prints requests/s, p50/p99 latency and errors per
-endpoint. Not a test: figures depend on the machine. Only 127.0.0.1 is ever contacted.
+endpoint and overall, and the machine's load average beside them (``--pages overview`` times one
+page alone). Not a test: figures depend on the machine. Only 127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations

@@ -115,3 +115,29 @@ def test_the_cache_is_bounded_and_ages() -> None:
     assert cache.get("c") is None
     cache.put("cookie", Response(b"x", headers={"set-cookie": "a=b"}))
     assert cache.get("cookie") is None
+
+
+def test_readers_of_a_missing_answer_wait_for_one_rendering() -> None:
+    import threading
+
+    from fastapi.responses import Response
+
+    cache, renders, started = PageCache(), [], threading.Event()
+
+    def make() -> Response:
+        renders.append(1)
+        started.set()
+        threading.Event().wait(0.2)
+        return Response(b"page")
+
+    answers: list[bytes] = []
+    first = threading.Thread(target=lambda: answers.append(bytes(cache.answer("k", make).body)))
+    first.start()
+    started.wait(5)
+    others = [threading.Thread(target=lambda: answers.append(bytes(cache.answer("k", make).body))) for _ in range(5)]
+    for thread in (*others,):
+        thread.start()
+    for thread in (first, *others):
+        thread.join(10)
+    assert answers == [b"page"] * 6
+    assert len(renders) == 1

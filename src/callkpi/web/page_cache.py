@@ -30,6 +30,7 @@ from callkpi.web.scope import Principal
 MAX_ENTRIES = 128
 MAX_BYTES = 64 * 1024 * 1024
 MAX_AGE_S = 30.0
+WAIT_S = 60.0  # how long a reader waits for another one rendering the same answer
 _HEADERS_THAT_SELECT = ("hx-request", "hx-history-restore-request", "hx-target", "accept")
 
 
@@ -52,6 +53,7 @@ class PageCache:
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, _Answer] = OrderedDict()
         self._bytes = 0
+        self._making: dict[Hashable, threading.Event] = {}
         self.hits = self.misses = 0
 
     def __len__(self) -> int:
@@ -74,6 +76,36 @@ class PageCache:
             self._items.move_to_end(key)
             self.hits += 1
             return answer
+
+    def answer(self, key: Hashable, make: Callable[[], Response]) -> Response:
+        """The kept answer, or ``make()``'s. One reader renders a missing answer while the others
+        asking for the same key wait for it: after new data, 100 readers do not render it 100 times."""
+        kept = self.get(key)
+        if kept is None:
+            with self._lock:
+                making = self._making.get(key)
+                mine = making is None
+                if making is None:
+                    making = self._making[key] = threading.Event()
+            if mine:
+                try:
+                    response = make()
+                    self.put(key, response)
+                    return response
+                finally:
+                    with self._lock:
+                        self._making.pop(key, None)
+                    making.set()
+            making.wait(timeout=WAIT_S)
+            kept = self._peek(key)
+            if kept is None:  # not kept (an error page, too large) or too slow: render it here
+                return make()
+        return Response(kept.body, status_code=kept.status, headers=dict(kept.headers), media_type=kept.media_type)
+
+    def _peek(self, key: Hashable) -> _Answer | None:
+        with self._lock:
+            answer = self._items.get(key)
+            return answer if answer is not None and self._clock() - answer.made <= self.max_age_s else None
 
     def put(self, key: Hashable, response: Response) -> None:
         body = getattr(response, "body", None)
@@ -124,11 +156,5 @@ def cached_answer(request: Request, me: Principal, make: Callable[[], Response])
 
     db = web_state(request).db
     key = answer_key(request, me, db.data_version(), db.params().model_dump_json())
-    answer = db.pages.get(key)
-    if answer is not None:
-        return Response(answer.body, status_code=answer.status, headers=dict(answer.headers),
-                        media_type=answer.media_type)
-    response = make()
     # keyed by the version read before rendering: a load in between gives the next reader a new key
-    db.pages.put(key, response)
-    return response
+    return db.pages.answer(key, make)
