@@ -14,7 +14,7 @@ from callkpi.ingest.formats import load_file
 from callkpi.web.page_cache import PageCache
 from callkpi.web.security import LANG_COOKIE
 from conftest import T0, ql_line
-from web_centre import TZ, Centre, build_centre, serve, sign_in
+from web_centre import CSRF_INPUT, TZ, Centre, build_centre, serve, sign_in
 
 KPI = "/api/v1/kpi?by=agent&metrics=calls_handled"
 TOTAL = "/api/v1/kpi?metrics=calls_offered"
@@ -141,3 +141,17 @@ def test_readers_of_a_missing_answer_wait_for_one_rendering() -> None:
         thread.join(10)
     assert answers == [b"page"] * 6
     assert len(renders) == 1
+
+
+def test_a_saved_target_drops_the_rendered_pages(client: TestClient) -> None:
+    browser = _session(client, "admin")
+    assert browser.get("/agents").status_code == 200
+    assert len(_pages(client)) > 0
+    form = browser.get("/admin/targets")
+    csrf = CSRF_INPUT.search(form.text)
+    assert csrf
+    saved = browser.post("/admin/targets", data={"csrf_token": csrf.group(1), "metric": "aht_s", "scope": "all",
+                                                 "scope_value": "*", "target": "123", "warn": "150"},
+                         follow_redirects=False)
+    assert saved.status_code == 303
+    assert len(_pages(client)) == 0
