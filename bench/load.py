@@ -4,13 +4,15 @@
     ./dev bench load --calls 100000
 
 Simulates 30 days of a centre of ``--calls`` calls (`callkpi simulate`), loads 97 % of the
-queue_log with `callkpi ingest`, creates a user and an API token with the CLI, starts
+queue_log with `callkpi ingest` into a store kept per size (``load.base.duckdb``, built once and
+copied for each run, so a 1M run does not load again), creates a user and an API token with the CLI, starts
 `callkpi serve --watch` on 127.0.0.1 in a child process and drives ``--clients`` concurrent
 clients (asyncio + httpx; each client sends one request at a time, cycling over the overview
 page, the agent table, /api/v1/kpi and the call log page) for ``--seconds`` seconds, twice:
 idle, then while the rest of the queue_log is appended to the watched file in chunks (the
 server loads it as Asterisk would write it). Prints requests/s, p50/p99 latency and errors per
-endpoint. Not a test: figures depend on the machine. Only 127.0.0.1 is ever contacted.
+endpoint and overall, and the machine's load average beside them (``--pages overview`` times one
+page alone). Not a test: figures depend on the machine. Only 127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -64,20 +66,25 @@ def prepare(calls: int, workdir: Path) -> tuple[Path, Path, bytes]:
         print(f"simulating {calls:,} calls ...", flush=True)
         callkpi("simulate", "--out", str(full.parent), "--days", str(DAYS), "--calls-per-day", str(calls // DAYS),
                 "--seed", "1", "--start", START)
-    watched, db = data / "watched" / "queue_log", data / "load.duckdb"
+    watched, db, base = data / "watched" / "queue_log", data / "load.duckdb", data / "load.base.duckdb"
     content = full.read_bytes()
     cut = content.rindex(b"\n", 0, int(len(content) * (1 - HELD_BACK))) + 1
-    if db.exists():
-        db.unlink()
     shutil.rmtree(watched.parent, ignore_errors=True)
     watched.parent.mkdir(parents=True)
     watched.write_bytes(content[:cut])
-    print(f"loading {cut / 1e6:.0f} MB of queue_log ...", flush=True)
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "callkpi", "ingest", "--db", str(db), "--tz", TIMEZONE, str(watched)],
-                   check=False, stdout=subprocess.DEVNULL)
-    print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
-    callkpi("user", "add", USER, "--role", "admin", "--password", PASSWORD, "--db", str(db))
+    if not base.exists():  # built once per size and reused: a --watch run adds to its own copy only
+        print(f"loading {cut / 1e6:.0f} MB of queue_log ...", flush=True)
+        started = time.perf_counter()
+        building = base.with_suffix(".building")
+        building.unlink(missing_ok=True)
+        subprocess.run([sys.executable, "-m", "callkpi", "ingest", "--db", str(building), "--tz", TIMEZONE,
+                        str(watched)], check=False, stdout=subprocess.DEVNULL)
+        callkpi("user", "add", USER, "--role", "admin", "--password", PASSWORD, "--db", str(building))
+        building.rename(base)
+        print(f"loaded in {time.perf_counter() - started:.1f} s", flush=True)
+    db.unlink(missing_ok=True)
+    shutil.copyfile(base, db)
+    # the copy must see the watched file as already loaded up to the cut: same path, same bytes
     return db, watched, content[cut:]
 
 
@@ -88,18 +95,12 @@ def token_for(db: Path) -> str:
     return found.group(0)
 
 
-def start_server(db: Path, watched: list[Path], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """`callkpi serve` on loopback watching ``watched``, once it answers /health; its messages go to ``log``."""
-    args = [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
-            "--watch-every", "2", "--tz", TIMEZONE]
-    for path in watched:
-        args += ["--watch", str(path)]
-    out = log.open("wb") if log else subprocess.DEVNULL
-    try:
-        server = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
-    finally:
-        if log:
-            out.close()
+def start_server(db: Path, watched: Path, port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
+         "--watch", str(watched), "--watch-every", "2", "--tz", TIMEZONE],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"},
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -108,19 +109,20 @@ def start_server(db: Path, watched: list[Path], port: int, log: Path | None = No
         except httpx.HTTPError:
             pass
         if server.poll() is not None:
-            raise SystemExit(f"callkpi serve exited (see {log})" if log else "callkpi serve exited")
+            raise SystemExit("callkpi serve exited")
         time.sleep(0.5)
     server.kill()
     raise SystemExit("callkpi serve did not answer /health within 300 s")
 
 
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C, as a person would stop it; killed when it does not stop within a minute."""
+def stop_server(server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Ask the server to stop as Ctrl+C would, and kill it if it has not stopped within ``timeout``."""
     server.send_signal(signal.SIGINT)
     try:
-        server.wait(timeout=60)
+        server.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         server.kill()
+        server.wait()
 
 
 async def sign_in(client: httpx.AsyncClient) -> None:
@@ -132,8 +134,8 @@ async def sign_in(client: httpx.AsyncClient) -> None:
         raise SystemExit(f"sign-in failed: HTTP {response.status_code}")
 
 
-async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline: float, tally: Tally) -> None:
-    names = list(ENDPOINTS)
+async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline: float, tally: Tally,
+                     names: list[str]) -> None:
     for sent in range(MAX_REQUESTS_PER_CLIENT):
         if time.monotonic() >= deadline:
             return
@@ -162,7 +164,8 @@ async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: i
         await asyncio.sleep(seconds / chunks)
 
 
-async def run_phase(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None) -> Tally:
+async def run_phase(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None,
+                    names: list[str]) -> Tally:
     tally = Tally()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=60,
@@ -171,7 +174,7 @@ async def run_phase(port: int, token: str, clients: int, seconds: float, append:
         for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
             await client.get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
         deadline = time.monotonic() + seconds
-        tasks = [one_client(i, client, token, deadline, tally) for i in range(clients)]
+        tasks = [one_client(i, client, token, deadline, tally, names) for i in range(clients)]
         if append:
             tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
         await asyncio.gather(*tasks)
@@ -188,11 +191,15 @@ def report(title: str, tally: Tally, seconds: float) -> None:
     print(f"{'endpoint':10} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     every: list[float] = []
     for name, values in tally.latencies.items():
+        if not values:
+            continue
         every += values
         print(f"{name:10} {len(values):9d} {len(values) / seconds:7.1f} {percentile(values, 0.5) * 1000:8.0f} "
               f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d}")
     print(f"{'all':10} {len(every):9d} {len(every) / seconds:7.1f} {percentile(every, 0.5) * 1000:8.0f} "
           f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
+    print(f"machine load average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+          f" on {os.cpu_count()} cores")
 
 
 def main() -> None:
@@ -203,16 +210,27 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
     parser.add_argument("--no-watch", action="store_true", help="only the idle run")
+    parser.add_argument("--pages", default=",".join(ENDPOINTS),
+                        help=f"comma list of the pages the clients cycle over (default all: {','.join(ENDPOINTS)})")
+    parser.add_argument("--prepare-only", action="store_true", help="build the store (once per size) and stop")
     args = parser.parse_args()
     db, watched, rest = prepare(args.calls, args.workdir)
+    if args.prepare_only:
+        return
     token = token_for(db)
-    server = start_server(db, [watched], args.port)
+    server = start_server(db, watched, args.port)
     try:
         print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
-        idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None))
+        names = [name for name in args.pages.split(",") if name]
+        unknown = sorted(set(names) - set(ENDPOINTS))
+        if unknown:
+            raise SystemExit(f"unknown pages: {', '.join(unknown)}")
+        print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None, names))
         report("idle", idle, args.seconds)
         if not args.no_watch:
-            during = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, (watched, rest)))
+            print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            during = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, (watched, rest), names))
             report(f"during a --watch load ({len(rest) / 1e6:.1f} MB appended in 20 chunks)", during, args.seconds)
             time.sleep(5)
             status = httpx.get(f"http://{HOST}:{args.port}/api/v1/watch", timeout=30,

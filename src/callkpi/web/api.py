@@ -25,6 +25,7 @@ from callkpi.web.features import alert_monitor
 from callkpi.web.features.missed import missed_page
 from callkpi.web.i18n import pick_lang
 from callkpi.web.kpi import BadRequest, split_values
+from callkpi.web.page_cache import cached_answer
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, web_state
 from callkpi.web.ui import request_lang
@@ -93,50 +94,54 @@ def get_kpi(
     page_token: Annotated[str | None, Query(max_length=200, description="X-Next-Page-Token of the previous "
                                                                         "page")] = None,
 ) -> Response:
-    db = web_state(request).db
-    try:
-        overrides = parse_param_overrides(param)
-        if tz:
-            overrides["timezone"] = tz
-        if interval_minutes is not None:
-            overrides["interval_minutes"] = interval_minutes
-        params = db.params().with_overrides(overrides)
-    except ValueError as exc:
-        raise BadRequest(str(exc).replace("--param", "param")) from exc
-    filters = {
-        name: split_values(values)
-        for name, values in (("queue", queue), ("agent", agent), ("team", team), ("campaign", campaign),
-                             ("direction", direction))
-        if split_values(values)
-    }
-    result = kpi.run(
-        db,
-        me,
-        by=split_values(by, unique=False),
-        date_from=kpi.parse_date(date_from, "from"),
-        date_to=kpi.parse_date(date_to, "to"),
-        filters=filters,
-        metrics=split_values(metrics) if metrics else None,
-        params=params,
-    )
-    headers = {"X-KPI-Notes": json.dumps(result.notes), "X-Total-Count": str(result.table.num_rows)}
-    if format != "json":
-        media_type, suffix = BULK_FORMATS[format]
-        headers["Content-Disposition"] = f'attachment; filename="kpi.{suffix}"'
-        return StreamingResponse(stream_table(result.table, format), media_type=media_type, headers=headers)
-    version = db.data_version()
-    try:
-        offset = page_offset(page_token, version) if page_token else 0
-    except StalePage as exc:
-        return error_response(409, str(exc))
-    except ValueError as exc:
-        raise BadRequest(str(exc)) from exc
-    if offset + limit < result.table.num_rows:
-        token = make_page_token(offset + limit, version)
-        headers["X-Next-Page-Token"] = token
-        headers["Link"] = f'<{request.url.include_query_params(page_token=token)}>; rel="next"'
-    return Response(to_json(result.row_slice(offset, limit), indent=None), media_type="application/json",
-                    headers=headers)
+    def answer() -> Response:
+        db = web_state(request).db
+        try:
+            overrides = parse_param_overrides(param)
+            if tz:
+                overrides["timezone"] = tz
+            if interval_minutes is not None:
+                overrides["interval_minutes"] = interval_minutes
+            params = db.params().with_overrides(overrides)
+        except ValueError as exc:
+            raise BadRequest(str(exc).replace("--param", "param")) from exc
+        filters = {
+            name: split_values(values)
+            for name, values in (("queue", queue), ("agent", agent), ("team", team), ("campaign", campaign),
+                                 ("direction", direction))
+            if split_values(values)
+        }
+        result = kpi.run(
+            db,
+            me,
+            by=split_values(by, unique=False),
+            date_from=kpi.parse_date(date_from, "from"),
+            date_to=kpi.parse_date(date_to, "to"),
+            filters=filters,
+            metrics=split_values(metrics) if metrics else None,
+            params=params,
+        )
+        headers = {"X-KPI-Notes": json.dumps(result.notes), "X-Total-Count": str(result.table.num_rows)}
+        if format != "json":
+            media_type, suffix = BULK_FORMATS[format]
+            headers["Content-Disposition"] = f'attachment; filename="kpi.{suffix}"'
+            return StreamingResponse(stream_table(result.table, format), media_type=media_type, headers=headers)
+        version = db.data_version()
+        try:
+            offset = page_offset(page_token, version) if page_token else 0
+        except StalePage as exc:
+            return error_response(409, str(exc))
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from exc
+        if offset + limit < result.table.num_rows:
+            token = make_page_token(offset + limit, version)
+            headers["X-Next-Page-Token"] = token
+            headers["Link"] = f'<{request.url.include_query_params(page_token=token)}>; rel="next"'
+        return Response(to_json(result.row_slice(offset, limit), indent=None), media_type="application/json",
+                        headers=headers)
+
+    # a JSON page is kept per reader and data version (web/page_cache.py); files stream afresh
+    return cached_answer(request, me, answer) if format == "json" else answer()
 
 
 @router.get("/calls", summary="The call log, filtered, sorted and paged", responses=_ERRORS)

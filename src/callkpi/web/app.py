@@ -106,7 +106,8 @@ class CompressWhenSafe:
 
 
 class OneVersionPerRead:
-    """A GET or HEAD request reads the data version once (:meth:`Database.reading`)."""
+    """A GET or HEAD request reads the data version once (:meth:`Database.reading`); any other
+    request may write what pages show without a new data version, so rendered answers are dropped."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -116,7 +117,17 @@ class OneVersionPerRead:
             with Database.reading():
                 await self.app(scope, receive, send)
         else:
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                if scope["type"] == "http":  # a write (targets, users, a review) may change any page
+                    _forget_pages(scope)
+
+
+def _forget_pages(scope: Scope) -> None:
+    state = getattr(getattr(scope.get("app"), "state", None), "web", None)
+    if state is not None:
+        state.db.pages.clear()
 
 
 def _may_compress(scope: Scope) -> bool:

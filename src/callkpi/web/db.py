@@ -23,6 +23,7 @@ from callkpi.queries.session import utc_session
 from callkpi.queries.sources import data_version
 from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
+from callkpi.web.page_cache import PageCache
 
 CACHE_SIZE = 256
 # One reading request (GET/HEAD) sees one data version: it is read once per request, not once per
@@ -54,6 +55,7 @@ class Database:
         self._cursors: list[CursorStore] = []
         self._lock = threading.Lock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self.pages = PageCache()  # rendered answers (web/page_cache.py)
 
     def close(self) -> None:
         with self._lock:
@@ -104,6 +106,7 @@ class Database:
         """Drop every cached result: for writes that change KPIs without an import (a saved review)."""
         with self._lock:
             self._cache.clear()
+        self.pages.clear()
 
     def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()`` once per key and data version."""

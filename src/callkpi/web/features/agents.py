@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from callkpi.config import MetricParams
 from callkpi.queries import calls as call_log
@@ -19,6 +19,7 @@ from callkpi.web.features.business_tables import check_agent_visible
 from callkpi.web.features.common import every_day, heat_chart, metric_unit, queue_choices
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
+from callkpi.web.page_cache import cached_answer
 from callkpi.web.scope import Principal, scoped_filters
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.tables import KpiTable, by_table, page_of
@@ -28,7 +29,11 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/agents", response_class=HTMLResponse)
-def agents(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
+def agents(request: Request, me: Principal = Depends(page_principal)) -> Response:
+    return cached_answer(request, me, lambda: _agents(request, me))
+
+
+def _agents(request: Request, me: Principal) -> HTMLResponse:
     db = web_state(request).db
     params = db.params()
     pq = page_query(request, params)

@@ -9,7 +9,7 @@ import threading
 from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from callkpi.metrics.engine import KpiResult
 from callkpi.queries.business import MATURING_METRICS
@@ -22,6 +22,7 @@ from callkpi.web.features import business_tables as bv
 from callkpi.web.features.agents import agents_table
 from callkpi.web.features.common import metric_card, queue_choices
 from callkpi.web.kpi import Period
+from callkpi.web.page_cache import cached_answer
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.tables import KpiTable, by_table
@@ -68,7 +69,11 @@ def warm_up(db: Database, stop: threading.Event) -> None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, me: Principal = Depends(page_principal)) -> HTMLResponse:
+def overview(request: Request, me: Principal = Depends(page_principal)) -> Response:
+    return cached_answer(request, me, lambda: _overview(request, me))
+
+
+def _overview(request: Request, me: Principal) -> HTMLResponse:
     db = web_state(request).db
     params = db.params()
     pq = page_query(request, params)
