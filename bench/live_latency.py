@@ -17,39 +17,15 @@ Not a test: figures depend on the machine. Only 127.0.0.1 is ever contacted.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
-from load import HOST, PASSWORD, TIMEZONE, USER, percentile, prepare, stop_server
+from load import HOST, PASSWORD, USER, percentile, prepare, start_server, stop_server
 
 AGENT = "LIVE1"
-
-
-def start_server(db: Path, watched: list[Path], port: int, log: Path) -> subprocess.Popen[bytes]:
-    args = [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
-            "--watch-every", "2", "--tz", TIMEZONE]
-    for path in watched:
-        args += ["--watch", str(path)]
-    with log.open("wb") as out:  # the server's messages, should it not start
-        server = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{HOST}:{port}/health", timeout=2).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        if server.poll() is not None:
-            raise SystemExit(f"callkpi serve exited (see {log})")
-        time.sleep(0.5)
-    server.kill()
-    raise SystemExit("callkpi serve did not answer /health within 300 s")
 
 
 def sign_in(client: httpx.Client) -> None:

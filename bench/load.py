@@ -95,12 +95,18 @@ def token_for(db: Path) -> str:
     return found.group(0)
 
 
-def start_server(db: Path, watched: Path, port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
-         "--watch", str(watched), "--watch-every", "2", "--tz", TIMEZONE],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"},
-    )
+def start_server(db: Path, watched: list[Path], port: int, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """`callkpi serve` on loopback watching ``watched``, once it answers /health; its messages go to ``log``."""
+    args = [sys.executable, "-m", "callkpi", "serve", "--db", str(db), "--host", HOST, "--port", str(port),
+            "--watch-every", "2", "--tz", TIMEZONE]
+    for path in watched:
+        args += ["--watch", str(path)]
+    out = log.open("wb") if log else subprocess.DEVNULL
+    try:
+        server = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"})
+    finally:
+        if log:
+            out.close()
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         try:
@@ -109,7 +115,7 @@ def start_server(db: Path, watched: Path, port: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             pass
         if server.poll() is not None:
-            raise SystemExit("callkpi serve exited")
+            raise SystemExit(f"callkpi serve exited (see {log})" if log else "callkpi serve exited")
         time.sleep(0.5)
     server.kill()
     raise SystemExit("callkpi serve did not answer /health within 300 s")
@@ -218,7 +224,7 @@ def main() -> None:
     if args.prepare_only:
         return
     token = token_for(db)
-    server = start_server(db, watched, args.port)
+    server = start_server(db, [watched], args.port)
     try:
         print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
         names = [name for name in args.pages.split(",") if name]
