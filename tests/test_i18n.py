@@ -202,7 +202,17 @@ def _data_words(path: Path) -> set[str]:
             rows = con.execute(f'SELECT DISTINCT "{column}" FROM "{table}"').fetchall()  # noqa: S608 (catalogue names)
             for (value,) in rows:
                 words.update(w.lower() for w in re.findall(r"[A-Za-z\u0400-\u04ff]{2,}", value or ""))
-    return words
+    return words | _script_phrase_words()
+
+
+def _script_phrase_words() -> set[str]:
+    """The shipped scripts' example and forbidden phrases (English and Russian calls both): data the
+    scripts page shows as written, like names."""
+    from callkpi.speech.scripts import default_scripts
+
+    phrases = [p for script in default_scripts() for stage in script.stages for p in stage.phrases]
+    phrases += [p for script in default_scripts() for p in script.forbidden]
+    return {w.lower() for phrase in phrases for w in re.findall(r"[A-Za-z\u0400-\u04ff]{2,}", phrase)}
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +234,7 @@ def _pages(client: TestClient, centre: object) -> list[str]:
     pages = [
         "/", "/agents", f"/agents/{agent}", f"/agents/{agent}/scorecard", "/queues", "/calls", "/missed", "/outbound",
         "/metrics", "/wallboard", "/alerts", "/admin/targets", "/admin/users", "/admin/sources", "/sales",
-        "/training", "/qa", "/qa/scorecards",
+        "/training", "/qa", "/qa/scorecards", "/scripts",
     ]
     if call_ids:
         pages.append(f"/calls/{call_ids[0]}")

@@ -38,6 +38,7 @@ PAGES = {
     "alerts": "/alerts",
     "qa": f"/qa?{QUERY}",
     "qa_scorecards": "/qa/scorecards",
+    "scripts": "/scripts",
     "sales": f"/sales?{QUERY}",
     "training": "/training",
     "targets": "/admin/targets",
