@@ -18,7 +18,7 @@ from typing import Any
 import ibis
 
 from callkpi.config import MetricParams
-from callkpi.model.schema import AGENT_LEGS, CALLS, QUEUE_LEGS, QUEUE_LOG_EVENTS
+from callkpi.model.schema import AGENT_LEGS, CALLS, CEL_TRANSFERS, QUEUE_LEGS, QUEUE_LOG_EVENTS
 from callkpi.phone import mask
 from callkpi.queries._rows import count, iso, period_filter, plain
 from callkpi.queries._rows import rows as fetch_rows
@@ -233,8 +233,9 @@ def _mask_event(row: dict[str, Any], hide_numbers: bool) -> dict[str, Any]:
 def call_detail(
     store: Store, call_id: str, scope: Mapping[str, tuple[str, ...]], *, hide_numbers: bool
 ) -> dict[str, Any] | None:
-    """A call with its queue legs, agent legs and raw events; None when there is no such call,
-    Forbidden when it lies outside the user's scope."""
+    """A call with its queue legs, agent legs, raw events and the transfers the CEL records (who
+    transferred it, blind or attended, who received it); None when there is no such call, Forbidden
+    when it lies outside the user's scope."""
     calls = _with_duration(store.table(CALLS.name).filter(lambda t: t.call_id == call_id))
     rows = fetch_rows(store, calls.select(*CALL_COLUMNS))
     if not rows:
@@ -248,6 +249,9 @@ def call_detail(
     events = store.table(QUEUE_LOG_EVENTS.name)
     events = events.filter(events.callid == call_id).order_by(["epoch", "source_id", "line_no"])
     events = events.select("epoch", "queue", "agent", "agent_raw", "event", "data1", "data2", "data3", "data4", "data5")
+    transfers = store.table(CEL_TRANSFERS.name)
+    transfers = transfers.filter(transfers.call_id == call_id).order_by("time_utc")
+    transfers = transfers.select("time_utc", "kind", "from_agent", "to_agent", "target")
     mark = call_mark(store, call_id)
     return {
         "call": plain(rows[0], hide_numbers),
@@ -257,5 +261,6 @@ def call_detail(
             _mask_event({**r, "time_utc": iso(datetime.fromtimestamp(r["epoch"], UTC))}, hide_numbers)
             for r in fetch_rows(store, events)
         ],
+        "transfers": [plain(r, hide_numbers, ("target",)) for r in fetch_rows(store, transfers)],
         "handled": plain(mark, False) if mark else None,
     }

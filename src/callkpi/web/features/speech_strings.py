@@ -67,4 +67,11 @@ SPEECH_STRINGS: dict[str, tuple[str, str]] = {
         "Saving gives each changed script a new version and checks every transcript again against it.",
         "При сохранении каждый изменённый скрипт получает новую версию, и все расшифровки проверяются по нему заново."),
     "scripts_saved": ("Saved: every transcript was checked again.", "Сохранено: все расшифровки проверены заново."),
+    "transfers_title": ("Transfers (from the CEL)", "Переводы (по CEL)"),
+    "transfer_kind": ("Transfer", "Перевод"),
+    "transfer_blind": ("blind", "слепой"),
+    "transfer_attended": ("attended", "с консультацией"),
+    "transfer_from": ("Transferred by", "Перевёл"),
+    "transfer_to": ("Received by", "Принял"),
+    "transfer_target": ("Dialled target", "Куда переведён"),
 }
