@@ -212,7 +212,7 @@ def _script_phrase_words() -> set[str]:
 
     phrases = [p for script in default_scripts() for stage in script.stages for p in stage.phrases]
     phrases += [p for script in default_scripts() for p in script.forbidden]
-    return {w.lower() for phrase in phrases for w in re.findall(r"[A-Za-z\u0400-\u04ff]{2,}", phrase)}
+    return {w.lower() for phrase in phrases for w in re.findall(r"[A-Za-z\u0400-\u04ff]+", phrase)}
 
 
 @pytest.fixture(scope="module")

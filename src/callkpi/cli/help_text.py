@@ -179,6 +179,8 @@ HELP_STRINGS: dict[str, tuple[str, str]] = {
     "cli.help.scripts.summary": ("Call scripts per call type and how transcripts follow them (docs/speech.md).",
                                  "Скрипты разговора по типам звонков и насколько расшифровки им следуют "
                                  "(docs/speech.md)."),
+    "cli.help.transcribe.summary": ("Transcribe call recordings into the callkpi transcript layout.",
+                                    "Расшифровать записи звонков в формат расшифровок callkpi."),
     "cli.help.serve.summary": ("Run the web dashboard and the REST API (/api/v1, docs at /docs).",
                                "Запустить веб-панель и REST API (/api/v1, документация — /docs)."),
     "cli.help.user.summary": ("Dashboard and API users.", "Пользователи панели и API."),

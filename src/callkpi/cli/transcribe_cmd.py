@@ -23,8 +23,10 @@ def transcribe(
     db: Path | None = DbOption,
     config: Path | None = ConfigOption,
 ) -> None:
-    """Transcribe call recordings into the callkpi transcript layout; a recording that fails is reported
-    and the others go on. Exit status: 0 all written, 1 some recordings failed, 2 the engine cannot run."""
+    """Transcribe call recordings into the callkpi transcript layout.
+
+    A recording that fails is reported and the others go on. Exit status: 0 all written, 1 some
+    recordings failed, 2 the engine cannot run."""
     settings_for(config)
     if lang not in ("ru", "en"):
         fail(f"--lang expects ru or en, got {lang!r}")
@@ -42,8 +44,8 @@ def transcribe(
         from callkpi.cli.ingest_cmd import ingest as ingest_files
 
         try:
-            ingest_files(paths=outcome.written, db=db, tz=None, file_tz=None, fmt="transcripts", mapping=None,
-                         config=config)
+            ingest_files(paths=[str(p) for p in outcome.written], db=str(db) if db else None, tz=None,
+                         file_tz=None, fmt="transcripts", mapping=None, config=config)
         except typer.Exit as done:
             status = max(status, done.exit_code)
     raise typer.Exit(status)

@@ -25,7 +25,7 @@ from callkpi.web.features import alert_monitor
 from callkpi.web.features.missed import missed_page
 from callkpi.web.i18n import pick_lang
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.page_cache import cached_answer
+from callkpi.web.page_answers import cached_answer
 from callkpi.web.scope import NotFound, Principal, require_role, scoped_filters
 from callkpi.web.security import api_principal, web_state
 from callkpi.web.ui import request_lang

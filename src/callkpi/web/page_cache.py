@@ -22,7 +22,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
-from fastapi import Request
 from fastapi.responses import Response
 
 from callkpi.web.scope import Principal
@@ -132,29 +131,3 @@ def reader_key(me: Principal) -> tuple:
     """Everything about the reader an answer may depend on (scope, masking, language, forms' CSRF)."""
     user = me.user
     return (user.username, user.role, user.agent, tuple(user.queues), tuple(user.teams), user.lang, me.via, me.csrf)
-
-
-def answer_key(request: Request, me: Principal, version: Hashable, extra: Hashable = ()) -> tuple:
-    from callkpi.web.ui import _alerts_firing, _watch_problems, request_lang
-
-    return (
-        version,
-        reader_key(me),
-        request_lang(request, me),
-        request.url.path,
-        tuple(sorted(request.query_params.multi_items())),
-        tuple(request.headers.get(name, "") for name in _HEADERS_THAT_SELECT),
-        _watch_problems(request, me),
-        _alerts_firing(request, me),
-        extra,
-    )
-
-
-def cached_answer(request: Request, me: Principal, make: Callable[[], Response]) -> Response:
-    """``make()``'s answer, or the same answer rendered before for this reader, page and data version."""
-    from callkpi.web.security import web_state
-
-    db = web_state(request).db
-    key = answer_key(request, me, db.data_version(), db.params().model_dump_json())
-    # keyed by the version read before rendering: a load in between gives the next reader a new key
-    return db.pages.answer(key, make)

@@ -23,7 +23,8 @@ _INSERT = re.compile(
 _CREATE = re.compile(rf"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:{_NAME}\.)?{_NAME}", re.IGNORECASE)
 _COLUMN = re.compile(r"^\s*[`\"]([^`\"]+)[`\"]\s+\w")
 _DELIMITER = re.compile(r"^\s*delimiter\s+(\S+)", re.IGNORECASE)
-_SNIFF_START = ("/*", "--", "SET ", "DROP TABLE", "CREATE TABLE", "INSERT INTO", "LOCK TABLES", "USE ")
+# a file of bare INSERT lines is FreeSWITCH's SQL template (mod_cdr_csv), not a dump
+_SNIFF_START = ("/*", "--", "SET ", "DROP TABLE", "CREATE TABLE", "LOCK TABLES", "USE ")
 _SNIFF_BODY = re.compile(rb"\b(CREATE\s+TABLE|INSERT\s+INTO)\s", re.IGNORECASE)
 
 

@@ -22,7 +22,7 @@ from callkpi.web.features import business_tables as bv
 from callkpi.web.features.agents import agents_table
 from callkpi.web.features.common import metric_card, queue_choices
 from callkpi.web.kpi import Period
-from callkpi.web.page_cache import cached_answer
+from callkpi.web.page_answers import cached_answer
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.tables import KpiTable, by_table
