@@ -7,6 +7,7 @@ loading it after it grew reads only the new lines. Every import runs in one tran
 
 from __future__ import annotations
 
+import csv
 import hashlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -97,6 +98,19 @@ class FileChunk:
     first_line_no: int
     end_offset: int  # file offset just after the chunk's last line
     complete: bool = True  # False for a last line without newline: it may still be being written
+
+
+def first_csv_cells(head: bytes) -> list[str] | None:
+    """The cells of the first non-blank line of a file's first bytes read as CSV (for sniffing a
+    format); None when there is none or it is no CSV."""
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    line = next((line for line in text.splitlines() if line.strip()), None)
+    if line is None:
+        return None
+    try:
+        return next(csv.reader([line]))
+    except (csv.Error, StopIteration):
+        return None
 
 
 def utc_now() -> datetime:

@@ -85,11 +85,7 @@ def _forget_cel(store: Store, settings: Settings, source_id: int) -> tuple[int, 
         con.execute("INSERT INTO cdr_affected SELECT DISTINCT call_key FROM cdr_records "
                     "WHERE source = ? AND list_contains(?, call_key)", [source, keys])
         cdr_rebuild.rebuild(store, settings, source)
-    store.create_working_table(QUEUE_LOG_NEW_CALLIDS, empty=True)
-    con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM queue_log_events "
-                "WHERE list_contains(?, callid)", [keys])
-    if first_row(con.execute("SELECT count(*) FROM ql_new_callids"))[0]:
-        _rebuild_queue_log_calls(store, settings)
+    _rebuild_queue_log_calls_of(store, settings, keys)
     return int(removed), len(keys)
 
 
@@ -129,12 +125,18 @@ def _forget_cdr(store: Store, settings: Settings, source_id: int) -> tuple[int, 
     cdr_rebuild.rebuild(store, settings, source)
     # Queue_log calls this CDR filled (DID, trunk, callee...) are rebuilt without it, then merged
     # again with the CDR rows that remain.
+    _rebuild_queue_log_calls_of(store, settings, keys)
+    return int(removed), len(keys)
+
+
+def _rebuild_queue_log_calls_of(store: Store, settings: Settings, keys: list[str]) -> None:
+    """Rebuild the queue_log calls among ``keys`` (call ids), when the queue_log has any of them."""
+    con = store.connection
     store.create_working_table(QUEUE_LOG_NEW_CALLIDS, empty=True)
     con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM queue_log_events "
                 "WHERE list_contains(?, callid)", [keys])
     if first_row(con.execute("SELECT count(*) FROM ql_new_callids"))[0]:
         _rebuild_queue_log_calls(store, settings)
-    return int(removed), len(keys)
 
 
 def _rebuild_queue_log_calls(store: Store, settings: Settings) -> int:

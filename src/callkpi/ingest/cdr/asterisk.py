@@ -9,14 +9,13 @@ once per file, from its first line; a row with another number of fields is quara
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from callkpi.config import Settings
-from callkpi.ingest.base import FileChunk, ImportReport
+from callkpi.ingest.base import FileChunk, ImportReport, first_csv_cells
 from callkpi.ingest.cdr.driver import Progress, chunk_batches, csv_error, csv_records, first_record, load_records
 from callkpi.ingest.cdr.staging import Batch, StagedRows
 from callkpi.ingest.source_format import SourceFormat
@@ -80,7 +79,7 @@ _DATE = re.compile(r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]
 
 
 def sniff(head: bytes) -> str | None:
-    cells = _first_cells(head)
+    cells = first_csv_cells(head)
     if cells is None:
         return None
     if _is_header(cells) or detect_layout(cells) is not None:
@@ -90,17 +89,6 @@ def sniff(head: bytes) -> str | None:
     if any(_DATE.match(v) for v in values) and any(v.upper() in DISPOSITIONS for v in values):
         return FORMAT
     return None
-
-
-def _first_cells(head: bytes) -> list[str] | None:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    line = next((line for line in text.splitlines() if line.strip()), None)
-    if line is None:
-        return None
-    try:
-        return next(csv.reader([line]))
-    except (csv.Error, StopIteration):
-        return None
 
 
 def _is_header(cells: list[str]) -> bool:

@@ -8,11 +8,10 @@ Two shapes: a CSV of the ``cel`` table with a header naming its columns (any sub
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
 
-from callkpi.ingest.base import FileChunk
+from callkpi.ingest.base import FileChunk, first_csv_cells
 from callkpi.ingest.cdr.driver import csv_error, csv_records
 
 FORMAT_TABLE = "asterisk-cel-table"
@@ -51,17 +50,6 @@ EVENT_TYPES = frozenset({
 _TIME = re.compile(r"^\s*(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?|\d{9,11}(\.\d+)?)\s*$")
 
 
-def _first_cells(head: bytes) -> list[str] | None:
-    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
-    line = next((line for line in text.splitlines() if line.strip()), None)
-    if line is None:
-        return None
-    try:
-        return next(csv.reader([line]))
-    except (csv.Error, StopIteration):
-        return None
-
-
 def header_columns(cells: list[str]) -> tuple[str, ...] | None:
     """The field names of a header row of the cel table; None when the row is not one."""
     names = tuple(HEADER_ALIASES.get(n, n) for n in (c.strip().strip('"').lower() for c in cells))
@@ -71,12 +59,12 @@ def header_columns(cells: list[str]) -> tuple[str, ...] | None:
 
 
 def sniff_table(head: bytes) -> str | None:
-    cells = _first_cells(head)
+    cells = first_csv_cells(head)
     return FORMAT_TABLE if cells is not None and header_columns(cells) is not None else None
 
 
 def sniff_csv(head: bytes) -> str | None:
-    cells = _first_cells(head)
+    cells = first_csv_cells(head)
     if cells is None or len(cells) not in LAYOUTS:
         return None
     return FORMAT_CSV if cells[0].strip().upper() in EVENT_TYPES and _TIME.match(cells[1]) else None
