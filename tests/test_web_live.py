@@ -28,10 +28,7 @@ from callkpi.web.watch import WatchOptions
 from conftest import ql_line
 from test_web_watch import PASSWORD, build_store, login
 
-NOW = int(time.time())
-
-
-def log_lines(now: int = NOW) -> str:
+def log_lines(now: int) -> str:
     return "\n".join([
         ql_line(now - 600, "NONE", "sales", "SIP/1001", "ADDMEMBER", ""),
         ql_line(now - 600, "NONE", "support", "SIP/1002", "ADDMEMBER", ""),
@@ -47,6 +44,7 @@ class Live:
     client: TestClient
     tokens: dict[str, str]
     log: Path
+    now: int
 
     def api(self, user: str = "admin", **params: Any) -> httpx.Response:
         return self.client.get("/api/v1/live", params=params, headers={"Authorization": f"Bearer {self.tokens[user]}"})
@@ -64,11 +62,13 @@ def _store_with_users(tmp_path: Path) -> dict[str, str]:
 def live(tmp_path: Path) -> Iterator[Live]:
     tokens = _store_with_users(tmp_path)
     log = tmp_path / "queue_log"
-    log.write_text(log_lines(), encoding="utf-8")
+    # taken when the test starts, not when the module is collected: a slow run must not age the calls
+    now = int(time.time())
+    log.write_text(log_lines(now), encoding="utf-8")
     app = create_app(tmp_path / "store.duckdb", Settings(), warm=False, alerts=False,
                      watch=WatchOptions((log,), background=False))
     with TestClient(app) as client:
-        yield Live(client, tokens, log)
+        yield Live(client, tokens, log, now)
         hub = getattr(app.state, "live_hub", None)
         if hub is not None:
             hub.stop()
@@ -81,15 +81,15 @@ def _by(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
 def test_the_api_shows_who_does_what_and_who_waits(live: Live) -> None:
     body = live.api().json()
     agents = _by(body["agents"], "agent")
-    assert (agents["1001"]["state"], agents["1001"]["since"], agents["1001"]["callid"]) == ("on_call", NOW - 50, "s1")
+    assert (agents["1001"]["state"], agents["1001"]["since"], agents["1001"]["callid"]) == ("on_call", live.now - 50, "s1")
     assert (agents["1001"]["party"], agents["1001"]["queue"]) == ("74951110001", "sales")
     assert (agents["1002"]["state"], agents["1002"]["since"], agents["1002"]["reason"]) == (
-        "paused", NOW - 480, "training")
+        "paused", live.now - 480, "training")
     queues = _by(body["queues"], "queue")
     assert (queues["support"]["waiting"], queues["support"]["paused"], queues["support"]["available"]) == (1, 1, 0)
-    assert queues["support"]["longest_wait_s"] == pytest.approx(body["at"] - (NOW - 30))
+    assert queues["support"]["longest_wait_s"] == pytest.approx(body["at"] - (live.now - 30))
     assert (queues["sales"]["waiting"], queues["sales"]["busy"], queues["sales"]["longest_wait_s"]) == (0, 1, None)
-    assert [(w["callid"], w["caller"], w["since"]) for w in body["waiting"]] == [("p1", "74952220002", NOW - 30)]
+    assert [(w["callid"], w["caller"], w["since"]) for w in body["waiting"]] == [("p1", "74952220002", live.now - 30)]
     # s1 was answered after 10 s, within the 20 s of service level: 1 of 1 in every window
     assert queues["sales"]["service_level_window"] == {"15": 1.0, "30": 1.0, "60": 1.0}
     assert queues["sales"]["service_level_status"]["15"] == "good"
@@ -97,12 +97,12 @@ def test_the_api_shows_who_does_what_and_who_waits(live: Live) -> None:
 
 def test_an_appended_line_is_seen_at_the_next_request(live: Live) -> None:
     with live.log.open("a", encoding="utf-8") as handle:
-        handle.write(ql_line(NOW - 5, "p1", "support", "NONE", "ABANDON", 1, 1, 25) + "\n")
-        handle.write(ql_line(NOW - 2, "NONE", "support", "SIP/1002", "UNPAUSE", "") + "\n")
+        handle.write(ql_line(live.now - 5, "p1", "support", "NONE", "ABANDON", 1, 1, 25) + "\n")
+        handle.write(ql_line(live.now - 2, "NONE", "support", "SIP/1002", "UNPAUSE", "") + "\n")
     body = live.api().json()
     assert body["waiting"] == []
     assert _by(body["agents"], "agent")["1002"]["state"] == "idle"
-    assert _by(body["agents"], "agent")["1002"]["since"] == NOW - 2
+    assert _by(body["agents"], "agent")["1002"]["since"] == live.now - 2
 
 
 def test_a_supervisor_sees_their_queues_an_agent_their_own_state(live: Live) -> None:
@@ -153,7 +153,7 @@ def _events(response: httpx.Response) -> Iterator[str]:
 def test_the_stream_pushes_a_change_without_a_new_request(tmp_path: Path) -> None:
     _store_with_users(tmp_path)
     log = tmp_path / "queue_log"
-    log.write_text(log_lines(), encoding="utf-8")
+    log.write_text(log_lines(int(time.time())), encoding="utf-8")
     app = create_app(tmp_path / "store.duckdb", Settings(), warm=False, alerts=False,
                      watch=WatchOptions((log,), background=False))
     with serving(app) as base, httpx.Client(base_url=base, timeout=20) as client:

@@ -46,9 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "matching, agent names and teams, headcount days, adherence, cost allocation): run it after "
                "loading calls that arrived after the deals, surveys, costs or schedules that concern them."),
     "qa": ("callkpi.cli.qa_cmd", "Call quality: scorecards, the review sample, reviews and QA reports (docs/qa.md)."),
-    "transcribe": ("callkpi.cli.transcribe_cmd", "Transcribe call recordings into the callkpi transcript layout; a "
-                   "recording that fails is reported and the others go on. Exit status: 0 all written, 1 some "
-                   "recordings failed, 2 the engine cannot run."),
+    "transcribe": ("callkpi.cli.transcribe_cmd", "Transcribe call recordings into the callkpi transcript layout."),
     "scripts": ("callkpi.cli.scripts_cmd", "Call scripts per call type and how transcripts follow them "
                 "(docs/speech.md)."),
     "serve": ("callkpi.cli.serve_cmd", "Run the web dashboard and the REST API (/api/v1, docs at /docs)."),
