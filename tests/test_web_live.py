@@ -28,6 +28,7 @@ from callkpi.web.watch import WatchOptions
 from conftest import ql_line
 from test_web_watch import PASSWORD, build_store, login
 
+
 def log_lines(now: int) -> str:
     return "\n".join([
         ql_line(now - 600, "NONE", "sales", "SIP/1001", "ADDMEMBER", ""),
@@ -81,7 +82,8 @@ def _by(items: list[dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
 def test_the_api_shows_who_does_what_and_who_waits(live: Live) -> None:
     body = live.api().json()
     agents = _by(body["agents"], "agent")
-    assert (agents["1001"]["state"], agents["1001"]["since"], agents["1001"]["callid"]) == ("on_call", live.now - 50, "s1")
+    assert (agents["1001"]["state"], agents["1001"]["since"], agents["1001"]["callid"]) == (
+        "on_call", live.now - 50, "s1")
     assert (agents["1001"]["party"], agents["1001"]["queue"]) == ("74951110001", "sales")
     assert (agents["1002"]["state"], agents["1002"]["since"], agents["1002"]["reason"]) == (
         "paused", live.now - 480, "training")
