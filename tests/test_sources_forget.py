@@ -131,3 +131,44 @@ def test_real_asterisk_ru_file_is_utc_and_reloads_after_forget(tmp_path: Path) -
         assert right.status == "loaded"
         assert right.problems == []
         assert query_rows(store, "SELECT count(*) AS n FROM data_quality WHERE kind = 'cdr_clock_offset'")[0]["n"] == 0
+
+
+DEALS_A = """deal_id,created_at,closed_at,status,amount,customer_phone,owner_agent
+A1,2026-03-02 10:00,2026-03-03 12:30,won,1500,+7 495 123-45-67,1001
+A2,2026-03-02 11:00,,open,,+7 495 765-43-21,1002
+A3,2026-03-02 11:00,2026-03-04 10:00,won,abc,,1001
+"""
+DEALS_B = """deal_id,created_at,closed_at,status,amount,customer_phone,owner_agent
+B1,2026-03-02 12:00,2026-03-02 18:00,lost,,+7 495 111-22-33,1002
+"""
+
+
+def _business_state(store: Store) -> dict[str, list[dict]]:
+    from callkpi.model.business_schema import BUSINESS_TABLES
+
+    def without_source_id(rows: list[dict]) -> list[dict]:  # ids differ with the load order
+        return [{k: v for k, v in row.items() if k != "source_id"} for row in rows]
+
+    return {table.name: without_source_id(query_rows(store, f"SELECT * FROM {table.name} ORDER BY ALL"))  # noqa: S608
+            for table in BUSINESS_TABLES} | {
+        "quarantine": query_rows(store, "SELECT line_no, reason FROM quarantine ORDER BY ALL")}
+
+
+def test_forgetting_a_deals_file_leaves_the_store_as_if_only_the_other_was_loaded(tmp_path: Path) -> None:
+    first, second = tmp_path / "deals_a.csv", tmp_path / "deals_b.csv"
+    first.write_text(DEALS_A, encoding="utf-8")
+    second.write_text(DEALS_B, encoding="utf-8")
+    calls = _copy(tmp_path, "mixed.queue_log")
+    with Store(":memory:") as alone:
+        for path in (calls, second):
+            load_file(alone, path, Settings(), timezone="UTC")
+        expected = _business_state(alone)
+    with Store(":memory:") as both:
+        for path in (calls, first, second):
+            load_file(both, path, Settings(), timezone="UTC")
+        assert query_rows(both, "SELECT count(*) AS n FROM quarantine")[0]["n"] == 1  # A3's amount
+        source_id = query_rows(both, "SELECT source_id FROM sources WHERE path = ?", [str(first)])[0]["source_id"]
+        gone = forget_source(both, Settings(), source_id)
+        assert (gone.format, gone.rows, gone.calls_touched) == ("deals", 2, 0)
+        assert _business_state(both) == expected
+        assert load_file(both, first, Settings(), timezone="UTC").status == "loaded"

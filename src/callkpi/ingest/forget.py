@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from callkpi.config import Settings
 from callkpi.ingest import derive, queue_log, queue_log_model, transcripts
 from callkpi.ingest.base import ImportError_
+from callkpi.ingest.business.layouts import KINDS as BUSINESS_KINDS
+from callkpi.ingest.business.loader import forget_business
 from callkpi.ingest.cdr import rebuild as cdr_rebuild
 from callkpi.ingest.cel import building as cel_building
 from callkpi.ingest.refresh import after_calls_changed
@@ -46,11 +48,13 @@ def forget_source(store: Store, settings: Settings, source_id: int) -> Forgotten
             rows = first_row(con.execute("SELECT count(*) FROM transcripts WHERE source_id = ?", [source_id]))[0]
             transcripts.forget_source(store, source_id)
             calls = 0
+        elif fmt in BUSINESS_KINDS:
+            rows, calls = forget_business(store, settings, fmt, source_id), 0
         elif _holds_nothing(store, source_id):
             rows, calls = 0, 0
         else:
-            raise ImportError_(f"source {source_id} ({fmt}) is not a call source; only queue_log, CDR and "
-                               "transcript sources can be forgotten")
+            raise ImportError_(f"source {source_id} ({fmt}) cannot be forgotten; queue_log, CDR, CEL, transcript "
+                               f"and business files ({', '.join(sorted(BUSINESS_KINDS))}) can")
         con.execute("DELETE FROM quarantine WHERE source_id = ?", [source_id])
         con.execute("DELETE FROM data_quality WHERE call_id IS NULL AND starts_with(detail, ?)", [f"{path}: "])
         con.execute("DELETE FROM sources WHERE source_id = ?", [source_id])

@@ -88,6 +88,17 @@ def load_business(
     return report
 
 
+def forget_business(store: Store, settings: Settings, kind: str, source_id: int) -> int:
+    """Remove the rows business file ``source_id`` gave (inside the caller's transaction) and refresh
+    what is derived from them; returns how many rows the file had loaded."""
+    row = first_row(store.connection.execute("SELECT lines_loaded FROM sources WHERE source_id = ?", [source_id]))
+    _KIND_MODULES[KINDS[kind].module].forget_source(store, kind, source_id)
+    store.connection.execute("DELETE FROM data_quality WHERE source = ?", [f"{kind}#{source_id}"])
+    refresh_agent_lookup(store, settings)
+    attribution.refresh(store, settings)
+    return int(row[0] or 0) if row else 0
+
+
 def _calls_in_store(store: Store) -> int:
     row = first_row(store.connection.execute("SELECT count(*) FROM calls"))
     return int(row[0]) if row else 0
