@@ -52,7 +52,7 @@ CLICK_STRINGS: dict[str, tuple[str, str]] = {
     "click.metavar.RECORDINGS": ("RECORDINGS", "ЗАПИСИ"),
     # errors: what wraps a message
     "click.error": ("Error: {message}", "Ошибка: {message}"),
-    "click.try_help": ("Try '{command} {option}' for help.", "Справка: '{command} {option}'."),
+    "click.try_help": ("Try '{command} {option}' for help.", "Справка по команде: {command} {option}"),
     "click.aborted": ("Aborted!", "Прервано."),
     "click.did_you_mean": ("{message}. Did you mean {suggestions}?", "{message}. Может быть, {suggestions}?"),
     "click.possible_options": ("{message} (Possible options: {options})",
@@ -109,7 +109,7 @@ _WRAPPERS = ("click.did_you_mean", "click.possible_options", "click.invalid_valu
              "click.missing_option_more", "click.missing_argument_more", "click.could_not_open")
 _FIELD = re.compile(r"\{(\w+)\}")
 _FIELD_PATTERNS = {"kind": "(?P<kind>File|Directory|Path)"}  # Typer's words for a path, nothing else
-_EXTRA = re.compile(r"  \[([^\[\]]*)\]$")  # Typer's "  [default: auto; required]" after an option's help
+_EXTRA = re.compile(r"(?:^|  )\[([^\[\]]*)\]$")  # Typer's "  [default: auto; required]" after an option's help
 
 
 def russian(key: str) -> str:
@@ -203,7 +203,8 @@ def _russian_extras(text: str) -> str:
     if found is None:
         return text
     items = "; ".join(_extra(item) for item in found.group(1).split("; "))
-    return f"{text[:found.start()]}  [{items}]"
+    before = text[:found.start()]
+    return f"{before}  [{items}]" if before else f"[{items}]"
 
 
 def russian_words(params: list[Any]) -> None:

@@ -78,7 +78,8 @@ BUSINESS_HELP_STRINGS: dict[str, tuple[str, str]] = {
         'the call it follows up. Load the answers back with `callkpi ingest` (a survey file with call_id, survey_type, '
         'score).',
         'Клиенты для автообзвона с опросом — CSV для автодозвона: по номеру в строке вместе со звонком, по которому '
-        'опрос. Ответы загружаются обратно командой `callkpi ingest` (файл опроса с call_id, survey_type, score).',
+        'опрос. Ответы загружаются обратно командой `callkpi ingest` (файл опроса со столбцами `call_id`, '
+        '`survey_type`, `score`).',
     ),
     'cli.help.survey-list.--since': (
         'first local date of the answered calls',

@@ -56,7 +56,7 @@ HELP_STRINGS: dict[str, tuple[str, str]] = {
         "Вывести показатели. В JSON/CSV/TSV доли — дробями, длительности — в секундах, null там, где показатель "
         "не определён.\n\n"
         "В таблице доли — в процентах, длительности — как ч:мм:сс; без --by в ней строка на каждый показатель, "
-        "с --by — набор показателей по умолчанию (--metrics выбирает, --metrics all показывает все).",
+        "с --by — набор показателей по умолчанию (--metrics выбирает, --metrics `all` показывает все).",
     ),
     "cli.help.kpi.--by": (
         "dimensions, comma separated: agent, team, queue, campaign, direction, source, did, trunk, pause_reason, "
