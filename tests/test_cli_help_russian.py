@@ -213,6 +213,8 @@ def test_a_usage_error_reads_in_russian() -> None:
     assert code == 2 and "Ошибка: Нет такого параметра: --bogus" in said, said
     code, said = _error("--lang", "ru", "user", "add", "anna", "--role")
     assert code == 2 and said == "Ошибка: Параметру '--role' нужно значение.\n", said
+    code, said = _error("--lang", "ru", "--verison")  # before --lang is read
+    assert code == 2 and "Ошибка: Нет такого параметра: --verison" in said, said
 
 
 def test_a_usage_error_in_english_is_clicks_own() -> None:
@@ -232,6 +234,10 @@ def test_the_locale_makes_a_usage_error_russian() -> None:
                                                          "PYTHONPATH": ":".join(sys.path)})
     assert done.returncode == 2
     assert "Ошибка: Нет такой команды: 'bogus'." in done.stderr, done.stderr
+    typed = subprocess.run([sys.executable, "-m", "callkpi", "--lang", "en", "--verison"], capture_output=True,
+                           text=True, timeout=120, check=False, env={"LANG": "ru_RU.UTF-8", "COLUMNS": "100",
+                                                                     "PATH": "", "PYTHONPATH": ":".join(sys.path)})
+    assert typed.stderr.startswith("Usage: callkpi [OPTIONS]") and "Error: No such option: --verison" in typed.stderr
 
 
 def test_click_message_templates_translate_what_they_wrap() -> None:

@@ -39,11 +39,16 @@ class CallkpiContext(typer.Context):
         return super().make_formatter()
 
 
-def speaks_russian(ctx: Context | None) -> bool:
-    """Whether the output is Russian: ``--lang`` once it is read, else the language set or the locale."""
+TYPED_LANG = "callkpi.typed_lang"  # --lang as typed, kept on the root context when its options fail
+
+
+def speaks_russian(ctx: Context | None, typed: str | None = None) -> bool:
+    """Whether the output is Russian: ``--lang`` once it is read (or as ``typed`` before), else the
+    language set or the locale."""
     from callkpi.report import language
 
-    lang = ctx.find_root().params.get("lang") if ctx is not None else None
+    root = ctx.find_root() if ctx is not None else None
+    lang = (root.params.get("lang") or root.meta.get(TYPED_LANG) if root is not None else None) or typed
     if lang:
         return lang == "ru"
     if language.russian():
@@ -54,24 +59,38 @@ def speaks_russian(ctx: Context | None) -> bool:
 
 
 @contextlib.contextmanager
-def errors_in_language(ctx: Context | None = None) -> Iterator[None]:
+def errors_in_language(ctx: Context | None = None, typed: str | None = None) -> Iterator[None]:
     """Click's usage errors (and its "Aborted!") in Russian when the output is Russian."""
     try:
         yield
     except ClickException as error:
+        if typed and getattr(error, "ctx", None) is not None:
+            error.ctx.find_root().meta[TYPED_LANG] = typed  # for the usage line it shows
         shown_as_is = isinstance(error, NoArgsIsHelpError) or getattr(error, "in_russian", False)
-        if shown_as_is or not speaks_russian(getattr(error, "ctx", None) or ctx):
+        if shown_as_is or not speaks_russian(getattr(error, "ctx", None) or ctx, typed):
             raise
         from callkpi.cli.click_words import RussianError
 
         raise RussianError(error) from error
     except typer.Abort:
-        if not speaks_russian(ctx):
+        if not speaks_russian(ctx, typed):
             raise
         from callkpi.cli.click_words import aborted
 
         typer.echo(aborted(), err=True)
         raise typer.Exit(1) from None
+
+
+def typed_lang(args: list[str]) -> str | None:
+    """The value of ``--lang`` in the root's arguments as typed (before the first command)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang":
+            return args[i + 1] if i + 1 < len(args) else None
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+        if not arg.startswith("-"):
+            return None
+    return None
 
 
 class LazyCommands(TyperGroup):
@@ -88,7 +107,7 @@ class LazyCommands(TyperGroup):
 
     def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
                      **extra: Any) -> Context:
-        with errors_in_language():
+        with errors_in_language(typed=typed_lang(args)):  # an error in the root's options comes before --lang
             return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: Context) -> Any:
