@@ -126,7 +126,7 @@ DATA_HELP_STRINGS: dict[str, tuple[str, str]] = {
     'cli.help.simulate.--agents': ('agents at the start', 'операторов в начале'),
     'cli.help.simulate.--calls-per-day': (
         'inbound calls per day (weekly average); without --agents the head count scales with it',
-        'входящих звонков в день (в среднем за неделю); без --agents численность операторов растёт вместе с ним',
+        'входящих звонков в день (в среднем за неделю); без --agents численность операторов пропорциональна ему',
     ),
     'cli.help.simulate.--seed': (
         'random seed: the same seed gives the same bytes',
