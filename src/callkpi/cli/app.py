@@ -7,11 +7,14 @@ command never pays for the scientific or web libraries another command needs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from callkpi import __version__
@@ -24,6 +27,72 @@ Context = typer.Context
 Command = Any  # a (click) command; recent Typer vendors its own click, so its classes are not click's
 
 
+class CallkpiContext(typer.Context):
+    """Click's context, whose help page speaks the output's language (Click's own words in Russian
+    from callkpi.cli.click_words; English exactly as Click writes it)."""
+
+    def make_formatter(self) -> Any:
+        if speaks_russian(self):
+            from callkpi.cli.click_words import RussianHelpFormatter
+
+            return RussianHelpFormatter(width=self.terminal_width, max_width=self.max_content_width)
+        return super().make_formatter()
+
+
+TYPED_LANG = "callkpi.typed_lang"  # --lang as typed, kept on the root context when its options fail
+
+
+def speaks_russian(ctx: Context | None, typed: str | None = None) -> bool:
+    """Whether the output is Russian: ``--lang`` once it is read (or as ``typed`` before), else the
+    language set or the locale."""
+    from callkpi.report import language
+
+    root = ctx.find_root() if ctx is not None else None
+    lang = (root.params.get("lang") or root.meta.get(TYPED_LANG) if root is not None else None) or typed
+    if lang:
+        return lang == "ru"
+    if language.russian():
+        return True
+    from callkpi.i18n import cli_lang
+
+    return cli_lang(None) == "ru"
+
+
+@contextlib.contextmanager
+def errors_in_language(ctx: Context | None = None, typed: str | None = None) -> Iterator[None]:
+    """Click's usage errors (and its "Aborted!") in Russian when the output is Russian."""
+    try:
+        yield
+    except ClickException as error:
+        if typed and getattr(error, "ctx", None) is not None:
+            error.ctx.find_root().meta[TYPED_LANG] = typed  # for the usage line it shows
+        shown_as_is = isinstance(error, NoArgsIsHelpError) or getattr(error, "in_russian", False)
+        if shown_as_is or not speaks_russian(getattr(error, "ctx", None) or ctx, typed):
+            raise
+        from callkpi.cli.click_words import RussianError
+
+        raise RussianError(error) from error
+    except typer.Abort:
+        if not speaks_russian(ctx, typed):
+            raise
+        from callkpi.cli.click_words import aborted
+
+        typer.echo(aborted(), err=True)
+        raise typer.Exit(1) from None
+
+
+def typed_lang(args: list[str]) -> str | None:
+    """The value of ``--lang`` in the root's arguments as typed (before the first command)."""
+    for i, arg in enumerate(args):
+        if arg == "--lang":
+            return args[i + 1] if i + 1 < len(args) else None
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
 class LazyCommands(TyperGroup):
     """The root group: a command's module is imported when the command is run (or asked for help).
 
@@ -33,6 +102,17 @@ class LazyCommands(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         tidy_help(self)
+
+    context_class = CallkpiContext
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
+                     **extra: Any) -> Context:
+        with errors_in_language(typed=typed_lang(args)):  # an error in the root's options comes before --lang
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with errors_in_language(ctx):
+            return super().invoke(ctx)
 
     def get_params(self, ctx: Context) -> list[Any]:
         params = super().get_params(ctx)  # with the completion options Typer adds after __init__
@@ -138,6 +218,7 @@ def value_word(param: Any, shown: str | None) -> str | None:
 def tidy_help(command: Command) -> None:
     """Reflowed help and plain value words, through the whole tree under ``command``."""
     command.help = reflow(command.help)
+    command.context_class = CallkpiContext
     if command.short_help:
         command.short_help = reflow(command.short_help)
     help_option = command.get_help_option(Context(command))  # made once and kept by click
@@ -146,9 +227,21 @@ def tidy_help(command: Command) -> None:
         tidy_help(sub)
 
 
+class PlainArgument(TyperArgument):
+    """An argument shown by its name alone (``NAME``, not ``TEXT <str>``): its help says what it is."""
+
+    def display_type_rich(self, ctx: Context) -> str | None:
+        return None
+
+
 def tidy_params(command: Command, params: list[Any]) -> None:
     for param in params:
-        if isinstance(param, TyperOption | TyperArgument) and param.metavar is None:
+        if type(param) is TyperArgument:
+            param.__class__ = PlainArgument  # Typer builds the argument; only how it is shown changes
+            if param.metavar is None:
+                param.metavar = (param.name or "").upper()
+            continue
+        if isinstance(param, TyperOption) and param.metavar is None:
             try:
                 param.metavar = value_word(param, param.display_type_rich(Context(command)))
             except Exception:  # a type Typer cannot describe: keep its own words
