@@ -170,6 +170,44 @@ MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
     "cli.unknown_parameter": ("unknown parameter {name}; known: {known}",
                               "неизвестный параметр {name}; доступны: {known}"),
     "cli.param_form": ("--param expects NAME=VALUE, got {value}", "--param: нужно ИМЯ=ЗНАЧЕНИЕ, получено {value}"),
+    # what the loads of business files and reviews add (callkpi.ingest.business, callkpi.qa)
+    "cli.ingest.layout": ("read with the {name} layout ({kind})", "прочитан по схеме столбцов {name} ({kind})"),
+    "cli.ingest.reviews_read": ("{count} review(s) read", "прочитано проверок: {count}"),
+    # users and tokens (callkpi.web.auth)
+    "cli.auth.user_name": ("user names are 1-64 letters, digits and _ . @ -",
+                           "имя пользователя — от 1 до 64 букв, цифр и знаков _ . @ -"),
+    "cli.auth.role": ("role must be one of {roles}", "роль: допустимо одно из {roles}"),
+    "cli.auth.agent": ("an agent user needs --agent ID (the agent id in the phone records)",
+                       "пользователю с ролью agent нужен --agent ID (id оператора в записях АТС)"),
+    "cli.auth.password": ("passwords have at least {count} characters", "пароль — не короче {count} символов"),
+    "cli.auth.exists": ("user {name} exists", "пользователь {name} уже есть"),
+    "cli.auth.no_user": ("no user {name}", "нет пользователя {name}"),
+    # schedules (callkpi.report.schedule_time, callkpi.web.features.scheduled_reports)
+    "cli.schedule.bad_every": ("cannot read {text}: expected e.g. 'mon 09:00', 'daily 07:00', 'monthly 1 09:00'",
+                               "не удалось прочитать {text}: нужно, например, 'mon 09:00', 'daily 07:00', "
+                               "'monthly 1 09:00'"),
+    "cli.schedule.bad_time": ("{text}: no such time of day", "{text}: такого времени суток нет"),
+    "cli.schedule.bad_month_day": ("{text}: the day of the month must be 1 to 28 (every month has it)",
+                                   "{text}: день месяца — от 1 до 28 (он есть в каждом месяце)"),
+    "cli.schedule.bad_day": ("{text}: unknown day {days}; use {known}, daily, weekdays",
+                             "{text}: неизвестный день {days}; допустимо {known}, daily, weekdays"),
+    "cli.schedule.bad_period": ("period must be one of {periods}", "период: допустимо одно из {periods}"),
+    "cli.schedule.bad_report": ("report must be one of {reports}", "отчёт: допустимо одно из {reports}"),
+    "cli.schedule.bad_format": ("the {report} report comes as {formats}", "отчёт {report} бывает только {formats}"),
+    "cli.schedule.no_recipient": ("give at least one e-mail address (--to a@b.c)",
+                                  "укажите хотя бы один адрес e-mail (--to a@b.c)"),
+    # speech-to-text engines (callkpi.speech.transcribe)
+    "cli.speech.not_installed": ("{engine} is not installed: pip install {package}",
+                                 "{engine} не установлен: pip install {package}"),
+    "cli.speech.no_whisper_model": ("no faster-whisper model at {path} (give the folder of a downloaded model)",
+                                    "нет модели faster-whisper в {path} (укажите папку скачанной модели)"),
+    "cli.speech.no_vosk_model": ("no Vosk model folder at {path} (give the folder of an unpacked model)",
+                                 "нет папки модели Vosk в {path} (укажите папку распакованной модели)"),
+    "cli.speech.unknown_engine": ("unknown engine {spec}: faster-whisper, vosk or module:Class",
+                                  "неизвестный движок {spec}: допустимо faster-whisper, vosk или module:Class"),
+    "cli.speech.wav": ("{name}: 16-bit PCM WAV expected", "{name}: нужен WAV, 16-битный PCM"),
+    "cli.speech.whisper_rate": ("{name}: faster-whisper here expects 16 kHz WAV",
+                                "{name}: faster-whisper здесь принимает WAV 16 кГц"),
 }
 _NUMBERS = ("count", "line")  # fields that are counts, written as the language writes numbers
 
