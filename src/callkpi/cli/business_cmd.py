@@ -37,7 +37,7 @@ from callkpi.cli.common import (
     split_values,
     table_format,
 )
-from callkpi.cli.words import n, print_note, t
+from callkpi.cli.words import known_message, n, print_note, t
 from callkpi.config import MetricParams
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.queries.business import COHORT_METRICS, deal_maturity, relink_counts, sales_report
@@ -157,7 +157,7 @@ def training_effect_command(
             results = training_effect(store, params, programme=programme, window_days=window_days,
                                       metrics=split_values([metrics]) if metrics else tuple(OUTCOMES))
         except ValueError as exc:
-            fail(str(exc))
+            fail(known_message(str(exc)))
             raise
     if not results:
         fail(say("cli.training.none"), code=1)

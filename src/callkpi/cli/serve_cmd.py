@@ -98,7 +98,8 @@ def serve(
         if tz:
             store.set_meta("timezone", tz)
     if password:
-        console.print(f"[bold]{say('cli.serve.admin', password=password)}[/] {escape(say('cli.serve.admin_once'))}")
+        shown = say("cli.serve.admin", password=f"[yellow]{password}[/]").replace("admin", "[cyan]admin[/]", 1)
+        console.print(f"[bold]{shown}[/] {escape(say('cli.serve.admin_once'))}")
     options = _watch_options(watch, watch_every, tz)
     token = served.new_token()
     bridge = CliBridge(token, is_reading=_is_reading_command, run=_run_command,
@@ -162,8 +163,12 @@ def user_add(
             create_user(store, name, password, role, agent=agent, queues=_split(queues), teams=_split(teams))
         except AuthError as exc:
             fail(known_message(str(exc)))
-    console.print(say("cli.user.created", role=_role(role), name=escape(name))
-                  + (say("cli.user.with_password", password=password) if generate else ""))
+    console.print(say("cli.user.created", role=_role(role), name=_cyan(name))
+                  + (say("cli.user.with_password", password=f"[yellow]{password}[/]") if generate else ""))
+
+
+def _cyan(name: str) -> str:
+    return f"[cyan]{escape(name)}[/]"
 
 
 def _role(role: str) -> str:
@@ -203,8 +208,8 @@ def user_passwd(
             set_password(store, name, password)
         except AuthError as exc:
             fail(known_message(str(exc)))
-    console.print(say("cli.user.password_changed", name=escape(name))
-                  + (say("cli.user.password_to", password=password) if generate else ""))
+    console.print(say("cli.user.password_changed", name=_cyan(name))
+                  + (say("cli.user.password_to", password=f"[yellow]{password}[/]") if generate else ""))
 
 
 @user_app.command("delete")
@@ -216,7 +221,7 @@ def user_delete(name: str = typer.Argument(...), db: Path | None = DbOption) -> 
         if get_user(store, name) is None:
             fail(say("cli.user.no_user", name=name))
         delete_user(store, name)
-    console.print(say("cli.user.deleted", name=escape(name)))
+    console.print(say("cli.user.deleted", name=_cyan(name)))
 
 
 @token_app.command("create")
@@ -249,7 +254,7 @@ def token_revoke(user: str = typer.Argument(...), db: Path | None = DbOption) ->
     with _store(db) as store:
         count = revoke_tokens(store, user)
     tokens = counted("cli.n_tokens", count) if language.russian() else f"{count} token(s)"
-    console.print(say("cli.token.revoked", tokens=tokens, user=escape(user)))
+    console.print(say("cli.token.revoked", tokens=tokens, user=_cyan(user)))
 
 
 def _is_reading_command(argv: list[str]) -> bool:

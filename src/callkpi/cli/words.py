@@ -38,6 +38,7 @@ CLI_STRINGS: dict[str, tuple[str, str]] = {
     "cli.bad_format": ("--format must be one of {formats}", "--format: допустимо одно из {formats}"),
     "cli.xlsx_needs_output": ("--format xlsx needs --output FILE", "для --format xlsx нужен --output ФАЙЛ"),
     "cli.wrote": ("wrote {path}", "записан файл {path}"),
+    "cli.wrote_rows": ("wrote {path} ({rows})", "записан файл {path} ({rows})"),
     "cli.bad_lang": ("--lang must be en, ru or both", "--lang: допустимо en, ru или both"),
     # kpi
     "cli.unknown_dimension": ("--by: unknown dimension {name!r}{close}; known: {known}",
@@ -173,6 +174,10 @@ MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
     # what the loads of business files and reviews add (callkpi.ingest.business, callkpi.qa)
     "cli.ingest.layout": ("read with the {name} layout ({kind})", "прочитан по схеме столбцов {name} ({kind})"),
     "cli.ingest.reviews_read": ("{count} review(s) read", "прочитано проверок: {count}"),
+    # training-effect (callkpi.analyses.training_effect)
+    "cli.training.unknown_metrics": ("unknown metric(s) {names}; known: {known}",
+                                     "неизвестные показатели: {names}; доступны: {known}"),
+    "cli.training.window": ("the window must be at least one day", "окно — не меньше одного дня"),
     # users and tokens (callkpi.web.auth)
     "cli.auth.user_name": ("user names are 1-64 letters, digits and _ . @ -",
                            "имя пользователя — от 1 до 64 букв, цифр и знаков _ . @ -"),
@@ -196,6 +201,8 @@ MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
     "cli.schedule.bad_format": ("the {report} report comes as {formats}", "отчёт {report} бывает только {formats}"),
     "cli.schedule.no_recipient": ("give at least one e-mail address (--to a@b.c)",
                                   "укажите хотя бы один адрес e-mail (--to a@b.c)"),
+    "cli.schedule.no_smtp": ("MailError: no SMTP server: set [mail] host in the settings",
+                             "MailError: SMTP-сервер не задан: укажите host в разделе [mail] настроек"),
     # speech-to-text engines (callkpi.speech.transcribe)
     "cli.speech.not_installed": ("{engine} is not installed: pip install {package}",
                                  "{engine} не установлен: pip install {package}"),
