@@ -610,3 +610,18 @@ def test_command_plurals_follow_cldr() -> None:
     finally:
         language.set_language(None)
     assert [counted("cli.n_attempts", k) for k in (1, 2)] == ["1 attempt", "2 attempts"]
+
+
+def test_business_ingest_messages_in_russian(module_cli, tmp_path) -> None:
+    from test_business_sales import COSTS, DEALS
+
+    paths = []
+    for name, text in {"deals.csv": DEALS, "costs.csv": COSTS}.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        paths.append(tmp_path / name)
+    result = at_width(module_cli, 300, "--lang", "ru", "ingest", "--db", tmp_path / "b.duckdb", "--tz", "UTC", *paths)
+    assert result.exit_code == 0, result.output
+    assert "прочитан по стандартной схеме столбцов (costs)" in result.stdout  # the layout callkpi documents
+    assert "прочитан по общей схеме столбцов (deals)" in result.stdout  # DEALS has a header of its own
+    assert "read with" not in result.stdout
+    assert not _russian(result.stdout, "deals", "costs"), result.stdout  # the kinds of business file

@@ -172,8 +172,38 @@ MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
                               "неизвестный параметр {name}; доступны: {known}"),
     "cli.param_form": ("--param expects NAME=VALUE, got {value}", "--param: нужно ИМЯ=ЗНАЧЕНИЕ, получено {value}"),
     # what the loads of business files and reviews add (callkpi.ingest.business, callkpi.qa)
+    "cli.ingest.default_layout": ("read with the default layout ({kind})",
+                                  "прочитан по стандартной схеме столбцов ({kind})"),
+    "cli.ingest.generic_layout": ("read with the generic layout ({kind})", "прочитан по общей схеме столбцов ({kind})"),
     "cli.ingest.layout": ("read with the {name} layout ({kind})", "прочитан по схеме столбцов {name} ({kind})"),
     "cli.ingest.reviews_read": ("{count} review(s) read", "прочитано проверок: {count}"),
+    "cli.ingest.reviews_again": ("{count} review(s) were already loaded; counted once",
+                                 "уже загруженных проверок: {count}; учтены один раз"),
+    "cli.ingest.reviews_replaced": ("the file changed since the last load; its reviews are replaced",
+                                    "файл изменился с прошлой загрузки; его проверки заменены"),
+    "cli.ingest.transcripts_read": ("{count} transcript(s) read", "прочитано расшифровок: {count}"),
+    "cli.ingest.transcripts_replaced": ("the file changed since the last load; its transcripts are replaced",
+                                        "файл изменился с прошлой загрузки; его расшифровки заменены"),
+    "cli.ingest.transcripts_again": ("{count} transcript(s) were already loaded from another file; counted once",
+                                     "расшифровок, уже загруженных из другого файла: {count}; учтены один раз"),
+    "cli.ingest.rows_replaced": ("the file changed since the last load; its rows are replaced",
+                                 "файл изменился с прошлой загрузки; его строки заменены"),
+    "cli.ingest.answers_again": ("{count} answer(s) were already loaded from another file; counted once",
+                                 "ответов, уже загруженных из другого файла: {count}; учтены один раз"),
+    "cli.ingest.costs_again": ("{count} cost line(s) were already loaded from another file; counted once",
+                               "строк затрат, уже загруженных из другого файла: {count}; учтены один раз"),
+    "cli.ingest.agents_replaced": ("{count} agent(s) replaced rows loaded from earlier files (newest file wins)",
+                                   "операторов, заменивших строки из прежних файлов: {count} (действует самый новый "
+                                   "файл)"),
+    "cli.ingest.deals_replaced": ("{count} deal(s) replaced rows loaded from earlier files (newest file wins)",
+                                  "сделок, заменивших строки из прежних файлов: {count} (действует самый новый файл)"),
+    "cli.ingest.cel_again": ("{count} row(s) repeat CEL events already loaded; counted once",
+                             "строк, повторяющих уже загруженные события CEL: {count}; учтены один раз"),
+    "cli.ingest.currencies": (
+        "several currencies ({names}): amounts in different currencies are never added (cost figures over them are "
+        "null: mixed currencies)",
+        "несколько валют ({names}): суммы в разных валютах не складываются (затраты по ним не определены: "
+        "валюты смешаны)"),
     # training-effect (callkpi.analyses.training_effect)
     "cli.training.unknown_metrics": ("unknown metric(s) {names}; known: {known}",
                                      "неизвестные показатели: {names}; доступны: {known}"),
