@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from callkpi.analyses.agent_scorecard import SCORECARD_COLUMNS, agent_scorecard, export_rows
 from callkpi.analyses.training_effect import DEFAULT_WINDOW_DAYS, OUTCOMES, format_amount, training_effect
 from callkpi.cli.app import app
+from callkpi.cli.command_words import counted, say
 from callkpi.cli.common import (
     ConfigOption,
     DbOption,
@@ -35,13 +37,15 @@ from callkpi.cli.common import (
     split_values,
     table_format,
 )
-from callkpi.cli.words import n, print_note, t
+from callkpi.cli.words import known_message, n, print_note, t
 from callkpi.config import MetricParams
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
 from callkpi.queries.business import COHORT_METRICS, deal_maturity, relink_counts, sales_report
 from callkpi.queries.survey_targets import survey_candidates
+from callkpi.report import language
 from callkpi.report.render import format_value, print_table, write_xlsx
 from callkpi.report.scorecard_text import display_rows
+from callkpi.report.tables import header
 from callkpi.storage import Store
 
 ParamOption = typer.Option(None, "--param", help="NAME=VALUE, e.g. attribution_window_d=14")
@@ -76,7 +80,7 @@ def sales(
         end = parse_date(date_to, "--to") or maturity.data_end or date.today()
         start = parse_date(date_from, "--from") or end - timedelta(days=29)
         if start > end:
-            fail("--from is after --to")
+            fail(say("cli.from_after_to"))
 
         def run(by: tuple[str, ...], metrics: Any) -> list[dict[str, Any]]:
             query = KpiQuery(by=by, date_from=start, date_to=end, filters=filters, metrics=tuple(metrics),
@@ -95,20 +99,34 @@ def sales(
 
 
 def _print_sales(report: dict[str, Any]) -> None:
-    totals = [{"metric": m, "value": format_value(m, v)} for m, v in report["totals"].items()]
-    print_table(console, totals, ("metric", "value"), title=f"Sales & money {report['from']} .. {report['to']}")
+    russian = language.russian()
+    totals = [{"metric": header(m) if russian else m, "value": format_value(m, v)}
+              for m, v in report["totals"].items()]
+    print_table(console, totals, ("metric", "value"),
+                title=say("cli.sales.title", start=_day(report["from"]), end=_day(report["to"])))
     maturity = report["maturity"]
     if report["maturing"]:
         share = format_value("open_deal_share", report["open_deal_share"])
-        console.print(f"[yellow]maturing:[/] calls after {maturity['matured_until']} have had less than "
-                      f"{maturity['window_d']} days for their deals; {share} of the deals attributed to this "
-                      "period's calls are still open, so conversion, revenue and ROI can still grow")
+        text = say("cli.sales.maturing_text", until=_day(maturity["matured_until"]), window=maturity["window_d"],
+                   share=share)
+        console.print(f"[yellow]{say('cli.sales.maturing')}[/] {escape(text)}")
     if report["uncosted_agents"]:
-        console.print(f"[yellow]cost incomplete:[/] {len(report['uncosted_agents'])} agent(s) with calls have no "
-                      f"labour cost (no rate, or no working time for it): {', '.join(report['uncosted_agents'])}")
+        agents = counted("cli.n_agents_uncosted", len(report["uncosted_agents"])) if russian else \
+            f"{len(report['uncosted_agents'])} agent(s)"
+        text = say("cli.sales.uncosted", agents=agents, names=", ".join(report["uncosted_agents"]))
+        console.print(f"[yellow]{say('cli.sales.cost_incomplete')}[/] {escape(text)}")
     rows = [{"day": r["day"], **{m: format_value(m, r[m]) for m in COHORT_METRICS},
-             "state": "maturing" if r["maturing"] else "matured"} for r in report["cohorts"]]
-    print_table(console, rows, ("day", *COHORT_METRICS, "state"), title="Deals by the day of their call")
+             "state": say("cli.sales.maturing_state" if r["maturing"] else "cli.sales.matured_state")}
+            for r in report["cohorts"]]
+    print_table(console, rows, ("day", *COHORT_METRICS, "state"), title=say("cli.sales.cohorts_title"))
+
+
+def _day(value: Any) -> str:
+    """An ISO date of a report as the command's language writes it (``31.03.2026`` in Russian)."""
+    try:
+        return language.day(date.fromisoformat(str(value)[:10]))
+    except ValueError:
+        return str(value)
 
 
 # -- training-effect ---------------------------------------------------------------------------
@@ -139,12 +157,15 @@ def training_effect_command(
             results = training_effect(store, params, programme=programme, window_days=window_days,
                                       metrics=split_values([metrics]) if metrics else tuple(OUTCOMES))
         except ValueError as exc:
-            fail(str(exc))
+            fail(known_message(str(exc)))
             raise
     if not results:
-        fail("no training programme in the database; load a training file with `callkpi ingest`", code=1)
+        fail(say("cli.training.none"), code=1)
     if fmt == "json":
         print(json.dumps([r.as_dict() for r in results], ensure_ascii=False, indent=2))
+        return
+    if language.russian():
+        _print_effects_russian(results, window_days)
         return
     rows = []
     for r in results:
@@ -159,6 +180,28 @@ def training_effect_command(
     print_table(console, rows, EFFECT_COLUMNS, title=f"Training effect ({window_days} days each side)")
     for r in results:
         console.print(f"[bold]{r.programme} / {r.metric}[/]: {r.verdict_text}")
+
+
+def _print_effects_russian(results: list[Any], window_days: int) -> None:
+    """The training effects in Russian: the same sentences and amounts as the training page."""
+    from callkpi.web.features.business_tables import amount, training_note, verdict_text
+    from callkpi.web.i18n import Locale
+
+    loc = Locale("ru")
+    rows = [{
+        "programme": r.programme, "metric": loc.metric_title(r.metric), "trained_agents": r.trained_agents,
+        "control_agents": r.control_agents, **{k: r.cells[k] for k in EFFECT_COLUMNS[4:8]},
+        "effect": amount(loc, r.unit, r.effect, signed=True),
+        "ci_95": f"{amount(loc, r.unit, r.ci_low, signed=True)} … {amount(loc, r.unit, r.ci_high, signed=True)}",
+        "p_value": "—" if r.p_value is None else language.number(r.p_value, 3),
+        "verdict": say(f"cli.training.verdict.{r.verdict}"),
+    } for r in results]
+    print_table(console, rows, EFFECT_COLUMNS, title=say("cli.training.title", days=n("cli.n_days", window_days)))
+    for r in results:
+        console.print(f"[bold]{escape(r.programme)} / {escape(loc.metric_title(r.metric))}[/]: "
+                      f"{escape(verdict_text(loc, r))}")
+        for note in r.notes:
+            print_note(console, training_note(loc, note), style="dim")
 
 
 # -- scorecard -----------------------------------------------------------------------------------
@@ -265,7 +308,8 @@ def survey_list(
     writer.writerows(rows)
     if output:
         output.write_text(buffer.getvalue(), encoding="utf-8")
-        console.print(f"wrote {output}: {len(rows)} number(s)")
+        numbers = counted("cli.n_numbers", len(rows)) if language.russian() else f"{len(rows)} number(s)"
+        console.print(say("cli.survey.wrote", path=output, numbers=numbers))
     else:
         print(buffer.getvalue(), end="")
 
@@ -287,4 +331,4 @@ def relink(db: Path | None = DbOption, config: Path | None = ConfigOption) -> No
         with store.transaction():
             attribution.refresh(store, settings)
         counts = relink_counts(store)
-    console.print("relinked: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    console.print(say("cli.relink.done", counts=", ".join(f"{k} {v}" for k, v in counts.items())))

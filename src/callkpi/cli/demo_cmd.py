@@ -10,9 +10,12 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from callkpi.cli.app import app
+from callkpi.cli.command_words import counted, say
 from callkpi.cli.common import check_port, console, err_console
+from callkpi.report import language
 
 DEMO_SETTINGS = """\
 # Settings of the demo: a Moscow contact centre with Russian numbers.
@@ -26,13 +29,13 @@ national_length = 10
 """
 
 REPORTS = (
-    ("Whole period", ["--metrics", "calls_offered,calls_answered,answer_rate,service_level,asa_s,"
+    ("cli.demo.whole", ["--metrics", "calls_offered,calls_answered,answer_rate,service_level,asa_s,"
                       "abandon_rate,calls_missed,missed_unreturned,fcr_rate,aht_s,occupancy,calls_handled"]),
-    ("By queue", ["--by", "queue", "--metrics", "calls_offered,answer_rate,service_level,asa_s,abandon_rate"]),
-    ("By agent", ["--by", "agent", "--metrics", "calls_handled,att_s,acw_s,aht_s,utilization,calls_per_hour"]),
-    ("Script and speech by agent", ["--by", "agent", "--metrics", "transcripts,script_adherence,stage_completion,"
+    ("cli.demo.by_queue", ["--by", "queue", "--metrics", "calls_offered,answer_rate,service_level,asa_s,abandon_rate"]),
+    ("cli.demo.by_agent", ["--by", "agent", "--metrics", "calls_handled,att_s,acw_s,aht_s,utilization,calls_per_hour"]),
+    ("cli.demo.speech", ["--by", "agent", "--metrics", "transcripts,script_adherence,stage_completion,"
                                     "forbidden_phrase_rate,agent_talk_share,interruptions_per_call"]),
-    ("Script stages", ["--by", "script_stage", "--metrics", "stage_completion"]),
+    ("cli.demo.stages", ["--by", "script_stage", "--metrics", "stage_completion"]),
 )
 # Transcripts of this share of the handled calls: loading checks each against its script, about 15 calls
 # a second, so the demo keeps to a few thousand.
@@ -40,7 +43,8 @@ DEMO_TRANSCRIPT_SHARE = 0.05
 
 
 def _callkpi(*args: str) -> int:
-    return subprocess.call([sys.executable, "-m", "callkpi", *args])
+    """Run a callkpi command in the language of this one."""
+    return subprocess.call([sys.executable, "-m", "callkpi", "--lang", language.language(), *args])
 
 
 @app.command()
@@ -67,23 +71,27 @@ def demo(
     config.write_text(DEMO_SETTINGS, encoding="utf-8")
     db = directory / "callkpi.duckdb"
     if not (directory / "queue_log").exists():
-        console.print(f"[bold]Simulating {days} days[/] into {directory}/ …")
+        shown_days = counted("cli.n_days", days) if language.russian() else f"{days} days"
+        console.print(say("cli.demo.simulating", days=f"[bold]{shown_days}[/]", folder=escape(str(directory)))
+                      .replace("Simulating", "[bold]Simulating[/]", 1))
         if _callkpi("simulate", "--out", str(directory), "--days", str(days), "--seed", str(seed),
                     *(["--transcripts", "--lang", lang, "--transcript-share", str(DEMO_TRANSCRIPT_SHARE)]
                       if transcripts else ["--no-transcripts"])) != 0:
-            err_console.print("simulation failed")
+            err_console.print(say("cli.demo.failed"))
             raise typer.Exit(2)
     files = [p for p in sorted(directory.iterdir()) if p.is_file() and _loadable(p)]
-    console.print(f"[bold]Loading[/] {', '.join(p.name for p in files)} …")
+    console.print(say("cli.demo.loading", files=escape(", ".join(p.name for p in files))))
     status = _callkpi("ingest", "--db", str(db), "--config", str(config), "--tz", "Europe/Moscow", *map(str, files))
     if status == 2:
         raise typer.Exit(2)
     for title, args in REPORTS:
-        console.rule(title)
+        console.rule(say(title))
         _callkpi("kpi", "--db", str(db), "--config", str(config), *args)
-    console.print(f"\nDatabase: {db}. Try: {callkpi_command()} kpi --db {db} --by agent,day --config {config}")
+    language_option = " --lang ru" if language.russian() else ""
+    console.print("\n" + say("cli.demo.try", db=db, command=f"{callkpi_command()}{language_option} kpi --db {db} "
+                                                          f"--by agent,day --config {config}"), markup=False)
     if serve and importlib.util.find_spec("callkpi.cli.serve_cmd") is not None:
-        console.print(f"[bold]Dashboard[/] on http://127.0.0.1:{port} (Ctrl+C to stop)")
+        console.print(say("cli.demo.dashboard", port=port))
         _callkpi("serve", "--db", str(db), "--config", str(config), "--port", str(port))
 
 

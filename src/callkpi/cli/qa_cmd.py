@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from callkpi.cli.app import app
+from callkpi.cli.command_words import COMMAND_STRINGS, say
 from callkpi.cli.common import (
     ConfigOption,
     DbOption,
@@ -24,6 +25,7 @@ from callkpi.cli.common import (
     split_values,
     table_format,
 )
+from callkpi.cli.words import t
 from callkpi.config import MetricParams
 from callkpi.metrics.data_end import data_end_utc
 from callkpi.metrics.engine import KpiQuery, QueryError, compute
@@ -31,6 +33,7 @@ from callkpi.qa import reports
 from callkpi.qa.review import ReviewFilter, list_reviews
 from callkpi.qa.sample import DEFAULT_ADHERENCE_BELOW, DEFAULT_SEED, RULES, draw_sample, pick_by_rule, review_queue
 from callkpi.qa.scorecards import ScorecardError, ensure_default_scorecards, import_scorecards, list_scorecards, to_yaml
+from callkpi.report import language
 from callkpi.report.render import print_table, to_json
 from callkpi.storage import Store
 
@@ -45,7 +48,31 @@ def _show(rows: list[dict], columns: tuple[str, ...], fmt: str, title: str) -> N
     if table_format(fmt, "json") == "json":
         print(to_json(rows))
     else:
-        print_table(console, rows, columns, title=title)
+        print_table(console, [_readable(row) for row in rows] if language.russian() else rows, columns, title=title)
+
+
+_RESPONSES = {"acknowledged": "qa_ack_state", "disputed": "qa_dispute_state"}
+
+
+def _readable(row: dict) -> dict:
+    """A row as a Russian table shows it: call types, criteria, reasons and answers in words (JSON keeps the ids)."""
+    from callkpi.i18n import lookup
+    from callkpi.web.i18n import Locale
+
+    loc = Locale("ru")
+    shown = dict(row)
+    if row.get("call_type"):
+        shown["call_type"] = loc.call_type(row["call_type"])
+    if row.get("criterion"):
+        shown["criterion"] = loc.criterion(row["criterion"])
+    if row.get("reason"):
+        shown["reason"] = lookup(f"qa_reason_{row['reason']}", "ru") or row["reason"]
+    if row.get("response") in _RESPONSES:
+        shown["response"] = lookup(_RESPONSES[row["response"]], "ru") or row["response"]
+    for column in ("week", "month"):
+        if isinstance(row.get(column), str) and len(row[column]) == 10:
+            shown[column] = language.value_text("day", row[column])
+    return shown
 
 
 @qa_app.command("scorecards")
@@ -61,7 +88,7 @@ def scorecards_command(
         text = to_yaml(list_scorecards(store))
     if output:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output}")
+        console.print(t("cli.wrote", path=output))
     else:
         print(text, end="")
 
@@ -76,7 +103,7 @@ def import_scorecards_command(
     """Import scorecards from YAML: a changed scorecard gets a new version, past reviews keep theirs."""
     settings_for(config)  # like every command: a broken settings file is an error, not silently ignored
     if not file.is_file():
-        fail(f"{file}: no such file")
+        fail(say("cli.scripts.no_file", path=file))
     with Store(resolve_db(db)) as store:
         ensure_default_scorecards(store)
         try:
@@ -85,7 +112,7 @@ def import_scorecards_command(
             fail(f"{file}: {exc}")
             raise
     for call_type, version in versions.items():
-        console.print(f"{call_type}: version {version}")
+        console.print(say("cli.qa.version", call_type=call_type, version=version))
 
 
 @qa_app.command("sample")
@@ -108,7 +135,7 @@ def sample_command(
     rules = split_values(rule)
     unknown = [r for r in rules if r not in RULES]
     if unknown:
-        fail(f"unknown rule(s) {', '.join(unknown)}; known: {', '.join(RULES)}")
+        fail(say("cli.qa.unknown_rules", rules=", ".join(unknown), known=", ".join(RULES)))
     with Store(resolve_db(db)) as store:
         ensure_default_scorecards(store)
         params = command_params(settings_for(config), store.get_meta("timezone"), tz=tz, param=param)
@@ -119,7 +146,8 @@ def sample_command(
                      for r in rules}
             rows.append({"day": one_day.isoformat(), "handled": result.handled, "sampled": result.drawn,
                          **{f"rule_{r}": n for r, n in added.items()}})
-    print_table(console, rows, tuple(rows[0]) if rows else ("day",), title=f"QA sample ({params.qa_sample_share:.0%})")
+    share = f"{params.qa_sample_share:.0%}" if not language.russian() else language.percent(params.qa_sample_share, 0)
+    print_table(console, rows, tuple(rows[0]) if rows else ("day",), title=say("cli.qa.sample_title", share=share))
 
 
 def _days(store: Store, params: MetricParams, day: str | None, date_from: str | None,
@@ -130,13 +158,13 @@ def _days(store: Store, params: MetricParams, day: str | None, date_from: str | 
     if first is None or last is None:
         latest = data_end_utc(store)
         if latest is None:
-            fail("no calls loaded; load records with `callkpi ingest`")
+            fail(say("cli.qa.no_calls"))
         from zoneinfo import ZoneInfo
 
         latest_day = latest.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo(params.timezone)).date()  # type: ignore[union-attr]
         first, last = first or last or latest_day, last or latest_day
     if first > last:
-        fail("--from is after --to")
+        fail(say("cli.from_after_to"))
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
@@ -151,7 +179,7 @@ def queue_command(
     settings_for(config)  # like every command: a broken settings file is an error, not silently ignored
     with Store(existing_db(db), read_only=True) as store:
         rows = review_queue(store, agents=split_values(agent), limit=10_000)
-    _show(rows, ("day", "call_id", "agent", "call_type", "reason", "queue", "talk_s"), fmt, "QA review queue")
+    _show(rows, ("day", "call_id", "agent", "call_type", "reason", "queue", "talk_s"), fmt, say("cli.qa.queue_title"))
 
 
 @qa_app.command("reviews")
@@ -167,7 +195,7 @@ def reviews_command(
     with Store(existing_db(db), read_only=True) as store:
         rows = list_reviews(store, ReviewFilter(agents=split_values(agent), limit=limit))
     _show(rows, ("review_id", "version", "call_id", "agent", "reviewer", "call_type", "cqr", "response"), fmt,
-          "QA reviews")
+          say("cli.qa.reviews_title"))
 
 
 @qa_app.command("report")
@@ -192,11 +220,11 @@ def report_command(
             rows = reports.weakest_criteria(store, agents=agents, date_from=first, date_to=last,
                                             timezone=params.timezone)
             _show(rows, ("agent", "criterion", "scored", "mean_score", "weight", "points_lost", "zeros"), fmt,
-                  "Weakest criteria per agent")
+                  say("cli.qa.weakest_title"))
         elif kind == "calibration":
             rows = reports.calibration(store, date_from=first, date_to=last, timezone=params.timezone)
             _show(rows, ("criterion", "pairs", "mean_abs_diff", "agreement", "na_mismatches"), fmt,
-                  "Reviewer calibration (same call, two reviewers)")
+                  say("cli.qa.calibration_title"))
         elif kind in ("trend", "agents"):
             dims = (by,) if kind == "trend" else ("agent",)
             metrics = ("qa_reviews", "cqr", "qa_pass_rate", "qa_fatal_rate")
@@ -211,9 +239,11 @@ def report_command(
                 row["needs_work_share"] = needs_work_share(row["qa_pass_rate"])
             shown = result.rows if fmt == "json" else [
                 {**row, "needs_work_share": _percent(row["needs_work_share"])} for row in result.rows]
-            _show(shown, (*dims, *metrics, "needs_work_share"), fmt, f"CQR by {', '.join(dims)}")
+            dim_words = ", ".join(say(f"cli.qa.cqr_by.{d}") if f"cli.qa.cqr_by.{d}" in COMMAND_STRINGS else d
+                                  for d in dims)
+            _show(shown, (*dims, *metrics, "needs_work_share"), fmt, say("cli.qa.cqr_title", dims=dim_words))
         else:
-            fail("report must be weakest, calibration, trend or agents")
+            fail(say("cli.qa.bad_report"))
 
 
 def needs_work_share(pass_rate: float | None) -> float | None:
@@ -223,4 +253,6 @@ def needs_work_share(pass_rate: float | None) -> float | None:
 
 
 def _percent(share: float | None) -> str:
-    return "—" if share is None else f"{share * 100:.1f} %"
+    if share is None:
+        return "—"
+    return f"{share * 100:.1f} %" if not language.russian() else language.percent(share)

@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from callkpi.cli.app import app
+from callkpi.cli.command_words import COMMAND_STRINGS, counted, say
 from callkpi.cli.common import ConfigOption, DbOption, console, existing_db, fail, parse_utc, settings_for
+from callkpi.cli.words import known_message
+from callkpi.report import language
 
 if TYPE_CHECKING:
     from callkpi.queries.schedules import RunRecord
@@ -32,7 +36,7 @@ def _database(db: Path | None, config: Path | None) -> Database:
     try:
         return Database(path, settings_for(config))
     except StoreLocked as locked:
-        fail(locked_message(locked, holding_server(locked)) + " (or edit schedules at /admin/schedules)")
+        fail(locked_message(locked, holding_server(locked)) + say("cli.schedule.edit_in_web"))
         raise
 
 
@@ -64,14 +68,15 @@ def add(
     try:
         check_schedule(schedule)
     except BadSchedule as exc:
-        fail(str(exc))
+        fail(known_message(str(exc)))
     database = _database(db, config)
     try:
         new_id = add_schedule(database.store(), schedule, datetime.now(UTC).replace(tzinfo=None))
     finally:
         database.close()
     recipients = ", ".join(schedule.recipients)
-    console.print(f"schedule [cyan]{new_id}[/] added: {report} ({period}, {fmt}) {every} to {recipients}")
+    console.print(say("cli.schedule.added", id=f"[cyan]{new_id}[/]", report=report, period=period, format=fmt,
+                      every=escape(every), recipients=escape(recipients)))
 
 
 @schedule_app.command("list")
@@ -88,25 +93,32 @@ def list_(db: Path | None = DbOption, config: Path | None = ConfigOption) -> Non
         now = datetime.now(UTC)
         for s in list_schedules(database.store()):
             try:
-                upcoming = next_slot(parse_every(s.every), now, ZoneInfo(zone_name)).strftime("%Y-%m-%d %H:%M")
+                upcoming = _minute(next_slot(parse_every(s.every), now, ZoneInfo(zone_name)))
             except BadSchedule:
                 upcoming = "—"
             runs = recent_runs(database.store(), s.schedule_id, limit=1)
-            last = "never sent" if not runs else _run_text(runs[0])
-            queues = ",".join(s.queues) or "all queues"
+            last = say("cli.schedule.never_sent") if not runs else _run_text(runs[0])
+            queues = ",".join(s.queues) or say("cli.schedule.all_queues")
             print(f"{s.schedule_id}\t{s.every}\t{s.report}\t{s.period}\t{s.format}\t{','.join(s.recipients)}\t"
-                  f"{queues}\tnext {upcoming} {zone_name}\t{last}")
+                  f"{queues}\t{say('cli.schedule.next', when=upcoming, tz=zone_name)}\t{last}")
     finally:
         database.close()
 
 
 def _run_text(run: RunRecord) -> str:
-    text = f"{run.status} {run.last_utc:%Y-%m-%d %H:%M} UTC ({run.attempts} attempt{'s' if run.attempts != 1 else ''})"
+    status = f"cli.schedule.status.{run.status}"
+    text = say("cli.schedule.run", status=say(status) if status in COMMAND_STRINGS else run.status,
+               when=_minute(run.last_utc), attempts=counted("cli.n_attempts", run.attempts))
     if run.error:
-        text += f": {run.error}"
+        text += f": {known_message(run.error)}"
     if run.next_retry_utc:
-        text += f"; retry at {run.next_retry_utc:%Y-%m-%d %H:%M} UTC"
+        text += say("cli.schedule.retry", when=_minute(run.next_retry_utc))
     return text
+
+
+def _minute(moment: datetime) -> str:
+    """``2026-03-31 09:00`` (``31.03.2026 09:00`` in Russian)."""
+    return f"{moment:%Y-%m-%d %H:%M}" if not language.russian() else f"{language.day(moment.date())} {moment:%H:%M}"
 
 
 @schedule_app.command("remove")
@@ -118,10 +130,10 @@ def remove(schedule_id: int = typer.Argument(..., help="the id `schedule list` s
     database = _database(db, config)
     try:
         if not remove_schedule(database.store(), schedule_id):
-            fail(f"no schedule {schedule_id}")
+            fail(say("cli.schedule.no_schedule", id=schedule_id))
     finally:
         database.close()
-    console.print(f"schedule {schedule_id} removed")
+    console.print(say("cli.schedule.removed", id=schedule_id))
 
 
 @schedule_app.command("run-now")
@@ -135,7 +147,7 @@ def run_now(schedule_id: int = typer.Argument(..., help="the id `schedule list` 
     try:
         schedule = get_schedule(database.store(), schedule_id)
         if schedule is None:
-            fail(f"no schedule {schedule_id}")
+            fail(say("cli.schedule.no_schedule", id=schedule_id))
             return
         record = scheduled_reports.run_now(database, schedule)
     finally:
@@ -162,6 +174,6 @@ def run_due(db: Path | None = DbOption, config: Path | None = ConfigOption,
     for record in records:
         print(f"{record.schedule_id}\t{record.slot}\t{_run_text(record)}")
     if not records:
-        console.print("nothing due")
+        console.print(say("cli.schedule.nothing_due"))
     if any(record.status != "sent" for record in records):
         raise typer.Exit(1)

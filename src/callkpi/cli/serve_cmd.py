@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from callkpi.cli import served
 from callkpi.cli.app import app
+from callkpi.cli.command_words import COMMAND_STRINGS, counted, say
 from callkpi.cli.common import (
     ConfigOption,
     DbOption,
@@ -22,6 +24,8 @@ from callkpi.cli.common import (
     settings_for,
     with_mapping,
 )
+from callkpi.cli.words import known_message
+from callkpi.report import language
 from callkpi.storage import Store
 
 if TYPE_CHECKING:
@@ -94,10 +98,8 @@ def serve(
         if tz:
             store.set_meta("timezone", tz)
     if password:
-        console.print(
-            f"[bold]Created user [cyan]admin[/] with password [yellow]{password}[/][/] "
-            "(shown once; change it with `callkpi user passwd admin`)."
-        )
+        shown = say("cli.serve.admin", password=f"[yellow]{password}[/]").replace("admin", "[cyan]admin[/]", 1)
+        console.print(f"[bold]{shown}[/] {escape(say('cli.serve.admin_once'))}")
     options = _watch_options(watch, watch_every, tz)
     token = served.new_token()
     bridge = CliBridge(token, is_reading=_is_reading_command, run=_run_command,
@@ -105,10 +107,12 @@ def serve(
                        withdraw=lambda: served.remove_serve_file(db_path, token))
     application = create_app(db_path, settings, secure_cookies=secure_cookies, watch=options,
                              cli_commands=bridge)
-    console.print(f"callkpi dashboard on http://{host}:{port}/  (API: /api/v1, docs: /docs)")
+    console.print(say("cli.serve.listening", host=host, port=port))
     if options:
-        console.print(f"loading what is new in {', '.join((*map(str, options.paths), *options.urls))} "
-                      f"every {watch_every:g} s")
+        seconds = f"{watch_every:g}" if not language.russian() else language.number(watch_every, 0 if
+                                                                                     watch_every.is_integer() else 1)
+        console.print(say("cli.serve.watching", paths=", ".join((*map(str, options.paths), *options.urls)),
+                          seconds=seconds))
     _log_like_uvicorn()
     # reading commands beside the server find it through <db>.serve.json (see callkpi.cli.served),
     # written and removed by the app's lifespan; removed here too should the app not start
@@ -149,17 +153,28 @@ def user_add(
     try:
         validate_user(name, role, agent)
     except AuthError as exc:
-        fail(str(exc))
+        fail(known_message(str(exc)))
     if generate:
         password = random_password()
     elif password is None:
-        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(say("cli.user.password_prompt"), hide_input=True, confirmation_prompt=True)
     with _store(db) as store:
         try:
             create_user(store, name, password, role, agent=agent, queues=_split(queues), teams=_split(teams))
         except AuthError as exc:
-            fail(str(exc))
-    console.print(f"created {role} [cyan]{name}[/]" + (f" with password [yellow]{password}[/]" if generate else ""))
+            fail(known_message(str(exc)))
+    console.print(say("cli.user.created", role=_role(role), name=_cyan(name))
+                  + (say("cli.user.with_password", password=f"[yellow]{password}[/]") if generate else ""))
+
+
+def _cyan(name: str) -> str:
+    return f"[cyan]{escape(name)}[/]"
+
+
+def _role(role: str) -> str:
+    """A role as the command's language names it (``supervisor`` -> ``супервайзер``)."""
+    key = f"cli.role.{role}"
+    return say(key) if key in COMMAND_STRINGS else role
 
 
 @user_app.command("list")
@@ -169,8 +184,10 @@ def user_list(db: Path | None = DbOption) -> None:
 
     with _store(db) as store:
         for user in list_users(store):
-            scope = user.agent if user.role == "agent" else ", ".join((*user.queues, *user.teams)) or "all"
-            console.print(f"{user.username}\t{user.role}\t{scope}" + ("\tdisabled" if user.disabled else ""))
+            scope = user.agent if user.role == "agent" else ", ".join((*user.queues, *user.teams)) or say(
+                "cli.user.all")
+            console.print(f"{user.username}\t{_role(user.role)}\t{scope}"
+                          + (f"\t{say('cli.user.disabled')}" if user.disabled else ""), markup=False)
 
 
 @user_app.command("passwd")
@@ -182,15 +199,17 @@ def user_passwd(
     """Set a user's password (their open sessions end)."""
     from callkpi.web.auth import AuthError, get_user, random_password, set_password
 
-    password = random_password() if generate else typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    password = random_password() if generate else typer.prompt(say("cli.user.password_prompt"), hide_input=True,
+                                                                confirmation_prompt=True)
     with _store(db) as store:
         if get_user(store, name) is None:
-            fail(f"no user {name!r}")
+            fail(say("cli.user.no_user", name=name))
         try:
             set_password(store, name, password)
         except AuthError as exc:
-            fail(str(exc))
-    console.print(f"password of [cyan]{name}[/] changed" + (f" to [yellow]{password}[/]" if generate else ""))
+            fail(known_message(str(exc)))
+    console.print(say("cli.user.password_changed", name=_cyan(name))
+                  + (say("cli.user.password_to", password=f"[yellow]{password}[/]") if generate else ""))
 
 
 @user_app.command("delete")
@@ -200,9 +219,9 @@ def user_delete(name: str = typer.Argument(...), db: Path | None = DbOption) -> 
 
     with _store(db) as store:
         if get_user(store, name) is None:
-            fail(f"no user {name!r}")
+            fail(say("cli.user.no_user", name=name))
         delete_user(store, name)
-    console.print(f"deleted [cyan]{name}[/]")
+    console.print(say("cli.user.deleted", name=_cyan(name)))
 
 
 @token_app.command("create")
@@ -222,7 +241,7 @@ def token_create(
         try:
             token = create_token(store, user, label, wallboard=wallboard)
         except AuthError as exc:
-            fail(str(exc))
+            fail(known_message(str(exc)))
             raise
     print(token)
 
@@ -234,7 +253,8 @@ def token_revoke(user: str = typer.Argument(...), db: Path | None = DbOption) ->
 
     with _store(db) as store:
         count = revoke_tokens(store, user)
-    console.print(f"revoked {count} token(s) of [cyan]{user}[/]")
+    tokens = counted("cli.n_tokens", count) if language.russian() else f"{count} token(s)"
+    console.print(say("cli.token.revoked", tokens=tokens, user=_cyan(user)))
 
 
 def _is_reading_command(argv: list[str]) -> bool:

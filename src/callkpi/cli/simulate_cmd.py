@@ -10,7 +10,9 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from callkpi.cli.app import app
-from callkpi.cli.common import console, fail
+from callkpi.cli.command_words import counted, say
+from callkpi.cli.common import console, fail, one_line
+from callkpi.report import language
 from callkpi.simulate import Scenario, SimulationResult, Totals
 from callkpi.simulate import simulate as run_simulation
 
@@ -48,17 +50,17 @@ def simulate(
 def _scenario(path: Path | None, days: int | None, agents: int | None, calls_per_day: float | None,
               seed: int | None, start: str | None, timezone: str | None) -> Scenario:
     if path is not None and not path.is_file():
-        fail(f"no scenario file {path}")
+        fail(say("cli.simulate.no_scenario", path=path))
     try:
         first_day = date.fromisoformat(start) if start else None
     except ValueError:
-        fail(f"--start expects a date like 2026-03-02, got {start!r}")
+        fail(say("cli.simulate.bad_start", value=start))
         raise
     try:
         return Scenario.load(path).with_overrides(days=days, agents=agents, calls_per_day=calls_per_day, seed=seed,
                                                   start=first_day, timezone=timezone)
     except (ValidationError, ValueError) as exc:
-        fail(f"scenario: {exc}")
+        fail(say("cli.simulate.scenario", error=one_line(exc)))
         raise
 
 
@@ -73,18 +75,20 @@ def _with_transcripts(scenario: Scenario, enabled: bool | None, lang: str | None
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        fail(f"scenario: {exc}")
+        fail(say("cli.simulate.scenario", error=one_line(exc)))
         raise
 
 
 def _with_progress(scenario: Scenario, out: Path) -> SimulationResult:
-    columns = (TextColumn("[bold]simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("days"),
-               TextColumn("{task.fields[calls]:,} calls"), TimeElapsedColumn())
+    calls = say("cli.simulate.calls", calls="{task.fields[calls]}")
+    columns = (TextColumn(f"[bold]{say('cli.simulate.progress')}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn(say("cli.simulate.days")), TextColumn(calls), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("days", total=scenario.days, calls=0)
+        task = progress.add_task("days", total=scenario.days, calls="0")
 
         def on_day(day: int, totals: Totals) -> None:
-            progress.update(task, completed=day + 1, calls=totals.calls)
+            calls = f"{totals.calls:,}" if not language.russian() else language.number(totals.calls)
+            progress.update(task, completed=day + 1, calls=calls)
 
         return run_simulation(scenario, out, on_day)
 
@@ -92,13 +96,24 @@ def _with_progress(scenario: Scenario, out: Path) -> SimulationResult:
 def _summary(result: SimulationResult) -> None:
     totals = result.totals
     sizes = sum(path.stat().st_size for path in result.files)
-    console.print(
-        f"{totals.calls:,} inbound calls, {totals.queue_legs:,} queue legs "
-        f"({totals.answered_legs:,} answered, {totals.abandoned_legs:,} abandoned, "
-        f"{totals.flowed_out_legs:,} flowed out), {totals.outbound_dials:,} outbound dials"
-    )
-    console.print(
-        f"{len(result.files)} files, {sizes / 1e6:,.1f} MB in {result.files[0].parent if result.files else '?'}: "
-        f"{', '.join(path.name for path in result.files)}"
-    )
-    console.print(f"{result.seconds:,.1f} s ({result.calls_per_second:,.0f} calls/s)")
+    folder = result.files[0].parent if result.files else "?"
+    names = ", ".join(path.name for path in result.files)
+    if not language.russian():  # English as it always read (1,234: the thousands of a summary line)
+        console.print(
+            f"{totals.calls:,} inbound calls, {totals.queue_legs:,} queue legs "
+            f"({totals.answered_legs:,} answered, {totals.abandoned_legs:,} abandoned, "
+            f"{totals.flowed_out_legs:,} flowed out), {totals.outbound_dials:,} outbound dials"
+        )
+        console.print(f"{len(result.files)} files, {sizes / 1e6:,.1f} MB in {folder}: {names}")
+        console.print(f"{result.seconds:,.1f} s ({result.calls_per_second:,.0f} calls/s)")
+        return
+    console.print(say("cli.simulate.calls_line", calls=counted("cli.n_inbound_calls", totals.calls),
+                      legs=counted("cli.n_queue_legs", totals.queue_legs),
+                      answered=counted("cli.n_answered", totals.answered_legs),
+                      abandoned=counted("cli.n_abandoned", totals.abandoned_legs),
+                      flowed=counted("cli.n_flowed_out", totals.flowed_out_legs),
+                      dials=counted("cli.n_outbound_dials", totals.outbound_dials)), markup=False)
+    console.print(say("cli.simulate.files_line", files=counted("cli.n_files", len(result.files)),
+                      size=language.number(sizes / 1e6, 1), folder=folder, names=names), markup=False)
+    console.print(say("cli.simulate.speed", seconds=language.number(result.seconds, 1),
+                      rate=language.number(result.calls_per_second)), markup=False)

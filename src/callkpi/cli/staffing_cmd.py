@@ -25,7 +25,7 @@ from callkpi.cli.common import (
     split_values,
     table_format,
 )
-from callkpi.cli.words import known_message, print_note, t
+from callkpi.cli.words import known_message, n, print_note, t
 from callkpi.metrics.engine import QueryError
 from callkpi.report.render import print_table, to_csv, to_json, write_xlsx
 from callkpi.storage import Store
@@ -54,7 +54,7 @@ def staffing_cmd(
         fail(t("cli.bad_model"))
     table_format(fmt, "json", "csv", "xlsx")
     if fmt == "xlsx" and output is None:
-        fail("--format xlsx needs --output FILE")
+        fail(t("cli.xlsx_needs_output"))
     settings = settings_for(config)
     with Store(existing_db(db), read_only=True) as store:
         params = command_params(settings, store.get_meta("timezone"), tz=tz,
@@ -77,7 +77,7 @@ def staffing_cmd(
         write_xlsx(output, result.rows, result.columns, definitions=result.definitions(), sheet="staffing",
                    parameters=export_parameters(targets, date_from=first, date_to=last, queues=queues,
                                                 timezone=params.timezone, notes=result.notes))
-        console.print(f"wrote {output} ({len(result.rows)} rows)")
+        console.print(t("cli.wrote_rows", path=output, rows=n("cli.n_rows", len(result.rows))))
         return
     _print(result, fmt, output, t("cli.staffing_title", tz=params.timezone, minutes=interval_minutes))
 
@@ -90,6 +90,6 @@ def _print(result: Staffing, fmt: str, output: Path | None, title: str) -> None:
         print_table(console, result.rows, result.columns, title=title)
     elif output is not None:
         output.write_text(text, encoding="utf-8")
-        console.print(f"wrote {output} ({len(result.rows)} rows)")
+        console.print(t("cli.wrote_rows", path=output, rows=n("cli.n_rows", len(result.rows))))
     else:
         print(text, end="")

@@ -8,7 +8,10 @@ from pathlib import Path
 import typer
 
 from callkpi.cli.app import app
+from callkpi.cli.command_words import counted, say
 from callkpi.cli.common import ConfigOption, DbOption, console, err_console, fail, settings_for
+from callkpi.cli.words import known_message
+from callkpi.report import language
 from callkpi.speech.transcribe import EngineError, load_engine, transcribe_files
 
 
@@ -29,16 +32,21 @@ def transcribe(
     recordings failed, 2 the engine cannot run."""
     settings_for(config)
     if lang not in ("ru", "en"):
-        fail(f"--lang expects ru or en, got {lang!r}")
+        fail(say("cli.transcribe.bad_lang", value=lang))
     try:
         chosen = load_engine(engine, model)
     except EngineError as exc:
-        fail(str(exc))
+        fail(known_message(str(exc)))
         raise
     outcome = transcribe_files(chosen, list(recordings), lang, out)
     for path, reason in outcome.failed:
-        err_console.print(f"{path}: {reason}")
-    console.print(f"{len(outcome.written)} transcript(s) written to {out}, {len(outcome.failed)} recording(s) failed")
+        err_console.print(f"{path}: {known_message(str(reason))}", markup=False)
+    if language.russian():
+        written, failed = counted("cli.n_transcripts", len(outcome.written)), counted("cli.n_recordings",
+                                                                                      len(outcome.failed))
+    else:
+        written, failed = f"{len(outcome.written)} transcript(s)", f"{len(outcome.failed)} recording(s)"
+    console.print(say("cli.transcribe.done", written=written, out=out, failed=failed), markup=False)
     status = 1 if outcome.failed else 0
     if ingest and outcome.written:
         from callkpi.cli.ingest_cmd import ingest as ingest_files
