@@ -127,6 +127,7 @@ class OneVersionPerRead:
 def _forget_pages(scope: Scope) -> None:
     state = getattr(getattr(scope.get("app"), "state", None), "web", None)
     if state is not None:
+        state.db.reads.bump()
         state.db.pages.clear()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -14,7 +15,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from callkpi.web.auth import get_user, user_for_token
+from callkpi.web.auth import User, get_user, user_for_token
 from callkpi.web.db import Database
 from callkpi.web.features.alert_monitor import AlertMonitor
 from callkpi.web.scope import Principal
@@ -124,7 +125,8 @@ def session_principal(request: Request) -> Principal | None:
     data = state.read_session(request)
     if not data or not data.get("u"):
         return None
-    user = get_user(state.db.store(), str(data["u"]))
+    username = str(data["u"])
+    user = state.db.reads.get(("user", username), lambda: get_user(state.db.store(), username), keep_none=False)
     if user is None or user.disabled or not hmac.compare_digest(user.fingerprint, str(data.get("f", ""))):
         return None
     return Principal(user, "session", data["c"])
@@ -144,7 +146,7 @@ def api_principal(request: Request) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("use the header Authorization: Bearer TOKEN")
-        user = user_for_token(web_state(request).db.store(), token.strip())
+        user = _token_user(web_state(request).db, token.strip())
         if user is None:
             raise NotAuthenticated("the bearer token is not valid")
         return Principal(user, "token")
@@ -154,6 +156,13 @@ def api_principal(request: Request) -> Principal:
     if request.method not in SAFE_METHODS:
         check_csrf(principal.csrf, request.headers.get(CSRF_HEADER))
     return principal
+
+
+def _token_user(db: Database, token: str) -> User | None:
+    """The token's owner (kept between writes by :class:`~callkpi.web.read_memo.ReadMemo`, under the
+    token's digest, never the token itself; unknown tokens are not kept)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return db.reads.get(("token", digest), lambda: user_for_token(db.store(), token), keep_none=False)
 
 
 def check_csrf(expected: str | None, given: str | None) -> None:
