@@ -7,7 +7,8 @@ Simulates 30 days of a centre of ``--calls`` calls (`callkpi simulate`), loads 9
 queue_log with `callkpi ingest` into a store kept per size (``load.base.duckdb``, built once and
 copied for each run, so a 1M run does not load again), creates a user and an API token with the CLI, starts
 `callkpi serve --watch` on 127.0.0.1 in a child process and drives ``--clients`` concurrent
-clients (asyncio + httpx; each client sends one request at a time, cycling over the overview
+clients (asyncio + httpx; each client signs in with a session of its own and sends one request at
+a time over one keep-alive connection, cycling over the overview
 page, the agent table, /api/v1/kpi and the call log page) for ``--seconds`` seconds, twice:
 idle, then while the rest of the queue_log is appended to the watched file in chunks (the
 server loads it as Asterisk would write it). Prints requests/s, p50/p99 latency and errors per
@@ -170,21 +171,48 @@ async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: i
         await asyncio.sleep(seconds / chunks)
 
 
-async def run_phase(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None,
-                    names: list[str]) -> Tally:
+async def open_sessions(port: int, count: int) -> list[httpx.AsyncClient]:
+    """``count`` browser sessions, each signed in on its own (its own cookie and CSRF token) over one
+    keep-alive connection, as ``count`` people at their desks."""
+    sessions = [httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=60, follow_redirects=False,
+                                  limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+                for _ in range(count)]
+    for start in range(0, count, 4):  # a few at a time: each sign-in checks an argon2 hash
+        await asyncio.gather(*(sign_in(session) for session in sessions[start:start + 4]))
+    return sessions
+
+
+async def run_phase(sessions: list[httpx.AsyncClient], token: str, seconds: float,
+                    append: tuple[Path, bytes] | None, names: list[str]) -> Tally:
+    """Each session is one client sending one request at a time for ``seconds``."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=60,
-                                 follow_redirects=False) as client:
-        await sign_in(client)
-        for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
-            await client.get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
-        deadline = time.monotonic() + seconds
-        tasks = [one_client(i, client, token, deadline, tally, names) for i in range(clients)]
-        if append:
-            tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
-        await asyncio.gather(*tasks)
+    for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
+        await sessions[0].get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
+    deadline = time.monotonic() + seconds
+    tasks = [one_client(i, session, token, deadline, tally, names) for i, session in enumerate(sessions)]
+    if append:
+        tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
+    await asyncio.gather(*tasks)
     return tally
+
+
+async def run_phases(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None,
+                     names: list[str]) -> None:
+    """The idle run, then (with ``append``) the run during a --watch load, over the same sessions."""
+    sessions = await open_sessions(port, clients)
+    try:
+        print(f"machine load (uptime): {load_average()}", flush=True)
+        report("idle", await run_phase(sessions, token, seconds, None, names), seconds)
+        if append is not None:
+            print(f"machine load (uptime): {load_average()}", flush=True)
+            during = await run_phase(sessions, token, seconds, append, names)
+            report(f"during a --watch load ({len(append[1]) / 1e6:.1f} MB appended in 20 chunks)", during, seconds)
+    finally:
+        await asyncio.gather(*(session.aclose() for session in sessions))
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -204,8 +232,7 @@ def report(title: str, tally: Tally, seconds: float) -> None:
               f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d}")
     print(f"{'all':10} {len(every):9d} {len(every) / seconds:7.1f} {percentile(every, 0.5) * 1000:8.0f} "
           f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
-    print(f"machine load average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-          f" on {os.cpu_count()} cores")
+    print(f"machine load average at the end (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores", flush=True)
 
 
 def main() -> None:
@@ -231,13 +258,9 @@ def main() -> None:
         unknown = sorted(set(names) - set(ENDPOINTS))
         if unknown:
             raise SystemExit(f"unknown pages: {', '.join(unknown)}")
-        print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None, names))
-        report("idle", idle, args.seconds)
+        asyncio.run(run_phases(args.port, token, args.clients, args.seconds,
+                               None if args.no_watch else (watched, rest), names))
         if not args.no_watch:
-            print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-            during = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, (watched, rest), names))
-            report(f"during a --watch load ({len(rest) / 1e6:.1f} MB appended in 20 chunks)", during, args.seconds)
             time.sleep(5)
             status = httpx.get(f"http://{HOST}:{args.port}/api/v1/watch", timeout=30,
                                headers={"Authorization": f"Bearer {token}"}).json()

@@ -5,10 +5,16 @@ the JSON body) is kept once it is rendered and handed out again until new data a
 holds everything an answer depends on besides the data:
 
 - the data version and the metric parameters (a new import, a changed setting: a new key);
-- the reader: user name, role, forced agent/queues/teams, language, the session's CSRF token
-  (pages carry it in forms), so an answer never crosses from one user or session to another;
+- the reader's scope: role, forced agent/queues/teams, language, session or token, so an answer
+  never crosses from one scope to another;
+- for answers kept per reader (the API's JSON): the user name and the session's CSRF token too;
 - the page and its query string, and the htmx headers that choose a fragment over a page;
 - the header badges (watched files in trouble, alerts firing), which change without new data.
+
+Pages are rendered once per scope, not once per session (:func:`shared_reader`): they are rendered
+for a stand-in reader whose user name and CSRF token are random marks, and each answer handed out
+gets the asking session's own name and token put in place of the marks (:func:`fill_marks`), so
+100 supervisors of the same queues share one rendering and each still gets their own token.
 
 A bounded LRU (entries and bytes) with a time limit, so a page that shows the clock (e.g. "loaded
 2 min ago") is never older than :data:`MAX_AGE_S`. Only complete 200 answers without cookies are kept.
@@ -16,11 +22,13 @@ A bounded LRU (entries and bytes) with a time limit, so a page that shows the cl
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi.responses import Response
 
@@ -31,6 +39,14 @@ MAX_BYTES = 64 * 1024 * 1024
 MAX_AGE_S = 30.0
 WAIT_S = 60.0  # how long a reader waits for another one rendering the same answer
 _HEADERS_THAT_SELECT = ("hx-request", "hx-history-restore-request", "hx-target", "accept")
+# Stand-ins for the user name and the CSRF token in a shared rendering: random per process (no data
+# can hold them), letters and digits only (HTML and JSON escaping leave them as they are).
+_MARK = "ckmark" + secrets.token_hex(8)
+NAME_MARK, CSRF_MARK = _MARK + "n", _MARK + "c"
+# What may be put in place of a mark unescaped: user names (auth.USERNAME) and CSRF tokens
+# (token_urlsafe) are made of these; anything else is rendered for its reader alone.
+_PLAIN = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
+Fill = Callable[[bytes], bytes]
 
 
 @dataclass(frozen=True)
@@ -76,9 +92,10 @@ class PageCache:
             self.hits += 1
             return answer
 
-    def answer(self, key: Hashable, make: Callable[[], Response]) -> Response:
+    def answer(self, key: Hashable, make: Callable[[], Response], fill: Fill | None = None) -> Response:
         """The kept answer, or ``make()``'s. One reader renders a missing answer while the others
-        asking for the same key wait for it: after new data, 100 readers do not render it 100 times."""
+        asking for the same key wait for it: after new data, 100 readers do not render it 100 times.
+        ``fill``: turns the kept body into this reader's (:func:`fill_marks`)."""
         kept = self.get(key)
         if kept is None:
             with self._lock:
@@ -90,7 +107,7 @@ class PageCache:
                 try:
                     response = make()
                     self.put(key, response)
-                    return response
+                    return _filled(response, fill)
                 finally:
                     with self._lock:
                         self._making.pop(key, None)
@@ -98,8 +115,9 @@ class PageCache:
             making.wait(timeout=WAIT_S)
             kept = self._peek(key)
             if kept is None:  # not kept (an error page, too large) or too slow: render it here
-                return make()
-        return Response(kept.body, status_code=kept.status, headers=dict(kept.headers), media_type=kept.media_type)
+                return _filled(make(), fill)
+        body = fill(kept.body) if fill else kept.body
+        return Response(body, status_code=kept.status, headers=dict(kept.headers), media_type=kept.media_type)
 
     def _peek(self, key: Hashable) -> _Answer | None:
         with self._lock:
@@ -122,6 +140,11 @@ class PageCache:
             while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
                 self._drop(next(iter(self._items)))
 
+    def drop(self, key: Hashable) -> None:
+        with self._lock:
+            if key in self._items:
+                self._drop(key)
+
     def _drop(self, key: Hashable) -> None:
         answer = self._items.pop(key)
         self._bytes -= len(answer.body)
@@ -131,3 +154,44 @@ def reader_key(me: Principal) -> tuple:
     """Everything about the reader an answer may depend on (scope, masking, language, forms' CSRF)."""
     user = me.user
     return (user.username, user.role, user.agent, tuple(user.queues), tuple(user.teams), user.lang, me.via, me.csrf)
+
+
+def shared_reader(me: Principal) -> Principal | None:
+    """The stand-in reader of ``me``'s scope a shared rendering is made for: ``me`` with the user name
+    and CSRF token replaced by marks; None when ``me``'s name or token cannot be put in plainly."""
+    if not _PLAIN.fullmatch(me.user.username) or (me.csrf and not _PLAIN.fullmatch(me.csrf)):
+        return None
+    return Principal(replace(me.user, username=NAME_MARK, password_hash=""), me.via, CSRF_MARK if me.csrf else "")
+
+
+def scope_key(me: Principal) -> tuple:
+    """What a shared rendering depends on about its readers: everything but the name and the token."""
+    user = me.user
+    return ("scope", user.role, user.agent, tuple(user.queues), tuple(user.teams), user.lang, me.via, bool(me.csrf))
+
+
+def fill_marks(me: Principal) -> Fill:
+    """A shared body with ``me``'s user name and CSRF token in place of the marks."""
+    name, csrf = me.user.username.encode(), me.csrf.encode()
+
+    def fill(body: bytes) -> bytes:
+        if _MARK.encode() not in body:
+            return body
+        body = body.replace(NAME_MARK.encode(), name).replace(CSRF_MARK.encode(), csrf)
+        if _MARK.encode() in body:  # a mark changed by the template (a filter): never hand it out
+            raise MarkLeft()
+        return body
+
+    return fill
+
+
+class MarkLeft(Exception):
+    """A shared rendering holds a mark that :func:`fill_marks` could not put back."""
+
+
+def _filled(response: Response, fill: Fill | None) -> Response:
+    body = getattr(response, "body", None)
+    if fill is None or not isinstance(body, bytes):
+        return response
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(fill(body), status_code=response.status_code, headers=headers, media_type=response.media_type)

@@ -19,7 +19,7 @@ from callkpi.web.features.business_tables import check_agent_visible
 from callkpi.web.features.common import every_day, heat_chart, metric_unit, queue_choices
 from callkpi.web.i18n import Locale
 from callkpi.web.kpi import Period
-from callkpi.web.page_answers import cached_answer
+from callkpi.web.page_answers import shared_answer
 from callkpi.web.scope import Principal, scoped_filters
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.tables import KpiTable, by_table, page_of
@@ -30,7 +30,7 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/agents", response_class=HTMLResponse)
 def agents(request: Request, me: Principal = Depends(page_principal)) -> Response:
-    return cached_answer(request, me, lambda: _agents(request, me))
+    return shared_answer(request, me, lambda reader: _agents(request, reader))
 
 
 def _agents(request: Request, me: Principal) -> HTMLResponse:
