@@ -218,3 +218,51 @@ def test_a_mark_the_template_changed_is_never_handed_out() -> None:
         fill((NAME_MARK[:-1] + "x").encode())
     odd = Principal(User("a<b", "admin"), "session", "t")
     assert shared_reader(odd) is None  # rendered for that reader alone
+
+
+def test_a_kept_page_is_not_handed_to_a_session_that_ended(client: TestClient, centre: Centre) -> None:
+    from callkpi.web.auth import revoke_tokens, set_password
+    from web_centre import PASSWORD
+
+    browser = _session(client, "agent_a")
+    for _ in range(3):  # kept, and the reader known in memory: answered before the router
+        assert browser.get("/agents").status_code == 200
+    store = client.app.state.web.db.store()
+    set_password(store, "agent_a", PASSWORD + "!")
+    try:
+        assert browser.get("/agents", follow_redirects=False).status_code == 303
+    finally:
+        set_password(store, "agent_a", PASSWORD)
+    for _ in range(3):
+        assert client.get(KPI, headers=centre.bearer("sup")).status_code == 200
+    revoke_tokens(store, "sup")
+    assert client.get(KPI, headers=centre.bearer("sup")).status_code == 401
+
+
+def test_readers_get_the_previous_answer_while_the_new_one_renders() -> None:
+    import threading
+
+    from fastapi.responses import Response
+
+    cache = PageCache()
+    family = ("reader", "/")
+    cache.answer(("v1", *family), lambda: Response(b"old"), family=family)
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> Response:
+        started.set()
+        release.wait(10)
+        return Response(b"new")
+
+    first: list[bytes] = []
+    renderer = threading.Thread(target=lambda: first.append(cache.answer(("v2", *family), slow, family=family).body))
+    renderer.start()
+    assert started.wait(10)
+    # the render of v2 is running: another reader does not wait for it
+    assert cache.answer(("v2", *family), lambda: Response(b"twice"), family=family).body == b"old"
+    release.set()
+    renderer.join(10)
+    assert first == [b"new"]  # the reader who rendered it gets the new answer
+    assert cache.answer(("v2", *family), lambda: Response(b"twice"), family=family).body == b"new"
+    cache.clear()  # a write: no older answer is handed out any more
+    assert cache.answer(("v3", *family), lambda: Response(b"v3"), family=family).body == b"v3"

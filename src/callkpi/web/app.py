@@ -50,6 +50,7 @@ from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.features.cli_bridge import CliBridge
 from callkpi.web.features.scheduled_reports import ScheduleRunner
 from callkpi.web.kpi import BadRequest
+from callkpi.web.page_answers import FastAnswers
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.security import (
     CsrfFailed,
@@ -229,17 +230,23 @@ def create_app(
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path != "/docs":
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cache-Control", _cache_control(request, versions))
+        for name, value in _security_headers(request, versions).items():
+            response.headers.setdefault(name, value)
         return response
 
     app.add_middleware(OneVersionPerRead)
+    app.add_middleware(FastAnswers, headers=lambda request: _security_headers(request, versions))
     app.add_middleware(CompressWhenSafe)
     return app
+
+
+def _security_headers(request: Request, versions: dict[str, str]) -> dict[str, str]:
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    if request.url.path != "/docs":
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Frame-Options"] = "DENY"
+    headers["Cache-Control"] = _cache_control(request, versions)
+    return headers
 
 
 def _cache_control(request: Request, versions: dict[str, str]) -> str:

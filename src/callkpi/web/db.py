@@ -110,12 +110,15 @@ class Database:
         finally:
             _REQUEST_VERSION.reset(reset)
 
-    def forget(self) -> None:
-        """Drop every cached result: for writes that change KPIs without an import (a saved review)."""
+    def forget(self, *, pages: bool = True) -> None:
+        """Drop every cached result: for writes that change KPIs without an import (a saved review).
+        ``pages=False`` (after an import: a new data version) keeps the rendered pages, handed out
+        while the new ones render (web/page_cache.py)."""
         with self._lock:
             self._cache.clear()
         self.reads.bump()
-        self.pages.clear()
+        if pages:
+            self.pages.clear()
 
     def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()`` once per key and data version."""

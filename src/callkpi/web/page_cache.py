@@ -38,6 +38,7 @@ MAX_ENTRIES = 128
 MAX_BYTES = 64 * 1024 * 1024
 MAX_AGE_S = 30.0
 WAIT_S = 60.0  # how long a reader waits for another one rendering the same answer
+STALE_S = 60.0  # an older answer of the same page and reader handed out while the new one renders
 _HEADERS_THAT_SELECT = ("hx-request", "hx-history-restore-request", "hx-target", "accept")
 # Stand-ins for the user name and the CSRF token in a shared rendering: random per process (no data
 # can hold them), letters and digits only (HTML and JSON escaping leave them as they are).
@@ -59,24 +60,33 @@ class _Answer:
 
 
 class PageCache:
-    """A thread-safe LRU of rendered answers; :meth:`clear` when data changes without a new version."""
+    """A thread-safe LRU of rendered answers; :meth:`clear` when data changes without a new version.
+
+    Stale while revalidating: an answer missing for a new data version (or aged out) is asked for by
+    everybody at once after a ``serve --watch`` load. The first reader renders it; when the same
+    page of the same reader (its *family*: the key without the data version) was answered within
+    :data:`STALE_S`, the others get that answer meanwhile instead of waiting for the render."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES, max_age_s: float = MAX_AGE_S,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.max_entries, self.max_bytes, self.max_age_s = max_entries, max_bytes, max_age_s
+                 clock: Callable[[], float] = time.monotonic, stale_s: float = STALE_S) -> None:
+        self.max_entries, self.max_bytes, self.max_age_s, self.stale_s = max_entries, max_bytes, max_age_s, stale_s
         self._clock = clock
         self._lock = threading.Lock()
         self._items: OrderedDict[Hashable, _Answer] = OrderedDict()
+        self._latest: OrderedDict[Hashable, _Answer] = OrderedDict()  # family -> its newest answer
         self._bytes = 0
         self._making: dict[Hashable, threading.Event] = {}
-        self.hits = self.misses = 0
+        self.kinds: dict[str, str] = {}  # path -> "shared" | "reader": how its answers are keyed (FastAnswers)
+        self.hits = self.misses = self.stale = 0
 
     def __len__(self) -> int:
         return len(self._items)
 
     def clear(self) -> None:
+        """Forget every answer, stale ones too (a write changed what pages show)."""
         with self._lock:
             self._items.clear()
+            self._latest.clear()
             self._bytes = 0
 
     def get(self, key: Hashable) -> _Answer | None:
@@ -92,10 +102,22 @@ class PageCache:
             self.hits += 1
             return answer
 
-    def answer(self, key: Hashable, make: Callable[[], Response], fill: Fill | None = None) -> Response:
+    def kept(self, key: Hashable) -> _Answer | None:
+        """The fresh answer of ``key`` if there is one (counted as a hit), without rendering or waiting."""
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is None or self._clock() - answer.made > self.max_age_s:
+                return None
+            self.hits += 1
+            return answer
+
+    def answer(self, key: Hashable, make: Callable[[], Response], fill: Fill | None = None,
+               family: Hashable | None = None) -> Response:
         """The kept answer, or ``make()``'s. One reader renders a missing answer while the others
-        asking for the same key wait for it: after new data, 100 readers do not render it 100 times.
-        ``fill``: turns the kept body into this reader's (:func:`fill_marks`)."""
+        asking for the same key wait for it: after new data, 100 readers do not render it 100 times;
+        with a ``family`` answered within :data:`STALE_S` the others do not wait: they get that
+        answer until the new one is made. ``fill``: turns the kept body into this reader's
+        (:func:`fill_marks`)."""
         kept = self.get(key)
         if kept is None:
             with self._lock:
@@ -103,10 +125,13 @@ class PageCache:
                 mine = making is None
                 if making is None:
                     making = self._making[key] = threading.Event()
+                stale = None if mine else self._stale(family)
+            if stale is not None:
+                return _respond(stale, fill)
             if mine:
                 try:
                     response = make()
-                    self.put(key, response)
+                    self.put(key, response, family)
                     return _filled(response, fill)
                 finally:
                     with self._lock:
@@ -116,15 +141,23 @@ class PageCache:
             kept = self._peek(key)
             if kept is None:  # not kept (an error page, too large) or too slow: render it here
                 return _filled(make(), fill)
-        body = fill(kept.body) if fill else kept.body
-        return Response(body, status_code=kept.status, headers=dict(kept.headers), media_type=kept.media_type)
+        return _respond(kept, fill)
+
+    def _stale(self, family: Hashable | None) -> _Answer | None:
+        if family is None:
+            return None
+        answer = self._latest.get(family)
+        if answer is None or self._clock() - answer.made > self.stale_s:
+            return None
+        self.stale += 1
+        return answer
 
     def _peek(self, key: Hashable) -> _Answer | None:
         with self._lock:
             answer = self._items.get(key)
             return answer if answer is not None and self._clock() - answer.made <= self.max_age_s else None
 
-    def put(self, key: Hashable, response: Response) -> None:
+    def put(self, key: Hashable, response: Response, family: Hashable | None = None) -> None:
         body = getattr(response, "body", None)
         if response.status_code != 200 or not isinstance(body, bytes) or len(body) > self.max_bytes // 4:
             return
@@ -137,8 +170,13 @@ class PageCache:
                 self._drop(key)
             self._items[key] = answer
             self._bytes += len(body)
+            if family is not None:
+                self._latest[family] = answer
+                self._latest.move_to_end(family)
             while self._items and (len(self._items) > self.max_entries or self._bytes > self.max_bytes):
                 self._drop(next(iter(self._items)))
+            while len(self._latest) > self.max_entries:
+                self._latest.popitem(last=False)
 
     def drop(self, key: Hashable) -> None:
         with self._lock:
@@ -148,6 +186,11 @@ class PageCache:
     def _drop(self, key: Hashable) -> None:
         answer = self._items.pop(key)
         self._bytes -= len(answer.body)
+
+
+def _respond(answer: _Answer, fill: Fill | None) -> Response:
+    body = fill(answer.body) if fill else answer.body
+    return Response(body, status_code=answer.status, headers=dict(answer.headers), media_type=answer.media_type)
 
 
 def reader_key(me: Principal) -> tuple:
@@ -195,3 +238,8 @@ def _filled(response: Response, fill: Fill | None) -> Response:
         return response
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
     return Response(fill(body), status_code=response.status_code, headers=headers, media_type=response.media_type)
+
+
+def family_of(key: tuple) -> tuple:
+    """A key without its data version (the first item): the same page of the same reader."""
+    return key[1:]

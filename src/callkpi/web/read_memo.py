@@ -26,6 +26,7 @@ from callkpi.web import auth
 
 MAX_AGE_S = 2.0
 MAX_ENTRIES = 4096
+MISSING = object()  # what :meth:`ReadMemo.peek` answers for a value not kept
 
 
 class ReadMemo:
@@ -47,6 +48,15 @@ class ReadMemo:
         with self._lock:
             self._generation += 1
             self._items.clear()
+
+    def peek(self, key: Hashable) -> Any:
+        """The kept value of ``key`` when it is still good, else :data:`MISSING` (never reads)."""
+        stamp, now = self.stamp(), self._clock()
+        with self._lock:
+            item = self._items.get(key)
+        if item is not None and item[0] == stamp and now - item[1] <= self.max_age_s:
+            return item[2]
+        return MISSING
 
     def get(self, key: Hashable, make: Callable[[], Any], *, keep_none: bool = True) -> Any:
         """The kept value of ``key``, or ``make()``'s (read after the stamp: a write in between only

@@ -127,9 +127,32 @@ def session_principal(request: Request) -> Principal | None:
         return None
     username = str(data["u"])
     user = state.db.reads.get(("user", username), lambda: get_user(state.db.store(), username), keep_none=False)
+    return _session_of(data, user)
+
+
+def _session_of(data: dict[str, Any], user: User | None) -> Principal | None:
     if user is None or user.disabled or not hmac.compare_digest(user.fingerprint, str(data.get("f", ""))):
         return None
     return Principal(user, "session", data["c"])
+
+
+def known_principal(request: Request, *, api: bool) -> Principal | None:
+    """Who is asking, as :func:`api_principal` (``api``) or :func:`page_principal` would say, from
+    what is kept in memory only (no query: the event loop may call it); None when that is not
+    enough to say, or for no valid credentials: the request then takes the ordinary way."""
+    state = web_state(request)
+    header = request.headers.get("authorization") if api else None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        user = state.db.reads.peek(("token", hashlib.sha256(token.strip().encode()).hexdigest()))
+        return Principal(user, "token") if isinstance(user, User) else None
+    data = state.read_session(request)
+    if not data or not data.get("u"):
+        return None
+    user = state.db.reads.peek(("user", str(data["u"])))
+    return _session_of(data, user) if isinstance(user, User) else None
 
 
 def page_principal(request: Request) -> Principal:
