@@ -51,6 +51,7 @@ ENDPOINTS = {
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in ENDPOINTS})
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
+    kinds: dict[str, int] = field(default_factory=dict)  # "agents: HTTP 500", "calls: ReadTimeout"
 
 
 def callkpi(*args: str, capture: bool = False) -> str:
@@ -151,12 +152,13 @@ async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline
         started = time.perf_counter()
         try:
             response = await client.get(ENDPOINTS[name], headers=headers)
-            ok = response.status_code == 200
-        except httpx.HTTPError:
-            ok = False
+            problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            problem = type(exc).__name__
         tally.latencies[name].append(time.perf_counter() - started)
-        if not ok:
+        if problem:
             tally.errors[name] += 1
+            tally.kinds[f"{name}: {problem}"] = tally.kinds.get(f"{name}: {problem}", 0) + 1
 
 
 async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: int = 20) -> None:
@@ -232,6 +234,8 @@ def report(title: str, tally: Tally, seconds: float) -> None:
               f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d}")
     print(f"{'all':10} {len(every):9d} {len(every) / seconds:7.1f} {percentile(every, 0.5) * 1000:8.0f} "
           f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
+    if tally.kinds:
+        print("errors: " + ", ".join(f"{kind} x{count}" for kind, count in sorted(tally.kinds.items())))
     print(f"machine load average at the end (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores", flush=True)
 
 
@@ -251,7 +255,8 @@ def main() -> None:
     if args.prepare_only:
         return
     token = token_for(db)
-    server = start_server(db, [watched], args.port)
+    server = start_server(db, [watched], args.port, log=db.with_name("serve.log"))
+    print(f"server messages: {db.with_name('serve.log')}", flush=True)
     try:
         print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
         names = [name for name in args.pages.split(",") if name]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
@@ -77,6 +79,12 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # request would let another site guess the token from response sizes (BREACH). Static files hold
 # no secret and are always compressed.
 SAME_ORIGIN_FETCHES = {b"same-origin", b"none"}
+
+
+def request_threads(cores: int | None = None) -> int:
+    """Threads that run requests (renders, queries): four per core. Kept answers never take one
+    (:class:`FastAnswers`); more threads than this only fight over the cores and the GIL."""
+    return max(4, 4 * (cores or os.cpu_count() or 1))
 
 
 def static_versions(directory: Path = STATIC) -> dict[str, str]:
@@ -169,6 +177,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads()
         stop = threading.Event()
         worker = threading.Thread(target=overview.warm_up, args=(db, stop), name="callkpi-warm-up", daemon=True)
         if warm:
