@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -184,10 +185,18 @@ async def open_sessions(port: int, count: int) -> list[httpx.AsyncClient]:
     return sessions
 
 
+async def _wake(session: httpx.AsyncClient) -> None:
+    """A request off the clock: a connection idle for longer than the server keeps it open is
+    closed by the server, and the first request over it would fail on the client's side."""
+    with contextlib.suppress(httpx.HTTPError):
+        await session.get("/health")
+
+
 async def run_phase(sessions: list[httpx.AsyncClient], token: str, seconds: float,
                     append: tuple[Path, bytes] | None, names: list[str]) -> Tally:
     """Each session is one client sending one request at a time for ``seconds``."""
     tally = Tally()
+    await asyncio.gather(*(_wake(session) for session in sessions))
     for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
         await sessions[0].get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
     deadline = time.monotonic() + seconds
