@@ -53,6 +53,7 @@ class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in ENDPOINTS})
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
     kinds: dict[str, int] = field(default_factory=dict)  # "agents: HTTP 500", "calls: ReadTimeout"
+    reconnects: int = 0  # GETs sent again over a new connection (timed from the first try)
 
 
 def callkpi(*args: str, capture: bool = False) -> str:
@@ -152,7 +153,13 @@ async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline
         headers = {"Authorization": f"Bearer {token}"} if name.startswith("api_") else {}
         started = time.perf_counter()
         try:
-            response = await client.get(ENDPOINTS[name], headers=headers)
+            try:
+                response = await client.get(ENDPOINTS[name], headers=headers)
+            except httpx.RemoteProtocolError:
+                # the server closed the idle keep-alive connection (after 5 s) while this client was
+                # still reading the last answer: a browser sends the GET again on a new connection
+                tally.reconnects += 1
+                response = await client.get(ENDPOINTS[name], headers=headers)
             problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
         except httpx.HTTPError as exc:
             problem = type(exc).__name__
@@ -245,6 +252,8 @@ def report(title: str, tally: Tally, seconds: float) -> None:
           f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
     if tally.kinds:
         print("errors: " + ", ".join(f"{kind} x{count}" for kind, count in sorted(tally.kinds.items())))
+    if tally.reconnects:
+        print(f"requests sent again on a new connection (keep-alive closed by the server): {tally.reconnects}")
     print(f"machine load average at the end (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores", flush=True)
 
 
