@@ -7,7 +7,8 @@ Simulates 30 days of a centre of ``--calls`` calls (`callkpi simulate`), loads 9
 queue_log with `callkpi ingest` into a store kept per size (``load.base.duckdb``, built once and
 copied for each run, so a 1M run does not load again), creates a user and an API token with the CLI, starts
 `callkpi serve --watch` on 127.0.0.1 in a child process and drives ``--clients`` concurrent
-clients (asyncio + httpx; each client sends one request at a time, cycling over the overview
+clients (asyncio + httpx; each client signs in with a session of its own and sends one request at
+a time over one keep-alive connection, cycling over the overview
 page, the agent table, /api/v1/kpi and the call log page) for ``--seconds`` seconds, twice:
 idle, then while the rest of the queue_log is appended to the watched file in chunks (the
 server loads it as Asterisk would write it). Prints requests/s, p50/p99 latency and errors per
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -50,6 +52,8 @@ ENDPOINTS = {
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in ENDPOINTS})
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
+    kinds: dict[str, int] = field(default_factory=dict)  # "agents: HTTP 500", "calls: ReadTimeout"
+    reconnects: int = 0  # GETs sent again over a new connection (timed from the first try)
 
 
 def callkpi(*args: str, capture: bool = False) -> str:
@@ -149,13 +153,20 @@ async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline
         headers = {"Authorization": f"Bearer {token}"} if name.startswith("api_") else {}
         started = time.perf_counter()
         try:
-            response = await client.get(ENDPOINTS[name], headers=headers)
-            ok = response.status_code == 200
-        except httpx.HTTPError:
-            ok = False
+            try:
+                response = await client.get(ENDPOINTS[name], headers=headers)
+            except httpx.RemoteProtocolError:
+                # the server closed the idle keep-alive connection (after 5 s) while this client was
+                # still reading the last answer: a browser sends the GET again on a new connection
+                tally.reconnects += 1
+                response = await client.get(ENDPOINTS[name], headers=headers)
+            problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            problem = type(exc).__name__
         tally.latencies[name].append(time.perf_counter() - started)
-        if not ok:
+        if problem:
             tally.errors[name] += 1
+            tally.kinds[f"{name}: {problem}"] = tally.kinds.get(f"{name}: {problem}", 0) + 1
 
 
 async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: int = 20) -> None:
@@ -170,21 +181,56 @@ async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: i
         await asyncio.sleep(seconds / chunks)
 
 
-async def run_phase(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None,
-                    names: list[str]) -> Tally:
+async def open_sessions(port: int, count: int) -> list[httpx.AsyncClient]:
+    """``count`` browser sessions, each signed in on its own (its own cookie and CSRF token) over one
+    keep-alive connection, as ``count`` people at their desks."""
+    sessions = [httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=60, follow_redirects=False,
+                                  limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+                for _ in range(count)]
+    for start in range(0, count, 4):  # a few at a time: each sign-in checks an argon2 hash
+        await asyncio.gather(*(sign_in(session) for session in sessions[start:start + 4]))
+    return sessions
+
+
+async def _wake(session: httpx.AsyncClient) -> None:
+    """A request off the clock: a connection idle for longer than the server keeps it open is
+    closed by the server, and the first request over it would fail on the client's side."""
+    with contextlib.suppress(httpx.HTTPError):
+        await session.get("/health")
+
+
+async def run_phase(sessions: list[httpx.AsyncClient], token: str, seconds: float,
+                    append: tuple[Path, bytes] | None, names: list[str]) -> Tally:
+    """Each session is one client sending one request at a time for ``seconds``."""
     tally = Tally()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", limits=limits, timeout=60,
-                                 follow_redirects=False) as client:
-        await sign_in(client)
-        for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
-            await client.get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
-        deadline = time.monotonic() + seconds
-        tasks = [one_client(i, client, token, deadline, tally, names) for i in range(clients)]
-        if append:
-            tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
-        await asyncio.gather(*tasks)
+    await asyncio.gather(*(_wake(session) for session in sessions))
+    for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
+        await sessions[0].get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
+    deadline = time.monotonic() + seconds
+    tasks = [one_client(i, session, token, deadline, tally, names) for i, session in enumerate(sessions)]
+    if append:
+        tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
+    await asyncio.gather(*tasks)
     return tally
+
+
+async def run_phases(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None,
+                     names: list[str]) -> None:
+    """The idle run, then (with ``append``) the run during a --watch load, over the same sessions."""
+    sessions = await open_sessions(port, clients)
+    try:
+        print(f"machine load (uptime): {load_average()}", flush=True)
+        report("idle", await run_phase(sessions, token, seconds, None, names), seconds)
+        if append is not None:
+            print(f"machine load (uptime): {load_average()}", flush=True)
+            during = await run_phase(sessions, token, seconds, append, names)
+            report(f"during a --watch load ({len(append[1]) / 1e6:.1f} MB appended in 20 chunks)", during, seconds)
+    finally:
+        await asyncio.gather(*(session.aclose() for session in sessions))
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -204,8 +250,11 @@ def report(title: str, tally: Tally, seconds: float) -> None:
               f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d}")
     print(f"{'all':10} {len(every):9d} {len(every) / seconds:7.1f} {percentile(every, 0.5) * 1000:8.0f} "
           f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
-    print(f"machine load average at the end (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
-          f" on {os.cpu_count()} cores")
+    if tally.kinds:
+        print("errors: " + ", ".join(f"{kind} x{count}" for kind, count in sorted(tally.kinds.items())))
+    if tally.reconnects:
+        print(f"requests sent again on a new connection (keep-alive closed by the server): {tally.reconnects}")
+    print(f"machine load average at the end (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores", flush=True)
 
 
 def main() -> None:
@@ -224,20 +273,17 @@ def main() -> None:
     if args.prepare_only:
         return
     token = token_for(db)
-    server = start_server(db, [watched], args.port)
+    server = start_server(db, [watched], args.port, log=db.with_name("serve.log"))
+    print(f"server messages: {db.with_name('serve.log')}", flush=True)
     try:
         print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
         names = [name for name in args.pages.split(",") if name]
         unknown = sorted(set(names) - set(ENDPOINTS))
         if unknown:
             raise SystemExit(f"unknown pages: {', '.join(unknown)}")
-        print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        idle = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, None, names))
-        report("idle", idle, args.seconds)
+        asyncio.run(run_phases(args.port, token, args.clients, args.seconds,
+                               None if args.no_watch else (watched, rest), names))
         if not args.no_watch:
-            print(f"machine load (uptime): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-            during = asyncio.run(run_phase(args.port, token, args.clients, args.seconds, (watched, rest), names))
-            report(f"during a --watch load ({len(rest) / 1e6:.1f} MB appended in 20 chunks)", during, args.seconds)
             time.sleep(5)
             status = httpx.get(f"http://{HOST}:{args.port}/api/v1/watch", timeout=30,
                                headers={"Authorization": f"Bearer {token}"}).json()

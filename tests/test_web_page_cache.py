@@ -155,3 +155,114 @@ def test_a_saved_target_drops_the_rendered_pages(client: TestClient) -> None:
                          follow_redirects=False)
     assert saved.status_code == 303
     assert len(_pages(client)) == 0
+
+
+def _page_token(html: str) -> str:
+    found = CSRF_INPUT.search(html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def test_sessions_of_one_scope_share_a_rendering_each_with_its_own_token(client: TestClient) -> None:
+    from callkpi.web.auth import create_user, get_user
+    from callkpi.web.page_cache import NAME_MARK
+    from web_centre import PASSWORD, SUP_QUEUE, SUP_TEAM
+
+    store = client.app.state.web.db.store()
+    if get_user(store, "sup2") is None:  # a second supervisor of the very same queue and team
+        create_user(store, "sup2", PASSWORD, "supervisor", queues=(SUP_QUEUE,), teams=(SUP_TEAM,))
+    first, second, other = _session(client, "sup"), _session(client, "sup"), _session(client, "sup2")
+    pages = _pages(client)
+    pages.clear()
+    misses = pages.misses
+    answers = [browser.get("/agents") for browser in (first, second, other)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert pages.misses == misses + 1  # rendered once for the three sessions
+    tokens = [_page_token(a.text) for a in answers]
+    assert len(set(tokens)) == 3  # ... and each got its own token, in the forms and the htmx header
+    for answer, token in zip(answers, tokens, strict=True):
+        assert f'"X-CSRF-Token": "{token}"' in answer.text
+        assert NAME_MARK not in answer.text and "ckmark" not in answer.text
+    assert ">sup</span>" in answers[0].text and ">sup2</span>" in answers[2].text
+    assert ">sup2</span>" not in answers[0].text
+    # the token in the shared page is the session's own: a form posted with it is taken
+    assert second.post("/logout", data={"csrf_token": tokens[1]}, follow_redirects=False).status_code == 303
+    assert other.post("/logout", data={"csrf_token": tokens[0]}, follow_redirects=False).status_code == 403
+
+
+def test_readers_of_different_scopes_never_share_a_rendering(client: TestClient, centre: Centre) -> None:
+    pages = _pages(client)
+    pages.clear()
+    readers = [_session(client, user) for user in ("admin", "sup", "agent_a", "agent_b")]
+    misses = pages.misses
+    texts = [browser.get("/calls").text for browser in readers]
+    assert pages.misses == misses + 4
+    agent_a, agent_b = texts[2], texts[3]
+    only_b = centre.facts.visible[centre.agent_b] - centre.facts.visible[centre.agent_a]
+    assert not [call for call in only_b if call in agent_a]
+    assert any(call in agent_b for call in only_b)
+
+
+def test_a_mark_the_template_changed_is_never_handed_out() -> None:
+    from callkpi.web.auth import User
+    from callkpi.web.page_cache import CSRF_MARK, NAME_MARK, MarkLeft, fill_marks, shared_reader
+    from callkpi.web.scope import Principal
+
+    me = Principal(User("ann", "supervisor", queues=("q",)), "session", "tok-en_1")
+    stand_in = shared_reader(me)
+    assert stand_in is not None and stand_in.user.username == NAME_MARK and stand_in.csrf == CSRF_MARK
+    assert stand_in.user.queues == ("q",) and stand_in.user.role == "supervisor"
+    fill = fill_marks(me)
+    assert fill(f"<b>{NAME_MARK}</b> {CSRF_MARK}".encode()) == b"<b>ann</b> tok-en_1"
+    with pytest.raises(MarkLeft):
+        fill((NAME_MARK[:-1] + "x").encode())
+    odd = Principal(User("a<b", "admin"), "session", "t")
+    assert shared_reader(odd) is None  # rendered for that reader alone
+
+
+def test_a_kept_page_is_not_handed_to_a_session_that_ended(client: TestClient, centre: Centre) -> None:
+    from callkpi.web.auth import revoke_tokens, set_password
+    from web_centre import PASSWORD
+
+    browser = _session(client, "agent_a")
+    for _ in range(3):  # kept, and the reader known in memory: answered before the router
+        assert browser.get("/agents").status_code == 200
+    store = client.app.state.web.db.store()
+    set_password(store, "agent_a", PASSWORD + "!")
+    try:
+        assert browser.get("/agents", follow_redirects=False).status_code == 303
+    finally:
+        set_password(store, "agent_a", PASSWORD)
+    for _ in range(3):
+        assert client.get(KPI, headers=centre.bearer("sup")).status_code == 200
+    revoke_tokens(store, "sup")
+    assert client.get(KPI, headers=centre.bearer("sup")).status_code == 401
+
+
+def test_readers_get_the_previous_answer_while_the_new_one_renders() -> None:
+    import threading
+
+    from fastapi.responses import Response
+
+    cache = PageCache()
+    family = ("reader", "/")
+    cache.answer(("v1", *family), lambda: Response(b"old"), family=family)
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> Response:
+        started.set()
+        release.wait(10)
+        return Response(b"new")
+
+    first: list[bytes] = []
+    renderer = threading.Thread(target=lambda: first.append(cache.answer(("v2", *family), slow, family=family).body))
+    renderer.start()
+    assert started.wait(10)
+    # the render of v2 is running: another reader does not wait for it
+    assert cache.answer(("v2", *family), lambda: Response(b"twice"), family=family).body == b"old"
+    release.set()
+    renderer.join(10)
+    assert first == [b"new"]  # the reader who rendered it gets the new answer
+    assert cache.answer(("v2", *family), lambda: Response(b"twice"), family=family).body == b"new"
+    cache.clear()  # a write: no older answer is handed out any more
+    assert cache.answer(("v3", *family), lambda: Response(b"v3"), family=family).body == b"v3"

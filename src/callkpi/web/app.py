@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
@@ -50,6 +52,7 @@ from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.features.cli_bridge import CliBridge
 from callkpi.web.features.scheduled_reports import ScheduleRunner
 from callkpi.web.kpi import BadRequest
+from callkpi.web.page_answers import FastAnswers
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.security import (
     CsrfFailed,
@@ -76,6 +79,12 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 # request would let another site guess the token from response sizes (BREACH). Static files hold
 # no secret and are always compressed.
 SAME_ORIGIN_FETCHES = {b"same-origin", b"none"}
+
+
+def request_threads(cores: int | None = None) -> int:
+    """Threads that run requests (renders, queries): four per core. Kept answers never take one
+    (:class:`FastAnswers`); more threads than this only fight over the cores and the GIL."""
+    return max(4, 4 * (cores or os.cpu_count() or 1))
 
 
 def static_versions(directory: Path = STATIC) -> dict[str, str]:
@@ -127,6 +136,7 @@ class OneVersionPerRead:
 def _forget_pages(scope: Scope) -> None:
     state = getattr(getattr(scope.get("app"), "state", None), "web", None)
     if state is not None:
+        state.db.reads.bump()
         state.db.pages.clear()
 
 
@@ -167,6 +177,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads()
         stop = threading.Event()
         worker = threading.Thread(target=overview.warm_up, args=(db, stop), name="callkpi-warm-up", daemon=True)
         if warm:
@@ -228,17 +239,23 @@ def create_app(
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if request.url.path != "/docs":
-            response.headers.setdefault("Content-Security-Policy", CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cache-Control", _cache_control(request, versions))
+        for name, value in _security_headers(request, versions).items():
+            response.headers.setdefault(name, value)
         return response
 
     app.add_middleware(OneVersionPerRead)
+    app.add_middleware(FastAnswers, headers=lambda request: _security_headers(request, versions))
     app.add_middleware(CompressWhenSafe)
     return app
+
+
+def _security_headers(request: Request, versions: dict[str, str]) -> dict[str, str]:
+    headers = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+    if request.url.path != "/docs":
+        headers["Content-Security-Policy"] = CSP
+        headers["X-Frame-Options"] = "DENY"
+    headers["Cache-Control"] = _cache_control(request, versions)
+    return headers
 
 
 def _cache_control(request: Request, versions: dict[str, str]) -> str:

@@ -28,8 +28,18 @@ MIN_PASSWORD = 8
 TOKEN_PREFIX = "ck_"
 WALLBOARD_PREFIX = "ckw_"  # a wallboard token: only the wallboard pages take it, never the API
 
+_changes = [0]  # writes of users and tokens in this process (web/read_memo.py reads them again after one)
 _hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes: memory-hard
 _DUMMY_HASH = _hasher.hash("not a password of anybody")
+
+
+def changes() -> int:
+    """How many times this process changed a user or a token."""
+    return _changes[0]
+
+
+def _changed() -> None:
+    _changes[0] += 1
 
 
 class AuthError(ValueError):
@@ -115,6 +125,7 @@ def create_user(
         raise AuthError(f"user {username!r} exists")
     user_rows.insert_user(store, username, _hasher.hash(password), role, agent or None, ",".join(queues),
                           ",".join(teams), lang, _now())
+    _changed()
     user = get_user(store, username)
     assert user is not None
     return user
@@ -124,14 +135,17 @@ def set_password(store: Store, username: str, password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise AuthError(f"passwords have at least {MIN_PASSWORD} characters")
     user_rows.update_password_hash(store, username, _hasher.hash(password))
+    _changed()
 
 
 def set_lang(store: Store, username: str, lang: str) -> None:
     user_rows.update_lang(store, username, lang)
+    _changed()
 
 
 def delete_user(store: Store, username: str) -> None:
     user_rows.delete_user(store, username)
+    _changed()
 
 
 def authenticate(store: Store, username: str, password: str) -> User | None:
@@ -176,6 +190,7 @@ def create_token(store: Store, username: str, label: str = "", *, wallboard: boo
         raise AuthError(f"no user {username!r}")
     token = (WALLBOARD_PREFIX if wallboard else TOKEN_PREFIX) + secrets.token_urlsafe(32)
     user_rows.insert_token(store, _digest(token), username, label, _now())
+    _changed()
     return token
 
 
@@ -198,7 +213,9 @@ def user_for_wallboard_token(store: Store, token: str) -> User | None:
 
 
 def revoke_tokens(store: Store, username: str) -> int:
-    return user_rows.delete_tokens(store, username)
+    revoked = user_rows.delete_tokens(store, username)
+    _changed()
+    return revoked
 
 
 # -- the cookie-signing secret ---------------------------------------------------------------

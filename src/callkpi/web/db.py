@@ -24,6 +24,7 @@ from callkpi.queries.sources import data_version
 from callkpi.queries.web_tables import ensure_web_schema
 from callkpi.storage import Store
 from callkpi.web.page_cache import PageCache
+from callkpi.web.read_memo import ReadMemo
 
 CACHE_SIZE = 256
 # One reading request (GET/HEAD) sees one data version: it is read once per request, not once per
@@ -56,6 +57,7 @@ class Database:
         self._lock = threading.Lock()
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self.pages = PageCache()  # rendered answers (web/page_cache.py)
+        self.reads = ReadMemo()  # the data version, parameters, users between writes (web/read_memo.py)
 
     def close(self) -> None:
         with self._lock:
@@ -79,18 +81,24 @@ class Database:
     def params(self) -> MetricParams:
         memo = _REQUEST_VERSION.get()
         if memo is None:
-            return effective_params(self.settings, self.store().get_meta("timezone"))
+            return self._params()
         if "p" not in memo:
-            memo["p"] = effective_params(self.settings, self.store().get_meta("timezone"))
+            memo["p"] = self._params()
         return memo["p"]
+
+    def _params(self) -> MetricParams:
+        return self.reads.get("params", lambda: effective_params(self.settings, self.store().get_meta("timezone")))
 
     def data_version(self) -> tuple:
         memo = _REQUEST_VERSION.get()
         if memo is None:
-            return data_version(self.store())
+            return self._data_version()
         if "v" not in memo:
-            memo["v"] = data_version(self.store())
+            memo["v"] = self._data_version()
         return memo["v"]
+
+    def _data_version(self) -> tuple:
+        return self.reads.get("data_version", lambda: data_version(self.store()))
 
     @staticmethod
     @contextlib.contextmanager
@@ -102,11 +110,15 @@ class Database:
         finally:
             _REQUEST_VERSION.reset(reset)
 
-    def forget(self) -> None:
-        """Drop every cached result: for writes that change KPIs without an import (a saved review)."""
+    def forget(self, *, pages: bool = True) -> None:
+        """Drop every cached result: for writes that change KPIs without an import (a saved review).
+        ``pages=False`` (after an import: a new data version) keeps the rendered pages, handed out
+        while the new ones render (web/page_cache.py)."""
         with self._lock:
             self._cache.clear()
-        self.pages.clear()
+        self.reads.bump()
+        if pages:
+            self.pages.clear()
 
     def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()`` once per key and data version."""

@@ -8,17 +8,29 @@ from collections.abc import Callable, Hashable
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from callkpi.web.page_cache import _HEADERS_THAT_SELECT, reader_key
+from callkpi.web.db import Database
+from callkpi.web.page_cache import (
+    _HEADERS_THAT_SELECT,
+    MarkLeft,
+    family_of,
+    fill_marks,
+    reader_key,
+    scope_key,
+    shared_reader,
+)
+from callkpi.web.read_memo import MISSING
 from callkpi.web.scope import Principal
-from callkpi.web.security import web_state
+from callkpi.web.security import known_principal, web_state
 from callkpi.web.ui import _alerts_firing, _watch_problems, request_lang
 
 
-def answer_key(request: Request, me: Principal, version: Hashable, extra: Hashable = ()) -> tuple:
+def answer_key(request: Request, me: Principal, version: Hashable, extra: Hashable = (),
+               reader: Hashable | None = None) -> tuple:
     return (
         version,
-        reader_key(me),
+        reader_key(me) if reader is None else reader,
         request_lang(request, me),
         request.url.path,
         tuple(sorted(request.query_params.multi_items())),
@@ -29,9 +41,84 @@ def answer_key(request: Request, me: Principal, version: Hashable, extra: Hashab
     )
 
 
+def params_json(db: Database) -> str:
+    """The metric parameters as the keys hold them (kept between writes: web/read_memo.py)."""
+    return db.reads.get("params_json", lambda: db.params().model_dump_json())
+
+
 def cached_answer(request: Request, me: Principal, make: Callable[[], Response]) -> Response:
     """``make()``'s answer, or the same answer rendered before for this reader, page and data version."""
     db = web_state(request).db
-    key = answer_key(request, me, db.data_version(), db.params().model_dump_json())
+    key = answer_key(request, me, db.data_version(), params_json(db))
+    db.pages.kinds.setdefault(request.url.path, "reader")
     # keyed by the version read before rendering: a load in between gives the next reader a new key
-    return db.pages.answer(key, make)
+    return db.pages.answer(key, make, family=family_of(key))
+
+
+def shared_answer(request: Request, me: Principal, make: Callable[[Principal], Response]) -> Response:
+    """``make(reader)``'s page, rendered once per scope, page and data version for a stand-in reader
+    and handed to each session with its own user name and CSRF token (web/page_cache.py)."""
+    stand_in = shared_reader(me)
+    if stand_in is None:
+        return cached_answer(request, me, lambda: make(me))
+    db = web_state(request).db
+    db.pages.kinds[request.url.path] = "shared"
+    key = answer_key(request, me, db.data_version(), params_json(db), reader=scope_key(me))
+    try:
+        return db.pages.answer(key, lambda: make(stand_in), fill_marks(me), family_of(key))
+    except MarkLeft:
+        db.pages.drop(key)
+        return make(me)
+
+
+class FastAnswers:
+    """ASGI: a GET whose answer is kept is answered here, on the event loop, without the router, the
+    dependencies and a trip through the thread pool (most of what a kept answer costs otherwise).
+
+    Only the paths whose answers :func:`shared_answer` or :func:`cached_answer` keep are looked at,
+    with the same key; the reader, data version and parameters come from memory only
+    (:class:`~callkpi.web.read_memo.ReadMemo`). Whatever is not known there (a new session, a
+    data version not read since the last write, an answer not kept) takes the ordinary way."""
+
+    def __init__(self, app: ASGIApp, headers: Callable[[Request], dict[str, str]]) -> None:
+        self.app = app
+        self.headers = headers  # the security headers the ordinary way adds to every answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "GET":
+            response = self._kept(scope)
+            if response is not None:
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    def _kept(self, scope: Scope) -> Response | None:
+        state = getattr(getattr(scope.get("app"), "state", None), "web", None)
+        kind = state.db.pages.kinds.get(scope.get("path", "")) if state is not None else None
+        if kind is None:
+            return None
+        db = state.db
+        version, params = db.reads.peek("data_version"), db.reads.peek("params_json")
+        if version is MISSING or params is MISSING:
+            return None
+        request = Request(scope)
+        me = known_principal(request, api=kind == "reader")
+        if me is None:
+            return None
+        fill = None
+        if kind == "shared":
+            if shared_reader(me) is None:
+                return None
+            key, fill = answer_key(request, me, version, params, reader=scope_key(me)), fill_marks(me)
+        else:
+            key = answer_key(request, me, version, params)
+        kept = db.pages.kept(key)
+        if kept is None:
+            return None
+        try:
+            body = fill(kept.body) if fill else kept.body
+        except MarkLeft:
+            return None
+        headers = dict(kept.headers)
+        headers.update(self.headers(request))
+        return Response(body, status_code=kept.status, headers=headers, media_type=kept.media_type)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import threading
@@ -14,7 +15,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from callkpi.web.auth import get_user, user_for_token
+from callkpi.web.auth import User, get_user, user_for_token
 from callkpi.web.db import Database
 from callkpi.web.features.alert_monitor import AlertMonitor
 from callkpi.web.scope import Principal
@@ -124,10 +125,34 @@ def session_principal(request: Request) -> Principal | None:
     data = state.read_session(request)
     if not data or not data.get("u"):
         return None
-    user = get_user(state.db.store(), str(data["u"]))
+    username = str(data["u"])
+    user = state.db.reads.get(("user", username), lambda: get_user(state.db.store(), username), keep_none=False)
+    return _session_of(data, user)
+
+
+def _session_of(data: dict[str, Any], user: User | None) -> Principal | None:
     if user is None or user.disabled or not hmac.compare_digest(user.fingerprint, str(data.get("f", ""))):
         return None
     return Principal(user, "session", data["c"])
+
+
+def known_principal(request: Request, *, api: bool) -> Principal | None:
+    """Who is asking, as :func:`api_principal` (``api``) or :func:`page_principal` would say, from
+    what is kept in memory only (no query: the event loop may call it); None when that is not
+    enough to say, or for no valid credentials: the request then takes the ordinary way."""
+    state = web_state(request)
+    header = request.headers.get("authorization") if api else None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        user = state.db.reads.peek(("token", hashlib.sha256(token.strip().encode()).hexdigest()))
+        return Principal(user, "token") if isinstance(user, User) else None
+    data = state.read_session(request)
+    if not data or not data.get("u"):
+        return None
+    user = state.db.reads.peek(("user", str(data["u"])))
+    return _session_of(data, user) if isinstance(user, User) else None
 
 
 def page_principal(request: Request) -> Principal:
@@ -144,7 +169,7 @@ def api_principal(request: Request) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthenticated("use the header Authorization: Bearer TOKEN")
-        user = user_for_token(web_state(request).db.store(), token.strip())
+        user = _token_user(web_state(request).db, token.strip())
         if user is None:
             raise NotAuthenticated("the bearer token is not valid")
         return Principal(user, "token")
@@ -154,6 +179,13 @@ def api_principal(request: Request) -> Principal:
     if request.method not in SAFE_METHODS:
         check_csrf(principal.csrf, request.headers.get(CSRF_HEADER))
     return principal
+
+
+def _token_user(db: Database, token: str) -> User | None:
+    """The token's owner (kept between writes by :class:`~callkpi.web.read_memo.ReadMemo`, under the
+    token's digest, never the token itself; unknown tokens are not kept)."""
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return db.reads.get(("token", digest), lambda: user_for_token(db.store(), token), keep_none=False)
 
 
 def check_csrf(expected: str | None, given: str | None) -> None:

@@ -5,7 +5,8 @@ today's calls. The watcher does it inside the server instead: a background threa
 watched files every few seconds and loads each one that changed through the server's own
 connection, one import transaction per file as `callkpi ingest` does (only the new lines of a file
 that grew; bad lines to the quarantine). Pages keep reading the last committed data meanwhile, and
-their cached results are keyed by the data version, which every load changes.
+their cached results are keyed by the data version, which every load changes; a page already shown
+for the previous version is handed out while its new rendering is made (web/page_cache.py).
 """
 
 from __future__ import annotations
@@ -152,7 +153,9 @@ class Watcher:
                 if report is not None:
                     reports.append(report)
             if any(r.lines_read for r in reports):
-                self.db.forget()  # results of the old data version can never be asked for again
+                # results of the old data version can never be asked for again; its pages are
+                # handed out while the new ones render (web/page_cache.py: stale while revalidating)
+                self.db.forget(pages=False)
                 if self._on_load is not None:
                     self._on_load()
             with self._status_lock:

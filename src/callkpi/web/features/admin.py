@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.queries.schedules import (
@@ -85,7 +86,8 @@ async def login(request: Request) -> Response:
     if state.throttle.blocked(client, username):
         error = "too_many"
     else:
-        user = authenticate(state.db.store(), username, password)
+        # argon2 takes a few hundred ms of CPU: in a thread, not on the event loop every request waits on
+        user = await run_in_threadpool(lambda: authenticate(state.db.store(), username, password))
         if user is None:
             state.throttle.failed(client, username)
             error = "bad_login"

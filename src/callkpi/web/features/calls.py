@@ -18,7 +18,7 @@ from callkpi.web import kpi
 from callkpi.web.features.speech_strings import SPEECH_STRINGS
 from callkpi.web.i18n import STRINGS
 from callkpi.web.kpi import BadRequest, split_values
-from callkpi.web.page_answers import cached_answer
+from callkpi.web.page_answers import shared_answer
 from callkpi.web.scope import NotFound, Principal, scoped_filters
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.ui import page_query, render
@@ -72,7 +72,7 @@ def call_scope(me: Principal, qp: QueryParams) -> dict[str, tuple[str, ...]]:
 
 @router.get("/calls", response_class=HTMLResponse)
 def calls(request: Request, me: Principal = Depends(page_principal)) -> Response:
-    return cached_answer(request, me, lambda: _calls(request, me))
+    return shared_answer(request, me, lambda reader: _calls(request, reader))
 
 
 def _calls(request: Request, me: Principal) -> HTMLResponse:

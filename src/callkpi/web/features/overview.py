@@ -22,7 +22,7 @@ from callkpi.web.features import business_tables as bv
 from callkpi.web.features.agents import agents_table
 from callkpi.web.features.common import metric_card, queue_choices
 from callkpi.web.kpi import Period
-from callkpi.web.page_answers import cached_answer
+from callkpi.web.page_answers import shared_answer
 from callkpi.web.scope import Principal
 from callkpi.web.security import page_principal, web_state
 from callkpi.web.tables import KpiTable, by_table
@@ -70,7 +70,7 @@ def warm_up(db: Database, stop: threading.Event) -> None:
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, me: Principal = Depends(page_principal)) -> Response:
-    return cached_answer(request, me, lambda: _overview(request, me))
+    return shared_answer(request, me, lambda reader: _overview(request, reader))
 
 
 def _overview(request: Request, me: Principal) -> HTMLResponse:

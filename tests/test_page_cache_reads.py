@@ -1,0 +1,77 @@
+"""The memo of what every request reads (web/read_memo.py): kept between requests, read again after
+any write of this process (a commit, a user or token change, a non-GET request) or when too old."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from callkpi.storage import Store
+from callkpi.web.auth import create_token, create_user, revoke_tokens, set_password
+from callkpi.web.read_memo import ReadMemo
+
+
+def _counting(memo: ReadMemo, key: str = "k") -> tuple[list[int], Callable[[], Any]]:
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(1)
+        return len(reads)
+
+    return reads, lambda: memo.get(key, read)
+
+
+def test_a_value_is_read_once_until_something_is_written(tmp_path: Path) -> None:
+    memo = ReadMemo()
+    reads, get = _counting(memo)
+    assert get() == get() == 1 and len(reads) == 1
+    with Store(tmp_path / "s.duckdb") as store:
+        store.ensure_schema()
+        with store.transaction() as con:  # an import commits: read again
+            con.execute("SELECT 1")
+        assert get() == 2
+        assert get() == 2
+        memo.bump()  # a POST request
+        assert get() == 3
+
+
+def test_user_and_token_changes_are_seen_at_once(tmp_path: Path) -> None:
+    from callkpi.queries.web_tables import ensure_web_schema
+
+    memo = ReadMemo()
+    reads, get = _counting(memo)
+    with Store(tmp_path / "s.duckdb") as store:
+        ensure_web_schema(store)
+        get()
+        create_user(store, "ann", "a-long-password", "admin")  # outside a transaction: counted by auth
+        assert get() == 2
+        set_password(store, "ann", "another-long-password")
+        assert get() == 3
+        create_token(store, "ann")
+        assert get() == 4
+        revoke_tokens(store, "ann")
+        assert get() == 5
+    assert len(reads) == 5
+
+
+def test_values_age_and_unknowns_are_not_kept() -> None:
+    now = [0.0]
+    memo = ReadMemo(max_age_s=2, clock=lambda: now[0])
+    _reads, get = _counting(memo)
+    get()
+    now[0] = 1.9
+    assert get() == 1
+    now[0] = 4.0
+    assert get() == 2
+    asked: list[int] = []
+    for _ in range(3):
+        assert memo.get("nobody", lambda: asked.append(1), keep_none=False) is None
+    assert len(asked) == 3
+
+
+def test_the_memo_is_bounded() -> None:
+    memo = ReadMemo(max_entries=3)
+    for key in range(10):
+        memo.get(key, lambda: "v")
+    assert len(memo._items) <= 3
