@@ -9,7 +9,6 @@ import json
 import re
 from collections import defaultdict
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,8 +24,10 @@ from test_ratio_bounds import small_centre
 AGENT = re.compile(r"^Local/(\d+)@")
 
 
-@cache
-def _simulated(directory: Path) -> Path:
+@pytest.fixture(scope="module")
+def simulated_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small simulated centre's queue_log (written once for the module)."""
+    directory = tmp_path_factory.mktemp("sim")
     simulate(small_centre(), directory)
     return directory / "queue_log"
 
@@ -57,19 +58,22 @@ def _ingest(cli: Cli, db: Path, log: Path, timezone: str) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _garbage_store(cli: Cli, tmp_path: Path) -> tuple[Path, Path, str]:
+def _garbage_store(cli: Cli, tmp_path: Path, log: Path) -> tuple[Path, str]:
     """A store whose queue_log was loaded, forgotten and loaded again (rebuilds by delete leave
     free blocks behind)."""
-    log, timezone = _simulated(tmp_path / "sim"), small_centre().timezone
+    timezone = small_centre().timezone
     db = tmp_path / "store.duckdb"
     _ingest(cli, db, log, timezone)
     assert cli("sources", "forget", "1", "--db", db).exit_code == 0
     _ingest(cli, db, log, timezone)
-    return db, log, timezone
+    return db, timezone
 
 
-def test_a_compacted_store_gives_the_reference_kpis_by_agent_and_day(cli: Cli, tmp_path: Path) -> None:
-    db, log, timezone = _garbage_store(cli, tmp_path)
+def test_a_compacted_store_gives_the_reference_kpis_by_agent_and_day(
+    cli: Cli, tmp_path: Path, simulated_log: Path
+) -> None:
+    log = simulated_log
+    db, timezone = _garbage_store(cli, tmp_path, log)
     before = _kpi_json(cli, db, timezone)
     result = cli("compact", "--db", db)
     assert result.exit_code == 0, result.output
@@ -86,8 +90,8 @@ def test_a_compacted_store_gives_the_reference_kpis_by_agent_and_day(cli: Cli, t
         assert row["asa_s"] == pytest.approx(want["wait"] / want["answered"]), key
 
 
-def test_compact_gives_back_the_space_and_keeps_every_row(cli: Cli, tmp_path: Path) -> None:
-    db, _log, _tz = _garbage_store(cli, tmp_path)
+def test_compact_gives_back_the_space_and_keeps_every_row(cli: Cli, tmp_path: Path, simulated_log: Path) -> None:
+    db, _tz = _garbage_store(cli, tmp_path, simulated_log)
     with duckdb.connect(str(db), read_only=True) as con:
         tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
         counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}  # noqa: S608
@@ -103,8 +107,10 @@ def test_compact_gives_back_the_space_and_keeps_every_row(cli: Cli, tmp_path: Pa
         assert stored == sorted(stored)  # rewritten in the compressing order
 
 
-def test_the_raw_events_of_a_compacted_store_still_rebuild_a_grown_file(cli: Cli, tmp_path: Path) -> None:
-    log, timezone = _simulated(tmp_path / "sim"), small_centre().timezone
+def test_the_raw_events_of_a_compacted_store_still_rebuild_a_grown_file(
+    cli: Cli, tmp_path: Path, simulated_log: Path
+) -> None:
+    log, timezone = simulated_log, small_centre().timezone
     lines = log.read_text(encoding="utf-8").splitlines(keepends=True)
     half = tmp_path / "grown" / "queue_log"
     half.parent.mkdir()
