@@ -22,6 +22,8 @@ from conftest import Cli
 from test_ratio_bounds import small_centre
 
 AGENT = re.compile(r"^Local/(\d+)@")
+CONSTRAINTS = ("SELECT table_name, constraint_type, constraint_text FROM duckdb_constraints() "
+               "WHERE database_name = current_database() ORDER BY ALL")
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +98,14 @@ def test_compact_gives_back_the_space_and_keeps_every_row(cli: Cli, tmp_path: Pa
         tables = [r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
         counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchall()[0][0] for t in tables}  # noqa: S608
         events = con.execute("SELECT * FROM queue_log_events ORDER BY source_id, line_no").fetchall()
+        keys = con.execute(CONSTRAINTS).fetchall()
     report = compact_store(db)
     assert report.bytes_after < report.bytes_before
     assert report.tables == counts
     assert not db.with_name(db.name + ".compacting").exists()
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT * FROM queue_log_events ORDER BY source_id, line_no").fetchall() == events
+        assert con.execute(CONSTRAINTS).fetchall() == keys  # primary keys and NOT NULLs kept
         order = ", ".join(STORED_ORDER["queue_log_events"])
         stored = con.execute(f"SELECT {order} FROM queue_log_events").fetchall()  # noqa: S608 - fixed names
         assert stored == sorted(stored)  # rewritten in the compressing order
