@@ -1,4 +1,4 @@
-"""What `callkpi copy`, `scripts`, `sales`, `training-effect`, `survey-list`, `relink`, `qa`, `serve`,
+"""What `callkpi copy`, `compact`, `scripts`, `sales`, `training-effect`, `survey-list`, `relink`, `qa`, `serve`,
 `user`, `token`, `schedule`, `simulate`, `demo` and `transcribe` say, in English and Russian (the other
 commands' words are in :mod:`callkpi.cli.words`). ``say("cli.copy.done", rows=...)`` is the text in the command's
 language; ``./dev i18n`` writes the table into the catalogues."""
@@ -14,6 +14,10 @@ COMMAND_STRINGS: dict[str, tuple[str, str]] = {
     "cli.copy.table": ("  {name}: {rows}", "  {name}: {rows}"),
     "cli.copy.done": ("copied {rows} in {tables} from {origin} to {destination}",
                       "скопировано: {rows} в {tables} из {origin} в {destination}"),
+    # compact
+    "cli.compact.done": ("compacted {path}: {before} MiB -> {after} MiB",
+                         "хранилище {path} сжато: {before} МиБ -> {after} МиБ"),
+    "cli.compact.failed": ("the store was left as it was: {error}", "хранилище оставлено как было: {error}"),
     # scripts
     "cli.scripts.version": ("{call_type}: version {version}", "{call_type}: версия {version}"),
     "cli.scripts.no_file": ("{path}: no such file", "{path}: файл не найден"),

@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
             "where undefined."),
     "copy": ("callkpi.cli.copy_cmd", "Copy every table of a store to another (DuckDB <-> ClickHouse), in Arrow "
              "batches of bounded size."),
+    "compact": ("callkpi.cli.compact_cmd", "Rewrite the store into a new file with only its live rows and the raw "
+                "events in the order that compresses best, then put it in the old file's place (the file never "
+                "shrinks by itself)."),
     "metrics": ("callkpi.cli.catalog_cmd",
                 "List every metric: id, unit, formula, parameters, description (EN/RU)."),
     "simulate": ("callkpi.cli.simulate_cmd", "Simulate a sales contact centre: Asterisk queue_log and CDR, CRM "

@@ -97,7 +97,7 @@ class Store:
         self._con.execute("SET enable_progress_bar = false")
         # DuckDB's default (80 % of RAM) leaves too little for the importer's Python side: a large
         # import transaction then grows until the kernel kills it; with less, DuckDB spills to disk.
-        self._con.execute("SET memory_limit = ?", [os.environ.get("CALLKPI_MEMORY_LIMIT", _default_memory_limit())])
+        self._con.execute("SET memory_limit = ?", [memory_limit()])
         self._ibis: Any = None
         if not read_only and not lent:
             self.ensure_schema()
@@ -280,6 +280,11 @@ class Store:
             "SELECT table_name, estimated_size FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
         ).fetchall()
         return {str(name): int(size or 0) for name, size in rows}
+
+
+def memory_limit() -> str:
+    """What DuckDB may use: ``CALLKPI_MEMORY_LIMIT`` (any DuckDB size), else half of the machine's memory."""
+    return os.environ.get("CALLKPI_MEMORY_LIMIT", _default_memory_limit())
 
 
 def _default_memory_limit() -> str:
