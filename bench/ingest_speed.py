@@ -182,7 +182,39 @@ def _timed(function: Callable[..., Any], name: str, spent: dict[str, list[float]
     return wrapper
 
 
-def profile_steps(log: Path, workdir: Path) -> None:
+class _TimedConnection:
+    """A DuckDB connection whose ``execute`` is timed per statement (the rest passes through)."""
+
+    def __init__(self, con: Any, spent: dict[str, list[float]]) -> None:
+        self._con = con
+        self._spent = spent
+
+    def execute(self, sql: str, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._con.execute(sql, *args, **kwargs)
+        finally:
+            self._spent[" ".join(sql.split())[:110]].append(time.perf_counter() - started)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+
+@contextmanager
+def statement_timers() -> Iterator[dict[str, list[float]]]:
+    from callkpi.storage import store as store_module
+
+    spent: dict[str, list[float]] = defaultdict(list)
+    original = store_module.Store.connection
+    store_module.Store.connection = property(  # type: ignore[method-assign,assignment]
+        lambda self: _TimedConnection(self._con, spent))
+    try:
+        yield spent
+    finally:
+        store_module.Store.connection = original  # type: ignore[method-assign]
+
+
+def profile_steps(log: Path, workdir: Path, statements: int) -> None:
     from callkpi.config import Settings
     from callkpi.ingest.formats import load_file
     from callkpi.storage import Store
@@ -191,13 +223,18 @@ def profile_steps(log: Path, workdir: Path) -> None:
     for stale in (db, db.with_suffix(".duckdb.wal")):
         stale.unlink(missing_ok=True)
     settings = Settings()
-    with Store(db) as store, step_timers() as spent:
+    with Store(db) as store, step_timers() as spent, statement_timers() as queries:
+        store.set_meta("timezone", TIMEZONE)  # as `callkpi ingest --tz` does
         started = time.perf_counter()
         load_file(store, log, settings, timezone=TIMEZONE)
         total = time.perf_counter() - started
     print(f"\nsteps of one import in this process ({total:.2f} s in all; nested steps are inside their callers):")
     for name, times in spent.items():
         print(f"  {name:52} {sum(times):7.2f} s  x{len(times)}")
+    if statements:
+        print(f"\nthe {statements} slowest SQL statements (by their start, summed over their runs):")
+        for sql, times in sorted(queries.items(), key=lambda item: -sum(item[1]))[:statements]:
+            print(f"  {sum(times):7.2f} s x{len(times):<3} {sql}")
 
 
 def main() -> None:
@@ -207,6 +244,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench/out"))
     parser.add_argument("--steps", action="store_true", help="also time each step of an import, in this process")
     parser.add_argument("--only-steps", action="store_true", help="only the steps (no child processes)")
+    parser.add_argument("--statements", type=int, default=25, help="with --steps: how many of the slowest SQL "
+                        "statements to print")
     options = parser.parse_args()
     options.workdir.mkdir(parents=True, exist_ok=True)
     log = options.log or simulate(options.calls, options.workdir)
@@ -215,7 +254,7 @@ def main() -> None:
         figures = measure(log, options.workdir)
         print_figures(log, figures, before, load_average())
     if options.steps or options.only_steps:
-        profile_steps(log, options.workdir)
+        profile_steps(log, options.workdir, options.statements)
         print(f"load average {load_average()}")
 
 
