@@ -28,6 +28,7 @@ from callkpi.ingest.base import (
     FileChunk,
     ImportReport,
     ImportStart,
+    LineBatch,
     Plausible,
     gap_reason,
     line_outcomes,
@@ -111,6 +112,10 @@ RANGED_NUMBERS: tuple[tuple[str, str, int], ...] = (
 )
 # Session lengths of a logoff (logintime): at most the widest gap a file may have.
 LOGINTIME_EVENTS = ("AGENTLOGOFF", "AGENTCALLBACKLOGOFF")
+LOGINTIME_FIELD = "data2"
+# The data fields some check reads as a number.
+_NUMBER_FIELDS = tuple(sorted({*(name for fields in REQUIRED_NUMBERS.values() for name, _meaning in fields),
+                               *(name for _event, name, _scale in RANGED_NUMBERS), LOGINTIME_FIELD}))
 
 
 def sniff(head: bytes) -> str | None:
@@ -166,7 +171,7 @@ def load(
         else:
             batches = _staged_plain(path, start)
         for staged in batches:
-            _validate_and_insert(store, staged.table, source_id, path, settings, bounds)
+            _validate_and_insert(store, staged, source_id, path, settings, bounds)
             report.lines_read += staged.table.num_rows
             read_to = staged.end_offset
             if staged.complete:
@@ -205,14 +210,31 @@ class _Staged:
     end_offset: int
     complete: bool  # False for a last line without newline: it may still be being written
     last_line_no: int
+    # False when no line of the block holds a NUL or U+FFFD (what the "not text" check looks for),
+    # so the check is left out of the block's SQL.
+    may_hold_non_text: bool = True
 
 
 def _staged_plain(path: Path, start: ImportStart) -> Iterator[_Staged]:
     last = start.first_line - 1
-    for batch in read_ahead(read_line_batches(path, start.start_offset, start.first_line)):
+    for batch, may_hold_non_text in read_ahead(_with_text_flags(read_line_batches(path, start.start_offset,
+                                                                                   start.first_line))):
         last += batch.line_count
         table = pa.table({"line_no": batch.line_no, "raw": batch.text})
-        yield _Staged(table, batch.end_offset, batch.complete, last)
+        yield _Staged(table, batch.end_offset, batch.complete, last, may_hold_non_text)
+
+
+_NON_TEXT = (b"\x00", "\ufffd".encode())
+
+
+def _with_text_flags(batches: Iterator[LineBatch]) -> Iterator[tuple[LineBatch, bool]]:
+    """Each batch with whether some line may hold a NUL or U+FFFD (made where the batch is read:
+    in the read-ahead thread). The array's bytes may hold more than its lines, so True can be
+    wrong, False never."""
+    for batch in batches:
+        data = batch.text.buffers()[2]
+        content = data.to_pybytes() if data is not None else b""
+        yield batch, any(marker in content for marker in _NON_TEXT)
 
 
 PartsOf = Callable[[list[str], list[str]], list[str | None]]
@@ -348,11 +370,11 @@ def _pbxware_parts(header: list[str], row: list[str]) -> list[str | None]:
             cells.get("event"), *data]
 
 
-def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: Path, settings: Settings,
+def _validate_and_insert(store: Store, staged: _Staged, source_id: int, path: Path, settings: Settings,
                          bounds: Plausible) -> None:
-    if staged.num_rows == 0:
+    if staged.table.num_rows == 0:
         return
-    _check_lines(store, staged, bounds)
+    _check_lines(store, staged.table, bounds, text_check=staged.may_hold_non_text)
     con = store.connection
     queue_log_model.mark_lines_loaded_from_other_files(store, source_id, DUPLICATE_PREFIX)
     con.execute("INSERT INTO ql_duplicate_times SELECT line_no, epoch FROM ql_stage WHERE starts_with(reason, ?)",
@@ -385,9 +407,11 @@ def _validate_and_insert(store: Store, staged: pa.Table, source_id: int, path: P
     con.execute("INSERT INTO ql_new_callids SELECT DISTINCT callid FROM ql_stage WHERE reason IS NULL")
 
 
-def _check_lines(store: Store, staged: pa.Table, bounds: Plausible) -> None:
+def _check_lines(store: Store, staged: pa.Table, bounds: Plausible, *, text_check: bool = True) -> None:
     """Split the staged lines into fields (temp table ``ql_stage``) with why each cannot be loaded,
-    or NULL; the raw text is kept only for the lines that cannot."""
+    or NULL; the raw text is kept only for the lines that cannot. ``text_check`` False: no line
+    holds what the "not text" check looks for. Each field is trimmed and each number the checks
+    read is cast once, a level below the checks."""
     con = store.connection
     con.register("ql_stage_arrow", staged)
     try:
@@ -399,10 +423,10 @@ def _check_lines(store: Store, staged: pa.Table, bounds: Plausible) -> None:
             SELECT line_no, CASE WHEN reason IS NOT NULL THEN raw END AS raw, reason, epoch, callid, queue,
                    agent_raw, ev AS event, data1, data2, data3, data4, data5
             FROM (
-                SELECT *, coalesce(issue, {_reason_expression()}) AS reason FROM (
+                SELECT *, coalesce(issue, {_reason_expression(text_check=text_check)}) AS reason FROM (
                     SELECT line_no, raw, len(p) AS n_fields, p[1] AS f_time, {_epoch_expression()} AS epoch,
                            trim(p[2]) AS callid, trim(p[3]) AS queue, trim(p[4]) AS agent_raw, p[5] AS event,
-                           upper(trim(p[5])) AS ev,
+                           trim(p[5]) AS event_trimmed, upper(trim(p[5])) AS ev, {_number_columns()},
                            nullif(p[6], '') AS data1, nullif(p[7], '') AS data2, nullif(p[8], '') AS data3,
                            nullif(p[9], '') AS data4, issue,
                            nullif(CASE WHEN len(p) > 10 THEN array_to_string(p[10:], '|') ELSE p[10] END, '') AS data5
@@ -423,17 +447,28 @@ def _epoch_expression() -> str:
     )
 
 
-def _reason_expression() -> str:
-    """SQL giving why a staged line cannot be loaded, or NULL when it can."""
-    checks = [
+def _number_columns() -> str:
+    """The data fields the checks read as numbers, cast once: ``number_data1``..."""
+    return ", ".join(f"TRY_CAST(trim(nullif(p[{int(name[-1]) + 5}], '')) AS DOUBLE) AS number_{name}"
+                     for name in _NUMBER_FIELDS)
+
+
+def _reason_expression(*, text_check: bool = True) -> str:
+    """SQL giving why a staged line cannot be loaded, or NULL when it can (``text_check`` False:
+    without the "not text" check, for lines known to pass it)."""
+    text = [
         "WHEN raw LIKE '%' || chr(0) || '%' OR raw LIKE '%' || chr(65533) || '%' "
         "THEN 'not text: binary data or an unknown encoding'",
+    ] if text_check else []
+    checks = [
+        *text,
         "WHEN n_fields < 5 THEN format('truncated line: {} field(s); a queue_log line has at least 5 "
         "(time|callid|queue|agent|event)', n_fields)",
         "WHEN epoch IS NULL THEN format('time {} is not a UNIX timestamp or a date-time', "
         "coalesce('''' || f_time || '''', 'missing'))",
         # Every name the model knows fits the pattern: only other names need the regular expression.
-        f"WHEN trim(event) NOT IN {_KNOWN_EVENTS} AND NOT regexp_full_match(trim(event), '[A-Za-z][A-Za-z0-9_]*') "
+        f"WHEN event_trimmed NOT IN {_KNOWN_EVENTS} "
+        "AND NOT regexp_full_match(event_trimmed, '[A-Za-z][A-Za-z0-9_]*') "
         "THEN format('event name ''{}'' is not a queue_log event', event)",
         "WHEN epoch < $earliest OR epoch > $latest THEN format('time {} ({}) is outside the plausible window {}', "
         "trim(f_time), strftime(make_timestamp(epoch * 1000000), '%Y-%m-%d %H:%M:%S'), $window)",
@@ -447,7 +482,7 @@ def _reason_expression() -> str:
 
 def _numbers_reason_expression() -> str:
     checks = [
-        f"WHEN ev = '{event}' AND TRY_CAST(trim({field_name}) AS DOUBLE) IS NULL "
+        f"WHEN ev = '{event}' AND number_{field_name} IS NULL "
         f"THEN format('{event} needs {meaning} ({field_name}) as a number, got {{}}', "
         f"coalesce('''' || {field_name} || '''', 'nothing'))"
         for event, fields in REQUIRED_NUMBERS.items()
@@ -460,14 +495,14 @@ def _range_checks() -> list[str]:
     """CASE branches quarantining a number of a known meaning that cannot be true: not finite,
     negative, or over ``ingest.max_duration_s`` (a logoff's logintime: over ``max_gap_days``)."""
     checks = [
-        f"WHEN ev = '{event}' AND NOT (TRY_CAST(trim({name}) AS DOUBLE) BETWEEN 0 AND $max_s * {scale}) "
+        f"WHEN ev = '{event}' AND NOT (number_{name} BETWEEN 0 AND $max_s * {scale}) "
         f"THEN format('{event} {name} {{}} is out of range: not 0 .. {{}} {'ms' if scale == 1000 else 's'} "
         f"(ingest.max_duration_s)', trim({name}), $max_s * {scale})"
         for event, name, scale in RANGED_NUMBERS
     ]
     checks.append(
         f"WHEN ev IN {_sql_list(LOGINTIME_EVENTS)} "
-        "AND NOT (TRY_CAST(trim(data2) AS DOUBLE) BETWEEN 0 AND $max_login_s) "
+        f"AND NOT (number_{LOGINTIME_FIELD} BETWEEN 0 AND $max_login_s) "
         "THEN format('{} logintime {} is out of range: not 0 .. {} s (ingest.max_gap_days)', ev, trim(data2), "
         "$max_login_s)"
     )
