@@ -97,6 +97,15 @@ DATA_HELP_STRINGS: dict[str, tuple[str, str]] = {
         'rows per Arrow batch (bounds the memory used)',
         'строк в пакете Arrow (ограничивает расход памяти)',
     ),
+    'cli.help.compact': (
+        "Rewrite the store into a new file with only its live rows and the raw events in the order that compresses "
+        "best, then put it in the old file's place (the file never shrinks by itself).\n\nNeeds as much free disk "
+        "as the store takes, and the store closed elsewhere (stop `callkpi serve`).",
+        'Переписать хранилище в новый файл: только действующие строки, исходные события — в порядке, который '
+        'лучше сжимается; затем поставить его на место старого (сам файл никогда не уменьшается).\n\nНужно '
+        'столько свободного места на диске, сколько занимает хранилище, и хранилище не должно быть открыто '
+        'другими процессами (остановите `callkpi serve`).',
+    ),
     'cli.help.metrics': (
         'List every metric: id, unit, formula, parameters, description (EN/RU).',
         'Показать все показатели: id, единица, формула, параметры, описание (EN/RU).',
