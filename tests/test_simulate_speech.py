@@ -133,12 +133,13 @@ def test_the_same_seed_writes_the_same_transcripts(tmp_path: Path) -> None:
     assert first and all((tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes() for n in first)
 
 
-def test_ten_thousand_transcripts_are_fast() -> None:
+def test_five_thousand_transcripts_are_fast() -> None:
     import random
 
     generator = TranscriptGenerator(0.12, 0.06, 0.3, 0.05, 0.1)
     rnd = random.Random(1)
     started = time.perf_counter()
-    for n in range(10_000):
+    for n in range(5_000):
         generator.call(rnd, "qualification", "ru" if n % 2 else "en", 240.0, 0.8)
-    assert time.perf_counter() - started < 20.0  # measured 6-14 s on the shared 2-core machine
+    # 2 ms a transcript at most (10,000 took 6-14 s on the shared 2-core machine, the bound was 20 s)
+    assert time.perf_counter() - started < 10.0

@@ -198,15 +198,28 @@ def _new_only(store: Store, records: list[dict[str, Any]], report: ImportReport)
 
 
 def _insert(store: Store, records: list[dict[str, Any]], utterances: list[list[Any]]) -> None:
-    from callkpi.model.speech_schema import TRANSCRIPTS
+    from callkpi.model.speech_schema import TRANSCRIPTS, UTTERANCES
 
     if records:
-        columns = TRANSCRIPTS.column_names
-        marks = ", ".join("?" for _ in columns)
-        store.connection.executemany(f"INSERT INTO transcripts VALUES ({marks})",  # noqa: S608 - fixed columns
-                                     [[r[c] for c in columns] for r in records])
+        _append(store, TRANSCRIPTS, records)
     if utterances:
-        store.connection.executemany("INSERT INTO utterances VALUES (?, ?, ?, ?, ?, ?)", utterances)
+        names = UTTERANCES.column_names
+        _append(store, UTTERANCES, [dict(zip(names, u, strict=True)) for u in utterances])
+
+
+def _append(store: Store, table: Any, records: list[dict[str, Any]]) -> None:
+    """Insert records into a model table in one statement (through Arrow: a row-by-row executemany
+    took seconds for a file's ten thousand utterances)."""
+    from callkpi.model.business_schema import arrow_records
+
+    view = f"{table.name}_new_arrow"
+    columns = ", ".join(f'"{c}"' for c in table.column_names)
+    con = store.connection
+    con.register(view, arrow_records(table, records))
+    try:
+        con.execute(f'INSERT INTO "{table.name}" ({columns}) SELECT {columns} FROM "{view}"')  # noqa: S608 - our names
+    finally:
+        con.unregister(view)
 
 
 # -- matching to calls and checking the script ---------------------------------------------
@@ -239,6 +252,18 @@ _LINK = """
 """
 
 
+# What relinking sets on a transcript: its call and the script check (one UPDATE for all of them).
+_RELINKED = ("transcript_id", "call_id", "matched_by", "agent", "queue", "campaign", "direction", "slice_id",
+             "call_type", "script_version", "required_stages", "required_done", "stages_in_order", "forbidden_said")
+
+
+@dataclass(frozen=True)
+class _Link:
+    transcript_id: str
+    script: Script | None
+    values: dict[str, Any]  # call_id, matched_by, agent, queue, campaign, direction, slice_id
+
+
 def relink(store: Store, settings: Settings, *, recheck_all: bool = False) -> None:
     """Match every transcript to its call and check the script of the call type where either changed
     (``recheck_all``: every transcript, after the scripts changed)."""
@@ -250,6 +275,7 @@ def relink(store: Store, settings: Settings, *, recheck_all: bool = False) -> No
         "SELECT transcript_id, call_id, call_type_given, call_type, script_version, slice_id, started_utc "
         "FROM transcripts").fetchall()
     scripts = scripts_in_force(store)
+    changed: list[_Link] = []
     for transcript_id, old_call, type_given, old_type, old_version, _, started in rows:
         call_id, matched_by, agent, queue, campaign, direction, call_slice = links.get(
             transcript_id, (None, None, None, None, None, None, None))
@@ -260,32 +286,69 @@ def relink(store: Store, settings: Settings, *, recheck_all: bool = False) -> No
             continue
         slice_id = call_slice if call_slice is not None else (
             int(started.replace(tzinfo=UTC).timestamp()) // SLICE_SECONDS if started else None)
-        con.execute("UPDATE transcripts SET call_id = ?, matched_by = ?, agent = ?, queue = ?, campaign = ?, "
-                    "direction = ?, slice_id = ? WHERE transcript_id = ?",
-                    [call_id, matched_by, agent, queue, campaign, direction, slice_id, transcript_id])
-        _check(store, transcript_id, script, settings, (agent, queue, campaign, slice_id))
+        changed.append(_Link(transcript_id, script, {
+            "call_id": call_id, "matched_by": matched_by, "agent": agent, "queue": queue, "campaign": campaign,
+            "direction": direction, "slice_id": slice_id}))
+    if changed:
+        _check(store, changed, settings)
 
 
-def _check(store: Store, transcript_id: str, script: Script | None, settings: Settings,
-           where: tuple[Any, ...]) -> None:
+def _check(store: Store, changed: list[_Link], settings: Settings) -> None:
+    """Check the scripts of the relinked transcripts and write their links, checks and stages
+    (set-based: a statement per table for the whole batch, not per transcript)."""
+    from callkpi.model.business_schema import arrow_records
+    from callkpi.model.schema import Table
+    from callkpi.model.speech_schema import SCRIPT_STAGES, TRANSCRIPTS
+
+    said = _utterances(store, [link.transcript_id for link in changed if link.script is not None])
+    updates, stages = [], []
+    for link in changed:
+        row = {"transcript_id": link.transcript_id, **link.values}
+        script = link.script
+        if script is not None:
+            result = check_script(script, said.get(link.transcript_id, []), settings.transcripts.match_threshold)
+            row |= {"call_type": script.call_type, "script_version": script.version,
+                    "required_stages": result.required, "required_done": result.required_done,
+                    "stages_in_order": result.in_order, "forbidden_said": len(result.forbidden)}
+            where = {k: link.values[k] for k in ("agent", "queue", "campaign", "slice_id")}
+            stages += [{"transcript_id": link.transcript_id, "call_type": script.call_type, "stage": s.stage,
+                        "position": s.position, "required": s.required, "done": s.done,
+                        "utterance_seq": s.utterance, "in_order": s.in_order, **where} for s in result.stages]
+        updates.append(row)  # no script: call_type ... forbidden_said stay missing, written as NULL
+    types = dict(TRANSCRIPTS.columns)
+    relinked = Table("transcript_relinked", "", tuple((c, types[c]) for c in _RELINKED))
     con = store.connection
-    con.execute("DELETE FROM script_stages WHERE transcript_id = ?", [transcript_id])
-    if script is None:
-        con.execute("UPDATE transcripts SET call_type = NULL, script_version = NULL, required_stages = NULL, "
-                    "required_done = NULL, stages_in_order = NULL, forbidden_said = NULL WHERE transcript_id = ?",
-                    [transcript_id])
-        return
-    said = [Utterance(*r) for r in con.execute(
-        "SELECT speaker, start_s, end_s, text FROM utterances WHERE transcript_id = ? ORDER BY seq",
-        [transcript_id]).fetchall()]
-    result = check_script(script, said, settings.transcripts.match_threshold)
-    con.execute("UPDATE transcripts SET call_type = ?, script_version = ?, required_stages = ?, required_done = ?, "
-                "stages_in_order = ?, forbidden_said = ? WHERE transcript_id = ?",
-                [script.call_type, script.version, result.required, result.required_done, result.in_order,
-                 len(result.forbidden), transcript_id])
-    con.executemany("INSERT INTO script_stages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [[transcript_id, script.call_type, s.stage, s.position, s.required, s.done, s.utterance,
-                      s.in_order, *where] for s in result.stages])
+    con.register("transcript_relinked_arrow", arrow_records(relinked, updates))
+    try:
+        sets = ", ".join(f'"{c}" = u."{c}"' for c in _RELINKED[1:])
+        con.execute(f"UPDATE transcripts SET {sets} FROM transcript_relinked_arrow u "  # noqa: S608 - fixed names
+                    "WHERE transcripts.transcript_id = u.transcript_id")
+        con.execute("DELETE FROM script_stages WHERE transcript_id IN "
+                    "(SELECT transcript_id FROM transcript_relinked_arrow)")
+    finally:
+        con.unregister("transcript_relinked_arrow")
+    if stages:
+        _append(store, SCRIPT_STAGES, stages)
+
+
+def _utterances(store: Store, transcript_ids: list[str]) -> dict[str, list[Utterance]]:
+    """What was said in each of the transcripts, in order (one query for all of them)."""
+    if not transcript_ids:
+        return {}
+    from callkpi.storage.lazy import pa
+
+    said: dict[str, list[Utterance]] = {}
+    con = store.connection
+    con.register("transcript_ids_arrow", pa.table({"transcript_id": pa.array(transcript_ids, pa.string())}))
+    try:
+        rows = con.execute("SELECT u.transcript_id, u.speaker, u.start_s, u.end_s, u.text FROM utterances u "
+                           "SEMI JOIN transcript_ids_arrow i ON i.transcript_id = u.transcript_id "
+                           "ORDER BY u.transcript_id, u.seq").fetchall()
+    finally:
+        con.unregister("transcript_ids_arrow")
+    for transcript_id, *utterance in rows:
+        said.setdefault(transcript_id, []).append(Utterance(*utterance))
+    return said
 
 
 SOURCE_FORMATS: tuple[SourceFormat, ...] = (
