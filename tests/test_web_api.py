@@ -9,12 +9,9 @@ of 1001, an ACW pause; plus outbound attempts of campaign ``spring`` written str
 
 from __future__ import annotations
 
-import atexit
 import io
 import json
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,6 +31,7 @@ from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
 from conftest import T0, load_text, ql_line
+from store_copies import copied
 
 TZ = "Europe/Moscow"
 DAY1, DAY2 = date(2026, 3, 2), date(2026, 3, 3)
@@ -118,23 +116,12 @@ class WebStore:
     cli_json: str  # `callkpi kpi --format json --by agent,day` on the same store
 
 
-_BUILT: list[tuple[Path, WebStore]] = []  # this process's one built store: (its folder, its data)
-
-
 def build_web_store(directory: Path) -> WebStore:
     """The store described above, in ``directory`` (``web.duckdb`` beside the ``queue_log`` it was
-    loaded from). Building it (an import plus a ``callkpi kpi`` run) takes seconds, and a dozen test
-    modules want it, several afresh per test: so the first call of a process builds it in a folder of
-    its own and every call copies those files, a private writable store with the same content, users
-    and tokens each time."""
-    if not _BUILT:
-        folder = Path(tempfile.mkdtemp(prefix="callkpi-web-store-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        _BUILT.append((folder, _build_web_store(folder)))
-    folder, built = _BUILT[0]
-    for source in folder.iterdir():
-        shutil.copy2(source, directory / source.name)
-    return WebStore(directory / built.path.name, dict(built.tokens), built.cli_json)
+    loaded from). A dozen modules want it, several afresh per test: it is built once per process and
+    copied (tests/store_copies.py)."""
+    built = copied("web-store", directory, _build_web_store)
+    return WebStore(directory / built.path.name, built.tokens, built.cli_json)
 
 
 def _build_web_store(directory: Path) -> WebStore:
