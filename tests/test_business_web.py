@@ -36,6 +36,7 @@ from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
 from callkpi.web.features.business_tables import SALES_METRICS
+from store_copies import copied
 from test_business_sales import COSTS, DEALS, QUEUE_LOG, RU, SURVEYS
 from test_business_training import constructed_centre
 
@@ -59,7 +60,13 @@ class BusinessStore:
 
 
 def build_business_store(directory: Path) -> BusinessStore:
-    """The store described in the module docstring, with users and their API tokens."""
+    """The store described in the module docstring, with users and their API tokens. Built once per
+    process and copied (tests/store_copies.py): this module and tests/test_business_browser.py use it."""
+    built = copied("business-store", directory, _build_business_store)
+    return BusinessStore(directory / built.path.name, built.tokens)
+
+
+def _build_business_store(directory: Path) -> BusinessStore:
     centre = directory / "centre"
     centre.mkdir()
     files = [*((directory / name, text) for name, text in (

@@ -29,6 +29,7 @@ from callkpi.web.auth import create_token, create_user
 from callkpi.web.features.alert_monitor import AlertMonitor, MonitorOptions
 from callkpi.web.watch import WatchOptions
 from conftest import Webhook, load_text, write_log
+from store_copies import copied
 from test_alerts import NOW, _day_log
 from test_web_watch import PASSWORD, login
 
@@ -41,7 +42,15 @@ USERS = {"admin": ("admin", {}), "sup": ("supervisor", {"queues": ("support",)})
 
 
 def build_store(path: Path, directory: Path, *, with_day: bool = True) -> dict[str, str]:
-    """The store with its users (and the day's calls); their API tokens by user name."""
+    """The store with its users (and the day's calls, their queue_log beside it); their API tokens by
+    user name. Built once per process and copied (tests/store_copies.py): nearly every test starts
+    from it, and its argon2 hashes and import cost seconds."""
+    assert path.parent == directory
+    return copied(("alerts-store", path.name, with_day), directory,
+                  lambda folder: _build_store(folder / path.name, folder, with_day=with_day))
+
+
+def _build_store(path: Path, directory: Path, *, with_day: bool) -> dict[str, str]:
     with Store(path) as store:
         ensure_web_schema(store)
         if with_day:

@@ -31,6 +31,7 @@ from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
 from conftest import T0, load_text, ql_line
+from store_copies import copied
 
 TZ = "Europe/Moscow"
 DAY1, DAY2 = date(2026, 3, 2), date(2026, 3, 3)
@@ -116,6 +117,14 @@ class WebStore:
 
 
 def build_web_store(directory: Path) -> WebStore:
+    """The store described above, in ``directory`` (``web.duckdb`` beside the ``queue_log`` it was
+    loaded from). A dozen modules want it, several afresh per test: it is built once per process and
+    copied (tests/store_copies.py)."""
+    built = copied("web-store", directory, _build_web_store)
+    return WebStore(directory / built.path.name, built.tokens, built.cli_json)
+
+
+def _build_web_store(directory: Path) -> WebStore:
     path = directory / "web.duckdb"
     with Store(path) as store:
         load_text(store, directory, queue_log_text(), tz=TZ)

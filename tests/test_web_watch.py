@@ -29,6 +29,7 @@ from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
 from callkpi.web.watch import Watcher, WatchOptions
 from conftest import ql_line, query_rows, scenario_text, write_log
+from store_copies import copied
 
 PASSWORD = "correct horse battery"
 DAY = {"from": "2026-03-02", "to": "2026-03-02"}
@@ -37,7 +38,12 @@ PART1, PART2 = scenario_text("growth_part1.queue_log"), scenario_text("growth_pa
 
 
 def build_store(path: Path) -> dict[str, str]:
-    """An empty store with its users; their API tokens by user name."""
+    """An empty store with its users; their API tokens by user name. Built once per process and
+    copied (tests/store_copies.py): most tests here start from it, and its argon2 hashes cost seconds."""
+    return copied(("watch-store", path.name), path.parent, lambda folder: _build_store(folder / path.name))
+
+
+def _build_store(path: Path) -> dict[str, str]:
     with Store(path) as store:
         ensure_web_schema(store)
         create_user(store, "admin", PASSWORD, "admin")

@@ -31,6 +31,7 @@ from callkpi.simulate import Scenario, simulate
 from callkpi.storage import Store
 from callkpi.web.app import create_app
 from callkpi.web.auth import create_token, create_user
+from store_copies import copied
 
 TZ = "Europe/Moscow"
 PASSWORD = "correct horse battery"
@@ -151,6 +152,21 @@ def _facts(store: Store, agents: tuple[str, ...]) -> Facts:
 
 
 def build_centre(directory: Path) -> Centre:
+    """The centre in ``directory``. Four modules use it: it is simulated and loaded once per process
+    and copied (tests/store_copies.py), the recording paths in the copy pointed at its own files."""
+    built = copied("centre", directory, _build_centre)
+    template = str(built.directory)
+    path = directory / built.path.name
+    with Store(path) as store:
+        store.connection.execute(
+            "UPDATE calls SET recording = replace(recording, ?, ?) WHERE starts_with(recording, ?)",
+            [template, str(directory), template])
+    recordings = {call: directory / file.relative_to(built.directory) for call, file in built.recordings.items()}
+    hostile = {call: value.replace(template, str(directory), 1) for call, value in built.hostile_recordings.items()}
+    return Centre(path, directory, built.tokens, built.agent_a, built.agent_b, built.facts, recordings, hostile)
+
+
+def _build_centre(directory: Path) -> Centre:
     records = directory / "records"
     simulate(_scenario(), records)
     path = directory / "centre.duckdb"
