@@ -72,7 +72,7 @@ def signed_in_tab(browser: Any, base: str, password: str, *, timeout_ms: int = 1
     tab.fill("input[name=username]", "admin")
     tab.fill("input[name=password]", password)
     tab.click("form[action='/login'] button[type=submit]")
-    tab.wait_for_url(base + "/")
+    tab.wait_for_url(base + "/", timeout=max(timeout_ms, 60_000))  # the first page of a store renders cold
     try:
         yield tab
     finally:
