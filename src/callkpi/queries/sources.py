@@ -12,7 +12,7 @@ from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
 from callkpi.ingest.cdr import generic as cdr_generic
 from callkpi.model.schema import SOURCES
 from callkpi.queries._rows import plain, rows, sql_rows
-from callkpi.storage import Store, first_row
+from callkpi.storage import Store
 
 SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "lines_quarantined", "first_utc",
                   "last_utc", "loaded_at_utc", "loads", "timezone")
@@ -80,11 +80,8 @@ def findings(store: Store) -> list[dict[str, Any]]:
 
 def data_version(store: Store) -> tuple[Any, ...]:
     """Changes whenever something is loaded: sources, their latest load, loads, lines, calls."""
-    row = first_row(
-        store.connection.execute(
-            "SELECT count(*), max(loaded_at_utc), coalesce(sum(loads), 0), "
-            "coalesce(sum(lines_loaded), 0) FROM sources"
-        )
-    )
-    calls = first_row(store.connection.execute("SELECT count(*) FROM calls"))
-    return (*(row or ()), calls[0] if calls else 0)
+    row = store.fetch_all(
+        "SELECT count(*), max(loaded_at_utc), coalesce(sum(loads), 0), coalesce(sum(lines_loaded), 0) FROM sources"
+    )[0]
+    calls = store.fetch_all("SELECT count(*) FROM calls")[0]
+    return (*row, calls[0])
