@@ -35,6 +35,34 @@ COMMANDS: dict[str, tuple[bool, bool, str]] = {
 }
 
 
+# analysis (a page or API endpoint beyond the registry's KPIs) -> why it does not run on ClickHouse yet.
+# On a ClickHouse store such a page says so with the reason (the API answers 501), never a number
+# computed differently; everything else of `callkpi serve` runs there (tests/test_clickhouse_serve.py).
+CLICKHOUSE_UNSUPPORTED_ANALYSES: dict[str, str] = {
+    "staffing": "the queue-membership and schedule queries are DuckDB SQL (callkpi.queries.staffing)",
+    "training_effect": "the handle time per call is DuckDB SQL (callkpi.queries.training)",
+    "qa_reviews": "the review queue, the reviews and their scoring are read and written in DuckDB SQL "
+                  "(callkpi.qa.review, callkpi.qa.sample); the QA KPIs themselves run on ClickHouse",
+    "sources_listing": "the per-source listing (duplicates, calls per file) is DuckDB SQL (callkpi.queries.sources)",
+}
+
+
+class NotOnThisEngine(Exception):
+    """An analysis the store's engine does not run yet (:data:`CLICKHOUSE_UNSUPPORTED_ANALYSES`)."""
+
+    def __init__(self, analysis: str, engine: str, reason: str) -> None:
+        super().__init__(f"{analysis.replace('_', ' ')} does not run on {engine} yet: {reason}")
+        self.analysis = analysis
+        self.engine = engine
+        self.reason = reason
+
+
+def require_engine(store: object, analysis: str) -> None:
+    """Raise :class:`NotOnThisEngine` when the store's engine does not run ``analysis``."""
+    if getattr(store, "dialect", "duckdb") == "clickhouse" and analysis in CLICKHOUSE_UNSUPPORTED_ANALYSES:
+        raise NotOnThisEngine(analysis, "ClickHouse", CLICKHOUSE_UNSUPPORTED_ANALYSES[analysis])
+
+
 @dataclass(frozen=True)
 class Support:
     metric: str

@@ -10,6 +10,7 @@ from callkpi.ingest.base import DUPLICATE_PREFIX
 from callkpi.ingest.cdr import asterisk as cdr_asterisk
 from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
 from callkpi.ingest.cdr import generic as cdr_generic
+from callkpi.metrics.backends import require_engine
 from callkpi.model.schema import SOURCES
 from callkpi.queries._rows import plain, rows, sql_rows
 from callkpi.storage import Store
@@ -39,6 +40,7 @@ def source_call_counts(store: Store) -> dict[int, int | None]:
 def source_listing(store: Store) -> list[dict[str, Any]]:
     """Sources as `callkpi sources` lists them: id, file, format, lines, loaded, quarantined, calls,
     first and last time (UTC text), loads, time zone."""
+    require_engine(store, "sources_listing")
     return sql_rows(
         store,
         """

@@ -303,7 +303,8 @@ def _default_memory_limit() -> str:
     return f"{max(total // 2 // 2**20, 512)}MB"
 
 
-def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
-    """The first row of an executed query; reads all rows (DuckDB 2 refuses half-read results)."""
-    rows = cursor.fetchall()
+def first_row(cursor: duckdb.DuckDBPyConnection | list[tuple]) -> tuple | None:
+    """The first row of an executed query (or of the rows of ``Store.fetch_all``); reads all rows
+    (DuckDB 2 refuses half-read results)."""
+    rows = cursor if isinstance(cursor, list) else cursor.fetchall()
     return rows[0] if rows else None
