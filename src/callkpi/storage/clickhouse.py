@@ -398,8 +398,19 @@ class ClickHouseStore:
     def ensure_schema(self, tables: tuple[Table, ...] = MODEL_TABLES) -> None:
         for table in tables:
             self._engine.command(clickhouse_ddl(table))
+        self._add_missing_columns(tables)
         self._schemas.clear()
         self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _add_missing_columns(self, tables: tuple[Table, ...]) -> None:
+        """A store made by an older callkpi gets the columns added to the model since (null in the
+        rows it has), as on DuckDB."""
+        have = set(self.fetch_all("SELECT table, name FROM system.columns WHERE database = currentDatabase()"))
+        for table in tables:
+            for name, kind in table.columns:
+                if (table.name, name) not in have:
+                    self._engine.command(f'ALTER TABLE "{table.name}" ADD COLUMN IF NOT EXISTS "{name}" '
+                                         f"{clickhouse_type(name, kind)}")
 
     def create_table_for(self, name: str, schema: pa.Schema) -> None:
         """Create a table, if missing: by the model's definition when it has one (the web's users,
