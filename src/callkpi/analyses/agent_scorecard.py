@@ -47,18 +47,18 @@ def scorecard_metrics() -> list[tuple[str, str]]:
 
 def agent_profile(store: Store, agent: str, as_of: date) -> dict[str, Any]:
     """Name, team, hire and leaving dates, tenure in days up to ``as_of`` (or the leaving date), trainings."""
-    row = first_row(store.connection.execute("SELECT name, team FROM agents WHERE agent = ?", [agent]))
+    row = first_row(store.fetch_all("SELECT name, team FROM agents WHERE agent = ?", [agent]))
     profile: dict[str, Any] = {"agent": agent, "name": row[0] if row else None, "team": row[1] if row else None}
     if not has_business_tables(store):
         return {**profile, "hired": None, "left": None, "tenure_days": None, "trainings": []}
-    spell = first_row(store.connection.execute(
+    spell = first_row(store.fetch_all(
         "SELECT hired, left_on, leave_reason FROM staff WHERE agent = ? ORDER BY hired DESC NULLS LAST LIMIT 1",
         [agent]))
     hired, left = (spell[0], spell[1]) if spell else (None, None)
     end = min(as_of, left) if left else as_of
-    trainings = store.connection.execute(
+    trainings = store.fetch_all(
         "SELECT programme, module, start_date, end_date FROM training_events WHERE agent = ? ORDER BY start_date",
-        [agent]).fetchall()
+        [agent])
     return {
         **profile,
         "hired": hired.isoformat() if hired else None,
@@ -81,14 +81,14 @@ def tenure_end(store: Store, date_to: date | None, timezone: str) -> date:
 
 def known_agent(store: Store, agent: str) -> bool:
     """The agent is in the agents list or was offered a call."""
-    row = first_row(store.connection.execute(
-        "SELECT EXISTS (SELECT 1 FROM agents WHERE agent = $a) OR EXISTS (SELECT 1 FROM agent_legs WHERE agent = $a)",
-        {"a": agent}))
+    row = first_row(store.fetch_all(
+        "SELECT (SELECT count(*) FROM agents WHERE agent = ?) + (SELECT count(*) FROM agent_legs WHERE agent = ?) > 0",
+        [agent, agent]))
     return bool(row and row[0])
 
 
 def _team_size(store: Store, team: str) -> int:
-    row = first_row(store.connection.execute("SELECT count(*) FROM agents WHERE team = ?", [team]))
+    row = first_row(store.fetch_all("SELECT count(*) FROM agents WHERE team = ?", [team]))
     return int(row[0]) if row else 0
 
 

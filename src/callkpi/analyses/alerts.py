@@ -16,6 +16,7 @@ The KPIs come from the metric engine like every other number; this module only c
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import urllib.request
@@ -273,7 +274,9 @@ def record(store: Store, states: Sequence[AlertState], now: datetime | None = No
     if not firing and not open_keys:  # the usual case; every commit makes the engine re-read the data's bounds
         return []
     changes: list[AlertChange] = []
-    with store.transaction():
+    # one DuckDB transaction; ClickHouse has none (each statement stands on its own, and a change lost
+    # half-way is found again by the next check)
+    with store.transaction() if store.dialect == "duckdb" else contextlib.nullcontext():
         for key, state in firing.items():
             if key in open_keys and open_keys[key] == state.period:
                 alert_rows.update_open_alert(store, key, state.value, state.calls)

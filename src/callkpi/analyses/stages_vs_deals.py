@@ -75,15 +75,20 @@ def stage_calls(store: Store, agents: tuple[str, ...] = (), queues: tuple[str, .
            "JOIN transcripts t USING (transcript_id) WHERE t.call_id IS NOT NULL")
     args: list[Any] = []
     if agents:
-        sql += " AND list_contains(?, s.agent)"
-        args.append(list(agents))
+        sql += f" AND s.agent IN ({_marks(agents)})"
+        args += agents
     if queues:
-        sql += " AND list_contains(?, s.queue)"
-        args.append(list(queues))
+        sql += f" AND s.queue IN ({_marks(queues)})"
+        args += queues
     if teams:
-        sql += " AND s.agent IN (SELECT agent FROM agents WHERE list_contains(?, team))"
-        args.append(list(teams))
-    return [StageCall(r[0], r[1], r[2], r[3], bool(r[4])) for r in store.connection.execute(sql, args).fetchall()]
+        sql += f" AND s.agent IN (SELECT agent FROM agents WHERE team IN ({_marks(teams)}))"  # noqa: S608 - only ?
+        args += teams
+    return [StageCall(r[0], r[1], r[2], r[3], bool(r[4])) for r in store.fetch_all(sql, args)]
+
+
+def _marks(values: tuple[str, ...]) -> str:
+    """One ``?`` per value (bound, never written into the SQL): portable to every engine."""
+    return ", ".join("?" * len(values))
 
 
 def stages_vs_deals(store: Store, params: MetricParams, agents: tuple[str, ...] = (), queues: tuple[str, ...] = (),

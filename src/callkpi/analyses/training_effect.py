@@ -51,6 +51,7 @@ import ibis
 import numpy as np
 
 from callkpi.config import MetricParams
+from callkpi.metrics.backends import require_engine
 from callkpi.metrics.calendar import local_midnight_slice
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import within_attribution_window
@@ -271,18 +272,18 @@ class Cohort:
 def programmes(store: Store) -> list[str]:
     if not has_business_tables(store):
         return []
-    rows = store.connection.execute(
-        "SELECT DISTINCT programme FROM training_events WHERE agent IS NOT NULL ORDER BY programme").fetchall()
+    rows = store.fetch_all(
+        "SELECT DISTINCT programme FROM training_events WHERE agent IS NOT NULL ORDER BY programme")
     return [str(r[0]) for r in rows]
 
 
 def cohorts(store: Store, programme: str) -> tuple[list[Cohort], set[str]]:
     """The programme's cohorts (agents by first start and last end date) and every agent trained in it."""
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT agent, min(start_date), max(end_date) FROM training_events "
         "WHERE programme = ? AND agent IS NOT NULL GROUP BY agent",
         [programme],
-    ).fetchall()
+    )
     by_dates: dict[tuple[date, date], set[str]] = {}
     for agent, start, end in rows:
         by_dates.setdefault((start, end), set()).add(str(agent))
@@ -501,6 +502,7 @@ def training_effect(
     metrics: Sequence[str] = tuple(OUTCOMES),
 ) -> list[Effect]:
     """One :class:`Effect` per programme and metric."""
+    require_engine(store, "training_effect")
     unknown = [m for m in metrics if m not in OUTCOMES]
     if unknown:
         raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(OUTCOMES)}")

@@ -19,21 +19,21 @@ from callkpi.analyses import alerts
 from callkpi.cli.app import app
 from callkpi.cli.common import (
     ConfigOption,
-    DbOption,
+    StoreOption,
     console,
     err_console,
-    existing_db,
     fail,
     format_help,
     parse_date,
     parse_utc,
+    resolve_store,
     settings_for,
     table_format,
 )
 from callkpi.cli.words import CLI_STRINGS, n, print_note, t
 from callkpi.config import Settings
 from callkpi.report.render import print_table, to_json
-from callkpi.storage import Store
+from callkpi.storage import Store, open_store
 
 alerts_app = typer.Typer(help="Alerts: KPIs beyond their targets' warning levels.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
@@ -43,7 +43,7 @@ COLUMNS = ("status", "metric", "scope", "scope_value", "window", "period", "valu
 
 @alerts_app.command("check")
 def check(
-    db: Path | None = DbOption,
+    db: str | None = StoreOption,
     config: Path | None = ConfigOption,
     window: str = typer.Option("both", "--window", help="today, interval or both"),
     as_of: str | None = typer.Option(
@@ -60,7 +60,7 @@ def check(
     if not windows:
         fail(t("cli.bad_window"))
     settings = settings_for(config)
-    with Store(existing_db(db)) as store:
+    with open_store(resolve_store(db)) as store:
         clock = _clock(store, settings, as_of)
         states = alerts.evaluate(store, settings, windows=windows, clock=clock)
         changes = alerts.record(store, states, clock.moment) if notify else []
@@ -87,12 +87,12 @@ def check(
 
 @alerts_app.command("history")
 def history_cmd(
-    db: Path | None = DbOption,
+    db: str | None = StoreOption,
     since: str | None = typer.Option(None, "--since", help="fired on or after this day (YYYY-MM-DD, UTC)"),
     fmt: str = typer.Option("auto", "--format", help=format_help("json")),
 ) -> None:
     """Alerts that fired, newest first, with when they resolved (empty: still firing)."""
-    with Store(existing_db(db)) as store:
+    with open_store(resolve_store(db)) as store:
         rows = alerts.history(store, since=parse_date(since, "--since"))
     if table_format(fmt, "json") == "json":
         typer.echo(to_json(rows))

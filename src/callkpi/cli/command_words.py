@@ -80,6 +80,11 @@ COMMAND_STRINGS: dict[str, tuple[str, str]] = {
                              "(пароль показан один раз; сменить — `callkpi user passwd admin`)."),
     "cli.serve.listening": ("callkpi dashboard on http://{host}:{port}/  (API: /api/v1, docs: /docs)",
                             "панель callkpi: http://{host}:{port}/  (API: /api/v1, документация: /docs)"),
+    "cli.serve.no_watch_on_clickhouse": (
+        "--watch loads into a DuckDB file; on a ClickHouse store load with `callkpi ingest --db URL` "
+        "(docs/engines.md)",
+        "--watch загружает записи в файл DuckDB; в хранилище ClickHouse загружайте их командой "
+        "`callkpi ingest --db URL` (docs/engines.md)"),
     "cli.serve.watching": ("loading what is new in {paths} every {seconds} s",
                            "новые записи из {paths} загружаются каждые {seconds} с"),
     "cli.user.created": ("created {role} {name}", "создан пользователь {name} с ролью {role}"),

@@ -38,7 +38,7 @@ ConfigOption = typer.Option(None, "--config", help="settings file (default: $CAL
 StoreOption = typer.Option(
     None, "--db", help="database file, or a ClickHouse store: chdb:///path/to/dir (in-process) or "
     "clickhouse://user:password@host:8123/db (default: $CALLKPI_DB or ./callkpi.duckdb)")
-CLICKHOUSE_COMMANDS = "`callkpi ingest`, `callkpi kpi` and `callkpi copy`"
+CLICKHOUSE_COMMANDS = "`callkpi ingest`, `callkpi kpi`, `callkpi copy`, `callkpi serve` and `callkpi alerts`"
 
 
 def resolve_db(db: Path | None) -> Path:

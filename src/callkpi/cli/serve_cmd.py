@@ -15,18 +15,20 @@ from callkpi.cli.common import (
     ConfigOption,
     DbOption,
     MappingOption,
+    StoreOption,
     check_port,
     check_timezone,
     console,
     fail,
     mapping_in_environment,
     resolve_db,
+    resolve_store,
     settings_for,
     with_mapping,
 )
 from callkpi.cli.words import known_message
 from callkpi.report import language
-from callkpi.storage import Store
+from callkpi.storage import Store, is_store_url, open_store
 
 if TYPE_CHECKING:
     from callkpi.web.watch import WatchOptions
@@ -41,13 +43,13 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(part.strip() for value in values or [] for part in value.split(",") if part.strip())
 
 
-def _store(db: Path | None) -> Store:
+def _store(db: Path | str | None) -> Store:
     from callkpi.cli.served import holding_server, locked_message
     from callkpi.queries.web_tables import ensure_web_schema
     from callkpi.storage.store import StoreLocked
 
     try:
-        store = Store(resolve_db(db))
+        store = open_store(db) if is_store_url(db) else Store(resolve_db(db))  # type: ignore[arg-type]
     except StoreLocked as locked:  # another server, an import...
         fail(locked_message(locked, holding_server(locked)))
         raise
@@ -60,7 +62,7 @@ def _store(db: Path | None) -> Store:
 
 @app.command()
 def serve(
-    db: Path | None = DbOption,
+    db: str | None = StoreOption,
     host: str = typer.Option("127.0.0.1", "--host", help="address to listen on (0.0.0.0 for all)"),
     port: int = typer.Option(8000, "--port", help="TCP port"),
     config: Path | None = ConfigOption,
@@ -92,7 +94,11 @@ def serve(
     check_timezone(tz)
     check_port(host, port)
     _register_commands()  # reading commands forwarded here run in this process: all of them are needed
-    db_path = resolve_db(db)
+    location = resolve_store(db)
+    on_clickhouse = is_store_url(location)
+    if on_clickhouse and watch:
+        fail(say("cli.serve.no_watch_on_clickhouse"))
+    db_path = location if on_clickhouse else Path(location)
     with _store(db_path) as store:
         password = ensure_admin(store)
         if tz:
@@ -102,9 +108,12 @@ def serve(
         console.print(f"[bold]{shown}[/] {escape(say('cli.serve.admin_once'))}")
     options = _watch_options(watch, watch_every, tz)
     token = served.new_token()
-    bridge = CliBridge(token, is_reading=_is_reading_command, run=_run_command,
-                       announce=lambda: served.write_serve_file(db_path, host, port, token),
-                       withdraw=lambda: served.remove_serve_file(db_path, token))
+    # reading commands beside a server of a DuckDB file run in it (the file is its); a ClickHouse
+    # store has many readers, so commands there open it themselves
+    bridge = None if on_clickhouse else CliBridge(
+        token, is_reading=_is_reading_command, run=_run_command,
+        announce=lambda: served.write_serve_file(db_path, host, port, token),
+        withdraw=lambda: served.remove_serve_file(db_path, token))
     application = create_app(db_path, settings, secure_cookies=secure_cookies, watch=options,
                              cli_commands=bridge)
     console.print(say("cli.serve.listening", host=host, port=port))
@@ -120,7 +129,8 @@ def serve(
         with mapping_in_environment(mapping):
             uvicorn.run(application, host=host, port=port, log_level="info")
     finally:
-        served.remove_serve_file(db_path, token)
+        if not on_clickhouse:
+            served.remove_serve_file(db_path, token)
 
 
 def _log_like_uvicorn() -> None:

@@ -28,11 +28,40 @@ COMMANDS: dict[str, tuple[bool, bool, str]] = {
     "copy": (True, True, "DuckDB <-> ClickHouse, either way, in Arrow batches"),
     "metrics": (True, True, "reads no store"),
     "ingest": (True, True, "staged in DuckDB by the same importers, the changed tables swapped in"),
-    "serve": (True, False, "the web dashboard, the API, exports and the wallboard read DuckDB"),
-    "alerts": (True, False, "alerts are checked on DuckDB"),
+    "serve": (True, True, "the dashboard, the API, exports and the wallboard, the same numbers (tests/"
+              "test_clickhouse_serve.py) but for the analyses below; no --watch (load with ingest)"),
+    "alerts": (True, True, "check and history; the server's alert monitor as well"),
     "sources, quarantine, findings, missed, staffing, sales, scorecard, training-effect, survey-list, relink, "
     "qa, user, token": (True, False, "run on DuckDB"),
 }
+
+
+# analysis (a page or API endpoint beyond the registry's KPIs) -> why it does not run on ClickHouse yet.
+# On a ClickHouse store such a page says so with the reason (the API answers 501), never a number
+# computed differently; everything else of `callkpi serve` runs there (tests/test_clickhouse_serve.py).
+CLICKHOUSE_UNSUPPORTED_ANALYSES: dict[str, str] = {
+    "staffing": "the queue-membership and schedule queries are DuckDB SQL (callkpi.queries.staffing)",
+    "training_effect": "the handle time per call is DuckDB SQL (callkpi.queries.training)",
+    "qa_reviews": "the review queue, the reviews and their scoring are read and written in DuckDB SQL "
+                  "(callkpi.qa.review, callkpi.qa.sample); the QA KPIs themselves run on ClickHouse",
+    "sources_listing": "the per-source listing (duplicates, calls per file) is DuckDB SQL (callkpi.queries.sources)",
+}
+
+
+class NotOnThisEngine(Exception):
+    """An analysis the store's engine does not run yet (:data:`CLICKHOUSE_UNSUPPORTED_ANALYSES`)."""
+
+    def __init__(self, analysis: str, engine: str, reason: str) -> None:
+        super().__init__(f"{analysis.replace('_', ' ')} does not run on {engine} yet: {reason}")
+        self.analysis = analysis
+        self.engine = engine
+        self.reason = reason
+
+
+def require_engine(store: object, analysis: str) -> None:
+    """Raise :class:`NotOnThisEngine` when the store's engine does not run ``analysis``."""
+    if getattr(store, "dialect", "duckdb") == "clickhouse" and analysis in CLICKHOUSE_UNSUPPORTED_ANALYSES:
+        raise NotOnThisEngine(analysis, "ClickHouse", CLICKHOUSE_UNSUPPORTED_ANALYSES[analysis])
 
 
 @dataclass(frozen=True)
@@ -64,4 +93,8 @@ def engines_markdown(registry: Registry = REGISTRY) -> str:
               "(tests/test_engine_conformance.py).", "",
               "| metric | DuckDB | ClickHouse | reason |", "|---|---|---|---|"]
     lines += [f"| {r.metric} | {yes[r.duckdb]} | {yes[r.clickhouse]} | {r.reason} |" for r in rows]
+    lines += ["", "Pages and API endpoints of `callkpi serve` that do not run on ClickHouse yet (the page says so "
+              "with the reason, the API answers 501):", "", "| analysis | DuckDB | ClickHouse | reason |",
+              "|---|---|---|---|"]
+    lines += [f"| {name} | yes | no | {why} |" for name, why in CLICKHOUSE_UNSUPPORTED_ANALYSES.items()]
     return "\n".join(lines) + "\n"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from callkpi.metrics.backends import require_engine
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.qa.scorecards import Scorecard, load_scorecard
 from callkpi.storage import Store, first_row
@@ -187,6 +188,7 @@ _REVIEW_COLUMNS = ("review_id", "version", "call_id", "agent", "reviewer", "revi
 
 def get_review(store: Store, review_id: str, version: int | None = None) -> dict[str, Any] | None:
     """A review version (the latest by default) with its scores, versions and the agent's response."""
+    require_engine(store, "qa_reviews")
     con = store.connection
     columns = ", ".join(_REVIEW_COLUMNS)
     if version is None:
@@ -246,6 +248,7 @@ def _review_where(wanted: ReviewFilter) -> tuple[str, list[Any]]:
 def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
     """Latest versions of the reviews in scope (agents, queues of the call, teams of the agent), newest
     first (then by review id: a total order, so ``limit`` / ``offset`` pages neither repeat nor skip)."""
+    require_engine(store, "qa_reviews")
     where, params = _review_where(wanted)
     sql = f"""
         SELECT r.review_id, r.version, r.call_id, r.agent, r.reviewer, r.reviewed_utc, r.call_type, r.cqr,
@@ -268,6 +271,7 @@ def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
 
 def count_reviews(store: Store, wanted: ReviewFilter) -> int:
     """How many reviews :func:`list_reviews` finds without its limit and offset."""
+    require_engine(store, "qa_reviews")
     where, params = _review_where(wanted)
     row = first_row(store.connection.execute(
         f"SELECT count(DISTINCT r.review_id) FROM qa_reviews r LEFT JOIN calls c ON c.call_id = r.call_id "  # noqa: S608

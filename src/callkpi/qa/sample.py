@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 import ibis
 
 from callkpi.config import MetricParams
+from callkpi.metrics.backends import require_engine
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import LOW_SURVEY_ANSWERS
 from callkpi.metrics.registry import Context
@@ -294,6 +295,7 @@ def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[s
                  teams: Sequence[str] = (), limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     """Sampled calls nobody has reviewed yet for that agent, oldest day first (``offset`` rows skipped; the
     order is total, so pages neither repeat nor skip a row)."""
+    require_engine(store, "qa_reviews")
     where, params = _queue_where(agents, queues, teams)
     rows = store.connection.execute(
         f"""
@@ -310,6 +312,7 @@ def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[s
 def review_queue_size(store: Store, *, agents: Sequence[str] = (), queues: Sequence[str] = (),
                       teams: Sequence[str] = ()) -> int:
     """How many sampled calls wait for a review (the length of :func:`review_queue` without a limit)."""
+    require_engine(store, "qa_reviews")
     where, params = _queue_where(agents, queues, teams)
     row = store.connection.execute(f"SELECT count(*) {_QUEUE_FROM} WHERE {where}",
                                    params).fetchone()

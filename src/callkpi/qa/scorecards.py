@@ -144,7 +144,7 @@ def default_scorecards() -> list[Scorecard]:
 
 def ensure_default_scorecards(store: Store) -> None:
     """Seed the default scorecards into a store that has none."""
-    row = first_row(store.connection.execute("SELECT count(*) FROM qa_scorecards"))
+    row = first_row(store.fetch_all("SELECT count(*) FROM qa_scorecards"))
     if row and row[0] == 0:
         for card in default_scorecards():
             save_scorecard(store, card, "callkpi", "default scorecard")
@@ -156,36 +156,32 @@ def save_scorecard(store: Store, card: Scorecard, user: str, note: str = "") -> 
     if latest is not None and latest.content() == card.content() and latest.active == card.active:
         return int(latest.version or 0)
     version = (latest.version or 0) + 1 if latest else 1
-    con = store.connection
-    con.execute(
+    store.execute(
         "INSERT INTO qa_scorecards VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [card.call_type, version, card.title, card.title_ru, user, _now(), note[:500], card.active,
          ",".join(card.queues), ",".join(card.campaigns), ",".join(card.directions)],
     )
-    con.executemany(
-        "INSERT INTO qa_criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[card.call_type, version, i, c.name, c.name, c.title_ru, c.weight, c.fatal, c.na, c.stage]
-         for i, c in enumerate(card.criteria)],
-    )
+    for i, c in enumerate(card.criteria):
+        store.execute("INSERT INTO qa_criteria VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                      [card.call_type, version, i, c.name, c.name, c.title_ru, c.weight, c.fatal, c.na, c.stage])
     return version
 
 
 def load_scorecard(store: Store, call_type: str, version: int | None = None) -> Scorecard | None:
     """A scorecard version (the latest when ``version`` is None), or None."""
-    con = store.connection
     if version is None:
-        head = first_row(con.execute(
+        head = first_row(store.fetch_all(
             f"SELECT {_HEAD} FROM qa_scorecards WHERE call_type = ? ORDER BY version DESC LIMIT 1",  # noqa: S608
             [call_type]))
     else:
-        head = first_row(con.execute(
+        head = first_row(store.fetch_all(
             f"SELECT {_HEAD} FROM qa_scorecards WHERE call_type = ? AND version = ?",  # noqa: S608
             [call_type, version]))
     if head is None:
         return None
-    rows = con.execute(
+    rows = store.fetch_all(
         "SELECT criterion, title_ru, weight, fatal, na_allowed, script_stage FROM qa_criteria "
-        "WHERE call_type = ? AND version = ? ORDER BY position", [call_type, head[0]]).fetchall()
+        "WHERE call_type = ? AND version = ? ORDER BY position", [call_type, head[0]])
     criteria = tuple(Criterion(name=r[0], title_ru=r[1] or "", weight=r[2], fatal=bool(r[3]), na=bool(r[4]),
                                stage=r[5] or None)
                      for r in rows)
@@ -203,16 +199,16 @@ def _split(value: str | None) -> tuple[str, ...]:
 
 def list_scorecards(store: Store, *, include_retired: bool = False) -> list[Scorecard]:
     """The latest version of every scorecard, by call type."""
-    types = [r[0] for r in store.connection.execute(
-        "SELECT DISTINCT call_type FROM qa_scorecards ORDER BY call_type").fetchall()]
+    types = [r[0] for r in store.fetch_all(
+        "SELECT DISTINCT call_type FROM qa_scorecards ORDER BY call_type")]
     cards = [card for t in types if (card := load_scorecard(store, t)) is not None]
     return [c for c in cards if c.active or include_retired]
 
 
 def scorecard_versions(store: Store, call_type: str) -> list[dict[str, Any]]:
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT version, created_by, created_utc, note, active FROM qa_scorecards WHERE call_type = ? "
-        "ORDER BY version DESC", [call_type]).fetchall()
+        "ORDER BY version DESC", [call_type])
     return [{"version": r[0], "created_by": r[1], "created_utc": r[2], "note": r[3], "active": r[4]} for r in rows]
 
 

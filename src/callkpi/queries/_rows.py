@@ -25,9 +25,11 @@ def count(store: Store, expr: ibis.Table) -> int:
 
 def sql_rows(store: Store, sql: str, params: Sequence[Any] | Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Rows of one fixed SQL text of a query module, its values bound as parameters."""
-    cursor = store.connection.execute(sql, params or [])
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    if isinstance(params, Mapping):  # named ($name) parameters: DuckDB's SQL
+        cursor = store.connection.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return store.fetch_records(sql, list(params or []))
 
 
 def iso(value: Any) -> Any:

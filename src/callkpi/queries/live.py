@@ -22,17 +22,21 @@ class Seed:
 def live_seed(store: Store, since_epoch: float, paths: Sequence[Path]) -> Seed:
     """The stored events from ``since_epoch`` on, and the stored length of each file, read in one
     transaction (a load committing meanwhile is either in both or in neither)."""
-    con = store.connection
-    con.execute("BEGIN TRANSACTION")
+    # one DuckDB transaction: a load committing meanwhile is in both or in neither (ClickHouse has no
+    # transaction; its imports swap whole tables in, so a read sees one table's state or the next's)
+    snapshot = store.dialect == "duckdb"
+    if snapshot:
+        store.execute("BEGIN TRANSACTION")
     try:
         offsets = {str(path): _stored_length(store, path) for path in paths}
-        rows = con.execute(
+        rows = store.fetch_all(
             "SELECT epoch, callid, queue, agent, upper(event), data1, data2, data3, data4, data5 "
             "FROM queue_log_events WHERE epoch >= ? ORDER BY epoch, source_id, line_no",
             [int(since_epoch)],
-        ).fetchall()
+        )
     finally:
-        con.execute("COMMIT")
+        if snapshot:
+            store.execute("COMMIT")
     events = [(float(r[0]), r[1], r[2], r[3], r[4], tuple(r[5:10])) for r in rows]
     return Seed(events, offsets)
 
@@ -43,9 +47,10 @@ def _stored_length(store: Store, path: Path) -> int:
     load of the same content under any name (hashing the whole stored length, slower); else 0."""
     try:
         size = path.stat().st_size
-        row = store.connection.execute(
+        found = store.fetch_all(
             "SELECT head_len, head_sha256, bytes_loaded FROM sources WHERE path = ? AND bytes_loaded <= ? "
-            "ORDER BY source_id DESC LIMIT 1", [str(path), size]).fetchone()
+            "ORDER BY source_id DESC LIMIT 1", [str(path), size])
+        row = found[0] if found else None
         if row is not None and sha256_prefix(path, int(row[0])) == row[1]:
             return int(row[2])
         known = find_known_source(store, path)

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from callkpi.model.web_schema import SCHEDULE_RUNS, SCHEDULE_TABLES, SCHEDULES
-from callkpi.storage import Store
+from callkpi.storage import Store, first_row
 
 
 @dataclass(frozen=True)
@@ -45,26 +45,26 @@ def _schedule(row: tuple[Any, ...]) -> Schedule:
 
 def list_schedules(store: Store) -> list[Schedule]:
     ensure_schedule_schema(store)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT schedule_id, every, report, period, format, recipients, queues, agent, lang, created_by, "
-        "created_utc, last_slot FROM report_schedules ORDER BY schedule_id").fetchall()
+        "created_utc, last_slot FROM report_schedules ORDER BY schedule_id")
     return [_schedule(row) for row in rows]
 
 
 def get_schedule(store: Store, schedule_id: int) -> Schedule | None:
     ensure_schedule_schema(store)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT schedule_id, every, report, period, format, recipients, queues, agent, lang, created_by, "
-        "created_utc, last_slot FROM report_schedules WHERE schedule_id = ?", [schedule_id]).fetchall()
+        "created_utc, last_slot FROM report_schedules WHERE schedule_id = ?", [schedule_id])
     return _schedule(rows[0]) if rows else None
 
 
 def add_schedule(store: Store, schedule: Schedule, created_utc: datetime) -> int:
     """Store a new schedule; its id (one more than the highest so far)."""
     ensure_schedule_schema(store)
-    row = store.connection.execute("SELECT coalesce(max(schedule_id), 0) + 1 FROM report_schedules").fetchone()
+    row = first_row(store.fetch_all("SELECT coalesce(max(schedule_id), 0) + 1 FROM report_schedules"))
     new_id = int(row[0]) if row else 1
-    store.connection.execute(
+    store.execute(
         "INSERT INTO report_schedules VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)",
         [new_id, schedule.every, schedule.report, schedule.period, schedule.format, ",".join(schedule.recipients),
          ",".join(schedule.queues), schedule.agent, schedule.lang, schedule.created_by, created_utc])
@@ -75,14 +75,14 @@ def remove_schedule(store: Store, schedule_id: int) -> bool:
     """Delete a schedule and its log; whether it existed."""
     if get_schedule(store, schedule_id) is None:
         return False
-    store.connection.execute("DELETE FROM report_schedule_runs WHERE schedule_id = ?", [schedule_id])
-    store.connection.execute("DELETE FROM report_schedules WHERE schedule_id = ?", [schedule_id])
+    store.execute("DELETE FROM report_schedule_runs WHERE schedule_id = ?", [schedule_id])
+    store.execute("DELETE FROM report_schedules WHERE schedule_id = ?", [schedule_id])
     return True
 
 
 def mark_slot(store: Store, schedule_id: int, slot: str) -> None:
     """The schedule's slot ``slot`` has been taken (sent, or logged for retrying)."""
-    store.connection.execute("UPDATE report_schedules SET last_slot = ? WHERE schedule_id = ?", [slot, schedule_id])
+    store.execute("UPDATE report_schedules SET last_slot = ? WHERE schedule_id = ?", [slot, schedule_id])
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,7 @@ class RunRecord:
 def save_run(store: Store, run: RunRecord) -> None:
     """Log a try (a new one, or the next attempt of the same schedule and slot)."""
     ensure_schedule_schema(store)
-    store.connection.execute(
+    store.execute(
         "INSERT OR REPLACE INTO report_schedule_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [run.schedule_id, run.slot, run.status, run.attempts, run.error, run.first_utc, run.last_utc,
          run.next_retry_utc, run.date_from, run.date_to, run.size])
@@ -117,16 +117,18 @@ def _run(row: tuple[Any, ...]) -> RunRecord:
 def retries_due(store: Store, now_utc: datetime) -> list[RunRecord]:
     """Failed sends whose next try is due, oldest first."""
     ensure_schedule_schema(store)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT * FROM report_schedule_runs WHERE status = 'failed' AND next_retry_utc <= ? "
-        "ORDER BY next_retry_utc, schedule_id", [now_utc]).fetchall()
+        "ORDER BY next_retry_utc, schedule_id", [now_utc])
     return [_run(row) for row in rows]
 
 
 def recent_runs(store: Store, schedule_id: int | None = None, limit: int = 50) -> list[RunRecord]:
     """The send log, newest first (of one schedule or all)."""
     ensure_schedule_schema(store)
-    rows = store.connection.execute(
-        "SELECT * FROM report_schedule_runs WHERE ? IS NULL OR schedule_id = ? ORDER BY last_utc DESC LIMIT ?",
-        [schedule_id, schedule_id, limit]).fetchall()
+    if schedule_id is None:
+        rows = store.fetch_all("SELECT * FROM report_schedule_runs ORDER BY last_utc DESC LIMIT ?", [limit])
+    else:
+        rows = store.fetch_all("SELECT * FROM report_schedule_runs WHERE schedule_id = ? ORDER BY last_utc DESC "
+                               "LIMIT ?", [schedule_id, limit])
     return [_run(row) for row in rows]

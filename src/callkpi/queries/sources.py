@@ -10,9 +10,10 @@ from callkpi.ingest.base import DUPLICATE_PREFIX
 from callkpi.ingest.cdr import asterisk as cdr_asterisk
 from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
 from callkpi.ingest.cdr import generic as cdr_generic
+from callkpi.metrics.backends import require_engine
 from callkpi.model.schema import SOURCES
 from callkpi.queries._rows import plain, rows, sql_rows
-from callkpi.storage import Store, first_row
+from callkpi.storage import Store
 
 SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "lines_quarantined", "first_utc",
                   "last_utc", "loaded_at_utc", "loads", "timezone")
@@ -39,6 +40,7 @@ def source_call_counts(store: Store) -> dict[int, int | None]:
 def source_listing(store: Store) -> list[dict[str, Any]]:
     """Sources as `callkpi sources` lists them: id, file, format, lines, loaded, quarantined, calls,
     first and last time (UTC text), loads, time zone."""
+    require_engine(store, "sources_listing")
     return sql_rows(
         store,
         """
@@ -80,11 +82,8 @@ def findings(store: Store) -> list[dict[str, Any]]:
 
 def data_version(store: Store) -> tuple[Any, ...]:
     """Changes whenever something is loaded: sources, their latest load, loads, lines, calls."""
-    row = first_row(
-        store.connection.execute(
-            "SELECT count(*), max(loaded_at_utc), coalesce(sum(loads), 0), "
-            "coalesce(sum(lines_loaded), 0) FROM sources"
-        )
-    )
-    calls = first_row(store.connection.execute("SELECT count(*) FROM calls"))
-    return (*(row or ()), calls[0] if calls else 0)
+    row = store.fetch_all(
+        "SELECT count(*), max(loaded_at_utc), coalesce(sum(loads), 0), coalesce(sum(lines_loaded), 0) FROM sources"
+    )[0]
+    calls = store.fetch_all("SELECT count(*) FROM calls")[0]
+    return (*row, calls[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from callkpi.metrics.backends import require_engine
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.queries._rows import sql_rows
 from callkpi.storage import Store
@@ -16,6 +17,7 @@ def agents_serving(store: Store, queues: Sequence[str], first_slice: int | None,
     the queue then, or a member of the queue then (logged in to it: queue_log ADDMEMBER naming it, until
     the REMOVEMEMBER naming it or the end of the agent's logged-in session). Their presence and schedule
     count for those queues (a logged-in session itself names no queue)."""
+    require_engine(store, "staffing")
     offered = sql_rows(store, """
         SELECT DISTINCT agent FROM agent_legs
         WHERE agent IS NOT NULL AND list_contains($queues, queue)
@@ -58,6 +60,7 @@ def scheduled_work_by_slice(store: Store, agents: Sequence[str] | None, first_sl
                             last_slice: int) -> dict[int, float] | None:
     """Planned work seconds per slice (shifts minus their breaks and off-queue activities, as the
     schedules file gives them), over ``agents`` (None: everybody); None when no schedule is loaded."""
+    require_engine(store, "staffing")
     if not has_business_tables(store) or not sql_rows(store, "SELECT 1 AS one FROM schedules LIMIT 1"):
         return None
     found = sql_rows(store, """

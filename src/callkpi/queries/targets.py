@@ -75,9 +75,9 @@ class Targets:
 
 
 def load_targets(store: Store) -> Targets:
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT scope, scope_value, metric, target, warn FROM web_targets"
-    ).fetchall()
+    )
     return Targets([Target(r[0], r[1], r[2], float(r[3]), float(r[4])) for r in rows])
 
 
@@ -91,13 +91,13 @@ def save_target(
     value = "*" if scope == "all" else scope_value.strip()
     if not value:
         raise ValueError(f"name the {scope}")
-    store.connection.execute(
+    store.execute(
         "INSERT OR REPLACE INTO web_targets VALUES (?, ?, ?, ?, ?, ?, ?)",
         [scope, value, metric, float(target), float(warn), username, datetime.now(UTC).replace(tzinfo=None)],
     )
 
 
 def delete_target(store: Store, scope: str, scope_value: str, metric: str) -> None:
-    store.connection.execute(
+    store.execute(
         "DELETE FROM web_targets WHERE scope = ? AND scope_value = ? AND metric = ?", [scope, scope_value, metric]
     )

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
+from callkpi.metrics.backends import require_engine
 from callkpi.storage import Store
 
 #: An after-call-work pause belongs to the agent's call that ended last before it, when it starts at
@@ -46,5 +47,6 @@ def handle_time_per_call(store: Store, acw_reasons: Sequence[str], link_s: float
     ``acw_reasons``) linked to it (see :data:`ACW_LINK_S`). Calls of a source that records no pause at
     all are left out: their after-call work is unknown, not 0. Columns ``agent``, ``t`` (offer, epoch
     seconds), ``v`` (seconds)."""
+    require_engine(store, "training_effect")
     relation = store.connection.sql(_HANDLE_TIME_SQL, params={"reasons": list(acw_reasons), "link_s": float(link_s)})
     return relation.to_arrow_table()

@@ -142,7 +142,7 @@ def save_script(store: Store, script: Script, user: str) -> int:
     if latest is not None and latest.content() == script.content():
         return int(latest.version or 0)
     version = (latest.version or 0) + 1 if latest else 1
-    store.connection.execute(
+    store.execute(
         "INSERT INTO speech_scripts VALUES (?, ?, ?, ?, ?)",
         [script.call_type, version, user, datetime.now(UTC).replace(tzinfo=None),
          json.dumps(script.content(), ensure_ascii=False)])
@@ -150,7 +150,7 @@ def save_script(store: Store, script: Script, user: str) -> int:
 
 
 def load_script(store: Store, call_type: str) -> Script | None:
-    row = first_row(store.connection.execute(
+    row = first_row(store.fetch_all(
         "SELECT version, content FROM speech_scripts WHERE call_type = ? ORDER BY version DESC LIMIT 1",
         [call_type]))
     if row is None:
@@ -159,8 +159,8 @@ def load_script(store: Store, call_type: str) -> Script | None:
 
 
 def list_scripts(store: Store) -> list[Script]:
-    types = [r[0] for r in store.connection.execute(
-        "SELECT DISTINCT call_type FROM speech_scripts ORDER BY call_type").fetchall()]
+    types = [r[0] for r in store.fetch_all(
+        "SELECT DISTINCT call_type FROM speech_scripts ORDER BY call_type")]
     return [s for t in types if (s := load_script(store, t)) is not None]
 
 

@@ -14,5 +14,5 @@ def ensure_business_schema(store: Store) -> None:
 
 
 def has_business_tables(store: Store) -> bool:
-    names = {row[0] for row in store.connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    names = set(store.table_sizes())  # the stored tables, on any engine
     return all(table.name in names for table in BUSINESS_TABLES)

@@ -16,6 +16,7 @@ back the same way); tenants and ClickHouse-side rollups are not there yet (docs/
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -222,9 +223,11 @@ def _cast(column: pa.ChunkedArray, wanted: pa.DataType) -> pa.ChunkedArray:
 
 
 class _Chdb:
-    """The ClickHouse engine in this process (chDB), over a directory."""
+    """The ClickHouse engine in this process (chDB), over a directory. One session serves every
+    thread of the process (the web server's requests, its alert monitor): queries take turns."""
 
     def __init__(self, url: str) -> None:
+        self._lock = threading.RLock()
         try:
             import chdb
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -243,26 +246,31 @@ class _Chdb:
             self._con.query(f"USE `{database}`")
 
     def query_arrow(self, sql: str, params: dict[str, object]) -> pa.Table:
-        return self._con.query(sql, "ArrowTable", params=_text_params(params) or None)
+        with self._lock:
+            return self._con.query(sql, "ArrowTable", params=_chdb_params(params))
 
     def command(self, sql: str, params: dict[str, object] | None = None) -> None:
-        self._con.query(sql, "CSV", params=_text_params(params or {}) or None)
+        with self._lock:
+            self._con.query(sql, "CSV", params=_chdb_params(params or {}))
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
         columns = ", ".join(f'"{n}"' for n in data.column_names)
         batch = _zeroed_nulls(data)  # read by name by chDB's Python() table function, below
-        self._con.query(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM Python(batch)')  # noqa: S608
+        with self._lock:
+            self._con.query(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM Python(batch)')  # noqa: S608
         del batch
 
     def stream(self, sql: str, rows: int) -> Iterator[pa.RecordBatch]:
-        result = self._con.send_query(sql, "Arrow")
-        try:
-            yield from result.record_batch(rows_per_batch=rows)
-        finally:
-            result.close()
+        with self._lock:
+            result = self._con.send_query(sql, "Arrow")
+            try:
+                yield from result.record_batch(rows_per_batch=rows)
+            finally:
+                result.close()
 
     def close(self) -> None:
-        self._con.close()
+        with self._lock:
+            self._con.close()
 
 
 class _Server:
@@ -322,6 +330,11 @@ def _setting_literal(value: object) -> str:
     return str(value) if isinstance(value, int) else "'" + str(value).replace("'", "''") + "'"
 
 
+def _chdb_params(params: dict[str, object]) -> dict[str, object] | None:
+    """chDB's parameters: text, NULL written as ClickHouse's \\N (chDB would send None as 'NULL')."""
+    return {name: "\\N" if value is None else value for name, value in _text_params(params).items()} or None
+
+
 def _text_params(params: dict[str, object]) -> dict[str, object]:
     """Bound values as ClickHouse parses them (a time as 'YYYY-MM-DD hh:mm:ss.ffffff', UTC)."""
     out: dict[str, object] = {}
@@ -367,7 +380,7 @@ class ClickHouseStore:
         scheme = url.split("://", 1)[0].lower()
         self._engine: _Chdb | _Server = _Chdb(url) if scheme == "chdb" else _Server(url)
         self._schemas: dict[str, ibis.Schema] = {}
-        self._registered: set[str] = set()
+        self._registered: dict[str, ibis.Schema] = {}  # this session's temporary tables (calendars)
         self.ibis = _IbisSide(self)
         if not read_only:
             self.ensure_schema()
@@ -385,8 +398,19 @@ class ClickHouseStore:
     def ensure_schema(self, tables: tuple[Table, ...] = MODEL_TABLES) -> None:
         for table in tables:
             self._engine.command(clickhouse_ddl(table))
+        self._add_missing_columns(tables)
         self._schemas.clear()
         self.set_meta("schema_version", str(SCHEMA_VERSION))
+
+    def _add_missing_columns(self, tables: tuple[Table, ...]) -> None:
+        """A store made by an older callkpi gets the columns added to the model since (null in the
+        rows it has), as on DuckDB."""
+        have = set(self.fetch_all("SELECT table, name FROM system.columns WHERE database = currentDatabase()"))
+        for table in tables:
+            for name, kind in table.columns:
+                if (table.name, name) not in have:
+                    self._engine.command(f'ALTER TABLE "{table.name}" ADD COLUMN IF NOT EXISTS "{name}" '
+                                         f"{clickhouse_type(name, kind)}")
 
     def create_table_for(self, name: str, schema: pa.Schema) -> None:
         """Create a table, if missing: by the model's definition when it has one (the web's users,
@@ -426,7 +450,7 @@ class ClickHouseStore:
 
     # -- reading ---------------------------------------------------------------------------
     def table(self, name: str) -> ibis.Table:
-        schema = self._schemas.get(name)
+        schema = self._registered.get(name) or self._schemas.get(name)
         if schema is None:
             rows = self.fetch_all("SELECT name, type FROM system.columns WHERE database = currentDatabase() "
                                   "AND table = ? ORDER BY position", [name])
@@ -480,22 +504,22 @@ class ClickHouseStore:
             return
         self._engine.command(arrow_ddl(name, data.schema, temporary=True))
         self._engine.insert_arrow(name, data)
-        self._registered.add(name)
-        self._schemas[name] = ibis.Schema.from_pyarrow(data.schema)
+        self._registered[name] = ibis.Schema.from_pyarrow(data.schema)
 
     def fetch_all(self, sql: str, params: list[object] | None = None) -> list[tuple]:
         """Rows of a query; ``?`` stands for each of ``params`` in turn."""
-        bound: dict[str, object] = {}
-        if params:
-            pieces = sql.split("?")
-            if len(pieces) != len(params) + 1:
-                raise ValueError("as many ? as parameters")
-            sql = pieces[0]
-            for n, (value, piece) in enumerate(zip(params, pieces[1:], strict=True)):
-                bound[f"p{n}"] = value
-                sql += "{p" + str(n) + ":" + _param_type(value) + "}" + piece
-        table = self.query_arrow(sql, bound)
+        table = self.query_arrow(*bind_positional(sql, params))
         return list(zip(*(c.to_pylist() for c in table.columns), strict=True)) if table.num_columns else []
+
+    def fetch_records(self, sql: str, params: list[object] | None = None) -> list[dict[str, Any]]:
+        """Like :meth:`fetch_all`, each row as a dict by column name."""
+        return self.query_arrow(*bind_positional(sql, params)).to_pylist()
+
+    def execute(self, sql: str, params: list[object] | None = None) -> None:
+        """A statement of callkpi's portable SQL (see ``Store.execute``), written for ClickHouse:
+        ``INSERT OR REPLACE`` is a plain INSERT (keyed tables are ReplacingMergeTree: the newest row
+        wins), ``UPDATE`` a mutation that ends before the call returns, ``DELETE`` a lightweight delete."""
+        self._engine.command(*bind_positional(clickhouse_statement(sql), params))
 
     def table_sizes(self) -> dict[str, int]:
         rows = self.fetch_all("SELECT name, total_rows FROM system.tables WHERE database = currentDatabase() "
@@ -503,7 +527,38 @@ class ClickHouseStore:
         return {str(name): int(size or 0) for name, size in rows}
 
 
+_UPDATE = re.compile(r"\s*UPDATE\s+(\S+)\s+SET\s+(.*)", re.DOTALL | re.IGNORECASE)
+_INSERT_OR_REPLACE = re.compile(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\b", re.IGNORECASE)
+
+
+def clickhouse_statement(sql: str) -> str:
+    """A statement of callkpi's portable SQL in ClickHouse's terms (see ``ClickHouseStore.execute``)."""
+    update = _UPDATE.fullmatch(sql)
+    if update:
+        return f"ALTER TABLE {update.group(1)} UPDATE {update.group(2)} SETTINGS mutations_sync = 2"
+    if re.match(r"^\s*INSERT\s+OR\s+IGNORE\b", sql, re.IGNORECASE):
+        raise ValueError("INSERT OR IGNORE has no ClickHouse form: read first, then insert")
+    return _INSERT_OR_REPLACE.sub("INSERT INTO", sql)
+
+
+def bind_positional(sql: str, params: list[object] | None) -> tuple[str, dict[str, object]]:
+    """SQL with ``?`` parameters as ClickHouse's typed ``{pN:Type}`` ones, and their values."""
+    bound: dict[str, object] = {}
+    if not params:
+        return sql, bound
+    pieces = sql.split("?")
+    if len(pieces) != len(params) + 1:
+        raise ValueError("as many ? as parameters")
+    sql = pieces[0]
+    for n, (value, piece) in enumerate(zip(params, pieces[1:], strict=True)):
+        bound[f"p{n}"] = value
+        sql += "{p" + str(n) + ":" + _param_type(value) + "}" + piece
+    return sql, bound
+
+
 def _param_type(value: object) -> str:
+    if value is None:
+        return "Nullable(String)"
     if isinstance(value, bool):
         return "Bool"
     if isinstance(value, int):

@@ -274,6 +274,18 @@ class Store:
         """Rows of a query of the store's own (portable) SQL, with positional ``?`` parameters."""
         return self._con.execute(sql, params or []).fetchall()
 
+    def fetch_records(self, sql: str, params: list[object] | None = None) -> list[dict[str, Any]]:
+        """Like :meth:`fetch_all`, each row as a dict by column name."""
+        cursor = self._con.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def execute(self, sql: str, params: list[object] | None = None) -> None:
+        """A statement of the store's own (portable) SQL with positional ``?`` parameters: INSERT
+        [OR REPLACE] INTO a keyed table, UPDATE ... SET ... WHERE, DELETE FROM ... WHERE (a ClickHouse
+        store writes each in its own terms)."""
+        self._con.execute(sql, params or [])
+
     def table_sizes(self) -> dict[str, int]:
         """Every stored (non-temporary) table and its estimated number of rows."""
         rows = self._con.execute(
@@ -296,7 +308,8 @@ def _default_memory_limit() -> str:
     return f"{max(total // 2 // 2**20, 512)}MB"
 
 
-def first_row(cursor: duckdb.DuckDBPyConnection) -> tuple | None:
-    """The first row of an executed query; reads all rows (DuckDB 2 refuses half-read results)."""
-    rows = cursor.fetchall()
+def first_row(cursor: duckdb.DuckDBPyConnection | list[tuple]) -> tuple | None:
+    """The first row of an executed query (or of the rows of ``Store.fetch_all``); reads all rows
+    (DuckDB 2 refuses half-read results)."""
+    rows = cursor if isinstance(cursor, list) else cursor.fetchall()
     return rows[0] if rows else None

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from callkpi.config import Settings, load_settings
+from callkpi.metrics.backends import NotOnThisEngine
 from callkpi.metrics.engine import QueryError
 from callkpi.web import api
 from callkpi.web.auth import signing_secret
@@ -336,6 +337,13 @@ def _add_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"error": str(exc)}, status_code=400)
         return _page_error(request, 400, "bad_request", str(exc))
+
+    @app.exception_handler(NotOnThisEngine)
+    async def not_on_engine(request: Request, exc: NotOnThisEngine) -> Response:
+        # an analysis this store's engine does not run yet (callkpi.metrics.backends): said, not failed
+        if _is_api(request):
+            return JSONResponse({"error": str(exc), "reason": exc.reason}, status_code=501)
+        return _page_error(request, 200, "not_on_engine", str(exc))
 
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> Response:

@@ -1,8 +1,10 @@
 """The server's one database: a long-lived read-write store, a cursor per worker thread.
 
 DuckDB lets one process hold a file read-write; every request thread reads and writes through
-its own cursor of that connection (cursors are safe to use in parallel). KPI results are cached
-per *data version* (what was loaded), so a page opened twice does not recompute.
+its own cursor of that connection (cursors are safe to use in parallel). A ClickHouse store
+(``chdb:///dir``, ``clickhouse://...``) is one session every thread shares (chDB runs one session
+per process; the store serialises its queries). KPI results are cached per *data version* (what
+was loaded), so a page opened twice does not recompute.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from callkpi.metrics import engine
 from callkpi.queries.session import utc_session
 from callkpi.queries.sources import data_version
 from callkpi.queries.web_tables import ensure_web_schema
-from callkpi.storage import Store
+from callkpi.storage import Store, open_store
 from callkpi.web.page_cache import PageCache
 from callkpi.web.read_memo import ReadMemo
 
@@ -49,7 +51,8 @@ class Database:
     def __init__(self, path: Path | str, settings: Settings) -> None:
         self.path = str(path)
         self.settings = settings
-        self._keeper = Store(self.path)
+        self._keeper = open_store(self.path)
+        self.engine = "duckdb" if self._keeper.dialect == "duckdb" else "clickhouse"
         ensure_web_schema(self._keeper)
         engine.prepare(self._keeper)
         self._local = threading.local()
@@ -68,7 +71,9 @@ class Database:
         self._keeper.close()
 
     def store(self) -> Store:
-        """This thread's store (created on first use)."""
+        """This thread's store (created on first use; the one ClickHouse session for every thread)."""
+        if self.engine != "duckdb":
+            return self._keeper
         store = getattr(self._local, "store", None)
         if store is None:
             with self._lock:

@@ -173,6 +173,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "forbidden": ("You may not see this.", "Нет доступа."),
     "not_found": ("Not found.", "Не найдено."),
     "bad_request": ("Bad request", "Неверный запрос"),
+    "not_on_engine": ("Not available on this store's engine yet", "Пока недоступно на движке этого хранилища"),
     "agents_only_self": ("You see your own numbers only.", "Вы видите только свои показатели."),
     "unknown": ("unknown", "неизвестно"),
     "seconds_short": ("s", "с"),
