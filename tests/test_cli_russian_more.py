@@ -17,6 +17,7 @@ def _english(text: str) -> set[str]:
     english |= {w.lower() for forms in COMMAND_PLURALS.values() for f in forms["en"]
                 for w in re.findall(r"[A-Za-z]{2,}", f)}
     text = re.sub(r"--[a-z-]+", " ", text)
+    text = re.sub(r"^  \w+:", " ", text, flags=re.M)  # a table's name heads its line: an id, not a word
     return {w for w in LATIN_WORD.findall(text) if w.lower() in english - ALLOWED}
 
 

@@ -94,7 +94,7 @@ def serve(
     check_timezone(tz)
     check_port(host, port)
     _register_commands()  # reading commands forwarded here run in this process: all of them are needed
-    location = resolve_store(db)
+    location = resolve_store(db, must_exist=False)  # a new DuckDB file is created, e.g. for --watch
     on_clickhouse = is_store_url(location)
     if on_clickhouse and watch:
         fail(say("cli.serve.no_watch_on_clickhouse"))
