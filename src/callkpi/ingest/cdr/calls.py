@@ -532,7 +532,6 @@ class CallBuilder:
                        exit_point: datetime | None, outcome: str, answered: list[AgentLeg], wait: float | None,
                        *, exit_event: str) -> dict[str, Any]:
         return {
-            "leg_id": f"{call['call_id']}#{number}",
             "call_id": call["call_id"],
             "leg_no": number,
             "source": self.source,
