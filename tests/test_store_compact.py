@@ -141,15 +141,16 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 SCENARIOS = sorted(p.name for p in SCENARIO_DIR.iterdir()
                    if p.name.endswith((".queue_log", ".cdr.csv", ".cel.csv")))
 DERIVED = ("calls", "queue_legs", "agent_legs", "agent_states", "agent_time")
-SHAPES = ((), ("agent", "day"), ("queue", "day"), ("source", "hour"))
+SHAPES = ((("agent", "day"), True), (("queue", "hour"), False))  # (grouping, from the rollups)
 
 
 def _every_metric(db: Path) -> dict[tuple[str, ...], list[dict]]:
-    """Every metric the store has data for, in several groupings, from the raw tables and from the rollups."""
+    """Every metric the store has data for, by agent and day from the rollups, by queue and hour
+    from the tables themselves."""
     with Store(db, read_only=True) as store:
         metrics = available_metrics(store)
-        return {(*shape, str(rollups)): compute(store, KpiQuery(by=shape, metrics=metrics), rollups=rollups).rows
-                for shape in SHAPES for rollups in (True, False)}
+        return {shape: compute(store, KpiQuery(by=shape, metrics=metrics), rollups=rollups).rows
+                for shape, rollups in SHAPES}
 
 
 def _rows(db: Path, table: str) -> list[tuple]:
@@ -215,16 +216,21 @@ def test_leg_ids_are_computed_from_the_call_and_leg_number(tmp_path: Path) -> No
 
 
 def test_a_store_with_stored_leg_ids_is_migrated_unchanged(tmp_path: Path, simulated_log: Path) -> None:
-    """A store of an older callkpi (leg_id a stored column, agent_legs without leg_no) opens with
-    the same leg ids, computed, and the same KPIs."""
+    """A store of an older callkpi (leg_id a stored column, agent_legs without leg_no, the caller
+    on each queue leg) opens with the same leg ids, computed, the caller only in calls, and the
+    same KPIs."""
     db = tmp_path / "store.duckdb"
     with Store(db) as store:
         load_file(store, simulated_log, Settings(), timezone=small_centre().timezone)
     before = _every_metric(db)
     legs = {table: _rows(db, table) for table in ("queue_legs", "agent_legs")}
     with duckdb.connect(str(db)) as con:  # back to the old layout, columns in their old order
-        for table, drop in (("queue_legs", ""), ("agent_legs", " EXCLUDE (leg_no)")):
-            con.execute(f"CREATE TABLE old AS SELECT *{drop} FROM {table}")  # noqa: S608 - fixed names
+        for table, select in (
+            ("queue_legs", "SELECT q.* EXCLUDE (position), c.caller, c.caller_norm, q.position "
+                           "FROM queue_legs q JOIN calls c USING (call_id)"),
+            ("agent_legs", "SELECT * EXCLUDE (leg_no) FROM agent_legs"),
+        ):
+            con.execute(f"CREATE TABLE old AS {select}")
             con.execute(f"DROP TABLE {table}")
             con.execute(f"ALTER TABLE old RENAME TO {table}")
         assert con.execute("SELECT count(*) FROM duckdb_columns() WHERE is_generated").fetchall()[0][0] == 0
@@ -233,7 +239,10 @@ def test_a_store_with_stored_leg_ids_is_migrated_unchanged(tmp_path: Path, simul
     with duckdb.connect(str(db), read_only=True) as con:
         generated = con.execute("SELECT table_name FROM duckdb_columns() WHERE is_generated "
                                 "ORDER BY ALL").fetchall()
+        callers = con.execute("SELECT count(*) FROM duckdb_columns() WHERE table_name = 'queue_legs' "
+                              "AND column_name LIKE 'caller%'").fetchall()[0][0]
     assert generated == [("agent_legs",), ("queue_legs",)]
+    assert callers == 0
     old_order = {t: sorted(rows, key=repr) for t, rows in legs.items()}
     with duckdb.connect(str(db), read_only=True) as con:
         got = {

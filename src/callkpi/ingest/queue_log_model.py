@@ -267,11 +267,9 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
             {_ts("CASE WHEN outcome = 'answered' AND connect_epoch IS NOT NULL AND talk_s IS NOT NULL "
                  "THEN connect_epoch + talk_s WHEN exit_epoch IS NOT NULL THEN exit_epoch "
                  "ELSE restart_epoch END")},
-            outcome, exit_event, wait_s, agent, talk_s, transferred, caller,
-            {phone.sql_expression("caller")}, position
+            outcome, exit_event, wait_s, agent, talk_s, transferred, position
         FROM ql_legs
-        """,  # noqa: S608 - fixed expressions, values bound
-        params,
+        """  # noqa: S608 - fixed expressions
     )
     con.execute(
         f"""

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from callkpi.model.schema import CANONICAL_TABLES
-from callkpi.storage.store import StoreLocked, memory_limit, migrate_generated_columns
+from callkpi.storage.store import StoreLocked, drop_retired_columns, memory_limit, migrate_generated_columns
 
 # Raw tables rewritten in the order of what repeats: events of one kind and queue together, in file
 # order (event, queue and pause reason compress as runs, the ids and numbers of one kind side by
@@ -68,7 +68,8 @@ def compact_store(path: Path | str) -> CompactReport:
         con.execute("SET memory_limit = ?", [memory_limit()])
         con.execute("CHECKPOINT")  # the write-ahead log into the file, so its size is the store's
         bytes_before = _file_bytes(path)
-        migrate_generated_columns(con, CANONICAL_TABLES)  # a store of an older callkpi: leg_id computed
+        migrate_generated_columns(con, CANONICAL_TABLES)  # a store of an older callkpi: leg_id computed,
+        drop_retired_columns(con, CANONICAL_TABLES)  # no caller on each queue leg
         tables = _copy_into(con, new_path)
     except BaseException:
         con.close()

@@ -118,6 +118,7 @@ class Store:
         for table in tables:
             self._con.execute(table.ddl())
         migrate_generated_columns(self._con, tables)
+        drop_retired_columns(self._con, tables)
         self._add_missing_columns(tables)
         self._con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
@@ -165,9 +166,12 @@ class Store:
         """Insert an Arrow table whose columns are named like the target table's."""
         if data.num_rows == 0:
             return
-        computed = generated_columns(self._con, table)
-        if computed & set(data.column_names):  # a copy from a store that holds them (ClickHouse)
-            data = data.drop_columns(sorted(computed & set(data.column_names)))
+        model = model_table(table)
+        # Columns of a copy from another store (a ClickHouse store holds leg_id; an older one the
+        # caller of each queue leg) that this one computes or no longer keeps.
+        left_out = (generated_columns(self._con, table) | set(model.dropped if model else ())) & set(data.column_names)
+        if left_out:
+            data = data.drop_columns(sorted(left_out))
         view = f"_append_{table}"
         self._con.register(view, data)
         try:
@@ -310,6 +314,18 @@ def generated_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
 _MIGRATION_FILL = {
     ("agent_legs", "leg_no"): "TRY_CAST(regexp_extract(\"leg_id\", '#([0-9]+)$', 1) AS INTEGER)",
 }
+
+
+def drop_retired_columns(con: duckdb.DuckDBPyConnection, tables: tuple[Table, ...]) -> None:
+    """A store made by an older callkpi loses the columns the model no longer keeps (``Table.dropped``)."""
+    retired = {(table.name, name) for table in tables for name in table.dropped}
+    if not retired:
+        return
+    have = set(con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
+    for table, name in sorted(retired & have):
+        con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{name}"')
 
 
 def migrate_generated_columns(con: duckdb.DuckDBPyConnection, tables: tuple[Table, ...]) -> None:

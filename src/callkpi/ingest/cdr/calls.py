@@ -544,7 +544,6 @@ class CallBuilder:
             "agent": answered[0].agent if answered else None,
             "talk_s": sum(leg.talk_s or 0.0 for leg in answered) if answered else None,
             "transferred": any(leg.transferred for leg in answered),
-            "caller": call["caller"],
         }
 
 

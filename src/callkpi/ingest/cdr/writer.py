@@ -31,7 +31,7 @@ _QUEUE_LEG_SCHEMA = pa.schema([
     ("call_id", pa.string()), ("leg_no", pa.int32()), ("source", pa.string()),
     ("queue", pa.string()), ("enter_utc", pa.timestamp("us")), ("end_utc", pa.timestamp("us")),
     ("outcome", pa.string()), ("exit_event", pa.string()), ("wait_s", pa.float64()), ("agent", pa.string()),
-    ("talk_s", pa.float64()), ("transferred", pa.bool_()), ("caller", pa.string()),
+    ("talk_s", pa.float64()), ("transferred", pa.bool_()),
 ])
 
 
@@ -123,7 +123,8 @@ def _insert(store: Store, settings: Settings, table: str, rows: list[dict[str, A
     data = pa.Table.from_pylist(rows, schema=schema)
     con.register("cdr_out", data)
     try:
-        con.execute(_INSERTS[table], phone.sql_params(settings.phone))
+        sql = _INSERTS[table]
+        con.execute(sql, phone.sql_params(settings.phone) if "$cc" in sql else None)
     finally:
         con.unregister("cdr_out")
 
@@ -140,10 +141,9 @@ _INSERTS = {
     "queue_legs": f"""
         INSERT INTO queue_legs ({", ".join(QUEUE_LEGS.stored_columns)})
         SELECT call_id, leg_no, source, queue, enter_utc, CAST(floor(epoch(enter_utc) / 900) AS BIGINT),
-            end_utc, outcome, exit_event, wait_s, agent, talk_s, transferred, caller,
-            {phone.sql_expression("caller")}, NULL
+            end_utc, outcome, exit_event, wait_s, agent, talk_s, transferred, NULL
         FROM cdr_out
-    """,  # noqa: S608 - fixed expressions, values bound
+    """,  # noqa: S608 - fixed expressions
     "agent_legs": f"""
         INSERT INTO agent_legs ({", ".join(AGENT_LEGS.stored_columns)})
         SELECT call_id, source, agent, queue, direction, offer_utc,
