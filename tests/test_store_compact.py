@@ -21,6 +21,7 @@ from callkpi.ingest import queue_log_model
 from callkpi.ingest.formats import load_file
 from callkpi.metrics.engine import KpiQuery, available_metrics, compute
 from callkpi.model.working_tables import QUEUE_LOG_NEW_CALLIDS
+from callkpi.queries.calls import call_detail
 from callkpi.simulate import simulate
 from callkpi.storage import Store
 from callkpi.storage.compact import STORED_ORDER, compact_store
@@ -252,3 +253,19 @@ def test_a_store_with_stored_leg_ids_is_migrated_unchanged(tmp_path: Path, simul
         }
     assert got == old_order
     assert _every_metric(db) == before
+
+
+def test_each_queue_leg_of_a_call_shows_the_caller_its_enterqueue_named(tmp_path: Path) -> None:
+    """``queue_legs`` keeps no caller: the call page and API give each leg the call's, which is
+    the number each ENTERQUEUE line of the raw file names (overflow: two legs, one number)."""
+    db = tmp_path / "store.duckdb"
+    _load_scenario(db, "overflow.queue_log", tmp_path)
+    named = defaultdict(list)
+    for line in scenario_text("overflow.queue_log").splitlines():
+        fields = line.split("|")
+        if len(fields) > 6 and fields[4] == "ENTERQUEUE":
+            named[fields[1]].append(fields[6])
+    with Store(db, read_only=True) as store:
+        for callid, callers in named.items():
+            detail = call_detail(store, callid, {}, hide_numbers=False)
+            assert [leg["caller"] for leg in detail["queue_legs"]] == callers, callid
