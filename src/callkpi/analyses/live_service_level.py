@@ -50,7 +50,6 @@ class WindowServiceLevel:
     def _fill(self, windows: Mapping[int, Sequence[ClosedLeg]]) -> None:
         legs = [(w, leg) for w, found in windows.items() for leg in found]
         table = pa.table({
-            "leg_id": [f"{i}#{w}" for i, (w, _leg) in enumerate(legs)],
             "call_id": [leg.callid for _w, leg in legs],
             "leg_no": pa.array([1] * len(legs), pa.int32()),
             "source": [f"w{w}" for w, _leg in legs],

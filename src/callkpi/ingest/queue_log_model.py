@@ -28,6 +28,7 @@ from callkpi import phone
 from callkpi.config import Settings
 from callkpi.ingest import derive
 from callkpi.metrics import rollup
+from callkpi.model.schema import AGENT_LEGS, QUEUE_LEGS, Table
 from callkpi.model.schema import SLICE_SECONDS as SLICE
 from callkpi.model.working_tables import AGENT_ALIASES
 from callkpi.storage import Store, first_row
@@ -52,6 +53,11 @@ _TECH_PREFIX = "^(Local|SIP|PJSIP|IAX2|Agent|DAHDI|Custom|SCCP|Skinny|MGCP|H323|
 
 def _in(values: Iterable[str]) -> str:
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _columns(table: Table) -> str:
+    """The column list of an INSERT into a model table: its stored columns (not ``leg_id``), in order."""
+    return ", ".join(table.stored_columns)
 
 
 def agent_expression(column: str, settings: Settings) -> str:
@@ -255,22 +261,20 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
     )
     con.execute(
         f"""
-        INSERT INTO queue_legs
-        SELECT callid || '#' || leg_no, callid, leg_no, '{SOURCE}', queue,
+        INSERT INTO queue_legs ({_columns(QUEUE_LEGS)})
+        SELECT callid, leg_no, '{SOURCE}', queue,
             {_ts("enter_epoch")}, enter_epoch // 900,
             {_ts("CASE WHEN outcome = 'answered' AND connect_epoch IS NOT NULL AND talk_s IS NOT NULL "
                  "THEN connect_epoch + talk_s WHEN exit_epoch IS NOT NULL THEN exit_epoch "
                  "ELSE restart_epoch END")},
-            outcome, exit_event, wait_s, agent, talk_s, transferred, caller,
-            {phone.sql_expression("caller")}, position
+            outcome, exit_event, wait_s, agent, talk_s, transferred, position
         FROM ql_legs
-        """,  # noqa: S608 - fixed expressions, values bound
-        params,
+        """  # noqa: S608 - fixed expressions
     )
     con.execute(
         f"""
-        INSERT INTO agent_legs
-        SELECT e.callid, e.callid || '#' || e.leg_no, '{SOURCE}', e.agent, l.queue, 'inbound',
+        INSERT INTO agent_legs ({_columns(AGENT_LEGS)})
+        SELECT e.callid, '{SOURCE}', e.agent, l.queue, 'inbound',
             {_ts("CASE e.event WHEN 'RINGNOANSWER' THEN e.epoch - TRY_CAST(e.data1 AS DOUBLE) / 1000 "
                  "WHEN 'CONNECT' THEN e.epoch - coalesce(TRY_CAST(e.data3 AS DOUBLE), 0) ELSE e.epoch END")},
             CAST(floor((CASE e.event WHEN 'RINGNOANSWER' THEN e.epoch - TRY_CAST(e.data1 AS DOUBLE) / 1000
@@ -288,15 +292,15 @@ def _replace_call_tables(store: Store, settings: Settings) -> None:
             NULL,
             CASE WHEN e.event = 'CONNECT' THEN l.transferred ELSE false END,
             CASE WHEN e.event = 'CONNECT' THEN l.ended_by END,
-            NULL, NULL
+            NULL, NULL, e.leg_no
         FROM ql_ev e JOIN ql_legs l USING (callid, leg_no)
         WHERE e.event IN ('RINGNOANSWER', 'RINGCANCELED') OR e.seq = l.connect_seq
         UNION ALL
-        SELECT callid, callid || '#' || leg_no, '{SOURCE}', agent, queue, 'inbound',
+        SELECT callid, '{SOURCE}', agent, queue, 'inbound',
             {_ts("enter_epoch + coalesce(wait_s, 0)")},
             CAST(floor((enter_epoch + coalesce(wait_s, 0)) / 900) AS BIGINT),
             'answered', NULL, {_ts("enter_epoch + coalesce(wait_s, 0)")}, talk_s, NULL, transferred, ended_by,
-            NULL, NULL
+            NULL, NULL, leg_no
         FROM ql_legs WHERE outcome = 'answered' AND connect_epoch IS NULL
         """  # noqa: S608 - fixed expressions
     )
@@ -395,11 +399,11 @@ def _insert_agent_dials(store: Store, params: dict[str, object]) -> None:
     )
     con.execute(
         f"""
-        INSERT INTO agent_legs
-        SELECT callid, callid || '#out', '{SOURCE}', agent, NULL, 'outbound', {_ts("start_epoch")},
+        INSERT INTO agent_legs ({_columns(AGENT_LEGS)})
+        SELECT callid, '{SOURCE}', agent, NULL, 'outbound', {_ts("start_epoch")},
             CAST(floor(start_epoch / 900) AS BIGINT), outcome, ring_s,
             CASE WHEN {answered} THEN {_ts("answer_epoch")} END, CASE WHEN {answered} THEN talk_s END, NULL,
-            transferred, ended_by, {phone.sql_expression("number")}, NULL
+            transferred, ended_by, {phone.sql_expression("number")}, NULL, NULL
         FROM ql_dials
         """,  # noqa: S608 - fixed expressions, values bound
         params,

@@ -23,10 +23,20 @@ class Table:
     columns: tuple[tuple[str, str], ...]
     primary_key: tuple[str, ...] = ()
     temporary: bool = False  # a working table of one connection (change tracking inside an import)
+    # Columns computed from the others when read, never stored (DuckDB VIRTUAL generated columns):
+    # (name, SQL expression over the row). Importers do not write them; another engine's store
+    # (ClickHouse) holds them as ordinary columns, filled by a copy.
+    generated: tuple[tuple[str, str], ...] = ()
+    # Columns older stores have and this model no longer keeps: dropped when such a store opens,
+    # left out when rows of such a store are copied in.
+    dropped: tuple[str, ...] = ()
 
     def ddl(self, *, replace: bool = False) -> str:
         """The CREATE statement; ``replace`` empties an existing table instead of keeping it."""
-        cols = [f'"{name}" {sql_type}' for name, sql_type in self.columns]
+        computed = dict(self.generated)
+        cols = [f'"{name}" {sql_type}' + (f" GENERATED ALWAYS AS ({computed[name]}) VIRTUAL"
+                                          if name in computed else "")
+                for name, sql_type in self.columns]
         if self.primary_key:
             cols.append("PRIMARY KEY (" + ", ".join(f'"{c}"' for c in self.primary_key) + ")")
         kind = "TEMP TABLE" if self.temporary else "TABLE"
@@ -36,6 +46,18 @@ class Table:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.columns)
+
+    @property
+    def stored_columns(self) -> tuple[str, ...]:
+        """The columns an importer writes (all but the generated ones), in table order."""
+        computed = dict(self.generated)
+        return tuple(name for name, _ in self.columns if name not in computed)
+
+
+# A leg's id is its call's id and its queue leg's number in the call ("1711.5#2"; an agent's own
+# outbound dial, of no queue leg: "1711.5#out"): computed when read, not stored (it would cost
+# about as much as the call id again, 10 MB per million legs).
+LEG_ID = ("leg_id", "call_id || '#' || coalesce(CAST(leg_no AS VARCHAR), 'out')")
 
 
 SOURCES = Table(
@@ -160,10 +182,13 @@ QUEUE_LEGS = Table(
         ("agent", "VARCHAR"),
         ("talk_s", "DOUBLE"),
         ("transferred", "BOOLEAN"),
-        ("caller", "VARCHAR"),
-        ("caller_norm", "VARCHAR"),
         ("position", "INTEGER"),
     ),
+    generated=(LEG_ID,),
+    # The caller is the call's (calls.caller, calls.caller_norm): every importer wrote the same
+    # number on each leg, which cost 16 MB per million legs; a leg whose ENTERQUEUE names another
+    # number keeps it in its raw event.
+    dropped=("caller", "caller_norm"),
 )
 
 AGENT_LEGS = Table(
@@ -187,7 +212,9 @@ AGENT_LEGS = Table(
         ("ended_by", "VARCHAR"),  # agent | caller | transfer | unknown
         ("callee_norm", "VARCHAR"),
         ("campaign", "VARCHAR"),
+        ("leg_no", "INTEGER"),  # the queue leg of the call the offer belongs to (0: none)
     ),
+    generated=(LEG_ID,),
 )
 
 AGENT_STATES = Table(

@@ -255,7 +255,9 @@ def call_detail(
     mark = call_mark(store, call_id)
     return {
         "call": plain(rows[0], hide_numbers),
-        "queue_legs": [plain(r, hide_numbers) for r in fetch_rows(store, queue_legs)],
+        # A leg's caller is its call's (the store keeps it once, in calls).
+        "queue_legs": [plain({**r, "caller": rows[0]["caller"], "caller_norm": rows[0]["caller_norm"]}, hide_numbers)
+                       for r in fetch_rows(store, queue_legs)],
         "agent_legs": [plain(r, hide_numbers, ("callee_norm",)) for r in fetch_rows(store, agent_legs)],
         "events": [
             _mask_event({**r, "time_utc": iso(datetime.fromtimestamp(r["epoch"], UTC))}, hide_numbers)

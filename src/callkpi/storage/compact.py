@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from callkpi.storage.store import StoreLocked, memory_limit
+from callkpi.model.schema import CANONICAL_TABLES
+from callkpi.storage.store import StoreLocked, drop_retired_columns, memory_limit, migrate_generated_columns
 
 # Raw tables rewritten in the order of what repeats: events of one kind and queue together, in file
 # order (event, queue and pause reason compress as runs, the ids and numbers of one kind side by
@@ -67,6 +68,8 @@ def compact_store(path: Path | str) -> CompactReport:
         con.execute("SET memory_limit = ?", [memory_limit()])
         con.execute("CHECKPOINT")  # the write-ahead log into the file, so its size is the store's
         bytes_before = _file_bytes(path)
+        migrate_generated_columns(con, CANONICAL_TABLES)  # a store of an older callkpi: leg_id computed,
+        drop_retired_columns(con, CANONICAL_TABLES)  # no caller on each queue leg
         tables = _copy_into(con, new_path)
     except BaseException:
         con.close()
@@ -85,9 +88,10 @@ def _copy_into(con: duckdb.DuckDBPyConnection, new_path: Path) -> dict[str, int]
         copied = {}
         for schema, table in _tables(con, source):
             order = _order_clause(con, source, table)
+            columns = ", ".join(f'"{name}"' for name in _stored_columns(con, source, schema, table))
             con.execute(
-                f'INSERT INTO compact_target."{schema}"."{table}" '  # noqa: S608 - names from the catalogue
-                f'SELECT * FROM "{source}"."{schema}"."{table}"{order}'
+                f'INSERT INTO compact_target."{schema}"."{table}" ({columns}) '  # noqa: S608 - names from the catalogue
+                f'SELECT {columns} FROM "{source}"."{schema}"."{table}"{order}'
             )
             rows = _count(con, source, schema, table)
             if _count(con, "compact_target", schema, table) != rows:
@@ -103,6 +107,13 @@ def _tables(con: duckdb.DuckDBPyConnection, database: str) -> list[tuple[str, st
     return [tuple(row) for row in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? AND NOT temporary "
         "ORDER BY schema_name, table_name", [database]).fetchall()]
+
+
+def _stored_columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[str]:
+    """The columns a copy writes: all but the generated ones (DuckDB computes those)."""
+    return [row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = ? "
+        "AND table_name = ? AND NOT is_generated ORDER BY column_index", [database, schema, table]).fetchall()]
 
 
 def _order_clause(con: duckdb.DuckDBPyConnection, database: str, table: str) -> str:

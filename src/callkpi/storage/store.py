@@ -117,6 +117,8 @@ class Store:
     ) -> None:
         for table in tables:
             self._con.execute(table.ddl())
+        migrate_generated_columns(self._con, tables)
+        drop_retired_columns(self._con, tables)
         self._add_missing_columns(tables)
         self._con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
@@ -129,8 +131,9 @@ class Store:
             "SELECT table_name, column_name FROM duckdb_columns() "
             "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
         for table in tables:
+            computed = dict(table.generated)
             for name, sql_type in table.columns:
-                if (table.name, name) not in have:
+                if (table.name, name) not in have and name not in computed:
                     self._con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" {sql_type}')
 
     def create_working_table(self, table: Table, *, empty: bool = False) -> None:
@@ -163,6 +166,12 @@ class Store:
         """Insert an Arrow table whose columns are named like the target table's."""
         if data.num_rows == 0:
             return
+        model = model_table(table)
+        # Columns of a copy from another store (a ClickHouse store holds leg_id; an older one the
+        # caller of each queue leg) that this one computes or no longer keeps.
+        left_out = (generated_columns(self._con, table) | set(model.dropped if model else ())) & set(data.column_names)
+        if left_out:
+            data = data.drop_columns(sorted(left_out))
         view = f"_append_{table}"
         self._con.register(view, data)
         try:
@@ -292,6 +301,63 @@ class Store:
             "SELECT table_name, estimated_size FROM duckdb_tables() WHERE NOT temporary ORDER BY table_name"
         ).fetchall()
         return {str(name): int(size or 0) for name, size in rows}
+
+
+def generated_columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of a table of this database that DuckDB computes (not written by an insert)."""
+    return {name for (name,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ? AND is_generated", [table]).fetchall()}
+
+
+# What a migrated table's new stored columns are filled with from the old rows (else NULL).
+_MIGRATION_FILL = {
+    ("agent_legs", "leg_no"): "TRY_CAST(regexp_extract(\"leg_id\", '#([0-9]+)$', 1) AS INTEGER)",
+}
+
+
+def drop_retired_columns(con: duckdb.DuckDBPyConnection, tables: tuple[Table, ...]) -> None:
+    """A store made by an older callkpi loses the columns the model no longer keeps (``Table.dropped``)."""
+    retired = {(table.name, name) for table in tables for name in table.dropped}
+    if not retired:
+        return
+    have = set(con.execute(
+        "SELECT table_name, column_name FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND schema_name = 'main'").fetchall())
+    for table, name in sorted(retired & have):
+        con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{name}"')
+
+
+def migrate_generated_columns(con: duckdb.DuckDBPyConnection, tables: tuple[Table, ...]) -> None:
+    """A store made before a column became generated (``Table.generated``: ``leg_id``) holds it as
+    stored values: the table is rebuilt in the model's form (its rows kept, the new stored columns
+    filled from the old ones), in one transaction."""
+    for table in tables:
+        if not table.generated or table.temporary:
+            continue
+        have = dict(con.execute(
+            "SELECT column_name, is_generated FROM duckdb_columns() WHERE database_name = current_database() "
+            "AND schema_name = 'main' AND table_name = ?", [table.name]).fetchall())
+        if all(have.get(name) for name, _ in table.generated):
+            continue
+        _rebuild(con, table, set(have))
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, table: Table, have: set[str]) -> None:
+    old = f"{table.name}__before_migration"
+    values = ", ".join(f'"{name}"' if name in have else _MIGRATION_FILL.get((table.name, name), "NULL")
+                       for name in table.stored_columns)
+    columns = ", ".join(f'"{name}"' for name in table.stored_columns)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f'ALTER TABLE "{table.name}" RENAME TO "{old}"')
+        con.execute(table.ddl())
+        con.execute(f'INSERT INTO "{table.name}" ({columns}) SELECT {values} FROM "{old}"')  # noqa: S608
+        con.execute(f'DROP TABLE "{old}"')
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def memory_limit() -> str:

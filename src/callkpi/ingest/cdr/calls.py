@@ -532,7 +532,6 @@ class CallBuilder:
                        exit_point: datetime | None, outcome: str, answered: list[AgentLeg], wait: float | None,
                        *, exit_event: str) -> dict[str, Any]:
         return {
-            "leg_id": f"{call['call_id']}#{number}",
             "call_id": call["call_id"],
             "leg_no": number,
             "source": self.source,
@@ -545,7 +544,6 @@ class CallBuilder:
             "agent": answered[0].agent if answered else None,
             "talk_s": sum(leg.talk_s or 0.0 for leg in answered) if answered else None,
             "transferred": any(leg.transferred for leg in answered),
-            "caller": call["caller"],
         }
 
 

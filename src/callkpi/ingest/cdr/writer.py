@@ -14,6 +14,7 @@ from callkpi.ingest.cdr import cel_overlap
 from callkpi.ingest.cdr.calls import AgentLeg, BuiltCall
 from callkpi.ingest.cdr.reconcile import merge_with_queue_log, queue_log_agents_of, queue_log_rows
 from callkpi.metrics import rollup
+from callkpi.model.schema import AGENT_LEGS, QUEUE_LEGS
 from callkpi.storage import Store
 
 _CALL_SCHEMA = pa.schema([
@@ -27,15 +28,15 @@ _CALL_SCHEMA = pa.schema([
 
 
 _QUEUE_LEG_SCHEMA = pa.schema([
-    ("leg_id", pa.string()), ("call_id", pa.string()), ("leg_no", pa.int32()), ("source", pa.string()),
+    ("call_id", pa.string()), ("leg_no", pa.int32()), ("source", pa.string()),
     ("queue", pa.string()), ("enter_utc", pa.timestamp("us")), ("end_utc", pa.timestamp("us")),
     ("outcome", pa.string()), ("exit_event", pa.string()), ("wait_s", pa.float64()), ("agent", pa.string()),
-    ("talk_s", pa.float64()), ("transferred", pa.bool_()), ("caller", pa.string()),
+    ("talk_s", pa.float64()), ("transferred", pa.bool_()),
 ])
 
 
 _AGENT_LEG_SCHEMA = pa.schema([
-    ("call_id", pa.string()), ("leg_id", pa.string()), ("source", pa.string()), ("agent", pa.string()),
+    ("call_id", pa.string()), ("leg_no", pa.int32()), ("source", pa.string()), ("agent", pa.string()),
     ("queue", pa.string()), ("direction", pa.string()), ("offer_utc", pa.timestamp("us")),
     ("outcome", pa.string()), ("ring_s", pa.float64()), ("answer_utc", pa.timestamp("us")),
     ("talk_s", pa.float64()), ("hold_s", pa.float64()), ("transferred", pa.bool_()), ("ended_by", pa.string()),
@@ -94,7 +95,7 @@ def _agent_leg_rows(item: BuiltCall, legs: list[AgentLeg], source: str) -> list[
     return [
         {
             "call_id": call["call_id"],
-            "leg_id": f"{call['call_id']}#{queue_numbers.get(leg.queue, 1 if item.queue_legs else 0)}",
+            "leg_no": queue_numbers.get(leg.queue, 1 if item.queue_legs else 0),
             "source": source,
             "agent": leg.agent,
             "queue": leg.queue,
@@ -122,7 +123,8 @@ def _insert(store: Store, settings: Settings, table: str, rows: list[dict[str, A
     data = pa.Table.from_pylist(rows, schema=schema)
     con.register("cdr_out", data)
     try:
-        con.execute(_INSERTS[table], phone.sql_params(settings.phone))
+        sql = _INSERTS[table]
+        con.execute(sql, phone.sql_params(settings.phone) if "$cc" in sql else None)
     finally:
         con.unregister("cdr_out")
 
@@ -137,17 +139,16 @@ _INSERTS = {
         FROM cdr_out
     """,  # noqa: S608 - fixed expressions, values bound
     "queue_legs": f"""
-        INSERT INTO queue_legs
-        SELECT leg_id, call_id, leg_no, source, queue, enter_utc, CAST(floor(epoch(enter_utc) / 900) AS BIGINT),
-            end_utc, outcome, exit_event, wait_s, agent, talk_s, transferred, caller,
-            {phone.sql_expression("caller")}, NULL
+        INSERT INTO queue_legs ({", ".join(QUEUE_LEGS.stored_columns)})
+        SELECT call_id, leg_no, source, queue, enter_utc, CAST(floor(epoch(enter_utc) / 900) AS BIGINT),
+            end_utc, outcome, exit_event, wait_s, agent, talk_s, transferred, NULL
         FROM cdr_out
-    """,  # noqa: S608 - fixed expressions, values bound
+    """,  # noqa: S608 - fixed expressions
     "agent_legs": f"""
-        INSERT INTO agent_legs
-        SELECT call_id, leg_id, source, agent, queue, direction, offer_utc,
+        INSERT INTO agent_legs ({", ".join(AGENT_LEGS.stored_columns)})
+        SELECT call_id, source, agent, queue, direction, offer_utc,
             CAST(floor(epoch(offer_utc) / 900) AS BIGINT), outcome, ring_s, answer_utc, talk_s, hold_s,
-            transferred, ended_by, {phone.sql_expression("callee")}, campaign
+            transferred, ended_by, {phone.sql_expression("callee")}, campaign, leg_no
         FROM cdr_out
     """,  # noqa: S608 - fixed expressions, values bound
 }

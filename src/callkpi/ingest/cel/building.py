@@ -404,7 +404,6 @@ class CelCallBuilder:
             outcome, exit_point = ("flowed_out" if voicemail else "abandoned"), call["end_utc"]
         wait = (exit_point - call["start_utc"]).total_seconds() if exit_point else None
         return [{
-            "leg_id": f"{call['call_id']}#1",
             "call_id": call["call_id"],
             "leg_no": 1,
             "source": SOURCE,
@@ -417,7 +416,6 @@ class CelCallBuilder:
             "agent": answered[0].agent if answered else None,
             "talk_s": sum(leg.talk_s or 0.0 for leg in answered) if answered else None,
             "transferred": any(leg.transferred for leg in answered),
-            "caller": call["caller"],
         }]
 
 
