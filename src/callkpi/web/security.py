@@ -7,7 +7,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ SESSION_MAX_AGE_S = 12 * 3600
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SESSIONS_KEPT = 4096  # session cookies whose signature was checked, kept in memory
 
 
 class NotAuthenticated(Exception):
@@ -82,6 +83,10 @@ class WebState:
 
     def __post_init__(self) -> None:
         self._serializer = URLSafeTimedSerializer(self.secret, salt="callkpi-session")
+        # cookie value -> (its data, when it was signed): a signature is checked once per cookie,
+        # not once per request; its age is checked on every request as itsdangerous checks it
+        self._sessions: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+        self._sessions_lock = threading.Lock()
 
     def check_alerts_soon(self) -> None:
         """After a change of targets: the alerts follow without waiting for the next check."""
@@ -93,11 +98,30 @@ class WebState:
         raw = request.cookies.get(SESSION_COOKIE)
         if not raw:
             return None
+        with self._sessions_lock:
+            known = self._sessions.get(raw)
+        if known is None:
+            known = self._verify(raw)
+            if known is None:
+                return None
+        data, signed = known
+        if not 0 <= int(time.time()) - signed <= SESSION_MAX_AGE_S:
+            return None
+        return dict(data)
+
+    def _verify(self, raw: str) -> tuple[dict[str, Any], int] | None:
         try:
-            data = self._serializer.loads(raw, max_age=SESSION_MAX_AGE_S)
+            data, signed = self._serializer.loads(raw, max_age=SESSION_MAX_AGE_S, return_timestamp=True)
         except BadSignature:
             return None
-        return data if isinstance(data, dict) and isinstance(data.get("c"), str) else None
+        if not isinstance(data, dict) or not isinstance(data.get("c"), str):
+            return None
+        known = (data, int(signed.timestamp()))
+        with self._sessions_lock:
+            self._sessions[raw] = known
+            while len(self._sessions) > SESSIONS_KEPT:
+                self._sessions.popitem(last=False)
+        return known
 
     def session_cookie(self, username: str | None, fingerprint: str = "") -> tuple[str, str]:
         """A fresh session (new CSRF token): (cookie value, csrf token)."""
