@@ -347,3 +347,31 @@ def test_a_session_checked_once_still_ends_at_its_age(client: TestClient, monkey
     monkeypatch.setattr(time, "time", lambda: real() + SESSION_MAX_AGE_S + 5)
     assert browser.get("/agents", follow_redirects=False).status_code == 303
     assert browser.get(TOTAL, follow_redirects=False).status_code == 401
+
+
+def test_while_a_new_version_renders_the_previous_answer_is_handed_out_early() -> None:
+    import threading
+
+    from fastapi.responses import Response
+
+    cache = PageCache()
+    family = ("reader", "/")
+    cache.answer(("v1", *family), lambda: Response(b"old"), family=family)
+    assert cache.kept_or_stale(("v2", *family), family) is None  # nobody renders v2: this request must
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> Response:
+        started.set()
+        release.wait(10)
+        return Response(b"new")
+
+    renderer = threading.Thread(target=lambda: cache.answer(("v2", *family), slow, family=family))
+    renderer.start()
+    assert started.wait(10)
+    stale = cache.kept_or_stale(("v2", *family), family)
+    assert stale is not None and stale.body == b"old"
+    assert cache.kept_or_stale(("v2", "reader", "/other"), ("reader", "/other")) is None  # another page: never
+    release.set()
+    renderer.join(10)
+    fresh = cache.kept_or_stale(("v2", *family), family)
+    assert fresh is not None and fresh.body == b"new"

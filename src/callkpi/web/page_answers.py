@@ -79,8 +79,10 @@ class FastAnswers:
 
     Only the paths whose answers :func:`shared_answer` or :func:`cached_answer` keep are looked at,
     with the same key; the reader, data version and parameters come from memory only
-    (:class:`~callkpi.web.read_memo.ReadMemo`). Whatever is not known there (a new session, a
-    data version not read since the last write, an answer not kept) takes the ordinary way."""
+    (:class:`~callkpi.web.read_memo.ReadMemo`). While another request renders the answer of a new
+    data version, the previous one is handed out here as :meth:`~callkpi.web.page_cache.PageCache.answer` would hand it
+    out. Whatever is not known there (a new session, a data version not read since the last write,
+    an answer neither kept nor being rendered) takes the ordinary way, which renders it."""
 
     def __init__(self, app: ASGIApp, headers: Callable[[Request], dict[str, str]],
                  compress: Callable[[Scope], bool] = lambda scope: False) -> None:
@@ -119,7 +121,7 @@ class FastAnswers:
             key = answer_key(request, me, version, params, reader=scope_key(me))
         else:
             key = answer_key(request, me, version, params)
-        kept = db.pages.kept(key)
+        kept = db.pages.kept_or_stale(key, family_of(key))  # stale: while a new data version renders
         if kept is None:
             return None
         name, csrf = (me.user.username.encode(), me.csrf.encode()) if shared else (b"", b"")

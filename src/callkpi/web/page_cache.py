@@ -182,6 +182,16 @@ class PageCache:
             self.hits += 1
             return answer
 
+    def kept_or_stale(self, key: Hashable, family: Hashable | None) -> _Answer | None:
+        """:meth:`kept`, or while another reader renders ``key``, the answer :meth:`answer` would hand
+        out meanwhile (the family's within :data:`STALE_S`); None when the request must render it."""
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is not None and self._clock() - answer.made <= self.max_age_s:
+                self.hits += 1
+                return answer
+            return self._stale(family) if key in self._making else None
+
     def answer(self, key: Hashable, make: Callable[[], Response], fill: Fill | None = None,
                family: Hashable | None = None) -> Response:
         """The kept answer, or ``make()``'s. One reader renders a missing answer while the others

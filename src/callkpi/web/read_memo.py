@@ -61,16 +61,17 @@ class ReadMemo:
         self._items: dict[Hashable, _Item] = {}
         self._used: dict[Hashable, float] = {}  # key -> when it was last asked for
         self._generation = 0
+        self._wake = threading.Event()  # set by bump(): the keeper thread reads ahead now
 
     def stamp(self) -> tuple[int, int, int]:
         return Store.commits, auth.changes(), self._generation
 
     def bump(self) -> None:
-        """Something was written: every value is read again."""
+        """Something was written: every value is read again. The values stay, stamped before the
+        write (never handed out again), so the keeper thread knows what to read ahead at once."""
         with self._lock:
             self._generation += 1
-            self._items.clear()
-            self._used.clear()
+        self._wake.set()
 
     def peek(self, key: Hashable) -> Any:
         """The kept value of ``key`` when it is still good, else :data:`MISSING` (never reads)."""
@@ -127,8 +128,13 @@ class ReadMemo:
 
 
 def keep_fresh(memo: ReadMemo, stop: threading.Event, every_s: float = REFRESH_EVERY_S) -> None:
-    """The keeper thread of ``callkpi serve``: :meth:`ReadMemo.refresh` every ``every_s`` until ``stop``."""
-    while not stop.wait(every_s):
+    """The keeper thread of ``callkpi serve``: :meth:`ReadMemo.refresh` every ``every_s``, and at
+    once after :meth:`ReadMemo.bump` (e.g. a ``--watch`` load), until ``stop``."""
+    while not stop.is_set():
+        memo._wake.wait(every_s)
+        memo._wake.clear()
+        if stop.is_set():
+            return
         try:
             memo.refresh()
         except Exception:  # a store closing at shutdown, a load holding it: the requests read themselves
