@@ -113,3 +113,37 @@ def test_reading_ahead_follows_writes_and_drops_what_is_gone(tmp_path: Path) -> 
             con.execute("SELECT 1")
         assert memo.refresh() == 1
         assert memo.peek("token") == "bob"  # read again ahead: found without a read by the request
+
+
+def test_readers_wait_for_the_keepers_one_read_after_a_write() -> None:
+    import asyncio
+    import threading
+
+    from callkpi.web.read_memo import keep_fresh
+
+    memo, reads, stop = ReadMemo(), [], threading.Event()
+    memo.get("version", lambda: reads.append(1) or len(reads))
+    keeper = threading.Thread(target=keep_fresh, args=(memo, stop, 60.0), daemon=True)
+    keeper.start()
+    try:
+        for _ in range(100):
+            if memo.keeper_running:
+                break
+            threading.Event().wait(0.01)
+        memo.bump()  # a write: the value is not handed out until read again
+
+        async def readers() -> list[object]:
+            async def one() -> object:
+                if memo.peek("version") is MISSING:
+                    await memo.read_ahead(5)
+                return memo.peek("version")
+
+            return list(await asyncio.gather(*(one() for _ in range(20))))
+
+        assert asyncio.run(readers()) == [2] * 20  # each got the value read once by the keeper
+        assert len(reads) == 2
+    finally:
+        stop.set()
+        memo._wake.set()
+        keeper.join(5)
+    assert not memo.keeper_running

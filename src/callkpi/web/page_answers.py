@@ -22,7 +22,7 @@ from callkpi.web.page_cache import (
 )
 from callkpi.web.read_memo import MISSING
 from callkpi.web.scope import Principal
-from callkpi.web.security import known_principal, web_state
+from callkpi.web.security import known_principal, memo_key, web_state
 from callkpi.web.ui import _alerts_firing, _watch_problems, request_lang
 
 
@@ -71,6 +71,15 @@ def shared_answer(request: Request, me: Principal, make: Callable[[Principal], R
         return make(me)
 
 
+READ_AHEAD = object()  # FastAnswers._kept: the memo lacks a value its keeper thread reads again now
+READ_AHEAD_WAIT_S = 1.0
+
+
+def _missing(db: Database, *keys: Hashable) -> object | None:
+    """:data:`READ_AHEAD` when these memo values were kept (so in use: read ahead) and a keeper runs."""
+    return READ_AHEAD if db.reads.keeper_running and all(map(db.reads.known, keys)) else None
+
+
 class FastAnswers:
     """ASGI: a GET whose answer is kept is answered here, on the event loop, before the compression
     middleware, the router, the dependencies and a trip through the thread pool (most of what a kept
@@ -94,14 +103,17 @@ class FastAnswers:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("method") == "GET":
             answer = self._kept(scope)
-            if answer is not None:
+            if answer is READ_AHEAD:  # after a load: wait for the keeper's one read, not read each
+                await web_state(Request(scope)).db.reads.read_ahead(READ_AHEAD_WAIT_S)
+                answer = self._kept(scope)
+            if isinstance(answer, tuple):
                 status, headers, body = answer
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
         await self.app(scope, receive, send)
 
-    def _kept(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | None:
+    def _kept(self, scope: Scope) -> tuple[int, list[tuple[bytes, bytes]], bytes] | object | None:
         state = getattr(getattr(scope.get("app"), "state", None), "web", None)
         kind = state.db.pages.kinds.get(scope.get("path", "")) if state is not None else None
         if kind is None:
@@ -109,11 +121,12 @@ class FastAnswers:
         db = state.db
         version, params = db.reads.peek("data_version"), db.reads.peek("params_json")
         if version is MISSING or params is MISSING:
-            return None
+            return _missing(db, "data_version", "params_json")
         request = Request(scope)
         me = known_principal(request, api=kind == "reader")
         if me is None:
-            return None
+            key = memo_key(request, api=kind == "reader")  # a reader kept but not good now: read ahead
+            return _missing(db, key) if key is not None and db.reads.peek(key) is MISSING else None
         shared = kind == "shared"
         if shared:
             if shared_reader(me) is None:

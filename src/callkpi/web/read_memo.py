@@ -23,6 +23,8 @@ never handed out past its age or across a write: reading ahead only makes it fou
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -62,6 +64,8 @@ class ReadMemo:
         self._used: dict[Hashable, float] = {}  # key -> when it was last asked for
         self._generation = 0
         self._wake = threading.Event()  # set by bump(): the keeper thread reads ahead now
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self.keeper_running = False  # a keeper thread (keep_fresh) reads values ahead
 
     def stamp(self) -> tuple[int, int, int]:
         return Store.commits, auth.changes(), self._generation
@@ -112,6 +116,30 @@ class ReadMemo:
             self._used.setdefault(key, now)
         return value
 
+    def known(self, key: Hashable) -> bool:
+        """Whether ``key`` was kept, good or not (a keeper thread reads it ahead when in use)."""
+        with self._lock:
+            return key in self._items
+
+    async def read_ahead(self, timeout_s: float) -> None:
+        """Wait on the event loop (no thread taken) until the keeper thread has read the values in
+        use again, at most ``timeout_s``: after a load, requests wait for one read instead of each
+        reading by itself. Returns at once without a keeper."""
+        if not self.keeper_running:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            self._waiters.append((loop, future))
+        self._wake.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(future, timeout_s)
+
+    def _take_waiters(self) -> list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]:
+        with self._lock:
+            waiters, self._waiters = self._waiters, []
+        return waiters
+
     def refresh(self, in_use_s: float = IN_USE_S) -> int:
         """Read again the values asked for within ``in_use_s`` that are past half their age or
         whose stamp moved; how many were read."""
@@ -130,12 +158,28 @@ class ReadMemo:
 def keep_fresh(memo: ReadMemo, stop: threading.Event, every_s: float = REFRESH_EVERY_S) -> None:
     """The keeper thread of ``callkpi serve``: :meth:`ReadMemo.refresh` every ``every_s``, and at
     once after :meth:`ReadMemo.bump` (e.g. a ``--watch`` load), until ``stop``."""
-    while not stop.is_set():
-        memo._wake.wait(every_s)
-        memo._wake.clear()
-        if stop.is_set():
-            return
-        try:
-            memo.refresh()
-        except Exception:  # a store closing at shutdown, a load holding it: the requests read themselves
-            log.debug("reading the memo ahead failed", exc_info=True)
+    memo.keeper_running = True
+    try:
+        while not stop.is_set():
+            memo._wake.wait(every_s)
+            memo._wake.clear()
+            if stop.is_set():
+                return
+            waiters = memo._take_waiters()  # those who asked before this read; later ones wait for the next
+            try:
+                memo.refresh()
+            except Exception:  # a store closing at shutdown, a load holding it: the requests read themselves
+                log.debug("reading the memo ahead failed", exc_info=True)
+            for loop, future in waiters:
+                with contextlib.suppress(RuntimeError):  # a loop closed meanwhile
+                    loop.call_soon_threadsafe(_settle, future)
+    finally:
+        memo.keeper_running = False
+        for loop, future in memo._take_waiters():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future)
+
+
+def _settle(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

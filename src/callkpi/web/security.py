@@ -179,6 +179,19 @@ def known_principal(request: Request, *, api: bool) -> Principal | None:
     return _session_of(data, user) if isinstance(user, User) else None
 
 
+def memo_key(request: Request, *, api: bool) -> tuple[str, str] | None:
+    """The memo key :func:`known_principal` finds the reader under (a valid session's user, or a
+    bearer token's digest); None for no or invalid credentials."""
+    header = request.headers.get("authorization") if api else None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return ("token", hashlib.sha256(token.strip().encode()).hexdigest())
+    data = web_state(request).read_session(request)
+    return ("user", str(data["u"])) if data and data.get("u") else None
+
+
 def page_principal(request: Request) -> Principal:
     principal = session_principal(request)
     if principal is None:
