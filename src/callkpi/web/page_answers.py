@@ -89,9 +89,10 @@ class FastAnswers:
     Only the paths whose answers :func:`shared_answer` or :func:`cached_answer` keep are looked at,
     with the same key; the reader, data version and parameters come from memory only
     (:class:`~callkpi.web.read_memo.ReadMemo`). While another request renders the answer of a new
-    data version, the previous one is handed out here as :meth:`~callkpi.web.page_cache.PageCache.answer` would hand it
-    out. Whatever is not known there (a new session, a data version not read since the last write,
-    an answer neither kept nor being rendered) takes the ordinary way, which renders it."""
+    data version, the previous one is handed out here, as
+    :meth:`~callkpi.web.page_cache.PageCache.answer` would hand it out. Whatever is not known there
+    (a new session, a data version not read since the last write, an answer neither kept nor being
+    rendered) takes the ordinary way, which renders it."""
 
     def __init__(self, app: ASGIApp, headers: Callable[[Request], dict[str, str]],
                  compress: Callable[[Scope], bool] = lambda scope: False) -> None:
