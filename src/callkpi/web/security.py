@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from callkpi.web.auth import User, get_user, user_for_token
+from callkpi.web.auth import User, get_user, is_api_token, user_for_token_digest
 from callkpi.web.db import Database
 from callkpi.web.features.alert_monitor import AlertMonitor
 from callkpi.web.scope import Principal
@@ -221,8 +221,10 @@ def api_principal(request: Request) -> Principal:
 def _token_user(db: Database, token: str) -> User | None:
     """The token's owner (kept between writes by :class:`~callkpi.web.read_memo.ReadMemo`, under the
     token's digest, never the token itself; unknown tokens are not kept)."""
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    return db.reads.get(("token", digest), lambda: user_for_token(db.store(), token), keep_none=False)
+    if not is_api_token(token):
+        return None
+    digest = hashlib.sha256(token.encode()).hexdigest()  # what the memo keeps, and reads again by
+    return db.reads.get(("token", digest), lambda: user_for_token_digest(db.store(), digest), keep_none=False)
 
 
 def check_csrf(expected: str | None, given: str | None) -> None:
