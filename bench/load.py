@@ -7,13 +7,21 @@ Simulates 30 days of a centre of ``--calls`` calls (`callkpi simulate`), loads 9
 queue_log with `callkpi ingest` into a store kept per size (``load.base.duckdb``, built once and
 copied for each run, so a 1M run does not load again), creates a user and an API token with the CLI, starts
 `callkpi serve --watch` on 127.0.0.1 in a child process and drives ``--clients`` concurrent
-clients (asyncio + httpx; each client signs in with a session of its own and sends one request at
-a time over one keep-alive connection, cycling over the overview
+clients (each signs in through the login form with httpx, a session of its own, then sends one
+request at a time over one keep-alive connection, cycling over the overview
 page, the agent table, /api/v1/kpi and the call log page) for ``--seconds`` seconds, twice:
 idle, then while the rest of the queue_log is appended to the watched file in chunks (the
-server loads it as Asterisk would write it). Prints requests/s, p50/p99 latency and errors per
-endpoint and overall, and the machine's load average beside them (``--pages overview`` times one
-page alone). Not a test: figures depend on the machine. Only 127.0.0.1 is ever contacted.
+server loads it as Asterisk would write it). Prints requests/s, p50/p99 latency, errors and
+bytes per answer per endpoint and overall, the server's and this process's CPU per request, and
+the machine's load average beside them (``--pages overview`` times one page alone). Not a test:
+figures depend on the machine. Only 127.0.0.1 is ever contacted.
+
+How it measures: a request is timed from before it is written to after the last byte of its body is
+read. The clients (``--client raw``, the default) are HTTP/1.1 written by hand on asyncio streams in
+this one process, sending a browser's headers for a page of its own site (``Accept-Encoding: gzip``,
+``Sec-Fetch-Site: same-origin``, so pages come compressed as a browser gets them): about 0.1 ms of
+client CPU per request, where ``--client httpx`` (httpx.AsyncClient, no browser headers) costs
+about 1.3 ms and, with the server on the same 2 cores, was the limit of the figures.
 """
 
 from __future__ import annotations
@@ -54,6 +62,7 @@ class Tally:
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
     kinds: dict[str, int] = field(default_factory=dict)  # "agents: HTTP 500", "calls: ReadTimeout"
     reconnects: int = 0  # GETs sent again over a new connection (timed from the first try)
+    received: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))  # body bytes
 
 
 def callkpi(*args: str, capture: bool = False) -> str:
@@ -144,6 +153,106 @@ async def sign_in(client: httpx.AsyncClient) -> None:
         raise SystemExit(f"sign-in failed: HTTP {response.status_code}")
 
 
+class RawSession:
+    """One browser session over one keep-alive HTTP/1.1 connection, written by hand on asyncio streams:
+    a GET costs the client a few tens of microseconds of CPU where httpx costs about a millisecond, so
+    on a 2-core machine the clients take less of the server's CPU. It sends what a browser sends for
+    a page of its own site (the session cookie, ``Accept-Encoding: gzip``, ``Sec-Fetch-Site:
+    same-origin``) and reads the whole body (Content-Length or chunked), as a browser does."""
+
+    def __init__(self, port: int, cookie: str) -> None:
+        self.port, self.cookie = port, cookie
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.reconnects = 0  # GETs sent again after the server closed the idle keep-alive connection
+
+    async def _connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
+
+    async def get(self, path: str, headers: dict[str, str]) -> tuple[int, int]:
+        """(status, body bytes); reconnects once when the server closed the idle connection."""
+        try:
+            return await self._get(path, headers)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.close()
+            self.reconnects += 1
+            return await self._get(path, headers)
+
+    async def _get(self, path: str, headers: dict[str, str]) -> tuple[int, int]:
+        if self.writer is None:
+            await self._connect()
+        assert self.reader is not None and self.writer is not None
+        lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{self.port}", "Accept-Encoding: gzip",
+                 "Sec-Fetch-Site: same-origin"]
+        if "Authorization" in headers:
+            lines.append(f"Authorization: {headers['Authorization']}")
+        else:
+            lines.append(f"Cookie: {self.cookie}")
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status_line, *fields = head.decode("latin-1").split("\r\n")
+        status = int(status_line.split(" ", 2)[1])
+        found = {}
+        for item in fields:
+            name, _, value = item.partition(":")
+            found[name.strip().lower()] = value.strip()
+        if "content-length" in found:
+            size = int(found["content-length"])
+            await self.reader.readexactly(size)
+        elif found.get("transfer-encoding", "").lower() == "chunked":
+            size = await self._chunked()
+        else:
+            raise ConnectionError("answer without Content-Length nor chunks")
+        if found.get("connection", "").lower() == "close":
+            self.close()
+        return status, size
+
+    async def _chunked(self) -> int:
+        assert self.reader is not None
+        size = 0
+        while True:
+            length = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await self.reader.readexactly(length + 2)
+            size += length
+            if length == 0:
+                return size
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its threads so far (/proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def one_raw_client(index: int, session: RawSession, token: str, deadline: float, tally: Tally,
+                         names: list[str]) -> None:
+    for sent in range(MAX_REQUESTS_PER_CLIENT):
+        if time.monotonic() >= deadline:
+            return
+        name = names[(index + sent) % len(names)]
+        headers = {"Authorization": f"Bearer {token}"} if name.startswith("api_") else {}
+        started = time.perf_counter()
+        try:
+            status, size = await asyncio.wait_for(session.get(ENDPOINTS[name], headers), timeout=60)
+            tally.received[name] += size
+            problem = None if status == 200 else f"HTTP {status}"
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            session.close()
+            problem = type(exc).__name__
+        tally.latencies[name].append(time.perf_counter() - started)
+        if problem:
+            tally.errors[name] += 1
+            tally.kinds[f"{name}: {problem}"] = tally.kinds.get(f"{name}: {problem}", 0) + 1
+
+
 async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline: float, tally: Tally,
                      names: list[str]) -> None:
     for sent in range(MAX_REQUESTS_PER_CLIENT):
@@ -161,6 +270,7 @@ async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline
                 tally.reconnects += 1
                 response = await client.get(ENDPOINTS[name], headers=headers)
             problem = None if response.status_code == 200 else f"HTTP {response.status_code}"
+            tally.received[name] += int(response.headers.get("content-length", len(response.content)))
         except httpx.HTTPError as exc:
             problem = type(exc).__name__
         tally.latencies[name].append(time.perf_counter() - started)
@@ -192,40 +302,62 @@ async def open_sessions(port: int, count: int) -> list[httpx.AsyncClient]:
     return sessions
 
 
-async def _wake(session: httpx.AsyncClient) -> None:
+async def _wake(session: httpx.AsyncClient | RawSession) -> None:
     """A request off the clock: a connection idle for longer than the server keeps it open is
     closed by the server, and the first request over it would fail on the client's side."""
-    with contextlib.suppress(httpx.HTTPError):
-        await session.get("/health")
+    with contextlib.suppress(httpx.HTTPError, OSError, asyncio.IncompleteReadError, ValueError):
+        if isinstance(session, RawSession):
+            session.close()
+            await session.get("/health", {})
+        else:
+            await session.get("/health")
 
 
-async def run_phase(sessions: list[httpx.AsyncClient], token: str, seconds: float,
-                    append: tuple[Path, bytes] | None, names: list[str]) -> Tally:
+@dataclass
+class Cpu:
+    """CPU seconds of the server and of this client process over a phase (both on the same cores)."""
+    server: float
+    client: float
+
+
+async def run_phase(sessions: list[httpx.AsyncClient], raw: list[RawSession] | None, token: str, seconds: float,
+                    append: tuple[Path, bytes] | None, names: list[str], server_pid: int) -> tuple[Tally, Cpu]:
     """Each session is one client sending one request at a time for ``seconds``."""
     tally = Tally()
-    await asyncio.gather(*(_wake(session) for session in sessions))
+    await asyncio.gather(*(_wake(session) for session in raw or sessions))
     for name, path in ENDPOINTS.items():  # once each: compile the queries before timing
         await sessions[0].get(path, headers={"Authorization": f"Bearer {token}"} if name.startswith("api_") else {})
+    server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
     deadline = time.monotonic() + seconds
-    tasks = [one_client(i, session, token, deadline, tally, names) for i, session in enumerate(sessions)]
+    if raw is not None:
+        tasks = [one_raw_client(i, session, token, deadline, tally, names) for i, session in enumerate(raw)]
+    else:
+        tasks = [one_client(i, session, token, deadline, tally, names) for i, session in enumerate(sessions)]
     if append:
         tasks.append(append_in_chunks(append[0], append[1], seconds * 0.8))
+    reconnects = sum(session.reconnects for session in raw or ())
     await asyncio.gather(*tasks)
-    return tally
+    tally.reconnects += sum(session.reconnects for session in raw or ()) - reconnects
+    return tally, Cpu(cpu_seconds(server_pid) - server_cpu, time.process_time() - client_cpu)
 
 
 async def run_phases(port: int, token: str, clients: int, seconds: float, append: tuple[Path, bytes] | None,
-                     names: list[str]) -> None:
+                     names: list[str], server_pid: int, client_kind: str) -> None:
     """The idle run, then (with ``append``) the run during a --watch load, over the same sessions."""
     sessions = await open_sessions(port, clients)
+    raw = None
+    if client_kind == "raw":  # the same signed-in sessions, each over a connection of its own
+        raw = [RawSession(port, "; ".join(f"{k}={v}" for k, v in session.cookies.items())) for session in sessions]
     try:
         print(f"machine load (uptime): {load_average()}", flush=True)
-        report("idle", await run_phase(sessions, token, seconds, None, names), seconds)
+        report("idle", *await run_phase(sessions, raw, token, seconds, None, names, server_pid), seconds)
         if append is not None:
             print(f"machine load (uptime): {load_average()}", flush=True)
-            during = await run_phase(sessions, token, seconds, append, names)
-            report(f"during a --watch load ({len(append[1]) / 1e6:.1f} MB appended in 20 chunks)", during, seconds)
+            during = await run_phase(sessions, raw, token, seconds, append, names, server_pid)
+            report(f"during a --watch load ({len(append[1]) / 1e6:.1f} MB appended in 20 chunks)", *during, seconds)
     finally:
+        for session in raw or ():
+            session.close()
         await asyncio.gather(*(session.aclose() for session in sessions))
 
 
@@ -238,22 +370,27 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
-def report(title: str, tally: Tally, seconds: float) -> None:
+def report(title: str, tally: Tally, cpu: Cpu, seconds: float) -> None:
     print(f"\n{title}")
-    print(f"{'endpoint':10} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'endpoint':10} {'requests':>9} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'KB sent':>8}")
     every: list[float] = []
     for name, values in tally.latencies.items():
         if not values:
             continue
         every += values
         print(f"{name:10} {len(values):9d} {len(values) / seconds:7.1f} {percentile(values, 0.5) * 1000:8.0f} "
-              f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d}")
+              f"{percentile(values, 0.99) * 1000:8.0f} {tally.errors[name]:7d} "
+              f"{tally.received[name] / len(values) / 1000:8.1f}")
     print(f"{'all':10} {len(every):9d} {len(every) / seconds:7.1f} {percentile(every, 0.5) * 1000:8.0f} "
           f"{percentile(every, 0.99) * 1000:8.0f} {sum(tally.errors.values()):7d}")
     if tally.kinds:
         print("errors: " + ", ".join(f"{kind} x{count}" for kind, count in sorted(tally.kinds.items())))
     if tally.reconnects:
         print(f"requests sent again on a new connection (keep-alive closed by the server): {tally.reconnects}")
+    if every:
+        print(f"CPU per request: server {cpu.server / len(every) * 1000:.2f} ms, this client process "
+              f"{cpu.client / len(every) * 1000:.2f} ms (server {cpu.server / seconds:.2f} cores, "
+              f"client {cpu.client / seconds:.2f} cores)")
     print(f"machine load average at the end (1, 5, 15 min): {load_average()} on {os.cpu_count()} cores", flush=True)
 
 
@@ -267,6 +404,9 @@ def main() -> None:
     parser.add_argument("--no-watch", action="store_true", help="only the idle run")
     parser.add_argument("--pages", default=",".join(ENDPOINTS),
                         help=f"comma list of the pages the clients cycle over (default all: {','.join(ENDPOINTS)})")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="raw: keep-alive HTTP/1.1 written on asyncio streams, browser headers (default); "
+                             "httpx: httpx.AsyncClient (about 1 ms of client CPU per request)")
     parser.add_argument("--prepare-only", action="store_true", help="build the store (once per size) and stop")
     args = parser.parse_args()
     db, watched, rest = prepare(args.calls, args.workdir)
@@ -276,13 +416,13 @@ def main() -> None:
     server = start_server(db, [watched], args.port, log=db.with_name("serve.log"))
     print(f"server messages: {db.with_name('serve.log')}", flush=True)
     try:
-        print(f"{args.clients} clients, {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
+        print(f"{args.clients} clients ({args.client}), {args.seconds:.0f} s per run, {args.calls:,} calls", flush=True)
         names = [name for name in args.pages.split(",") if name]
         unknown = sorted(set(names) - set(ENDPOINTS))
         if unknown:
             raise SystemExit(f"unknown pages: {', '.join(unknown)}")
         asyncio.run(run_phases(args.port, token, args.clients, args.seconds,
-                               None if args.no_watch else (watched, rest), names))
+                               None if args.no_watch else (watched, rest), names, server.pid, args.client))
         if not args.no_watch:
             time.sleep(5)
             status = httpx.get(f"http://{HOST}:{args.port}/api/v1/watch", timeout=30,

@@ -266,3 +266,112 @@ def test_readers_get_the_previous_answer_while_the_new_one_renders() -> None:
     assert cache.answer(("v2", *family), lambda: Response(b"twice"), family=family).body == b"new"
     cache.clear()  # a write: no older answer is handed out any more
     assert cache.answer(("v3", *family), lambda: Response(b"v3"), family=family).body == b"v3"
+
+
+BROWSER = {"Sec-Fetch-Site": "same-origin", "Accept-Encoding": "gzip"}
+CROSS_SITE = {"Sec-Fetch-Site": "cross-site", "Accept-Encoding": "gzip"}
+_VARYING = {"content-length", "date"}
+
+
+def _answered_early(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths FastAnswers answered before the router (the kept-answer way)."""
+    from callkpi.web.page_answers import FastAnswers
+
+    seen: list[str] = []
+    original = FastAnswers._kept
+
+    def spy(self: FastAnswers, scope: dict) -> object:
+        answer = original(self, scope)
+        if answer is not None:
+            seen.append(scope["path"])
+        return answer
+
+    monkeypatch.setattr(FastAnswers, "_kept", spy)
+    return seen
+
+
+def test_kept_pages_go_out_compressed_once_with_each_sessions_own_token(
+        client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    early = _answered_early(monkeypatch)
+    first, second = _session(client, "sup"), _session(client, "sup")
+    _pages(client).clear()
+    rendered = first.get("/agents", headers=BROWSER)  # rendered, compressed by the middleware
+    assert early == [] and rendered.headers["content-encoding"] == "gzip"
+    for browser in (first, second):
+        kept = browser.get("/agents", headers=BROWSER)  # the kept answer, compressed once in pieces
+        plain = browser.get("/agents", headers=CROSS_SITE)  # the same, never compressed cross-site
+        assert kept.status_code == plain.status_code == 200
+        assert kept.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+        assert kept.text == plain.text  # httpx took the gzip apart: the same page
+        token = _page_token(kept.text)
+        assert f'"X-CSRF-Token": "{token}"' in kept.text
+        assert "ckmark" not in kept.text
+        if browser is first:
+            assert kept.text == rendered.text
+            same = {k: v for k, v in rendered.headers.items() if k not in _VARYING}
+            assert {k: v for k, v in kept.headers.items() if k not in _VARYING} == same
+    assert early == ["/agents"] * 4
+    assert _page_token(first.get("/agents", headers=BROWSER).text) != _page_token(
+        second.get("/agents", headers=BROWSER).text)
+
+
+def test_a_gzipped_answer_is_the_gzip_of_the_filled_body() -> None:
+    import gzip
+    import secrets
+
+    from callkpi.web.page_cache import CSRF_MARK, NAME_MARK, gzipped
+
+    text = secrets.token_hex(3000).encode()  # hardly compressible; a repeated part that is
+    body = b"<p>" + NAME_MARK.encode() + text + b"<i>x</i>" * 500 + CSRF_MARK.encode() + b"." + CSRF_MARK.encode()
+    packed = gzipped(body)
+    assert packed is not None and packed.marks == (0, 1, 1)
+    for name, csrf in ((b"ann", b"tok-1_2"), (b"", b""), (b"b" * 100, b"c" * 64)):
+        expected = body.replace(NAME_MARK.encode(), name).replace(CSRF_MARK.encode(), csrf)
+        assert gzip.decompress(packed.filled(body, name, csrf)) == expected
+    assert len(packed.filled(body, b"ann", b"t")) < len(body) // 1.5
+    plain = b"no marks here " * 100
+    whole = gzipped(plain)
+    assert whole is not None and gzip.decompress(whole.filled(plain)) == plain
+    assert gzipped(b"<b>" + (NAME_MARK[:-1] + "x").encode() + b"</b>") is None  # a changed mark: never sent
+
+
+def test_a_session_checked_once_still_ends_at_its_age(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from callkpi.web.security import SESSION_MAX_AGE_S
+
+    browser = _session(client, "admin")
+    for _ in range(2):  # its signature checked once, then known in memory
+        assert browser.get("/agents", follow_redirects=False).status_code == 200
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + SESSION_MAX_AGE_S + 5)
+    assert browser.get("/agents", follow_redirects=False).status_code == 303
+    assert browser.get(TOTAL, follow_redirects=False).status_code == 401
+
+
+def test_while_a_new_version_renders_the_previous_answer_is_handed_out_early() -> None:
+    import threading
+
+    from fastapi.responses import Response
+
+    cache = PageCache()
+    family = ("reader", "/")
+    cache.answer(("v1", *family), lambda: Response(b"old"), family=family)
+    assert cache.kept_or_stale(("v2", *family), family) is None  # nobody renders v2: this request must
+    started, release = threading.Event(), threading.Event()
+
+    def slow() -> Response:
+        started.set()
+        release.wait(10)
+        return Response(b"new")
+
+    renderer = threading.Thread(target=lambda: cache.answer(("v2", *family), slow, family=family))
+    renderer.start()
+    assert started.wait(10)
+    stale = cache.kept_or_stale(("v2", *family), family)
+    assert stale is not None and stale.body == b"old"
+    assert cache.kept_or_stale(("v2", "reader", "/other"), ("reader", "/other")) is None  # another page: never
+    release.set()
+    renderer.join(10)
+    fresh = cache.kept_or_stale(("v2", *family), family)
+    assert fresh is not None and fresh.body == b"new"

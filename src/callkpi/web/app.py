@@ -54,6 +54,7 @@ from callkpi.web.features.cli_bridge import CliBridge
 from callkpi.web.features.scheduled_reports import ScheduleRunner
 from callkpi.web.kpi import BadRequest
 from callkpi.web.page_answers import FastAnswers
+from callkpi.web.read_memo import keep_fresh
 from callkpi.web.scope import Forbidden, NotFound, Principal
 from callkpi.web.security import (
     CsrfFailed,
@@ -183,6 +184,8 @@ def create_app(
         worker = threading.Thread(target=overview.warm_up, args=(db, stop), name="callkpi-warm-up", daemon=True)
         if warm:
             worker.start()
+        keeper = threading.Thread(target=keep_fresh, args=(db.reads, stop), name="callkpi-read-ahead", daemon=True)
+        keeper.start()
         if watcher:
             watcher.start()
         if monitor:
@@ -203,6 +206,7 @@ def create_app(
             runner.stop()
         if worker.is_alive():
             worker.join(timeout=30)
+        keeper.join(timeout=30)
         db.close()
 
     app = FastAPI(
@@ -245,8 +249,10 @@ def create_app(
         return response
 
     app.add_middleware(OneVersionPerRead)
-    app.add_middleware(FastAnswers, headers=lambda request: _security_headers(request, versions))
     app.add_middleware(CompressWhenSafe)
+    # outermost: a kept answer goes out compressed once (page_cache.Gzipped), not by CompressWhenSafe
+    app.add_middleware(FastAnswers, headers=lambda request: _security_headers(request, versions),
+                       compress=_may_compress)
     return app
 
 

@@ -195,9 +195,19 @@ def create_token(store: Store, username: str, label: str = "", *, wallboard: boo
 
 
 def user_for_token(store: Store, token: str) -> User | None:
-    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+    if not is_api_token(token):
         return None
-    owner = user_rows.token_owner(store, _digest(token))
+    return user_for_token_digest(store, _digest(token))
+
+
+def is_api_token(token: str) -> bool:
+    """Whether ``token`` looks like an API token at all (no lookup)."""
+    return token.startswith(TOKEN_PREFIX) and len(token) <= 200
+
+
+def user_for_token_digest(store: Store, digest: str) -> User | None:
+    """The enabled owner of the API token whose SHA-256 is ``digest`` (what the store keeps)."""
+    owner = user_rows.token_owner(store, digest)
     if owner is None:
         return None
     user = get_user(store, owner)

@@ -18,14 +18,22 @@ gets the asking session's own name and token put in place of the marks (:func:`f
 
 A bounded LRU (entries and bytes) with a time limit, so a page that shows the clock (e.g. "loaded
 2 min ago") is never older than :data:`MAX_AGE_S`. Only complete 200 answers without cookies are kept.
+
+Compressed once: a kept answer is also kept gzip-compressed (:class:`Gzipped`), so handing it out
+compressed costs no compression. A shared rendering is compressed in pieces, cut at the marks: each
+piece on its own (the compressor's dictionary reset between pieces) and the name and CSRF token of
+the reader put between them uncompressed (deflate *stored* blocks), so one compression serves
+every session, and the token never goes through the compressor (nothing of it shows in sizes).
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import struct
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, replace
@@ -48,6 +56,64 @@ NAME_MARK, CSRF_MARK = _MARK + "n", _MARK + "c"
 # (token_urlsafe) are made of these; anything else is rendered for its reader alone.
 _PLAIN = re.compile(r"[A-Za-z0-9_.@-]{1,100}")
 Fill = Callable[[bytes], bytes]
+GZIP_MIN_BYTES = 512  # smaller answers are sent as they are (as CompressWhenSafe does)
+GZIP_LEVEL = 6
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no time, OS unknown
+_MARKS = re.compile(re.escape(NAME_MARK.encode()) + b"|" + re.escape(CSRF_MARK.encode()))
+
+
+@dataclass(frozen=True)
+class Gzipped:
+    """A body gzip-compressed once, in pieces cut at the name and CSRF marks (see the module's text):
+    :meth:`filled` gives the gzip of the body with a reader's name and token in place of the marks."""
+
+    pieces: tuple[bytes, ...]  # each constant piece of the body, compressed, ending byte-aligned
+    spans: tuple[tuple[int, int], ...]  # where each piece is in the body (for the checksum)
+    marks: tuple[int, ...]  # between piece i and i + 1: 0 the name, 1 the CSRF token
+    tail: bytes  # the final empty block
+
+    @property
+    def size(self) -> int:
+        return sum(map(len, self.pieces))
+
+    def filled(self, body: bytes, name: bytes = b"", csrf: bytes = b"") -> bytes:
+        out, crc, length = [_GZIP_HEADER], 0, 0
+        view = memoryview(body)
+        for index, (start, end) in enumerate(self.spans):
+            out.append(self.pieces[index])
+            crc = zlib.crc32(view[start:end], crc)
+            length += end - start
+            if index < len(self.marks):
+                value = csrf if self.marks[index] else name
+                out.append(_stored_block(value))
+                crc = zlib.crc32(value, crc)
+                length += len(value)
+        out.append(self.tail)
+        out.append(struct.pack("<II", crc & 0xFFFFFFFF, length & 0xFFFFFFFF))
+        return b"".join(out)
+
+
+def _stored_block(value: bytes) -> bytes:
+    """A deflate stored block (not the last) holding ``value`` as it is; starts byte-aligned."""
+    return b"\x00" + struct.pack("<HH", len(value), len(value) ^ 0xFFFF) + value
+
+
+def gzipped(body: bytes, level: int = GZIP_LEVEL) -> Gzipped | None:
+    """``body`` compressed in pieces cut at the marks; None when it holds a mark changed by the
+    template (:class:`MarkLeft`) or a value too long for a stored block could stand in a mark."""
+    spans: list[tuple[int, int]] = []
+    marks: list[int] = []
+    start = 0
+    for found in _MARKS.finditer(body):
+        spans.append((start, found.start()))
+        marks.append(0 if found.group() == NAME_MARK.encode() else 1)
+        start = found.end()
+    spans.append((start, len(body)))
+    if any(_MARK.encode() in body[a:b] for a, b in spans):
+        return None
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    pieces = tuple(compressor.compress(body[a:b]) + compressor.flush(zlib.Z_FULL_FLUSH) for a, b in spans)
+    return Gzipped(pieces, tuple(spans), tuple(marks), compressor.flush(zlib.Z_FINISH))
 
 
 @dataclass(frozen=True)
@@ -57,6 +123,11 @@ class _Answer:
     headers: tuple[tuple[str, str], ...]
     media_type: str | None
     made: float
+    gzip: Gzipped | None = None  # None: too small to compress, or a mark left (never handed out compressed)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + (self.gzip.size if self.gzip else 0)
 
 
 class PageCache:
@@ -111,6 +182,16 @@ class PageCache:
             self.hits += 1
             return answer
 
+    def kept_or_stale(self, key: Hashable, family: Hashable | None) -> _Answer | None:
+        """:meth:`kept`, or while another reader renders ``key``, the answer :meth:`answer` would hand
+        out meanwhile (the family's within :data:`STALE_S`); None when the request must render it."""
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is not None and self._clock() - answer.made <= self.max_age_s:
+                self.hits += 1
+                return answer
+            return self._stale(family) if key in self._making else None
+
     def answer(self, key: Hashable, make: Callable[[], Response], fill: Fill | None = None,
                family: Hashable | None = None) -> Response:
         """The kept answer, or ``make()``'s. One reader renders a missing answer while the others
@@ -164,12 +245,13 @@ class PageCache:
         if any(name.lower() == "set-cookie" for name in response.headers):
             return
         headers = tuple((k, v) for k, v in response.headers.items() if k.lower() != "content-length")
-        answer = _Answer(response.status_code, body, headers, response.media_type, self._clock())
+        packed = gzipped(body) if len(body) >= GZIP_MIN_BYTES else None
+        answer = _Answer(response.status_code, body, headers, response.media_type, self._clock(), packed)
         with self._lock:
             if key in self._items:
                 self._drop(key)
             self._items[key] = answer
-            self._bytes += len(body)
+            self._bytes += answer.size
             if family is not None:
                 self._latest[family] = answer
                 self._latest.move_to_end(family)
@@ -185,7 +267,7 @@ class PageCache:
 
     def _drop(self, key: Hashable) -> None:
         answer = self._items.pop(key)
-        self._bytes -= len(answer.body)
+        self._bytes -= answer.size
 
 
 def _respond(answer: _Answer, fill: Fill | None) -> Response:

@@ -7,7 +7,7 @@ import hmac
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from callkpi.web.auth import User, get_user, user_for_token
+from callkpi.web.auth import User, get_user, is_api_token, user_for_token_digest
 from callkpi.web.db import Database
 from callkpi.web.features.alert_monitor import AlertMonitor
 from callkpi.web.scope import Principal
@@ -27,6 +27,7 @@ SESSION_MAX_AGE_S = 12 * 3600
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+SESSIONS_KEPT = 4096  # session cookies whose signature was checked, kept in memory
 
 
 class NotAuthenticated(Exception):
@@ -82,6 +83,10 @@ class WebState:
 
     def __post_init__(self) -> None:
         self._serializer = URLSafeTimedSerializer(self.secret, salt="callkpi-session")
+        # cookie value -> (its data, when it was signed): a signature is checked once per cookie,
+        # not once per request; its age is checked on every request as itsdangerous checks it
+        self._sessions: OrderedDict[str, tuple[dict[str, Any], int]] = OrderedDict()
+        self._sessions_lock = threading.Lock()
 
     def check_alerts_soon(self) -> None:
         """After a change of targets: the alerts follow without waiting for the next check."""
@@ -93,11 +98,30 @@ class WebState:
         raw = request.cookies.get(SESSION_COOKIE)
         if not raw:
             return None
+        with self._sessions_lock:
+            known = self._sessions.get(raw)
+        if known is None:
+            known = self._verify(raw)
+            if known is None:
+                return None
+        data, signed = known
+        if not 0 <= int(time.time()) - signed <= SESSION_MAX_AGE_S:
+            return None
+        return dict(data)
+
+    def _verify(self, raw: str) -> tuple[dict[str, Any], int] | None:
         try:
-            data = self._serializer.loads(raw, max_age=SESSION_MAX_AGE_S)
+            data, signed = self._serializer.loads(raw, max_age=SESSION_MAX_AGE_S, return_timestamp=True)
         except BadSignature:
             return None
-        return data if isinstance(data, dict) and isinstance(data.get("c"), str) else None
+        if not isinstance(data, dict) or not isinstance(data.get("c"), str):
+            return None
+        known = (data, int(signed.timestamp()))
+        with self._sessions_lock:
+            self._sessions[raw] = known
+            while len(self._sessions) > SESSIONS_KEPT:
+                self._sessions.popitem(last=False)
+        return known
 
     def session_cookie(self, username: str | None, fingerprint: str = "") -> tuple[str, str]:
         """A fresh session (new CSRF token): (cookie value, csrf token)."""
@@ -155,6 +179,19 @@ def known_principal(request: Request, *, api: bool) -> Principal | None:
     return _session_of(data, user) if isinstance(user, User) else None
 
 
+def memo_key(request: Request, *, api: bool) -> tuple[str, str] | None:
+    """The memo key :func:`known_principal` finds the reader under (a valid session's user, or a
+    bearer token's digest); None for no or invalid credentials."""
+    header = request.headers.get("authorization") if api else None
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return ("token", hashlib.sha256(token.strip().encode()).hexdigest())
+    data = web_state(request).read_session(request)
+    return ("user", str(data["u"])) if data and data.get("u") else None
+
+
 def page_principal(request: Request) -> Principal:
     principal = session_principal(request)
     if principal is None:
@@ -184,8 +221,10 @@ def api_principal(request: Request) -> Principal:
 def _token_user(db: Database, token: str) -> User | None:
     """The token's owner (kept between writes by :class:`~callkpi.web.read_memo.ReadMemo`, under the
     token's digest, never the token itself; unknown tokens are not kept)."""
-    digest = hashlib.sha256(token.encode()).hexdigest()
-    return db.reads.get(("token", digest), lambda: user_for_token(db.store(), token), keep_none=False)
+    if not is_api_token(token):
+        return None
+    digest = hashlib.sha256(token.encode()).hexdigest()  # what the memo keeps, and reads again by
+    return db.reads.get(("token", digest), lambda: user_for_token_digest(db.store(), digest), keep_none=False)
 
 
 def check_csrf(expected: str | None, given: str | None) -> None:

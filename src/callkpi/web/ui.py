@@ -166,7 +166,7 @@ def _watch_problems(request: Request, principal: Principal | None) -> int:
     watcher = web_state(request).watcher
     if watcher is None or principal is None or not principal.is_admin:
         return 0
-    return len(watcher.status().problems)
+    return watcher.problem_count()
 
 
 def _alerts_firing(request: Request, principal: Principal | None) -> int:

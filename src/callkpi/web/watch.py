@@ -281,6 +281,11 @@ class Watcher:
         if new:
             log.warning("watched file not loaded: %s", message, exc_info=unexpected)
 
+    def problem_count(self) -> int:
+        """How many watched files cannot be loaded now (what ``status().problems`` counts, without copying)."""
+        with self._status_lock:
+            return sum(1 for f in self._files.values() if f.error)
+
     def status(self) -> WatchStatus:
         with self._status_lock:
             files = [replace(f) for f in self._files.values()]

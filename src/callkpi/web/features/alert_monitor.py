@@ -57,6 +57,7 @@ class AlertMonitor:
         self.every_s = self.options.every_s or db.settings.alerts.check_every_s
         ensure_alert_schema(db.store())  # now, not while a load may be writing
         self._snapshot = Snapshot()
+        self._firing_counts: tuple[Snapshot | None, dict[tuple, int]] = (None, {})
         self._check_lock = threading.Lock()  # one check at a time
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -121,6 +122,13 @@ class AlertMonitor:
     def snapshot(self) -> Snapshot:
         return self._snapshot
 
+    def firing_counts(self, snapshot: Snapshot) -> dict[tuple, int]:
+        """Firing alerts per reader scope of ``snapshot`` (:func:`firing_count`), new for each check."""
+        kept = self._firing_counts
+        if kept[0] is not snapshot:
+            kept = self._firing_counts = (snapshot, {})
+        return kept[1]
+
 
 # -- what a user sees ----------------------------------------------------------------------------
 
@@ -147,9 +155,17 @@ def visible(states: Iterable[AlertState], user: User) -> list[AlertState]:
 
 
 def firing_count(monitor: AlertMonitor | None, user: User) -> int:
+    """How many alerts of ``user``'s scope fire at the last check (counted once per check and scope:
+    every page's header shows it)."""
     if monitor is None or user.role == "agent":
         return 0
-    return sum(1 for s in monitor.snapshot().states if s.firing and sees(user, s.scope, s.scope_value))
+    snapshot = monitor.snapshot()
+    scope = (user.role, tuple(user.queues), tuple(user.teams))
+    counts = monitor.firing_counts(snapshot)
+    count = counts.get(scope)
+    if count is None:
+        count = counts[scope] = sum(1 for s in snapshot.states if s.firing and sees(user, s.scope, s.scope_value))
+    return count
 
 
 def current(monitor: AlertMonitor | None, db: Database) -> Snapshot:
