@@ -19,6 +19,11 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+# Password hashes at argon2id's smallest cost in this process and the CLI and servers it starts
+# (callkpi.web.auth; tests/test_web_auth_cost.py checks the product's own cost): set before any
+# callkpi import.
+os.environ.setdefault("CALLKPI_TEST_CHEAP_PASSWORD_HASHES", "1")
+
 from callkpi.config import MetricParams, Settings
 from callkpi.ingest.base import ImportReport
 from callkpi.ingest.formats import load_file
