@@ -1,7 +1,7 @@
 """KPI rollups give the numbers the raw tables give: for every grouping, filter, date range and
 time zone (DST days included), after first loads, appended lines, re-imports and files loaded later.
 
-All scenario files in one store and the DST days: test_rollup_zones.py; a simulated centre:
+All scenario files in one store: test_rollup_zones.py; the DST days: test_rollup_dst.py; a simulated centre:
 test_rollup_centre.py (files of their own, so that the test workers share out the rollup checks)."""
 
 from __future__ import annotations
