@@ -6,8 +6,11 @@ that uses each one explains it line by line in its docstring, because queue_log 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +22,11 @@ from typing import Any
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+# Password hashes at argon2id's smallest cost in this process and the CLI and servers it starts
+# (callkpi.web.auth; tests/test_web_auth_cost.py checks the product's own cost): set before any
+# callkpi import.
+os.environ.setdefault("CALLKPI_TEST_CHEAP_PASSWORD_HASHES", "1")
+
 from callkpi.config import MetricParams, Settings
 from callkpi.ingest.base import ImportReport
 from callkpi.ingest.formats import load_file
@@ -29,9 +37,16 @@ from callkpi.storage import Store
 # code and not on the draw; HYPOTHESIS_PROFILE=explore draws new inputs (./dev fuzz does so too).
 hypothesis_settings.register_profile("replay", derandomize=True, database=None)
 hypothesis_settings.register_profile("explore")
-# Compiled queries are not kept between processes in tests (tests/test_engine_saved_templates.py
-# switches it on in a folder of its own): a test's compile counts do not depend on earlier runs.
-os.environ["CALLKPI_CACHE_DIR"] = "off"
+# Compiled queries are kept as the product keeps them (callkpi.metrics.templates), in a folder of
+# this run only (nothing of an earlier run or of the developer's cache is read), shared by the xdist
+# workers: made before they start, they inherit it. A query shape compiled for one copy of a test
+# store then serves every copy (a copy has another path, the same data version). Tests that count
+# compiles switch keeping off for themselves (tests/test_engine_templates.py).
+_RUN_CACHE_ENV = "CALLKPI_TEST_RUN_CACHE"
+if not os.environ.get(_RUN_CACHE_ENV):
+    os.environ[_RUN_CACHE_ENV] = tempfile.mkdtemp(prefix="callkpi-test-cache-")
+    atexit.register(shutil.rmtree, os.environ[_RUN_CACHE_ENV], ignore_errors=True)
+os.environ["CALLKPI_CACHE_DIR"] = os.environ[_RUN_CACHE_ENV]
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "replay"))
 
 TESTS = Path(__file__).resolve().parent

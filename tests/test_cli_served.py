@@ -103,7 +103,9 @@ class Ran:
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLKPI_")}
+    # no CALLKPI_ setting of the developer's, but the tests' cheap password hashes (tests/conftest.py)
+    kept = "CALLKPI_TEST_CHEAP_PASSWORD_HASHES"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CALLKPI_") or k == kept}
     env.update(COLUMNS="160", NO_COLOR="1", PYTHONWARNINGS="ignore")
     return env
 

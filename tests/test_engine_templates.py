@@ -31,6 +31,7 @@ def test_appended_calls_reuse_the_compiled_queries(tmp_path: Path, monkeypatch: 
         return original(store, query, *args, **kwargs)
 
     monkeypatch.setattr(engine, "_template", counting)
+    monkeypatch.setenv("CALLKPI_CACHE_DIR", "off")  # compiled here, not read from the run's kept SQL
     log = write_log(tmp_path, scenario_text("growth_part1.queue_log"), "queue_log")
     with Store(tmp_path / "grows.duckdb") as store:
         load_file(store, log, Settings(), timezone="UTC")

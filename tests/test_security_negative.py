@@ -4,13 +4,14 @@ Over the simulated centre of ``web_centre`` (users admin, sup = supervisor of th
 team ``support``, agent_a / agent_b = one agent of each team). What each caller may see is read
 from the store with plain SQL at build time (``Centre.facts``), not through the web code. Each
 test asserts the status code and that the body holds none of the data the caller must not see.
+SQL injection: tests/test_security_injection.py (a file of its own, so that the test workers share
+out the security tests: pytest-xdist hands out whole files).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -312,55 +313,6 @@ def test_supervisor_cannot_mark_another_queues_call(anonymous: TestClient, centr
     assert response.status_code == 403
     detail = api(anonymous, centre, "admin", f"/api/v1/calls/{quote(centre.facts.sales_missed)}").json()
     assert detail["handled"] is None
-
-
-# -- SQL injection ---------------------------------------------------------------------------
-
-
-def _string_parameters(anonymous: TestClient, centre: Centre) -> list[tuple[str, str]]:
-    schema = api(anonymous, centre, "admin", "/api/v1/openapi.json").json()
-    found = []
-    for path, operations in schema["paths"].items():
-        for parameter in operations.get("get", {}).get("parameters", []):
-            types = json.dumps(parameter.get("schema", {}))
-            if parameter["in"] == "query" and '"string"' in types:
-                found.append((path, parameter["name"]))
-    return found
-
-
-def test_sql_injection_in_every_string_parameter(anonymous: TestClient, centre: Centre) -> None:
-    parameters = _string_parameters(anonymous, centre)
-    assert ("/api/v1/calls", "q") in parameters and ("/api/v1/kpi", "by") in parameters
-    calls_before = api(anonymous, centre, "admin", "/api/v1/calls", params={"limit": 1}).json()["total"]
-    for path, name in parameters:
-        concrete = path.replace("{agent_id}", centre.agent_a).replace("{call_id}", "x").replace("{review_id}", "x")
-        for payload in SQL_PAYLOADS:
-            response = api(anonymous, centre, "agent_a", concrete, params={name: payload})
-            where = f"{concrete}?{name}={payload}"
-            assert response.status_code < 500, where
-            assert "$argon2" not in response.text, where  # no password hash, whatever the message echoes
-            assert_no_foreign_calls(response.text, centre)
-            if concrete == "/api/v1/calls" and response.status_code == 200:
-                assert visible_ids(response.json()) <= centre.facts.visible[centre.agent_a], where
-    assert api(anonymous, centre, "admin", "/api/v1/calls", params={"limit": 1}).json()["total"] == calls_before
-
-
-@pytest.mark.parametrize("payload", SQL_PAYLOADS)
-def test_sql_injection_in_page_and_export_parameters(pages: dict[str, TestClient], centre: Centre,
-                                                     payload: str) -> None:
-    client = pages["agent_a"]
-    for path in ("/calls", "/export/calls.csv", "/agents", "/", "/queues"):
-        for name in ("q", "number", "sort", "queue", "team", "campaign", "direction", "outcome", "from", "dir"):
-            response = client.get(path, params={name: payload})
-            assert response.status_code < 500, (path, name, payload)
-            assert "$argon2" not in response.text
-            assert_no_foreign_calls(response.text, centre)
-
-
-def test_sql_injection_in_a_call_id_path(anonymous: TestClient, centre: Centre) -> None:
-    for payload in SQL_PAYLOADS:
-        response = api(anonymous, centre, "admin", f"/api/v1/calls/{quote(payload, safe='')}")
-        assert response.status_code == 404, payload
 
 
 # -- recordings and path traversal -----------------------------------------------------------

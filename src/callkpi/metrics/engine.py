@@ -164,8 +164,7 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     metric_ids = query.metrics or available_metrics(store, registry)
     metrics = [registry.metrics[m] for m in metric_ids]
     version, context = _data_version(store, registry)
-    key = (store.path if store.path != ":memory:" else id(store), version, id(registry),
-           rollups, tuple(metric_ids), _shape(query))
+    key = (_store_key(store), version, id(registry), rollups, tuple(metric_ids), _shape(query))
     template = _TEMPLATES.get(key)
     if template is None:
         saved = templates.key(store, version, rollups, metric_ids, _shape(query)) if registry is REGISTRY else None
@@ -197,6 +196,15 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     notes.extend(_null_reason_notes(metrics, nulled, table.num_rows))
     table = _unsupported_as_null(table, store.dialect, metric_ids, notes)
     return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
+
+
+def _store_key(store: Store) -> object:
+    """Whose compiled SQL a store uses: a file's (or a server's) its own; a store in memory that of
+    any store in memory with the same tables and columns (the data version in the key tells the
+    rest, as when callkpi.metrics.templates hands SQL from one process to another)."""
+    if store.path != ":memory:":
+        return store.path
+    return (":memory:", store.dialect, templates.columns_digest(store))
 
 
 def _unsupported_as_null(table: Any, engine: str, metric_ids: Sequence[str], notes: list[str]) -> Any:

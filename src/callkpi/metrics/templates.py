@@ -52,7 +52,7 @@ def key(store: Store, version: tuple, rollups: bool, metric_ids: tuple[str, ...]
     off, a store in memory, or another engine's store: the key holds DuckDB's catalogue)."""
     if store.path == ":memory:" or getattr(store, "dialect", "duckdb") != "duckdb" or cache_dir() is None:
         return None
-    parts = [FORMAT, code_fingerprint(), "duckdb", _duckdb_version(), repr(version), _columns_digest(store),
+    parts = [FORMAT, code_fingerprint(), "duckdb", _duckdb_version(), repr(version), columns_digest(store),
              rollups, list(metric_ids), repr(shape)]
     return json.dumps(parts, ensure_ascii=False, default=str)
 
@@ -131,7 +131,7 @@ def _duckdb_version() -> str:
     return str(duckdb.__version__)
 
 
-def _columns_digest(store: Store) -> str:
+def columns_digest(store: Store) -> str:
     """Every column of the store's tables with its type (a writable open adds those a newer model has)."""
     rows = store.connection.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "

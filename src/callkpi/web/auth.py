@@ -9,6 +9,7 @@ Roles:
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -29,7 +30,20 @@ TOKEN_PREFIX = "ck_"
 WALLBOARD_PREFIX = "ckw_"  # a wallboard token: only the wallboard pages take it, never the API
 
 _changes = [0]  # writes of users and tokens in this process (web/read_memo.py reads them again after one)
-_hasher = PasswordHasher()  # argon2id, 64 MiB, 3 passes: memory-hard
+# Tests only: a test suite creates and signs in hundreds of users, each hash costs the full argon2id
+# price below. With this variable set to 1 hashes are made at argon2id's smallest cost: weak, never
+# for a real store (a store's weak hashes are made again at the full cost at the next sign-in of a
+# process without the variable, as for any hash of older parameters).
+TEST_CHEAP_HASHES_ENV = "CALLKPI_TEST_CHEAP_PASSWORD_HASHES"
+
+
+def _password_hasher() -> PasswordHasher:
+    if os.environ.get(TEST_CHEAP_HASHES_ENV) == "1":
+        return PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    return PasswordHasher()  # argon2id, 64 MiB, 3 passes: memory-hard
+
+
+_hasher = _password_hasher()
 _DUMMY_HASH = _hasher.hash("not a password of anybody")
 
 
