@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import typer
@@ -69,7 +69,7 @@ def ingest(
     check_timezone(tz)
     check_timezone(file_tz)
     worst = 0
-    with mapping_in_environment(mapping), _import_store(db) as store:
+    with mapping_in_environment(mapping), _import_store(db, config) as store:
         if tz:
             store.set_meta("timezone", tz)
         for path in paths:
@@ -93,18 +93,32 @@ def ingest(
 
 
 @contextmanager
-def _import_store(db: str | None) -> Iterator[Store]:
+def _import_store(db: str | None, config: Path | None) -> Iterator[Store]:
     """The DuckDB store to import into: the file itself, or for a ClickHouse store a DuckDB stage
-    whose changed tables replace the ClickHouse ones at the end (callkpi.storage.clickhouse_ingest)."""
+    whose changed tables replace the ClickHouse ones at the end (callkpi.storage.clickhouse_ingest).
+
+    A DuckDB store's common reports are compiled at the end (see :func:`_warm`)."""
     location = resolve_store(db, must_exist=False)
     if not is_store_url(location):
         with writable_store(Path(location)) as store:
             yield store
+            _warm(store, config)
         return
     from callkpi.storage.clickhouse_ingest import staged_import
 
     with open_store(location) as target, staged_import(target) as stage:
         yield stage
+
+
+def _warm(store: Store, config: Path | None) -> None:
+    """Compile and keep the SQL of the common `callkpi kpi` reports on the data as loaded, with the
+    parameters `kpi` would take, so that the first `kpi` after a load starts as fast as a repeat."""
+    from callkpi.config import effective_params
+    from callkpi.metrics.engine import warm
+
+    settings = settings_for(config)  # `kpi` takes the settings without the ingest's --mapping
+    with suppress(Exception):  # the data is loaded; `kpi` compiles (and reports) what cannot be here
+        warm(store, effective_params(settings, store.get_meta("timezone")))
 
 
 def _load_with_progress(store: Store, path: Path, settings, fmt: str | None, tz: str | None) -> ImportReport:

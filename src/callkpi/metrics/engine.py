@@ -161,22 +161,8 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     one version of the data), so asking again for another day, queue or agent skips building and
     compiling the expression: the values are bound as parameters."""
     validate(query, registry)
-    metric_ids = query.metrics or available_metrics(store, registry)
-    metrics = [registry.metrics[m] for m in metric_ids]
-    version, context = _data_version(store, registry)
-    key = (store.path if store.path != ":memory:" else id(store), version, id(registry),
-           rollups, tuple(metric_ids), _shape(query))
-    template = _TEMPLATES.get(key)
-    if template is None:
-        saved = templates.key(store, version, rollups, metric_ids, _shape(query)) if registry is REGISTRY else None
-        template = _from_saved(templates.load(saved)) if saved else None
-        if template is None:
-            template = _template(store, query, registry, metrics, context, rollups)
-            if saved:
-                templates.save(saved, _to_saved(template))
-        _TEMPLATES[key] = template
-        while len(_TEMPLATES) > _TEMPLATE_CACHE_SIZE:
-            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+    metric_ids, metrics, context, template = _template_of(store, query, registry, rollups)
+    assert template is not None
     notes = list(template.notes)
     if template.sql is None:
         return KpiResult(query.by, tuple(metric_ids), _Columns([], [], []), notes, query.params)
@@ -197,6 +183,57 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     notes.extend(_null_reason_notes(metrics, nulled, table.num_rows))
     table = _unsupported_as_null(table, store.dialect, metric_ids, notes)
     return KpiResult(query.by, tuple(metric_ids), table, notes, query.params)
+
+
+def _template_of(store: Store, query: KpiQuery, registry: Registry, rollups: bool, *,
+                 keep_only: bool = False) -> tuple[tuple[str, ...], list[Metric], Context, _Template | None]:
+    """The query's metrics, the data's context and the SQL template of its shape: from this
+    process's memory, else from the kept file (callkpi.metrics.templates), else compiled (and kept).
+    ``keep_only``: only make sure a kept file exists (None when keeping is switched off)."""
+    metric_ids = tuple(query.metrics or available_metrics(store, registry))
+    metrics = [registry.metrics[m] for m in metric_ids]
+    version, context = _data_version(store, registry)
+    key = (store.path if store.path != ":memory:" else id(store), version, id(registry),
+           rollups, metric_ids, _shape(query))
+    template = _TEMPLATES.get(key)
+    if template is None:
+        saved = templates.key(store, version, rollups, metric_ids, _shape(query)) if registry is REGISTRY else None
+        if keep_only and (saved is None or templates.exists(saved)):
+            return metric_ids, metrics, context, None
+        template = _from_saved(templates.load(saved)) if saved else None
+        if template is None:
+            template = _template(store, query, registry, metrics, context, rollups)
+            if saved:
+                templates.save(saved, _to_saved(template))
+        _TEMPLATES[key] = template
+        while len(_TEMPLATES) > _TEMPLATE_CACHE_SIZE:
+            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+    return metric_ids, metrics, context, template
+
+
+# The reports asked for most (no dimension, by agent, queue, day, agent and day), for the whole
+# data and for a period: their SQL is compiled and kept after an ingest (see :func:`warm`).
+COMMON_SHAPES: tuple[tuple[str, ...], ...] = ((), ("agent",), ("queue",), ("day",), ("agent", "day"))
+PERIOD_SHAPES: tuple[tuple[str, ...], ...] = ((), ("agent",))
+
+
+def warm(store: Store, params: MetricParams, shapes: Sequence[tuple[str, ...]] = COMMON_SHAPES,
+         period_shapes: Sequence[tuple[str, ...]] = PERIOD_SHAPES) -> int:
+    """Compile and keep the SQL of the common reports with every metric the data supports, so that
+    the first `callkpi kpi` after a load reads its SQL from a file instead of importing Ibis and
+    compiling (a command that loads data has paid for Ibis already). Nothing is run; returns how
+    many templates were compiled (0 when keeping is switched off or all were kept already)."""
+    day = date(2000, 1, 1)  # any date: a shape only records that the period is given
+    queries = [KpiQuery(by=shape, params=params) for shape in shapes]
+    queries += [KpiQuery(by=shape, date_from=day, date_to=day, params=params) for shape in period_shapes]
+    made = 0
+    for query in queries:
+        if not templates.keeps(store):
+            return made
+        before = len(_TEMPLATES)
+        _template_of(store, query, REGISTRY, True, keep_only=True)
+        made += len(_TEMPLATES) > before
+    return made
 
 
 def _unsupported_as_null(table: Any, engine: str, metric_ids: Sequence[str], notes: list[str]) -> Any:

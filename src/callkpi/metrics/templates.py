@@ -50,11 +50,16 @@ def key(store: Store, version: tuple, rollups: bool, metric_ids: tuple[str, ...]
         shape: tuple) -> str | None:
     """The key of a query's template in this store as it is now; None when none is kept (switched
     off, a store in memory, or another engine's store: the key holds DuckDB's catalogue)."""
-    if store.path == ":memory:" or getattr(store, "dialect", "duckdb") != "duckdb" or cache_dir() is None:
+    if not keeps(store):
         return None
     parts = [FORMAT, code_fingerprint(), "duckdb", _duckdb_version(), repr(version), _columns_digest(store),
              rollups, list(metric_ids), repr(shape)]
     return json.dumps(parts, ensure_ascii=False, default=str)
+
+
+def keeps(store: Store) -> bool:
+    """Whether templates of this store are kept (a store file of DuckDB's, keeping switched on)."""
+    return store.path != ":memory:" and getattr(store, "dialect", "duckdb") == "duckdb" and cache_dir() is not None
 
 
 def load(key_text: str | None) -> dict[str, Any] | None:
@@ -69,6 +74,12 @@ def load(key_text: str | None) -> dict[str, Any] | None:
     if not isinstance(kept, dict) or kept.get("key") != key_text or not isinstance(kept.get("template"), dict):
         return None  # another key with the same hash, or not one of ours
     return kept["template"]
+
+
+def exists(key_text: str | None) -> bool:
+    """Whether a template is kept under the key (a file of that key's name; :func:`load` checks it)."""
+    path = _file(key_text)
+    return path is not None and path.is_file()
 
 
 def save(key_text: str | None, template: dict[str, Any]) -> None:
