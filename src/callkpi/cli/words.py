@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from functools import cache
 
 from rich.console import Console
 from rich.markup import escape
@@ -257,14 +258,17 @@ def _pattern(english: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", field, re.escape(english)) + "$")
 
 
-_MESSAGE_PATTERNS = {key: _pattern(english) for key, (english, _) in MESSAGE_STRINGS.items()}
+@cache
+def _message_patterns() -> dict[str, re.Pattern[str]]:
+    """The messages' patterns, made when a message is first translated (not at every start)."""
+    return {key: _pattern(english) for key, (english, _) in MESSAGE_STRINGS.items()}
 
 
 def known_message(text: str) -> str:
     """A message of the ingest in the command's language (one it does not know stays in English)."""
     if not language.russian():
         return text
-    for key, pattern in _MESSAGE_PATTERNS.items():
+    for key, pattern in _message_patterns().items():
         if found := pattern.match(text):
             fields = {name: language.number(int(value)) if name in _NUMBERS else value
                       for name, value in found.groupdict().items()}
