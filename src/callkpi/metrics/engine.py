@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from callkpi.config import MetricParams
 from callkpi.metrics import backends, rollup, templates
-from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
+from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_sql, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
 from callkpi.storage import Store
@@ -167,7 +167,7 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     if template.sql is None:
         return KpiResult(query.by, tuple(metric_ids), _Columns([], [], []), notes, query.params)
     for name, calendar in template.calendars.items():
-        store.register_arrow(name, calendar_table(*calendar))
+        _register_calendar(store, name, calendar)
     values = _bound_values(query, template.placeholders, context)
     if not arrow and store.dialect == "duckdb":
         table: pa.Table | _Columns = _nan_as_null(_Columns(*store.query_rows(template.sql, values)))
@@ -234,6 +234,15 @@ def warm(store: Store, params: MetricParams, shapes: Sequence[tuple[str, ...]] =
         _template_of(store, query, REGISTRY, True, keep_only=True)
         made += len(_TEMPLATES) > before
     return made
+
+
+def _register_calendar(store: Store, name: str, spec: CalendarSpec) -> None:
+    """The calendar a template reads, under its name: made by DuckDB itself from the zone's offsets
+    (no Arrow), or on another engine registered as an Arrow table."""
+    if store.dialect == "duckdb":
+        store.register_query(name, calendar_sql(*spec))
+    else:
+        store.register_arrow(name, calendar_table(*spec))
 
 
 def _unsupported_as_null(table: Any, engine: str, metric_ids: Sequence[str], notes: list[str]) -> Any:
