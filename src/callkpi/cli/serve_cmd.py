@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -134,6 +135,18 @@ def serve(
             served.remove_serve_file(db_path, token)
 
 
+def in_the_commands_language(record: logging.LogRecord) -> bool:
+    """A log filter: the server's own lines in the command's language (a message it logs with an
+    error of the importer's gets that error translated too); a line it does not know stays."""
+    if language.russian():
+        keys = {english: key for key, (english, _) in COMMAND_STRINGS.items() if key.startswith("cli.serve.log.")}
+        if isinstance(record.msg, str) and record.msg in keys:
+            record.msg = say(keys[record.msg])
+            if isinstance(record.args, tuple):
+                record.args = tuple(known_message(arg) if isinstance(arg, str) else arg for arg in record.args)
+    return True
+
+
 def _log_like_uvicorn() -> None:
     """The server's own messages (files loaded, files that cannot be) beside uvicorn's, in its format."""
     import logging
@@ -142,6 +155,7 @@ def _log_like_uvicorn() -> None:
 
     handler = logging.StreamHandler()
     handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    handler.addFilter(in_the_commands_language)
     logger = logging.getLogger("callkpi")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
