@@ -8,6 +8,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from callkpi.cli.app import app
@@ -151,7 +152,7 @@ def _print_report(report: ImportReport) -> None:
     for message in report.messages:
         console.print(f"  {known_message(message)}")
     for issue in report.issues[:SHOWN_ISSUES]:
-        err_console.print(f"  [red]{report.path}:{issue.line_no}[/]: {issue.reason}")
+        err_console.print(f"  [red]{report.path}:{issue.line_no}[/]: {escape(known_message(issue.reason))}")
     if len(report.issues) > SHOWN_ISSUES:
         err_console.print(f"  {t('cli.more_issues', count=len(report.issues) - SHOWN_ISSUES)}")
     for problem in report.problems:
@@ -219,6 +220,8 @@ def quarantine(
     if not rows and resolve_format(console, fmt) == "table":
         console.print(t("cli.quarantine_empty"))
         return
+    if fmt not in ("json", "csv"):  # read by a person: the reason in the command's language
+        rows = [{**row, "reason": known_message(str(row["reason"]))} for row in rows]
     _emit(rows, ["file", "line", "reason", "raw"], fmt, t("cli.quarantine_title"))
 
 

@@ -151,6 +151,30 @@ MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
         "звонков, которые есть и в загруженном queue_log: {count}; объединены с ними (расхождения — "
         "`callkpi findings`)",
     ),
+    # why a line went to the quarantine (callkpi.ingest.queue_log and callkpi.ingest.base.gap_reason)
+    "cli.reason.not_text": ("not text: binary data or an unknown encoding",
+                            "не текст: двоичные данные или неизвестная кодировка"),
+    "cli.reason.truncated": (
+        "truncated line: {count} field(s); a queue_log line has at least 5 (time|callid|queue|agent|event)",
+        "обрезанная строка: полей — {count}; в строке queue_log их не меньше 5 (time|callid|queue|agent|event)",
+    ),
+    "cli.reason.bad_time": ("time {value} is not a UNIX timestamp or a date-time",
+                            "время {value} — не метка времени UNIX и не дата со временем"),
+    "cli.reason.bad_event": ("event name {value} is not a queue_log event", "{value} — не событие queue_log"),
+    "cli.reason.outside_window": ("time {value} ({moment}) is outside the plausible window {window}",
+                                  "время {value} ({moment}) вне правдоподобного окна {window}"),
+    "cli.reason.empty_callid": ("empty callid", "пустой callid"),
+    "cli.reason.not_a_number": ("{event} needs {meaning} ({field}) as a number, got {value}",
+                                "в {event} поле {field} ({meaning}) должно быть числом, а в нём {value}"),
+    "cli.reason.out_of_range": ("{event} {field} {value} is out of range: not 0 .. {limit} (ingest.max_duration_s)",
+                                "в {event} поле {field} = {value} вне допустимого: не от 0 до {limit} "
+                                "(ingest.max_duration_s)"),
+    "cli.reason.far_time": (
+        "time {moment} UTC is more than {days} days away from the rest of the file (ingest.max_gap_days): taken "
+        "for a wrong date, not loaded",
+        "время {moment} UTC отстоит от остального файла больше чем на {days} дн. (ingest.max_gap_days): "
+        "принято за ошибочную дату, не загружено",
+    ),
     # the notes of `callkpi staffing` (callkpi.analyses.staffing)
     "cli.staffing.no_acw": (
         "after-call work is not recorded by the loaded sources for some intervals; their handle time is talk + hold "
