@@ -141,8 +141,6 @@ COMMAND_STRINGS: dict[str, tuple[str, str]] = {
     "cli.schedule.nothing_due": ("nothing due", "отправлять нечего"),
     # simulate
     "cli.simulate.no_scenario": ("no scenario file {path}", "нет файла сценария {path}"),
-    "cli.simulate.bad_start": ("--start expects a date like 2026-03-02, got {value!r}",
-                               "--start: нужна дата вида 2026-03-02, получено {value!r}"),
     "cli.simulate.scenario": ("scenario: {error}", "сценарий: {error}"),
     "cli.simulate.progress": ("simulating", "моделирование"),
     "cli.simulate.days": ("days", "дн."),
