@@ -35,3 +35,16 @@ def test_quarantine_reasons_read_in_russian(cli, tmp_path) -> None:
     assert any(row["reason"].startswith("truncated line") for row in stored)  # JSON: as stored
     english = cli("quarantine", "--db", db, "--format", "tsv").stdout
     assert "truncated line" in english
+
+
+def test_a_leg_without_its_end_is_a_finding_in_russian(cli, tmp_path) -> None:
+    db = tmp_path / "f.duckdb"
+    cut = "1772000000|1772000000.1|support|NONE|ENTERQUEUE||79991234567|1\n"  # the log ends in the queue
+    assert cli("ingest", "--db", db, "--tz", "UTC", "--format", "asterisk-queue-log",
+               write_log(tmp_path, cut, "queue_log")).exit_code in (0, 1)
+    english = cli("findings", "--db", db, "--format", "tsv").stdout
+    assert "queue leg in support has no closing event" in english
+    russian = cli("--lang", "ru", "findings", "--db", db, "--format", "tsv").stdout
+    detail = [line.split("\t")[5] for line in russian.splitlines()[1:] if "\tleg_without_end\t" in line]
+    assert detail and all("support" in text and "queue leg" not in text and "unknown" not in text
+                          for text in detail)

@@ -233,4 +233,6 @@ def findings(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
     if not rows and resolve_format(console, fmt) == "table":
         console.print(t("cli.no_findings"))
         return
+    if fmt not in ("json", "csv"):  # read by a person: what was found in the command's language
+        rows = [{**row, "detail": known_message(str(row["detail"]))} for row in rows]
     _emit(rows, ["source", "kind", "call_id", "agent", "time_utc", "detail"], fmt, t("cli.findings_title"))

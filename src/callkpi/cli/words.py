@@ -175,6 +175,21 @@ MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
         "время {moment} UTC отстоит от остального файла больше чем на {days} дн. (ingest.max_gap_days): "
         "принято за ошибочную дату, не загружено",
     ),
+    # the findings met most (callkpi.ingest.queue_log_model: a queue leg without its end)
+    "cli.finding.leg_cut": ("queue leg in {queue} has no closing event (log ends or was cut); outcome unknown",
+                            "заход в очередь {queue} без завершающего события (журнал кончается или обрезан); "
+                            "исход неизвестен"),
+    "cli.finding.leg_cut_answered": (
+        "queue leg in {queue} has no closing event (log ends or was cut); answered, talk time unknown",
+        "заход в очередь {queue} без завершающего события (журнал кончается или обрезан); принят, время "
+        "разговора неизвестно"),
+    "cli.finding.leg_restart": (
+        "queue leg in {queue} has no closing event; Asterisk restarted at {moment} UTC; outcome unknown",
+        "заход в очередь {queue} без завершающего события: Asterisk перезапущен в {moment} UTC; исход неизвестен"),
+    "cli.finding.leg_restart_answered": (
+        "queue leg in {queue} has no closing event; Asterisk restarted at {moment} UTC; answered, talk time unknown",
+        "заход в очередь {queue} без завершающего события: Asterisk перезапущен в {moment} UTC; принят, время "
+        "разговора неизвестно"),
     # the notes of `callkpi staffing` (callkpi.analyses.staffing)
     "cli.staffing.no_acw": (
         "after-call work is not recorded by the loaded sources for some intervals; their handle time is talk + hold "
