@@ -108,7 +108,6 @@ class Store:
         # import transaction then grows until the kernel kills it; with less, DuckDB spills to disk.
         self._con.execute("SET memory_limit = ?", [memory_limit()])
         self._ibis: Any = None
-        self._registered: set[str] = set()  # names of this connection's temporary tables (calendars)
         if not read_only and not lent:
             self.ensure_schema()
 
@@ -288,15 +287,20 @@ class Store:
         """Make an Arrow table readable by name for this connection's queries (a calendar)."""
         _relations()  # Arrow sources need the duckdb package
         self._con.register(name, data)
-        self._registered.add(name)
+        self._registered().add(name)
 
     def register_query(self, name: str, sql: str) -> None:
         """Make the rows of a query readable by name for this connection's queries, as a temporary
         table made once (a calendar: its name says its content). No Arrow: a report by day of a few
         rows need not import pyarrow and NumPy."""
-        if name not in self._registered:
+        if name not in self._registered():
             self._con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
-            self._registered.add(name)
+            self._registered().add(name)
+
+    def _registered(self) -> set[str]:
+        """Names this connection can read its own tables by (calendars), made on first use (a
+        store over a cursor of another connection starts without any)."""
+        return self.__dict__.setdefault("_registered_names", set())
 
     def fetch_all(self, sql: str, params: list[object] | None = None) -> list[tuple]:
         """Rows of a query of the store's own (portable) SQL, with positional ``?`` parameters."""
