@@ -181,7 +181,7 @@ def test_kpi_on_a_store_imports_no_pandas_and_a_repeat_no_ibis(tmp_path, db) -> 
     process it reads its compiled SQL from the cache (callkpi.metrics.templates): no Ibis either."""
     env = {"COLUMNS": "80", "PATH": "", "CALLKPI_CACHE_DIR": str(tmp_path / "cache"),
            "PYTHONPATH": os.pathsep.join(sys.path)}  # this checkout's callkpi
-    for by in ((), ("--by", "agent"), ("--by", "day")):
+    for by in ((), ("--by", "agent"), ("--by", "day"), ("--by", "agent,interval")):
         runs = []
         for _ in range(2):
             done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(["kpi", "--db", str(db), *by,
@@ -193,5 +193,32 @@ def test_kpi_on_a_store_imports_no_pandas_and_a_repeat_no_ibis(tmp_path, db) -> 
         assert first == again and json.loads(first)
         assert not {"pandas", "scipy", "statsmodels"} & (first_modules | again_modules), by
         assert "ibis" in first_modules and "ibis" not in again_modules and "sqlglot" not in again_modules, by
-        if by != ("--by", "day"):  # a time dimension registers its calendar as Arrow
-            assert not {"pyarrow", "numpy"} & again_modules, by  # a small report comes back as Python rows
+        # a small report comes back as Python rows, and DuckDB makes the calendar of a time dimension
+        assert not {"pyarrow", "numpy", "duckdb"} & again_modules, by
+
+
+def test_the_first_kpi_after_an_ingest_reads_sql_the_ingest_compiled(tmp_path, cli) -> None:
+    """`callkpi ingest` compiles the common reports' SQL (callkpi.metrics.engine.warm): the first
+    `callkpi kpi` after it, in a fresh process, imports no Ibis, with the same numbers as a compiled one."""
+    cache = tmp_path / "cache"
+    cli.env["CALLKPI_CACHE_DIR"] = str(cache)
+    db = tmp_path / "w.duckdb"
+    log = write_log(tmp_path, scenario_text("answered.queue_log"), "answered.queue_log")
+    assert cli("ingest", "--db", db, "--tz", "UTC", log).exit_code == 0
+    assert len(list((cache / "templates").glob("*.json"))) == 7
+    env = {"COLUMNS": "80", "PATH": "", "CALLKPI_CACHE_DIR": str(cache), "CALLKPI_CONFIG": cli.env["CALLKPI_CONFIG"],
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    from callkpi.metrics import engine
+
+    engine._TEMPLATES.clear()  # the comparison in this process compiles its own SQL
+    cli.env["CALLKPI_CACHE_DIR"] = "off"
+    for extra in ((), ("--by", "agent"), ("--by", "queue"), ("--by", "day"), ("--by", "agent,day"),
+                  ("--from", "02.03.2026", "--to", "02.03.2026"), ("--by", "agent", "--from", "2026-03-01",
+                                                                   "--to", "2026-03-05")):
+        argv = ["kpi", "--db", str(db), *extra, "--format", "json"]
+        done = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv)], capture_output=True, text=True,
+                              timeout=300, check=False, env=env)
+        output, _, listed = done.stdout.rpartition("\nMODULES ")
+        assert "ibis" not in set(json.loads(listed)), extra
+        compiled = cli(*argv)  # in this process, compiled here
+        assert compiled.exit_code == 0 and json.loads(output) == json.loads(compiled.stdout), extra

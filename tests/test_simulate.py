@@ -323,7 +323,7 @@ def test_command_line(tmp_path: Path) -> None:
     assert (tmp_path / "queue_log").stat().st_size > 0
     first_row = (tmp_path / "Master.csv").read_text(encoding="utf-8").splitlines()[0]
     assert '"2026-10-24 ' in first_row
-    bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--start", "24.10.2026"])
+    bad = CliRunner().invoke(app, ["simulate", "--out", str(tmp_path), "--start", "31.02.2026"])  # no such day
     assert bad.exit_code == 2
 
 

@@ -154,6 +154,7 @@ def fail(message: str, code: int = 2) -> None:
 
 _DAY_FIRST = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")  # 31.03.2026, as typed in Russia (also 31/03/2026)
 DATE_FORMS = "2026-03-31 or 31.03.2026"
+_DAY_FIRST_MOMENT = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 
 
 def parse_date(value: str | None, option: str) -> date | None:
@@ -197,7 +198,12 @@ def parse_utc(value: str | None, option: str = "--as-of") -> datetime | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value)
+        day_first = _DAY_FIRST_MOMENT.match(value.strip())
+        if day_first:  # 31.03.2026 10:00, as typed in Russia
+            day, month, year, hour, minute, second = (int(part or 0) for part in day_first.groups())
+            moment = datetime(year, month, day, hour, minute, second)
+        else:
+            moment = datetime.fromisoformat(value)
     except ValueError:
         fail(t("cli.bad_moment", option=option, value=value))
         raise

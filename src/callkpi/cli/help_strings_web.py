@@ -41,8 +41,10 @@ WEB_HELP_STRINGS: dict[str, tuple[str, str]] = {
     ),
     'cli.help.user': ('Dashboard and API users.', 'Пользователи панели и API.'),
     'cli.help.user add': (
-        'Create a dashboard/API user (password hashed with argon2id).',
-        'Создать пользователя панели и API (пароль хранится в виде хеша argon2id).',
+        'Create a dashboard/API user (password hashed with argon2id). The password is asked for twice, hidden, unless '
+        '--password-stdin, --generate or --password gives it.',
+        'Создать пользователя панели и API (пароль хранится в виде хеша argon2id). Пароль запрашивается дважды, без '
+        'показа на экране, если его не дают --password-stdin, --generate или --password.',
     ),
     'cli.help.user add.name': ('user name', 'имя пользователя'),
     'cli.help.user add.--role': (
@@ -62,8 +64,18 @@ WEB_HELP_STRINGS: dict[str, tuple[str, str]] = {
         'группы, которые видит супервизор (по умолчанию — все)',
     ),
     'cli.help.user add.--password': (
-        'default: prompt (or generate with --generate)',
-        'по умолчанию — запросить (или сгенерировать с --generate)',
+        'the password on the command line (other users of the machine see it in the process list and it stays in the '
+        'shell history: prefer the prompt or --password-stdin)',
+        'пароль в командной строке (другие пользователи машины видят его в списке процессов, и он остаётся в истории '
+        'оболочки: лучше ввести его по запросу или через --password-stdin)',
+    ),
+    'cli.help.user add.--password-stdin': (
+        'read the password from the first line of standard input (for scripts)',
+        'прочитать пароль из первой строки стандартного ввода (для скриптов)',
+    ),
+    'cli.help.user passwd.--password-stdin': (
+        'read the password from the first line of standard input (for scripts)',
+        'прочитать пароль из первой строки стандартного ввода (для скриптов)',
     ),
     'cli.help.user add.--generate': (
         'generate a password and print it once',

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
 
 from callkpi.cli.app import app
@@ -69,7 +70,7 @@ def ingest(
     check_timezone(tz)
     check_timezone(file_tz)
     worst = 0
-    with mapping_in_environment(mapping), _import_store(db) as store:
+    with mapping_in_environment(mapping), _import_store(db, config) as store:
         if tz:
             store.set_meta("timezone", tz)
         for path in paths:
@@ -93,18 +94,32 @@ def ingest(
 
 
 @contextmanager
-def _import_store(db: str | None) -> Iterator[Store]:
+def _import_store(db: str | None, config: Path | None) -> Iterator[Store]:
     """The DuckDB store to import into: the file itself, or for a ClickHouse store a DuckDB stage
-    whose changed tables replace the ClickHouse ones at the end (callkpi.storage.clickhouse_ingest)."""
+    whose changed tables replace the ClickHouse ones at the end (callkpi.storage.clickhouse_ingest).
+
+    A DuckDB store's common reports are compiled at the end (see :func:`_warm`)."""
     location = resolve_store(db, must_exist=False)
     if not is_store_url(location):
         with writable_store(Path(location)) as store:
             yield store
+            _warm(store, config)
         return
     from callkpi.storage.clickhouse_ingest import staged_import
 
     with open_store(location) as target, staged_import(target) as stage:
         yield stage
+
+
+def _warm(store: Store, config: Path | None) -> None:
+    """Compile and keep the SQL of the common `callkpi kpi` reports on the data as loaded, with the
+    parameters `kpi` would take, so that the first `kpi` after a load starts as fast as a repeat."""
+    from callkpi.config import effective_params
+    from callkpi.metrics.engine import warm
+
+    settings = settings_for(config)  # `kpi` takes the settings without the ingest's --mapping
+    with suppress(Exception):  # the data is loaded; `kpi` compiles (and reports) what cannot be here
+        warm(store, effective_params(settings, store.get_meta("timezone")))
 
 
 def _load_with_progress(store: Store, path: Path, settings, fmt: str | None, tz: str | None) -> ImportReport:
@@ -137,7 +152,7 @@ def _print_report(report: ImportReport) -> None:
     for message in report.messages:
         console.print(f"  {known_message(message)}")
     for issue in report.issues[:SHOWN_ISSUES]:
-        err_console.print(f"  [red]{report.path}:{issue.line_no}[/]: {issue.reason}")
+        err_console.print(f"  [red]{report.path}:{issue.line_no}[/]: {escape(known_message(issue.reason))}")
     if len(report.issues) > SHOWN_ISSUES:
         err_console.print(f"  {t('cli.more_issues', count=len(report.issues) - SHOWN_ISSUES)}")
     for problem in report.problems:
@@ -205,6 +220,8 @@ def quarantine(
     if not rows and resolve_format(console, fmt) == "table":
         console.print(t("cli.quarantine_empty"))
         return
+    if fmt not in ("json", "csv"):  # read by a person: the reason in the command's language
+        rows = [{**row, "reason": known_message(str(row["reason"]))} for row in rows]
     _emit(rows, ["file", "line", "reason", "raw"], fmt, t("cli.quarantine_title"))
 
 
@@ -216,4 +233,6 @@ def findings(db: Path | None = DbOption, fmt: str = ListFormat) -> None:
     if not rows and resolve_format(console, fmt) == "table":
         console.print(t("cli.no_findings"))
         return
+    if fmt not in ("json", "csv"):  # read by a person: what was found in the command's language
+        rows = [{**row, "detail": known_message(str(row["detail"]))} for row in rows]
     _emit(rows, ["source", "kind", "call_id", "agent", "time_utc", "detail"], fmt, t("cli.findings_title"))

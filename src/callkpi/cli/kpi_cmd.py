@@ -192,9 +192,9 @@ def _output(result: KpiResult, fmt: str, output: Path | None, explain: bool,
     elif fmt == "csv":
         text = to_csv(result.rows, columns)
     elif fmt == "tsv":
-        from callkpi.cli.tables import to_tsv
+        from callkpi.report.tables import columns_to_tsv
 
-        text = to_tsv(result.rows, columns)
+        text = columns_to_tsv(columns, result.columns())
     else:
         text = None
     if text is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,6 +135,18 @@ def serve(
             served.remove_serve_file(db_path, token)
 
 
+def in_the_commands_language(record: logging.LogRecord) -> bool:
+    """A log filter: the server's own lines in the command's language (a message it logs with an
+    error of the importer's gets that error translated too); a line it does not know stays."""
+    if language.russian():
+        keys = {english: key for key, (english, _) in COMMAND_STRINGS.items() if key.startswith("cli.serve.log.")}
+        if isinstance(record.msg, str) and record.msg in keys:
+            record.msg = say(keys[record.msg])
+            if isinstance(record.args, tuple):
+                record.args = tuple(known_message(arg) if isinstance(arg, str) else arg for arg in record.args)
+    return True
+
+
 def _log_like_uvicorn() -> None:
     """The server's own messages (files loaded, files that cannot be) beside uvicorn's, in its format."""
     import logging
@@ -141,6 +155,7 @@ def _log_like_uvicorn() -> None:
 
     handler = logging.StreamHandler()
     handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))
+    handler.addFilter(in_the_commands_language)
     logger = logging.getLogger("callkpi")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -153,11 +168,16 @@ def user_add(
     agent: str | None = typer.Option(None, "--agent", help="agent id (agent role): what they may see"),
     queues: list[str] | None = typer.Option(None, "--queues", help="queues a supervisor sees (default all)"),
     teams: list[str] | None = typer.Option(None, "--teams", help="teams a supervisor sees (default all)"),
-    password: str | None = typer.Option(None, "--password", help="default: prompt (or generate with --generate)"),
+    password: str | None = typer.Option(
+        None, "--password", help="the password on the command line (other users of the machine see it in the "
+        "process list and it stays in the shell history: prefer the prompt or --password-stdin)"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from the first line of "
+                                        "standard input (for scripts)"),
     generate: bool = typer.Option(False, "--generate", help="generate a password and print it once"),
     db: Path | None = DbOption,
 ) -> None:
-    """Create a dashboard/API user (password hashed with argon2id)."""
+    """Create a dashboard/API user (password hashed with argon2id). The password is asked for twice,
+    hidden, unless --password-stdin, --generate or --password gives it."""
     from callkpi.web.auth import AuthError, create_user, random_password, validate_user
 
     try:
@@ -167,7 +187,7 @@ def user_add(
     if generate:
         password = random_password()
     elif password is None:
-        password = typer.prompt(say("cli.user.password_prompt"), hide_input=True, confirmation_prompt=True)
+        password = _new_password(password_stdin)
     with _store(db) as store:
         try:
             create_user(store, name, password, role, agent=agent, queues=_split(queues), teams=_split(teams))
@@ -200,17 +220,33 @@ def user_list(db: Path | None = DbOption) -> None:
                           + (f"\t{say('cli.user.disabled')}" if user.disabled else ""), markup=False)
 
 
+def _new_password(from_stdin: bool) -> str:
+    """A new password: the first line of standard input, or asked for twice without echo (in the
+    command's language); two different answers are an error, not a third question."""
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            fail(say("cli.user.no_stdin_password"))
+        return line
+    first = typer.prompt(say("cli.user.password_prompt"), hide_input=True)
+    second = typer.prompt(say("cli.user.password_repeat"), hide_input=True)
+    if first != second:
+        fail(say("cli.user.password_mismatch"))
+    return str(first)
+
+
 @user_app.command("passwd")
 def user_passwd(
     name: str = typer.Argument(...),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="read the password from the first line of "
+                                        "standard input (for scripts)"),
     generate: bool = typer.Option(False, "--generate", help="generate a password and print it once"),
     db: Path | None = DbOption,
 ) -> None:
     """Set a user's password (their open sessions end)."""
     from callkpi.web.auth import AuthError, get_user, random_password, set_password
 
-    password = random_password() if generate else typer.prompt(say("cli.user.password_prompt"), hide_input=True,
-                                                                confirmation_prompt=True)
+    password = random_password() if generate else _new_password(password_stdin)
     with _store(db) as store:
         if get_user(store, name) is None:
             fail(say("cli.user.no_user", name=name))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
@@ -11,7 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from callkpi.cli.app import app
 from callkpi.cli.command_words import counted, say
-from callkpi.cli.common import console, fail, one_line
+from callkpi.cli.common import DATE_FORMS, console, fail, one_line, parse_date
 from callkpi.report import language
 from callkpi.simulate import Scenario, SimulationResult, Totals
 from callkpi.simulate import simulate as run_simulation
@@ -30,8 +29,8 @@ def simulate(
         "count scales with it",
     ),
     seed: int | None = typer.Option(None, "--seed", min=0, help="random seed: the same seed gives the same bytes"),
-    start: str | None = typer.Option(None, "--start", help="first local date, e.g. 2026-03-02"),
-    timezone: str | None = typer.Option(None, "--timezone", help="business time zone, e.g. Europe/Moscow"),
+    start: str | None = typer.Option(None, "--start", help=f"first local date, e.g. {DATE_FORMS}"),
+    timezone: str | None = typer.Option(None, "--timezone", "--tz", help="business time zone, e.g. Europe/Moscow"),
     transcripts: bool | None = typer.Option(
         None, "--transcripts/--no-transcripts", help="write transcripts of the handled calls from the call types' "
         "scripts (transcripts-DATE.json, truth_transcripts.csv.gz); default: the scenario's (off)"),
@@ -51,11 +50,7 @@ def _scenario(path: Path | None, days: int | None, agents: int | None, calls_per
               seed: int | None, start: str | None, timezone: str | None) -> Scenario:
     if path is not None and not path.is_file():
         fail(say("cli.simulate.no_scenario", path=path))
-    try:
-        first_day = date.fromisoformat(start) if start else None
-    except ValueError:
-        fail(say("cli.simulate.bad_start", value=start))
-        raise
+    first_day = parse_date(start, "--start")  # 2026-03-02 or 02.03.2026
     try:
         return Scenario.load(path).with_overrides(days=days, agents=agents, calls_per_day=calls_per_day, seed=seed,
                                                   start=first_day, timezone=timezone)

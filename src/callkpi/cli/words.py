@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from functools import cache
 
 from rich.console import Console
 from rich.markup import escape
@@ -31,8 +32,8 @@ CLI_STRINGS: dict[str, tuple[str, str]] = {
     "cli.bad_date": ("{option} expects a date such as {forms}, got {value!r}",
                      "{option}: нужна дата вида {forms}, получено {value!r}"),
     "cli.date_forms": ("2026-03-31 or 31.03.2026", "31.03.2026 или 2026-03-31"),
-    "cli.bad_moment": ("{option} expects a date-time like 2026-03-31T18:00, got {value!r}",
-                       "{option}: нужны дата и время вида 2026-03-31T18:00, получено {value!r}"),
+    "cli.bad_moment": ("{option} expects a date-time like 2026-03-31T18:00 or 31.03.2026 18:00, got {value!r}",
+                       "{option}: нужны дата и время вида 31.03.2026 18:00 или 2026-03-31T18:00, получено {value!r}"),
     "cli.did_you_mean": (" (did you mean {names}?)", " (возможно, имелось в виду {names}?)"),
     "cli.or": ("or", "или"),
     "cli.bad_format": ("--format must be one of {formats}", "--format: допустимо одно из {formats}"),
@@ -150,6 +151,45 @@ MESSAGE_STRINGS: dict[str, tuple[str, str]] = {
         "звонков, которые есть и в загруженном queue_log: {count}; объединены с ними (расхождения — "
         "`callkpi findings`)",
     ),
+    # why a line went to the quarantine (callkpi.ingest.queue_log and callkpi.ingest.base.gap_reason)
+    "cli.reason.not_text": ("not text: binary data or an unknown encoding",
+                            "не текст: двоичные данные или неизвестная кодировка"),
+    "cli.reason.truncated": (
+        "truncated line: {count} field(s); a queue_log line has at least 5 (time|callid|queue|agent|event)",
+        "обрезанная строка: полей — {count}; в строке queue_log их не меньше 5 (time|callid|queue|agent|event)",
+    ),
+    "cli.reason.bad_time": ("time {value} is not a UNIX timestamp or a date-time",
+                            "время {value} — не метка времени UNIX и не дата со временем"),
+    "cli.reason.bad_event": ("event name {value} is not a queue_log event", "{value} — не событие queue_log"),
+    "cli.reason.outside_window": ("time {value} ({moment}) is outside the plausible window {window}",
+                                  "время {value} ({moment}) вне правдоподобного окна {window}"),
+    "cli.reason.empty_callid": ("empty callid", "пустой callid"),
+    "cli.reason.not_a_number": ("{event} needs {meaning} ({field}) as a number, got {value}",
+                                "в {event} поле {field} ({meaning}) должно быть числом, а в нём {value}"),
+    "cli.reason.out_of_range": ("{event} {field} {value} is out of range: not 0 .. {limit} (ingest.max_duration_s)",
+                                "в {event} поле {field} = {value} вне допустимого: не от 0 до {limit} "
+                                "(ingest.max_duration_s)"),
+    "cli.reason.far_time": (
+        "time {moment} UTC is more than {days} days away from the rest of the file (ingest.max_gap_days): taken "
+        "for a wrong date, not loaded",
+        "время {moment} UTC отстоит от остального файла больше чем на {days} дн. (ingest.max_gap_days): "
+        "принято за ошибочную дату, не загружено",
+    ),
+    # the findings met most (callkpi.ingest.queue_log_model: a queue leg without its end)
+    "cli.finding.leg_cut": ("queue leg in {queue} has no closing event (log ends or was cut); outcome unknown",
+                            "заход в очередь {queue} без завершающего события (журнал кончается или обрезан); "
+                            "исход неизвестен"),
+    "cli.finding.leg_cut_answered": (
+        "queue leg in {queue} has no closing event (log ends or was cut); answered, talk time unknown",
+        "заход в очередь {queue} без завершающего события (журнал кончается или обрезан); принят, время "
+        "разговора неизвестно"),
+    "cli.finding.leg_restart": (
+        "queue leg in {queue} has no closing event; Asterisk restarted at {moment} UTC; outcome unknown",
+        "заход в очередь {queue} без завершающего события: Asterisk перезапущен в {moment} UTC; исход неизвестен"),
+    "cli.finding.leg_restart_answered": (
+        "queue leg in {queue} has no closing event; Asterisk restarted at {moment} UTC; answered, talk time unknown",
+        "заход в очередь {queue} без завершающего события: Asterisk перезапущен в {moment} UTC; принят, время "
+        "разговора неизвестно"),
     # the notes of `callkpi staffing` (callkpi.analyses.staffing)
     "cli.staffing.no_acw": (
         "after-call work is not recorded by the loaded sources for some intervals; their handle time is talk + hold "
@@ -257,14 +297,17 @@ def _pattern(english: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", field, re.escape(english)) + "$")
 
 
-_MESSAGE_PATTERNS = {key: _pattern(english) for key, (english, _) in MESSAGE_STRINGS.items()}
+@cache
+def _message_patterns() -> dict[str, re.Pattern[str]]:
+    """The messages' patterns, made when a message is first translated (not at every start)."""
+    return {key: _pattern(english) for key, (english, _) in MESSAGE_STRINGS.items()}
 
 
 def known_message(text: str) -> str:
     """A message of the ingest in the command's language (one it does not know stays in English)."""
     if not language.russian():
         return text
-    for key, pattern in _MESSAGE_PATTERNS.items():
+    for key, pattern in _message_patterns().items():
         if found := pattern.match(text):
             fields = {name: language.number(int(value)) if name in _NUMBERS else value
                       for name, value in found.groupdict().items()}

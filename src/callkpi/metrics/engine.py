@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from callkpi.config import MetricParams
 from callkpi.metrics import backends, rollup, templates
-from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_table, slice_range
+from callkpi.metrics.calendar import TIME_DIMENSIONS, calendar_sql, calendar_table, slice_range
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.registry import Context, Fact, Metric, Registry
 from callkpi.storage import Store
@@ -62,6 +62,14 @@ class KpiResult:
     def rows(self) -> list[dict[str, Any]]:
         return self._data.rows() if isinstance(self._data, _Columns) else _rows(self._data)
 
+    def columns(self) -> dict[str, list[Any]]:
+        """The result by column, each a list of Python values (a large result written as TSV is
+        written column by column: quicker than a dict per row)."""
+        if "rows" in self.__dict__:
+            names = list(self.dimensions) + list(self.metrics)
+            return {name: [row.get(name) for row in self.rows] for name in names}
+        return self._data.column_lists() if isinstance(self._data, _Columns) else _column_lists(self._data)
+
     @property
     def num_rows(self) -> int:
         return self._data.num_rows
@@ -97,10 +105,15 @@ class _Columns:
             del self.columns[name], self.types[name]
         return self
 
+    def column_lists(self) -> dict[str, list[Any]]:
+        """The columns in order, times as ISO text (as :meth:`rows` has them)."""
+        return {name: self.columns[name] if self.types[name] in _NUMERIC_DUCKDB
+                else [v.isoformat() if isinstance(v, datetime) else v for v in self.columns[name]]
+                for name in self.column_names}
+
     def rows(self) -> list[dict[str, Any]]:
-        values = [[v.isoformat() if isinstance(v, datetime) else v for v in self.columns[name]]
-                  for name in self.column_names]
-        return [dict(zip(self.column_names, row, strict=True)) for row in zip(*values, strict=True)]
+        values = self.column_lists()
+        return [dict(zip(values, row, strict=True)) for row in zip(*values.values(), strict=True)]
 
     def to_arrow(self) -> pa.Table:
         arrays = {}
@@ -110,6 +123,7 @@ class _Columns:
         return pa.table(arrays)
 
 
+_NUMERIC_DUCKDB = frozenset({"DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "BOOLEAN"})
 # DuckDB's names of the types a KPI column has, and Arrow's (what DuckDB's own Arrow export gives)
 _ARROW_OF_DUCKDB = {"DOUBLE": "float64", "FLOAT": "float32", "BIGINT": "int64", "INTEGER": "int32",
                     "SMALLINT": "int16", "TINYINT": "int8", "BOOLEAN": "bool_", "VARCHAR": "string",
@@ -161,26 +175,13 @@ def compute(store: Store, query: KpiQuery, registry: Registry = REGISTRY, *, rol
     one version of the data), so asking again for another day, queue or agent skips building and
     compiling the expression: the values are bound as parameters."""
     validate(query, registry)
-    metric_ids = query.metrics or available_metrics(store, registry)
-    metrics = [registry.metrics[m] for m in metric_ids]
-    version, context = _data_version(store, registry)
-    key = (_store_key(store), version, id(registry), rollups, tuple(metric_ids), _shape(query))
-    template = _TEMPLATES.get(key)
-    if template is None:
-        saved = templates.key(store, version, rollups, metric_ids, _shape(query)) if registry is REGISTRY else None
-        template = _from_saved(templates.load(saved)) if saved else None
-        if template is None:
-            template = _template(store, query, registry, metrics, context, rollups)
-            if saved:
-                templates.save(saved, _to_saved(template))
-        _TEMPLATES[key] = template
-        while len(_TEMPLATES) > _TEMPLATE_CACHE_SIZE:
-            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+    metric_ids, metrics, context, template = _template_of(store, query, registry, rollups)
+    assert template is not None
     notes = list(template.notes)
     if template.sql is None:
         return KpiResult(query.by, tuple(metric_ids), _Columns([], [], []), notes, query.params)
     for name, calendar in template.calendars.items():
-        store.register_arrow(name, calendar_table(*calendar))
+        _register_calendar(store, name, calendar)
     values = _bound_values(query, template.placeholders, context)
     if not arrow and store.dialect == "duckdb":
         table: pa.Table | _Columns = _nan_as_null(_Columns(*store.query_rows(template.sql, values)))
@@ -205,6 +206,65 @@ def _store_key(store: Store) -> object:
     if store.path != ":memory:":
         return store.path
     return (":memory:", store.dialect, templates.columns_digest(store))
+
+
+def _template_of(store: Store, query: KpiQuery, registry: Registry, rollups: bool, *,
+                 keep_only: bool = False) -> tuple[tuple[str, ...], list[Metric], Context, _Template | None]:
+    """The query's metrics, the data's context and the SQL template of its shape: from this
+    process's memory, else from the kept file (callkpi.metrics.templates), else compiled (and kept).
+    ``keep_only``: only make sure a kept file exists (None when keeping is switched off)."""
+    metric_ids = tuple(query.metrics or available_metrics(store, registry))
+    metrics = [registry.metrics[m] for m in metric_ids]
+    version, context = _data_version(store, registry)
+    key = (_store_key(store), version, id(registry), rollups, metric_ids, _shape(query))
+    template = _TEMPLATES.get(key)
+    if template is None:
+        saved = templates.key(store, version, rollups, metric_ids, _shape(query)) if registry is REGISTRY else None
+        if keep_only and (saved is None or templates.exists(saved)):
+            return metric_ids, metrics, context, None
+        template = _from_saved(templates.load(saved)) if saved else None
+        if template is None:
+            template = _template(store, query, registry, metrics, context, rollups)
+            if saved:
+                templates.save(saved, _to_saved(template))
+        _TEMPLATES[key] = template
+        while len(_TEMPLATES) > _TEMPLATE_CACHE_SIZE:
+            _TEMPLATES.pop(next(iter(_TEMPLATES)))
+    return metric_ids, metrics, context, template
+
+
+# The reports asked for most (no dimension, by agent, queue, day, agent and day), for the whole
+# data and for a period: their SQL is compiled and kept after an ingest (see :func:`warm`).
+COMMON_SHAPES: tuple[tuple[str, ...], ...] = ((), ("agent",), ("queue",), ("day",), ("agent", "day"))
+PERIOD_SHAPES: tuple[tuple[str, ...], ...] = ((), ("agent",))
+
+
+def warm(store: Store, params: MetricParams, shapes: Sequence[tuple[str, ...]] = COMMON_SHAPES,
+         period_shapes: Sequence[tuple[str, ...]] = PERIOD_SHAPES) -> int:
+    """Compile and keep the SQL of the common reports with every metric the data supports, so that
+    the first `callkpi kpi` after a load reads its SQL from a file instead of importing Ibis and
+    compiling (a command that loads data has paid for Ibis already). Nothing is run; returns how
+    many templates were compiled (0 when keeping is switched off or all were kept already)."""
+    day = date(2000, 1, 1)  # any date: a shape only records that the period is given
+    queries = [KpiQuery(by=shape, params=params) for shape in shapes]
+    queries += [KpiQuery(by=shape, date_from=day, date_to=day, params=params) for shape in period_shapes]
+    made = 0
+    for query in queries:
+        if not templates.keeps(store):
+            return made
+        before = len(_TEMPLATES)
+        _template_of(store, query, REGISTRY, True, keep_only=True)
+        made += len(_TEMPLATES) > before
+    return made
+
+
+def _register_calendar(store: Store, name: str, spec: CalendarSpec) -> None:
+    """The calendar a template reads, under its name: made by DuckDB itself from the zone's offsets
+    (no Arrow), or on another engine registered as an Arrow table."""
+    if store.dialect == "duckdb":
+        store.register_query(name, calendar_sql(*spec))
+    else:
+        store.register_arrow(name, calendar_table(*spec))
 
 
 def _unsupported_as_null(table: Any, engine: str, metric_ids: Sequence[str], notes: list[str]) -> Any:
@@ -680,8 +740,9 @@ def _nan_as_null(table: Any) -> Any:
     """NaN from engines (0/0 in a formula) becomes null, the value every surface shows as empty."""
     if isinstance(table, _Columns):
         for name, column in table.columns.items():
-            if any(isinstance(v, float) and v != v for v in column):
-                table.columns[name] = [None if isinstance(v, float) and v != v else v for v in column]
+            # only NaN is not itself; each distinct value is looked at once
+            if table.types[name] in ("DOUBLE", "FLOAT") and any(v != v for v in set(column)):
+                table.columns[name] = [None if v != v else v for v in column]
         return table
     for index, column in enumerate(table.columns):
         if pa.types.is_floating(column.type):
@@ -735,14 +796,20 @@ def _nonzero(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return column.cast(pa.bool_())
 
 
-def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    """Result rows as dicts, times as ISO text (column-wise: fast)."""
+def _column_lists(table: pa.Table) -> dict[str, list[Any]]:
+    """Result columns as Python lists, times as ISO text."""
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         values = column.to_pylist()
         if pa.types.is_timestamp(column.type) or pa.types.is_date(column.type):
             values = [v.isoformat() if isinstance(v, datetime) else v for v in values]
         columns[name] = values
+    return columns
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    """Result rows as dicts, times as ISO text (column-wise: fast)."""
+    columns = _column_lists(table)
     names = list(columns)
     return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)] if names else []
 

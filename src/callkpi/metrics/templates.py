@@ -50,11 +50,16 @@ def key(store: Store, version: tuple, rollups: bool, metric_ids: tuple[str, ...]
         shape: tuple) -> str | None:
     """The key of a query's template in this store as it is now; None when none is kept (switched
     off, a store in memory, or another engine's store: the key holds DuckDB's catalogue)."""
-    if store.path == ":memory:" or getattr(store, "dialect", "duckdb") != "duckdb" or cache_dir() is None:
+    if not keeps(store):
         return None
     parts = [FORMAT, code_fingerprint(), "duckdb", _duckdb_version(), repr(version), columns_digest(store),
              rollups, list(metric_ids), repr(shape)]
     return json.dumps(parts, ensure_ascii=False, default=str)
+
+
+def keeps(store: Store) -> bool:
+    """Whether templates of this store are kept (a store file of DuckDB's, keeping switched on)."""
+    return store.path != ":memory:" and getattr(store, "dialect", "duckdb") == "duckdb" and cache_dir() is not None
 
 
 def load(key_text: str | None) -> dict[str, Any] | None:
@@ -69,6 +74,12 @@ def load(key_text: str | None) -> dict[str, Any] | None:
     if not isinstance(kept, dict) or kept.get("key") != key_text or not isinstance(kept.get("template"), dict):
         return None  # another key with the same hash, or not one of ours
     return kept["template"]
+
+
+def exists(key_text: str | None) -> bool:
+    """Whether a template is kept under the key (a file of that key's name; :func:`load` checks it)."""
+    path = _file(key_text)
+    return path is not None and path.is_file()
 
 
 def save(key_text: str | None, template: dict[str, Any]) -> None:
@@ -108,13 +119,20 @@ def code_fingerprint() -> str:
     """callkpi's code and the compiler's, as files on disk: an edit or an upgrade changes it."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        _add_file(digest, path)
+    for folder, names in sorted(_code_folders(str(package))):
+        for name in names:
+            _add_file(digest, Path(folder, name))
     for name in ("ibis", "sqlglot"):
         spec = importlib.util.find_spec(name)
         if spec is not None and spec.origin:
             _add_file(digest, Path(spec.origin))
     return digest.hexdigest()
+
+
+def _code_folders(top: str) -> list[tuple[str, list[str]]]:
+    """Each folder of the package and its ``.py`` files, sorted (os.walk: quicker than Path.rglob)."""
+    return [(folder, sorted(name for name in files if name.endswith(".py")))
+            for folder, _, files in os.walk(top) if not folder.endswith("__pycache__")]
 
 
 def _add_file(digest: Any, path: Path) -> None:
@@ -126,15 +144,15 @@ def _add_file(digest: Any, path: Path) -> None:
 
 
 def _duckdb_version() -> str:
-    import duckdb
+    import _duckdb  # the engine (the `duckdb` package around it is slower to import)
 
-    return str(duckdb.__version__)
+    return str(_duckdb.__version__)
 
 
 def columns_digest(store: Store) -> str:
     """Every column of the store's tables with its type (a writable open adds those a newer model has)."""
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
         "WHERE database_name = current_database() AND schema_name = 'main' ORDER BY table_name, column_index"
-    ).fetchall()
+    )
     return hashlib.sha256(repr(rows).encode()).hexdigest()

@@ -169,6 +169,27 @@ def to_tsv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_NUMBERS = frozenset({type(None), int, float, bool})
+
+
+def columns_to_tsv(columns: Sequence[str], values: Mapping[str, Sequence[Any]]) -> str:
+    """:func:`to_tsv` of a result given by column (the same text): a column of numbers is written
+    with ``str`` alone, and rows are joined at the end (a large report by agent and day)."""
+    texts = []
+    for name in columns:
+        column = values[name]
+        try:
+            distinct = set(column)
+        except TypeError:  # a list in a cell
+            distinct = {object()}
+        if {type(v) for v in distinct} <= _NUMBERS and not any(v != v for v in distinct):  # no NaN
+            texts.append([str(v) if v is not None else "" for v in column])
+        else:
+            texts.append([raw(v) for v in column])
+    lines = ["\t".join(columns), *("\t".join(row) for row in zip(*texts, strict=True))]
+    return "\n".join(lines) + "\n"
+
+
 # -- tables ------------------------------------------------------------------------------------
 
 def print_table(console: Console, rows: Sequence[Mapping[str, Any]], columns: Sequence[str],

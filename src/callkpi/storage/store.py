@@ -15,7 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import duckdb
+# DuckDB's engine itself: the `duckdb` package around it (its relation API: `.sql()`, `.table()`,
+# Arrow readers) takes three times as long to import, so it is imported where those are used
+# (:func:`_relations`); a store that only runs SQL, as a repeated `callkpi kpi`, never does.
+import _duckdb
 
 from callkpi.model.business_schema import BUSINESS_TABLES
 from callkpi.model.qa_schema import QA_TABLES
@@ -24,11 +27,17 @@ from callkpi.model.speech_schema import SPEECH_TABLES
 from callkpi.storage.locations import model_table
 
 if TYPE_CHECKING:  # Ibis and pyarrow are imported where they are used (see callkpi.storage.lazy)
+    import duckdb
     import ibis
     import pyarrow as pa
 
 
-class StoreLocked(duckdb.IOException):
+def _relations() -> None:
+    """Give DuckDB's connections their relation methods (the `duckdb` package adds them on import)."""
+    import duckdb  # noqa: F401
+
+
+class StoreLocked(_duckdb.IOException):
     """The file is held by another process (DuckDB lets one process write a file and none read beside it).
     ``holder_pid``/``holder_program``: what DuckDB reports of that process, when it does."""
 
@@ -65,8 +74,8 @@ def _connect(path: str, read_only: bool) -> tuple[duckdb.DuckDBPyConnection, boo
     if lent is not None:
         return lent.cursor(), True
     try:
-        return duckdb.connect(path, read_only=read_only), False
-    except duckdb.IOException as exc:
+        return _duckdb.connect(path, read_only=read_only), False
+    except _duckdb.IOException as exc:
         if "could not set lock" in str(exc).lower():
             raise StoreLocked(path, str(exc)) from None
         raise
@@ -148,11 +157,13 @@ class Store:
     # -- writing ---------------------------------------------------------------------------
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
+        _relations()  # whoever asks for the connection may use any of its methods
         return self._con
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """All or nothing: an interrupted import leaves no partial state."""
+        _relations()
         self._con.execute("BEGIN TRANSACTION")
         try:
             yield self._con
@@ -173,6 +184,7 @@ class Store:
         if left_out:
             data = data.drop_columns(sorted(left_out))
         view = f"_append_{table}"
+        _relations()  # Arrow sources need the duckdb package
         self._con.register(view, data)
         try:
             columns = ", ".join(f'"{name}"' for name in data.column_names)
@@ -232,6 +244,7 @@ class Store:
 
     def stream_table(self, name: str, rows: int) -> Iterator[pa.RecordBatch]:
         """The rows of a table as Arrow batches of at most ``rows`` rows (bounded memory)."""
+        _relations()
         reader = self._con.cursor().sql(f'SELECT * FROM "{name}"').to_arrow_reader(rows)  # noqa: S608
         yield from reader
 
@@ -244,6 +257,7 @@ class Store:
             self._con.execute(table.ddl())
             return
         empty = schema.empty_table()
+        _relations()  # Arrow sources need the duckdb package
         self._con.register("_callkpi_new_table", empty)
         try:
             self._con.execute(f'CREATE TABLE IF NOT EXISTS "{name}" AS SELECT * FROM _callkpi_new_table')  # noqa: S608
@@ -251,6 +265,7 @@ class Store:
             self._con.unregister("_callkpi_new_table")
 
     def arrow_schema(self, name: str) -> pa.Schema:
+        _relations()
         return self._con.sql(f'SELECT * FROM "{name}" LIMIT 0').to_arrow_table().schema  # noqa: S608
 
     def truncate(self, name: str) -> None:
@@ -267,17 +282,34 @@ class Store:
 
     def query_arrow(self, sql: str, params: dict[str, object] | None = None) -> pa.Table:
         """Run SQL (with the parameters :meth:`parameter` wrote) and return the result as Arrow."""
+        _relations()
         return self._con.sql(sql, params=params).to_arrow_table()
 
     def query_rows(self, sql: str, params: dict[str, object] | None = None) -> tuple[list[str], list[str],
                                                                                     list[tuple]]:
         """Like :meth:`query_arrow`, as column names, DuckDB type names and Python rows (no Arrow)."""
-        relation = self._con.sql(sql, params=params)
-        return list(relation.columns), [str(kind) for kind in relation.types], relation.fetchall()
+        cursor = self._con.execute(sql, params or {})
+        rows = cursor.fetchall()
+        return [d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
         """Make an Arrow table readable by name for this connection's queries (a calendar)."""
+        _relations()  # Arrow sources need the duckdb package
         self._con.register(name, data)
+        self._registered().add(name)
+
+    def register_query(self, name: str, sql: str) -> None:
+        """Make the rows of a query readable by name for this connection's queries, as a temporary
+        table made once (a calendar: its name says its content). No Arrow: a report by day of a few
+        rows need not import pyarrow and NumPy."""
+        if name not in self._registered():
+            self._con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+            self._registered().add(name)
+
+    def _registered(self) -> set[str]:
+        """Names this connection can read its own tables by (calendars), made on first use (a
+        store over a cursor of another connection starts without any)."""
+        return self.__dict__.setdefault("_registered_names", set())
 
     def fetch_all(self, sql: str, params: list[object] | None = None) -> list[tuple]:
         """Rows of a query of the store's own (portable) SQL, with positional ``?`` parameters."""
