@@ -220,10 +220,10 @@ def test_every_page_and_endpoint_answers_on_clickhouse(served: Served) -> None:
 
 
 def test_unsupported_pages_say_why(served: Served) -> None:
-    page = served.ch.get("/staffing", params=PERIOD)
+    page = served.ch.get("/training", params=PERIOD)
     assert page.status_code == 200
     assert NOT_SUPPORTED in page.text and "DuckDB SQL" in page.text
-    assert NOT_SUPPORTED not in served.duck.get("/staffing", params=PERIOD).text
+    assert NOT_SUPPORTED not in served.duck.get("/training", params=PERIOD).text
 
 
 def test_users_tokens_targets_are_written_on_clickhouse(served: Served) -> None:
