@@ -148,3 +148,32 @@ def test_the_staffing_analysis_is_the_same(stores: dict[str, Pair]) -> None:
             expected = asdict(staffing(duck, params, Targets(), queues=queues, typical_week=typical_week))
             assert any(r.get("agents_scheduled") for r in expected["rows"])
             assert same(asdict(staffing(ch, params, Targets(), queues=queues, typical_week=typical_week)), expected)
+
+
+# -- the training effect --------------------------------------------------------------------------------
+
+
+def test_the_handle_time_per_call_is_the_same(stores: dict[str, Pair]) -> None:
+    """The as-of join of after-call-work pauses to the call that ended last before each."""
+    from callkpi.queries.training import handle_time_per_call
+
+    duck, ch = stores["training"]
+    expected = sorted(handle_time_per_call(duck, ["ACW"]).to_pylist(), key=lambda r: (r["agent"], r["t"]))
+    assert len(expected) > 100 and any(r["v"] != round(r["v"]) or r["v"] > 0 for r in expected)
+    found = sorted(handle_time_per_call(ch, ["ACW"]).to_pylist(), key=lambda r: (r["agent"], r["t"]))
+    assert same(found, expected)
+
+
+def test_the_training_effect_is_the_same(stores: dict[str, Pair]) -> None:
+    """Every outcome of the training centre's programme: effects, intervals, cells and verdicts."""
+    from dataclasses import asdict
+
+    from callkpi.analyses.training_effect import training_effect
+    from callkpi.config import MetricParams
+
+    duck, ch = stores["training"]
+    params = MetricParams(timezone="UTC", acw_pause_reasons=("ACW",))
+    expected = [asdict(e) for e in training_effect(duck, params, window_days=6)]
+    assert expected and any(e["effect"] is not None for e in expected)
+    found = [asdict(e) for e in training_effect(ch, params, window_days=6)]
+    assert same(found, expected)

@@ -40,7 +40,6 @@ COMMANDS: dict[str, tuple[bool, bool, str]] = {
 # On a ClickHouse store such a page says so with the reason (the API answers 501), never a number
 # computed differently; everything else of `callkpi serve` runs there (tests/test_clickhouse_serve.py).
 CLICKHOUSE_UNSUPPORTED_ANALYSES: dict[str, str] = {
-    "training_effect": "the handle time per call is DuckDB SQL (callkpi.queries.training)",
     "qa_reviews": "the review queue, the reviews and their scoring are read and written in DuckDB SQL "
                   "(callkpi.qa.review, callkpi.qa.sample); the QA KPIs themselves run on ClickHouse",
 }
