@@ -177,3 +177,110 @@ def test_the_training_effect_is_the_same(stores: dict[str, Pair]) -> None:
     assert expected and any(e["effect"] is not None for e in expected)
     found = [asdict(e) for e in training_effect(ch, params, window_days=6)]
     assert same(found, expected)
+
+
+# -- the QA review workflow -----------------------------------------------------------------------------
+# These write (a sample, reviews, a response) into the simulated centre's two stores, the same steps on
+# each, so they come last; review ids are random and times are the clock's, so those are left out.
+
+VOLATILE = ("review_id", "reviewed_utc", "picked_utc", "responded_utc")
+
+
+def _stable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _stable(v) for k, v in value.items() if k not in VOLATILE}
+    if isinstance(value, list):
+        return [_stable(v) for v in value]
+    return value
+
+
+def _days(duck: Store) -> list[Any]:
+    from datetime import timedelta
+
+    first, last = duck.column_bounds("calls", "start_utc")
+    return [first.date() + timedelta(days=n) for n in range((last.date() - first.date()).days + 1)]
+
+
+def test_the_imported_reviews_read_the_same(stores: dict[str, Pair]) -> None:
+    """The review list (filtered and paged), single reviews and the QA reports over the imported reviews."""
+    from callkpi.qa import reports
+    from callkpi.qa.review import ReviewFilter, count_reviews, get_review, list_reviews
+
+    duck, ch = stores["simulated"]
+    everything = list_reviews(duck, ReviewFilter(limit=10_000))
+    assert len(everything) > 10
+    agent, queue = everything[0]["agent"], everything[0]["queue"]
+    team = duck.fetch_all("SELECT team FROM agents WHERE agent = ?", [agent])[0][0]
+    for wanted in (ReviewFilter(limit=10_000), ReviewFilter(agents=(agent,)), ReviewFilter(queues=(queue,)),
+                   ReviewFilter(teams=(team,)), ReviewFilter(limit=5, offset=3),
+                   ReviewFilter(call_id=everything[1]["call_id"])):
+        assert same(list_reviews(ch, wanted), list_reviews(duck, wanted)), wanted
+        assert count_reviews(ch, wanted) == count_reviews(duck, wanted)
+    for row in everything[:5]:
+        assert same(get_review(ch, row["review_id"]), get_review(duck, row["review_id"]))
+    zone = small_centre().timezone
+    for report in (reports.weakest_criteria, reports.criterion_scores_by_day, reports.calibration):
+        expected = report(duck, timezone=zone)
+        assert expected or report is reports.calibration
+        assert same(report(ch, timezone=zone), expected), report.__name__
+        first = _days(duck)[0]
+        assert same(report(ch, date_from=first, date_to=first, timezone=zone),
+                    report(duck, date_from=first, date_to=first, timezone=zone))
+    assert same(reports.weakest_criteria(ch, agents=(agent,)), reports.weakest_criteria(duck, agents=(agent,)))
+    assert same(reports.calibration_pairs(ch), reports.calibration_pairs(duck))
+
+
+def test_the_sample_the_rules_and_the_queue_are_the_same(stores: dict[str, Pair]) -> None:
+    from dataclasses import asdict
+
+    from callkpi.config import MetricParams
+    from callkpi.qa.sample import RULES, draw_sample, handled_calls, pick_by_rule, review_queue, review_queue_size
+
+    duck, ch = stores["simulated"]
+    params = MetricParams(timezone=small_centre().timezone, qa_sample_share=0.2)
+    days = _days(duck)
+    for day in days:
+        assert handled_calls(ch, day, params, 10) == handled_calls(duck, day, params, 10)
+        expected = asdict(draw_sample(duck, day, params))
+        assert expected["drawn"] > 0
+        assert asdict(draw_sample(ch, day, params)) == expected
+        again = params.model_copy(update={"qa_sample_share": 0.1})  # drawing a day again replaces its sample
+        assert asdict(draw_sample(ch, day, again, seed="other")) == asdict(draw_sample(duck, day, again, seed="other"))
+        for rule in RULES:
+            added = pick_by_rule(duck, day, params, rule, per_agent=1)
+            assert pick_by_rule(ch, day, params, rule, per_agent=1) == added, (day, rule)
+    assert review_queue_size(ch) == review_queue_size(duck) > 0
+    assert _stable(review_queue(ch, limit=10_000)) == _stable(review_queue(duck, limit=10_000))
+    agent = review_queue(duck, limit=1)[0]["agent"]
+    assert _stable(review_queue(ch, agents=(agent,), limit=7, offset=2)) == _stable(
+        review_queue(duck, agents=(agent,), limit=7, offset=2))
+
+
+def test_reviews_are_written_and_read_the_same(stores: dict[str, Pair]) -> None:
+    """A call picked by hand, reviewed, corrected and answered by its agent, on each engine."""
+    from callkpi.qa.review import ReviewFilter, correct_review, create_review, get_review, list_reviews, respond
+    from callkpi.qa.sample import pick_call, review_queue_size
+    from callkpi.qa.scorecards import ensure_default_scorecards, list_scorecards
+
+    duck, ch = stores["simulated"]
+    for store in (duck, ch):
+        ensure_default_scorecards(store)
+    assert [c.content() for c in list_scorecards(ch)] == [c.content() for c in list_scorecards(duck)]
+    card = list_scorecards(duck)[0]
+    call_id = duck.fetch_all("SELECT call_id FROM calls WHERE agent IS NOT NULL ORDER BY call_id LIMIT 1")[0][0]
+    scores = {c.name: "1" if n % 2 else "0.5" for n, c in enumerate(card.criteria) if not c.fatal} | {
+        c.name: "1" for c in card.criteria if c.fatal}
+    done = []
+    for store in (duck, ch):
+        picked = pick_call(store, call_id, user="qa", timezone=small_centre().timezone)
+        waiting = review_queue_size(store)
+        first = create_review(store, call_id=call_id, call_type=card.call_type, reviewer="qa", scores=scores,
+                              comment="a review")
+        assert review_queue_size(store) == waiting - 1
+        fixed = correct_review(store, first["review_id"], reviewer="lead", reason="misheard",
+                               scores={**scores, card.criteria[0].name: "1"})
+        respond(store, first["review_id"], agent=fixed["agent"], response="disputed", comment="no", user="agent")
+        done.append((picked, first, get_review(store, first["review_id"]), get_review(store, first["review_id"], 1),
+                     list_reviews(store, ReviewFilter(call_id=call_id))))
+    assert done[1][2]["version"] == 2 and done[1][2]["response"]["response"] == "disputed"
+    assert same(_stable(list(done[1][1:])), _stable(list(done[0][1:]))) and done[1][0] == done[0][0]

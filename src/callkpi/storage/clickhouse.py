@@ -567,4 +567,6 @@ def _param_type(value: object) -> str:
         return "Float64"
     if isinstance(value, datetime):
         return "DateTime64(6, 'UTC')"
+    if isinstance(value, date):
+        return "Date32"
     return "String"
