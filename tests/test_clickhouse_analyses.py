@@ -35,7 +35,8 @@ SCENARIO_FILES = ("mixed.queue_log", "sessions.queue_log", "growth_part1.queue_l
                   "acw.queue_log", "mixed.cdr.csv", "ring_members.cdr.csv")
 
 
-def _load(name: str, work: Path, store: Store) -> None:
+def load_dataset(name: str, work: Path, store: Store) -> None:
+    """One of the datasets below loaded into ``store`` (``work``: a folder for its files)."""
     if name == "scenarios":
         for file in SCENARIO_FILES:
             load_file(store, SCENARIOS / file, Settings(), timezone="UTC")
@@ -68,7 +69,7 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pair]
             work = base / name
             work.mkdir()
             duck = Store(work / "store.duckdb")
-            _load(name, work, duck)
+            load_dataset(name, work, duck)
             ch = ClickHouseStore(f"chdb://{base / 'ch'}?database={name}")  # chDB: one directory per process
             copy_store(duck, ch)
             opened[name] = (duck, ch)

@@ -25,9 +25,11 @@ CLICKHOUSE_UNSUPPORTED: dict[str, str] = {}
 # command -> (on DuckDB, on ClickHouse, note)
 COMMANDS: dict[str, tuple[bool, bool, str]] = {
     "kpi": (True, True, "every metric, dimension, filter and parameter (the metric table below)"),
-    "copy": (True, True, "DuckDB <-> ClickHouse, either way, in Arrow batches"),
+    "copy": (True, True, "DuckDB <-> ClickHouse, either way, in Arrow batches; into ClickHouse the rollups are "
+             "then built by ClickHouse"),
     "metrics": (True, True, "reads no store"),
-    "ingest": (True, True, "staged in DuckDB by the same importers, the changed tables swapped in"),
+    "ingest": (True, True, "staged in DuckDB by the same importers, the changed tables swapped in, the rollups "
+               "of the changed facts rebuilt by ClickHouse"),
     "serve": (True, True, "the dashboard, the API, exports and the wallboard, the same numbers (tests/"
               "test_clickhouse_serve.py) but for the analyses below; no --watch (load with ingest)"),
     "alerts": (True, True, "check and history; the server's alert monitor as well"),
