@@ -84,6 +84,7 @@ def test_ingest_into_clickhouse_equals_duckdb_and_twice_adds_nothing(tmp_path: P
         expected = _counts(duck)
         assert expected["calls"] > 0
         assert _counts(ch) == expected
+        assert ch.table_engine("rollup_calls_day") == "AggregatingMergeTree"  # rebuilt by ClickHouse, not uploaded
         query = KpiQuery(by=("day",), metrics=tuple(REGISTRY.metrics))
         for rollups in (True, False):
             assert differing_metrics(compute(duck, query, rollups=rollups), compute(ch, query, rollups=rollups)) == {}

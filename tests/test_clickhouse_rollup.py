@@ -20,7 +20,7 @@ from callkpi.metrics.engine import KpiQuery, compute
 from callkpi.storage import Store
 from conftest import SCENARIOS
 from test_clickhouse_analyses import load_dataset
-from test_rollup import GROUPINGS, ZONES, _plan, _same
+from test_rollup import _plan, _same
 
 pytest.importorskip("chdb")
 
@@ -100,22 +100,32 @@ def test_the_engine_reads_clickhouse_rollups(stores: dict[str, Pair]) -> None:
     assert "rollup_queue_legs_day" in ch.compile(part[0])
 
 
-@pytest.mark.parametrize("by", GROUPINGS)
-def test_every_grouping_same_with_clickhouse_rollups(stores: dict[str, Pair], by: tuple[str, ...]) -> None:
-    for dataset in ("dst", "simulated"):
-        _, ch = stores[dataset]
-        zone = "Europe/Berlin" if dataset == "dst" else rollup.stored_params(ch).timezone
-        assert_same(ch, KpiQuery(by=by, metrics=tuple(REGISTRY.metrics), params=MetricParams(timezone=zone)))
+# Rolled-up measures of every fact (queue legs, calls, agent legs, agent time, pauses)
+METRICS = ("calls_offered", "answer_rate", "service_level", "asa_s", "max_wait_s", "aht_s", "logged_in_s",
+           "occupancy", "fcr_rate", "transfers", "paused_s", "calls_inbound")
 
 
-@pytest.mark.parametrize("zone", ZONES)
-def test_other_zones_dates_and_filters_same_with_clickhouse_rollups(stores: dict[str, Pair], zone: str) -> None:
+@pytest.mark.parametrize(("by", "metrics"), [
+    (("queue", "direction", "day"), tuple(REGISTRY.metrics)),  # every metric, by grouping beyond the
+    (("weekday", "time_of_day"), METRICS),                     # conformance suite's (one dimension,
+])                                                             # agent x day, queue x interval)
+def test_groupings_same_with_clickhouse_rollups(stores: dict[str, Pair], by: tuple[str, ...],
+                                                metrics: tuple[str, ...]) -> None:
+    _, ch = stores["simulated"]
+    assert_same(ch, KpiQuery(by=by, metrics=metrics, params=MetricParams(timezone=rollup.stored_params(ch).timezone)))
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/New_York"])  # the DST days of the fixture
+def test_dst_zones_dates_and_filters_same_with_clickhouse_rollups(stores: dict[str, Pair], zone: str) -> None:
     _, ch = stores["dst"]
     params = MetricParams(timezone=zone)
-    for by in (("day",), ("queue", "interval"), ("agent", "week")):
-        assert_same(ch, KpiQuery(by=by, params=params, date_from=date(2026, 3, 28), date_to=date(2026, 3, 30)))
-    assert_same(ch, KpiQuery(by=("agent",), filters={"queue": ("support",)}, params=params))
-    assert_same(ch, KpiQuery(by=("day",), params=params.model_copy(update={"sl_threshold_s": 7})))  # raw: other SL
+    metrics = METRICS
+    for by in (("day",), ("agent", "week")):
+        assert_same(ch, KpiQuery(by=by, params=params, metrics=metrics, date_from=date(2026, 3, 28),
+                                 date_to=date(2026, 3, 30)))
+    assert_same(ch, KpiQuery(by=("agent",), filters={"queue": ("support",)}, params=params, metrics=metrics))
+    other_sl = params.model_copy(update={"sl_threshold_s": 7})  # another definition: read from the raw tables
+    assert_same(ch, KpiQuery(by=("day",), params=other_sl, metrics=metrics))
 
 
 def test_parts_not_merged_yet_answer_as_merged(stores: dict[str, Pair]) -> None:
