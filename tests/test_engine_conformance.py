@@ -28,6 +28,7 @@ from callkpi.ingest.formats import load_file
 from callkpi.metrics.backends import CLICKHOUSE_UNSUPPORTED
 from callkpi.metrics.catalogue import DIMENSIONS, REGISTRY
 from callkpi.metrics.engine import KpiQuery, KpiResult, QueryError, compute
+from callkpi.metrics.rollup import build_on_clickhouse
 from callkpi.simulate import simulate
 from callkpi.storage import Store
 from conftest import SCENARIOS
@@ -87,6 +88,7 @@ def open_stores(base: Path, datasets: tuple[str, ...]) -> Iterator[dict[str, tup
             _load_dataset(name, work, duck)
             ch = ClickHouseStore(f"chdb://{base / 'ch'}?database={name}")  # chDB: one directory per process
             copy_store(duck, ch)
+            build_on_clickhouse(ch)  # the rollups ClickHouse keeps itself, not DuckDB's copied
             opened[name] = (duck, ch)
         yield opened
     finally:

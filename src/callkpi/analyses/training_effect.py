@@ -51,7 +51,6 @@ import ibis
 import numpy as np
 
 from callkpi.config import MetricParams
-from callkpi.metrics.backends import require_engine
 from callkpi.metrics.calendar import local_midnight_slice
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import within_attribution_window
@@ -502,7 +501,6 @@ def training_effect(
     metrics: Sequence[str] = tuple(OUTCOMES),
 ) -> list[Effect]:
     """One :class:`Effect` per programme and metric."""
-    require_engine(store, "training_effect")
     unknown = [m for m in metrics if m not in OUTCOMES]
     if unknown:
         raise ValueError(f"unknown metric(s) {', '.join(unknown)}; known: {', '.join(OUTCOMES)}")

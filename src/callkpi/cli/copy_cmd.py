@@ -37,6 +37,10 @@ def copy(
         except CopyRefused as exc:
             fail(str(exc))
             raise
+        if writer.dialect == "clickhouse":  # its rollups: built by ClickHouse from the copied raw tables
+            from callkpi.metrics.rollup import build_on_clickhouse
+
+            build_on_clickhouse(writer)
     for name, rows in report.tables.items():
         if rows:
             err_console.print(say("cli.copy.table", name=name, rows=n("cli.n_rows", rows)), markup=False)

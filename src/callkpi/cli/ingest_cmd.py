@@ -105,9 +105,9 @@ def _import_store(db: str | None, config: Path | None) -> Iterator[Store]:
             yield store
             _warm(store, config)
         return
-    from callkpi.storage.clickhouse_ingest import staged_import
+    from callkpi.metrics.rollup import import_into_clickhouse  # ClickHouse then rebuilds its own rollups
 
-    with open_store(location) as target, staged_import(target) as stage:
+    with open_store(location) as target, import_into_clickhouse(target) as stage:
         yield stage
 
 

@@ -25,9 +25,11 @@ CLICKHOUSE_UNSUPPORTED: dict[str, str] = {}
 # command -> (on DuckDB, on ClickHouse, note)
 COMMANDS: dict[str, tuple[bool, bool, str]] = {
     "kpi": (True, True, "every metric, dimension, filter and parameter (the metric table below)"),
-    "copy": (True, True, "DuckDB <-> ClickHouse, either way, in Arrow batches"),
+    "copy": (True, True, "DuckDB <-> ClickHouse, either way, in Arrow batches; into ClickHouse the rollups are "
+             "then built by ClickHouse"),
     "metrics": (True, True, "reads no store"),
-    "ingest": (True, True, "staged in DuckDB by the same importers, the changed tables swapped in"),
+    "ingest": (True, True, "staged in DuckDB by the same importers, the changed tables swapped in, the rollups "
+               "of the changed facts rebuilt by ClickHouse"),
     "serve": (True, True, "the dashboard, the API, exports and the wallboard, the same numbers (tests/"
               "test_clickhouse_serve.py) but for the analyses below; no --watch (load with ingest)"),
     "alerts": (True, True, "check and history; the server's alert monitor as well"),
@@ -39,13 +41,9 @@ COMMANDS: dict[str, tuple[bool, bool, str]] = {
 # analysis (a page or API endpoint beyond the registry's KPIs) -> why it does not run on ClickHouse yet.
 # On a ClickHouse store such a page says so with the reason (the API answers 501), never a number
 # computed differently; everything else of `callkpi serve` runs there (tests/test_clickhouse_serve.py).
-CLICKHOUSE_UNSUPPORTED_ANALYSES: dict[str, str] = {
-    "staffing": "the queue-membership and schedule queries are DuckDB SQL (callkpi.queries.staffing)",
-    "training_effect": "the handle time per call is DuckDB SQL (callkpi.queries.training)",
-    "qa_reviews": "the review queue, the reviews and their scoring are read and written in DuckDB SQL "
-                  "(callkpi.qa.review, callkpi.qa.sample); the QA KPIs themselves run on ClickHouse",
-    "sources_listing": "the per-source listing (duplicates, calls per file) is DuckDB SQL (callkpi.queries.sources)",
-}
+# None today: staffing, the training effect, the QA review workflow and the per-source listing run on
+# ClickHouse with DuckDB's results (tests/test_clickhouse_analyses.py).
+CLICKHOUSE_UNSUPPORTED_ANALYSES: dict[str, str] = {}
 
 
 class NotOnThisEngine(Exception):
@@ -93,6 +91,10 @@ def engines_markdown(registry: Registry = REGISTRY) -> str:
               "(tests/test_engine_conformance.py).", "",
               "| metric | DuckDB | ClickHouse | reason |", "|---|---|---|---|"]
     lines += [f"| {r.metric} | {yes[r.duckdb]} | {yes[r.clickhouse]} | {r.reason} |" for r in rows]
+    if not CLICKHOUSE_UNSUPPORTED_ANALYSES:
+        lines += ["", "Every page and API endpoint of `callkpi serve` runs on ClickHouse (the analyses beyond the "
+                  "registry's KPIs as well: tests/test_clickhouse_analyses.py)."]
+        return "\n".join(lines) + "\n"
     lines += ["", "Pages and API endpoints of `callkpi serve` that do not run on ClickHouse yet (the page says so "
               "with the reason, the API answers 501):", "", "| analysis | DuckDB | ClickHouse | reason |",
               "|---|---|---|---|"]

@@ -26,7 +26,8 @@ transaction; :func:`refresh` then recomputes only the buckets those changes touc
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -59,6 +60,7 @@ DAY_TIME_DIMENSIONS = frozenset({"day", "week", "month", "weekday"})
 PARAMS_KEY = "rollup_params"
 DATA_END_KEY = "rollup_data_end"
 FINGERPRINT_KEY = "rollup_fingerprint"
+BUILT_PARAMS_KEY = "rollup_params_built"  # on ClickHouse: the parameters its own rollups were built for
 _MAP = ROLLUP_MAP.name
 _DIRTY = ROLLUP_DIRTY.name
 _TOUCHED = ROLLUP_TOUCHED_CALLS.name
@@ -251,6 +253,74 @@ def rebuild(
         store.replace_table_as(grain.table, _aggregate_sql(store, grain, params, context))
 
 
+# -- on ClickHouse: the same grains, kept by ClickHouse itself ---------------------------------
+
+
+def build_on_clickhouse(store: Any, params: MetricParams | None = None,
+                        facts: Iterable[str] | None = None) -> list[str]:
+    """Build a ClickHouse store's rollups in ClickHouse, from its raw tables: each grain's rows are
+    the registry's own aggregate query (the one DuckDB's rollups are made of, compiled for
+    ClickHouse) inserted into an ``AggregatingMergeTree`` keyed by bucket and dimensions, whose
+    values are ``SimpleAggregateFunction(sum|max|min)`` columns (the measure's re-aggregation), and
+    swapped in for the old table (``ClickHouseStore.replace_aggregating_table``). ``params``: the
+    parameters to build for (by default those the store's rollups were made with, e.g. by the
+    DuckDB store it was copied from; none: nothing to build); ``facts``: only the grains of these
+    fact tables (the others are kept). Records the parameters and data end the engine checks
+    before it reads a rollup. Returns the tables built."""
+    params = params if params is not None else stored_params(store)
+    if params is None:
+        return []
+    params = normalized(params)
+    tables = set(facts) if facts is not None else None
+    context = data_context(store)
+    built = []
+    for grain in grains(store.ibis, params):
+        fact = REGISTRY.facts[grain.fact]
+        if tables is not None and fact.table not in tables and store.has_table(grain.table):
+            continue
+        lo, hi = store.column_bounds(fact.table, fact.slice_column)
+        slices = range(int(lo), int(hi) + 1) if lo is not None and hi is not None else range(0)
+        _write_map(store, grain, params, slices)
+        base = fact.base(store.ibis)
+        merges = {m: reaggregation(REGISTRY.measures[m].aggregate(base, params, Context())) or "sum"
+                  for m in grain.measures}
+        store.replace_aggregating_table(grain.table, store.compile(_aggregate(store, grain, params, context)),
+                                        ("slice_id", *grain.dimensions), merges)
+        built.append(grain.table)
+    store.set_meta(PARAMS_KEY, params.model_dump_json())
+    store.set_meta(BUILT_PARAMS_KEY, params.model_dump_json())
+    end = context.data_end_utc
+    store.set_meta(DATA_END_KEY, end.isoformat() if isinstance(end, datetime) else "")
+    return built
+
+
+def refresh_on_clickhouse(store: Any, changed: Iterable[str]) -> list[str]:
+    """After an import into a ClickHouse store changed ``changed`` tables: rebuild the rollups of
+    the facts whose tables changed (all of them when the calls did, since the data end moves with
+    them, or when the rollups' parameters did; the import's stage recorded the parameters in effect)."""
+    changed = set(changed)
+    if "calls" in changed or ("meta" in changed and stored_params_text(store) != _built_params_text(store)):
+        return build_on_clickhouse(store)
+    return build_on_clickhouse(store, facts=changed & set(ROLLED_UP_TABLES))
+
+
+@contextmanager
+def import_into_clickhouse(target: Any) -> Iterator[Store]:
+    """An import into a ClickHouse store (:func:`callkpi.storage.clickhouse_ingest.staged_import`:
+    loaded in a DuckDB stage, the changed tables swapped in) whose rollups ClickHouse then rebuilds
+    itself for the facts that changed (:func:`refresh_on_clickhouse`); the stage's rollups are not
+    uploaded."""
+    from callkpi.storage.clickhouse_ingest import staged_import
+
+    with staged_import(target, derived=(ROLLUP_TABLE_PREFIX,),
+                       on_publish=lambda changed: refresh_on_clickhouse(target, changed)) as stage:
+        yield stage
+
+
+def _built_params_text(store: Any) -> str | None:
+    return store.get_meta(BUILT_PARAMS_KEY) if store.has_table("meta") else None
+
+
 def _mark_data_end_moves(store: Store, params: MetricParams, before: datetime | None, after: object) -> None:
     """When the data end moves, calls near it change whether their FCR window is over: the calls
     slices from the window before the earlier end up to the later end are recomputed."""
@@ -324,8 +394,11 @@ def _write_map(store: Store, grain: Grain, params: MetricParams, slices: Sequenc
         data = pa.table({"map_slice": pa.array(slices, pa.int64()), "bucket": pa.array(slices, pa.int64())})
     else:
         data = _day_map(params.timezone, slices)
-    con = store.connection
     store.create_working_table(ROLLUP_MAP, empty=True)
+    if getattr(store, "dialect", "duckdb") != "duckdb":  # a temporary table of the ClickHouse session
+        store.append_arrow(_MAP, data)
+        return
+    con = store.connection
     con.register("rollup_map_arrow", data)
     try:
         con.execute(f"INSERT INTO {_MAP} SELECT map_slice, bucket FROM rollup_map_arrow")  # noqa: S608

@@ -1,6 +1,7 @@
 """QA reports beyond the KPIs: the weakest criteria per agent, reviewer calibration and the share of
 good vs needs-work calls. They read the latest version of each review (corrections count, not the
 scores they replaced) and never compute a KPI the registry has (CQR trend: the engine by day/week).
+The SQL is read alike by DuckDB and ClickHouse (``Store.fetch_all``, lists as ``IN (?, ...)``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from callkpi.qa.sample import day_bounds
+from callkpi.queries._rows import in_list
 from callkpi.storage import Store
 
 _LATEST = """
@@ -37,7 +39,8 @@ def _latest_cte(date_from: date | None, date_to: date | None, timezone: str) -> 
 def _scope(agents: Sequence[str], column: str = "r.agent") -> tuple[str, list[Any]]:
     if not agents:
         return "", []
-    return f" AND list_contains(?, {column})", [list(agents)]
+    condition, values = in_list(column, agents)
+    return f" AND {condition}", values
 
 
 def weakest_criteria(store: Store, *, agents: Sequence[str] = (), date_from: date | None = None,
@@ -45,7 +48,7 @@ def weakest_criteria(store: Store, *, agents: Sequence[str] = (), date_from: dat
     """Per agent, the criteria with the lowest mean score (N/A left out), most weight first on ties."""
     cte, params = _latest_cte(date_from, date_to, timezone)
     scope, scope_params = _scope(agents)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         f"""
         WITH {cte}, per AS (
             SELECT r.agent, s.criterion, count(*) AS scored, avg(s.score) AS mean_score, avg(s.weight) AS weight,
@@ -59,7 +62,7 @@ def weakest_criteria(store: Store, *, agents: Sequence[str] = (), date_from: dat
         QUALIFY row_number() OVER (PARTITION BY agent ORDER BY mean_score, weight DESC, criterion) <= ?
         ORDER BY agent, mean_score, weight DESC, criterion
         """,  # noqa: S608 - fixed SQL; values are bound
-        [*params, *scope_params, per_agent]).fetchall()
+        [*params, *scope_params, per_agent])
     names = ("agent", "criterion", "scored", "mean_score", "weight", "points_lost", "zeros")
     return [dict(zip(names, r, strict=True)) for r in rows]
 
@@ -69,7 +72,7 @@ def calibration(store: Store, *, date_from: date | None = None, date_to: date | 
     """Calls scored by two reviewers: per criterion, pairs compared, mean absolute difference of the
     scores (0..1) and the share of pairs that agree exactly; N/A on one side only counts as a mismatch."""
     cte, params = _latest_cte(date_from, date_to, timezone)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         f"""
         WITH {cte}, pairs AS (
             SELECT a.review_id AS a_id, a.version AS a_v, b.review_id AS b_id, b.version AS b_v
@@ -86,7 +89,7 @@ def calibration(store: Store, *, date_from: date | None = None, date_to: date | 
         GROUP BY sa.criterion
         ORDER BY mean_abs_diff DESC NULLS LAST, sa.criterion
         """,  # noqa: S608 - fixed SQL; values are bound
-        params).fetchall()
+        params)
     names = ("criterion", "pairs", "mean_abs_diff", "agreement", "na_mismatches")
     return [dict(zip(names, r, strict=True)) for r in rows]
 
@@ -94,7 +97,7 @@ def calibration(store: Store, *, date_from: date | None = None, date_to: date | 
 def calibration_pairs(store: Store, *, limit: int = 200) -> list[dict[str, Any]]:
     """Each pair of reviews of one call by two reviewers, with both CQRs and their difference."""
     cte, params = _latest_cte(None, None, "UTC")
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         f"""
         WITH {cte}
         SELECT a.call_id, a.agent, a.reviewer, a.cqr, b.reviewer, b.cqr, abs(a.cqr - b.cqr)
@@ -102,7 +105,7 @@ def calibration_pairs(store: Store, *, limit: int = 200) -> list[dict[str, Any]]
             AND a.reviewer <> b.reviewer AND a.review_id < b.review_id
         ORDER BY abs(a.cqr - b.cqr) DESC NULLS LAST, a.call_id LIMIT ?
         """,  # noqa: S608 - fixed SQL; values are bound
-        [*params, limit]).fetchall()
+        [*params, limit])
     names = ("call_id", "agent", "reviewer_a", "cqr_a", "reviewer_b", "cqr_b", "cqr_difference")
     return [dict(zip(names, r, strict=True)) for r in rows]
 
@@ -115,7 +118,7 @@ def criterion_scores_by_day(store: Store, *, agents: Sequence[str] = (), date_fr
 
     cte, params = _latest_cte(date_from, date_to, timezone)
     scope, scope_params = _scope(agents)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         f"""
         WITH {cte}
         SELECT coalesce(c.start_utc, r.reviewed_utc) AS at, s.criterion, s.score
@@ -123,7 +126,7 @@ def criterion_scores_by_day(store: Store, *, agents: Sequence[str] = (), date_fr
         LEFT JOIN calls c ON c.call_id = r.call_id
         WHERE s.score IS NOT NULL{scope}
         """,  # noqa: S608 - fixed SQL; values are bound
-        [*params, *scope_params]).fetchall()
+        [*params, *scope_params])
     zone, utc = ZoneInfo(timezone), ZoneInfo("UTC")
     sums: dict[tuple[date, str], list[float]] = {}
     for at, criterion, score in rows:

@@ -4,6 +4,9 @@ CQR (docs/metrics.md; docs/sources.md#qa-scorecards): ``100 x sum(w_i x s_i) / s
 applicable criteria)``, ``s_i`` in {0, 0.5, 1}; an N/A criterion leaves the denominator; a 0 on a
 fatal criterion makes the review 0; every criterion N/A gives no CQR (null). ``static/qa.js`` mirrors
 :func:`compute_cqr` for the live value on the review page; the saved value is always the server's.
+
+Every read and write goes through the store's portable SQL (``Store.fetch_all`` / ``execute``, ``?``
+parameters, lists as ``IN (?, ...)``), so the review workflow runs on DuckDB and ClickHouse alike.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from callkpi.metrics.backends import require_engine
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.qa.scorecards import Scorecard, load_scorecard
+from callkpi.queries._rows import in_list
 from callkpi.storage import Store, first_row
 
 SCORE_VALUES = (0.0, 0.5, 1.0)
@@ -90,12 +93,12 @@ def score_against(card: Scorecard, scores: Mapping[str, object],
 
 def call_agents(store: Store, call_id: str) -> list[str]:
     """Agents who talked on the call (its first answering agent first)."""
-    row = first_row(store.connection.execute("SELECT agent FROM calls WHERE call_id = ?", [call_id]))
+    row = first_row(store.fetch_all("SELECT agent FROM calls WHERE call_id = ?", [call_id]))
     if row is None:
         raise ReviewError(f"no call {call_id!r}")
-    legs = store.connection.execute(
+    legs = store.fetch_all(
         "SELECT DISTINCT agent FROM agent_legs WHERE call_id = ? AND outcome = 'answered' AND agent IS NOT NULL "
-        "ORDER BY agent", [call_id]).fetchall()
+        "ORDER BY agent", [call_id])
     agents = [row[0]] if row[0] else []
     return agents + [a for (a,) in legs if a not in agents]
 
@@ -151,17 +154,24 @@ def _insert_version(store: Store, review_id: str, version: int, call_id: str, ag
                     origin: str) -> None:
     cqr, fatal = compute_cqr(scored)
     now = datetime.now(UTC).replace(tzinfo=None)
-    con = store.connection
-    con.execute(
-        "INSERT INTO qa_reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "coalesce((SELECT start_slice FROM calls WHERE call_id = ?), ?))",
+    call = first_row(store.fetch_all("SELECT start_slice FROM calls WHERE call_id = ?", [call_id]))
+    slice_id = call[0] if call and call[0] is not None else int(now.replace(tzinfo=UTC).timestamp()) // SLICE_SECONDS
+    store.execute(
+        "INSERT INTO qa_reviews VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [review_id, version, call_id, agent, reviewer, now, card.call_type, card.version, cqr, fatal,
-         comment[:4000], reason, origin, None, call_id, int(now.replace(tzinfo=UTC).timestamp()) // SLICE_SECONDS],
+         comment[:4000], reason, origin, None, int(slice_id)],
     )
-    con.executemany(
-        "INSERT INTO qa_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [[review_id, version, i, s.criterion, s.weight, s.fatal, s.score, s.comment] for i, s in enumerate(scored)],
-    )
+    insert_rows(store, "qa_scores", [[review_id, version, i, s.criterion, s.weight, s.fatal, s.score, s.comment]
+                                     for i, s in enumerate(scored)])
+
+
+def insert_rows(store: Store, table: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Rows into a table in one portable ``INSERT ... VALUES (?, ...), (?, ...)`` (one part on ClickHouse)."""
+    if not rows:
+        return
+    marks = "(" + ", ".join("?" for _ in rows[0]) + ")"
+    store.execute(f"INSERT INTO {table} VALUES " + ", ".join(marks for _ in rows),  # noqa: S608 - our table names
+                  [value for row in rows for value in row])
 
 
 def respond(store: Store, review_id: str, *, agent: str, response: str, comment: str, user: str) -> None:
@@ -173,7 +183,7 @@ def respond(store: Store, review_id: str, *, agent: str, response: str, comment:
         raise ReviewError(f"no review {review_id!r} of agent {agent!r}")
     if response == "disputed" and not comment.strip():
         raise ReviewError("a dispute needs a comment")
-    store.connection.execute(
+    store.execute(
         "INSERT OR REPLACE INTO qa_responses VALUES (?, ?, ?, ?, ?, ?, ?)",
         [review_id, review["version"], agent, response, comment.strip()[:2000], user,
          datetime.now(UTC).replace(tzinfo=None)],
@@ -188,29 +198,27 @@ _REVIEW_COLUMNS = ("review_id", "version", "call_id", "agent", "reviewer", "revi
 
 def get_review(store: Store, review_id: str, version: int | None = None) -> dict[str, Any] | None:
     """A review version (the latest by default) with its scores, versions and the agent's response."""
-    require_engine(store, "qa_reviews")
-    con = store.connection
     columns = ", ".join(_REVIEW_COLUMNS)
     if version is None:
-        row = first_row(con.execute(f"SELECT {columns} FROM qa_reviews WHERE review_id = ? "  # noqa: S608
-                                    "ORDER BY version DESC LIMIT 1", [review_id]))
+        row = first_row(store.fetch_all(f"SELECT {columns} FROM qa_reviews WHERE review_id = ? "  # noqa: S608
+                                        "ORDER BY version DESC LIMIT 1", [review_id]))
     else:
-        row = first_row(con.execute(f"SELECT {columns} FROM qa_reviews WHERE review_id = ? "  # noqa: S608
-                                    "AND version = ?", [review_id, version]))
+        row = first_row(store.fetch_all(f"SELECT {columns} FROM qa_reviews WHERE review_id = ? "  # noqa: S608
+                                        "AND version = ?", [review_id, version]))
     if row is None:
         return None
     review = dict(zip(_REVIEW_COLUMNS, row, strict=True))
-    scores = con.execute(
+    scores = store.fetch_all(
         "SELECT criterion, weight, fatal, score, comment FROM qa_scores WHERE review_id = ? AND version = ? "
-        "ORDER BY position", [review_id, review["version"]]).fetchall()
+        "ORDER BY position", [review_id, review["version"]])
     review["scores"] = [dict(zip(("criterion", "weight", "fatal", "score", "comment"), s, strict=True))
                         for s in scores]
     review["versions"] = [
         dict(zip(("version", "reviewer", "reviewed_utc", "cqr", "reason"), v, strict=True))
-        for v in con.execute("SELECT version, reviewer, reviewed_utc, cqr, reason FROM qa_reviews "
-                             "WHERE review_id = ? ORDER BY version", [review_id]).fetchall()
+        for v in store.fetch_all("SELECT version, reviewer, reviewed_utc, cqr, reason FROM qa_reviews "
+                                 "WHERE review_id = ? ORDER BY version", [review_id])
     ]
-    answer = first_row(con.execute(
+    answer = first_row(store.fetch_all(
         "SELECT response, comment, responded_by, responded_utc, version FROM qa_responses WHERE review_id = ? "
         "ORDER BY version DESC LIMIT 1", [review_id]))
     review["response"] = dict(zip(("response", "comment", "responded_by", "responded_utc", "version"), answer,
@@ -230,15 +238,15 @@ class ReviewFilter:
 
 def _review_where(wanted: ReviewFilter) -> tuple[str, list[Any]]:
     where, params = ["1 = 1"], []
-    if wanted.agents:
-        where.append("list_contains(?, r.agent)")
-        params.append(list(wanted.agents))
-    if wanted.queues:
-        where.append("list_contains(?, c.queue)")
-        params.append(list(wanted.queues))
+    for column, values in (("r.agent", wanted.agents), ("c.queue", wanted.queues)):
+        if values:
+            condition, values = in_list(column, values)
+            where.append(condition)
+            params += values
     if wanted.teams:
-        where.append("r.agent IN (SELECT agent FROM agents WHERE list_contains(?, team))")
-        params.append(list(wanted.teams))
+        condition, values = in_list("team", wanted.teams)
+        where.append(f"r.agent IN (SELECT agent FROM agents WHERE {condition})")  # noqa: S608 - values are bound
+        params += values
     if wanted.call_id:
         where.append("r.call_id = ?")
         params.append(wanted.call_id)
@@ -248,22 +256,21 @@ def _review_where(wanted: ReviewFilter) -> tuple[str, list[Any]]:
 def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
     """Latest versions of the reviews in scope (agents, queues of the call, teams of the agent), newest
     first (then by review id: a total order, so ``limit`` / ``offset`` pages neither repeat nor skip)."""
-    require_engine(store, "qa_reviews")
     where, params = _review_where(wanted)
     sql = f"""
         SELECT r.review_id, r.version, r.call_id, r.agent, r.reviewer, r.reviewed_utc, r.call_type, r.cqr,
                r.fatal_failed, c.queue, c.start_utc, p.response, p.response_comment
         FROM qa_reviews r
         LEFT JOIN calls c ON c.call_id = r.call_id
-        LEFT JOIN (SELECT review_id, arg_max(response, version) AS response,
-                          arg_max(comment, version) AS response_comment
+        LEFT JOIN (SELECT review_id, argMax(response, version) AS response,
+                          argMax(comment, version) AS response_comment
                    FROM qa_responses GROUP BY review_id) p
             ON p.review_id = r.review_id
         WHERE {where}
         QUALIFY r.version = max(r.version) OVER (PARTITION BY r.review_id)
         ORDER BY r.reviewed_utc DESC, r.review_id LIMIT ? OFFSET ?
     """  # noqa: S608 - fixed SQL; values are bound
-    rows = store.connection.execute(sql, [*params, wanted.limit, wanted.offset]).fetchall()
+    rows = store.fetch_all(sql, [*params, wanted.limit, wanted.offset])
     names = ("review_id", "version", "call_id", "agent", "reviewer", "reviewed_utc", "call_type", "cqr",
              "fatal_failed", "queue", "call_start_utc", "response", "response_comment")
     return [dict(zip(names, r, strict=True)) for r in rows]
@@ -271,9 +278,8 @@ def list_reviews(store: Store, wanted: ReviewFilter) -> list[dict[str, Any]]:
 
 def count_reviews(store: Store, wanted: ReviewFilter) -> int:
     """How many reviews :func:`list_reviews` finds without its limit and offset."""
-    require_engine(store, "qa_reviews")
     where, params = _review_where(wanted)
-    row = first_row(store.connection.execute(
+    row = first_row(store.fetch_all(
         f"SELECT count(DISTINCT r.review_id) FROM qa_reviews r LEFT JOIN calls c ON c.call_id = r.call_id "  # noqa: S608
         f"WHERE {where}", params))
     return int(row[0]) if row else 0

@@ -9,10 +9,15 @@ Drawing a day again replaces that day's random sample. :func:`pick_by_rule` adds
 agents, agents below the CQR plan, long calls, calls with a low survey score and calls whose transcript's
 script adherence is below ``adherence_below`` (docs/speech.md);
 :func:`pick_call` adds one call by hand.
+
+Reads and writes go through the store's portable SQL (``Store.fetch_all`` / ``execute``), so the
+sample and the review queue work on DuckDB and ClickHouse alike. On ClickHouse, which has no
+transaction, drawing a day again deletes its sample and then inserts the new one (two statements).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections import defaultdict
@@ -25,11 +30,11 @@ from zoneinfo import ZoneInfo
 import ibis
 
 from callkpi.config import MetricParams
-from callkpi.metrics.backends import require_engine
 from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import LOW_SURVEY_ANSWERS
 from callkpi.metrics.registry import Context
 from callkpi.qa.scorecards import Scorecard, list_scorecards
+from callkpi.queries._rows import in_list
 from callkpi.storage import Store, first_row
 
 DEFAULT_SEED = "callkpi-qa"
@@ -65,16 +70,17 @@ def classify(queue: str | None, campaign: str | None, direction: str | None, car
 def handled_calls(store: Store, day: date, params: MetricParams, min_talk_s: float) -> list[HandledCall]:
     """Calls answered that local day, one per agent who talked on them, long enough to judge."""
     start, end = day_bounds(day, params.timezone)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         """
-        SELECT l.call_id, l.agent, max(l.talk_s), any_value(c.queue), any_value(c.campaign), any_value(c.direction)
+        SELECT l.call_id, l.agent, max(l.talk_s), max(c.queue), max(c.campaign), max(c.direction)
         FROM agent_legs l JOIN calls c ON c.call_id = l.call_id
         WHERE l.outcome = 'answered' AND l.agent IS NOT NULL AND l.answer_utc >= ? AND l.answer_utc < ?
         GROUP BY l.call_id, l.agent
         HAVING max(l.talk_s) >= ?
+        ORDER BY l.call_id, l.agent
         """,
-        [start, end, min_talk_s],
-    ).fetchall()
+        [start, end, float(min_talk_s)],
+    )
     cards = list_scorecards(store)
     return [HandledCall(r[0], r[1], float(r[2]), r[3], r[4], r[5], classify(r[3], r[4], r[5], cards))
             for r in rows]
@@ -131,8 +137,8 @@ def draw_sample(store: Store, day: date, params: MetricParams, *, seed: str = DE
     min_talk = params.short_call_s if min_talk_s is None else min_talk_s
     calls = handled_calls(store, day, params, min_talk)
     chosen = stratified_choice(calls, day, params.qa_sample_share, seed)
-    with store.transaction():
-        store.connection.execute("DELETE FROM qa_sample WHERE day = ? AND reason = 'sample'", [day])
+    with store.transaction() if store.dialect == "duckdb" else contextlib.nullcontext():
+        store.execute("DELETE FROM qa_sample WHERE day = ? AND reason = 'sample'", [day])
         _insert(store, [(c, day, "sample") for c in chosen], user, seed)
     handled: dict[str, int] = defaultdict(int)
     drawn: dict[str, int] = defaultdict(int)
@@ -144,20 +150,23 @@ def draw_sample(store: Store, day: date, params: MetricParams, *, seed: str = DE
 
 
 def _insert(store: Store, picks: Sequence[tuple[HandledCall, date, str]], user: str, seed: str | None) -> int:
-    if not picks:  # a day without handled calls: DuckDB's executemany refuses an empty list
+    """Add the picks the sample does not hold yet (a call and agent already picked keep their first pick:
+    read first, then insert, which ClickHouse's replacing tables need); returns how many were added."""
+    from callkpi.qa.review import insert_rows
+
+    wanted: dict[tuple[str, str], tuple[HandledCall, date, str]] = {}
+    for pick in picks:
+        wanted.setdefault((pick[0].call_id, pick[0].agent), pick)
+    if not wanted:
         return 0
+    condition, values = in_list("call_id", sorted({call_id for call_id, _ in wanted}))
+    held = {(r[0], r[1]) for r in store.fetch_all(f"SELECT call_id, agent FROM qa_sample WHERE {condition}",  # noqa: S608
+                                                  values)}
     now = datetime.now(UTC).replace(tzinfo=None)
-    before = _sample_size(store)
-    store.connection.executemany(
-        "INSERT OR IGNORE INTO qa_sample VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [[c.call_id, c.agent, day, c.call_type or None, reason, user, now, seed] for c, day, reason in picks],
-    )
-    return _sample_size(store) - before
-
-
-def _sample_size(store: Store) -> int:
-    row = first_row(store.connection.execute("SELECT count(*) FROM qa_sample"))
-    return int(row[0]) if row else 0
+    new = [[c.call_id, c.agent, day, c.call_type or None, reason, user, now, seed]
+           for key, (c, day, reason) in wanted.items() if key not in held]
+    insert_rows(store, "qa_sample", new)
+    return len(new)
 
 
 # -- rules and hand picks -------------------------------------------------------------------
@@ -187,11 +196,10 @@ def _new_agents(store: Store, day: date, params: MetricParams, calls: Sequence[H
                 new_agent_days: int) -> list[HandledCall]:
     """Agents whose first handled call (or hire date) is at most ``new_agent_days`` before the day."""
     start, _ = day_bounds(day - timedelta(days=new_agent_days), params.timezone)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT agent FROM agent_legs WHERE outcome = 'answered' AND agent IS NOT NULL GROUP BY agent "
-        "HAVING min(answer_utc) >= ?", [start]).fetchall()
-    hired = store.connection.execute(
-        "SELECT agent FROM staff WHERE hired >= ?", [day - timedelta(days=new_agent_days)]).fetchall()
+        "HAVING min(answer_utc) >= ?", [start])
+    hired = store.fetch_all("SELECT agent FROM staff WHERE hired >= ?", [day - timedelta(days=new_agent_days)])
     new = {r[0] for r in (*rows, *hired)}
     return [c for c in calls if c.agent in new]
 
@@ -201,19 +209,19 @@ def _missed_plan(store: Store, day: date, params: MetricParams, calls: Sequence[
     """Agents whose CQR over the 30 days before the day is below qa_pass_score."""
     start, _ = day_bounds(day - timedelta(days=30), params.timezone)
     end, _ = day_bounds(day, params.timezone)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         """
         SELECT agent FROM qa_reviews
         WHERE reviewed_utc >= ? AND reviewed_utc < ?
         QUALIFY version = max(version) OVER (PARTITION BY review_id)
-        """, [start, end]).fetchall()
+        """, [start, end])
     agents = {r[0] for r in rows}
     low = {a for a in agents if _agent_cqr(store, a, start, end) < params.qa_pass_score}
     return [c for c in calls if c.agent in low]
 
 
 def _agent_cqr(store: Store, agent: str, start: datetime, end: datetime) -> float:
-    row = first_row(store.connection.execute(
+    row = first_row(store.fetch_all(
         """
         SELECT avg(cqr) FROM (SELECT cqr FROM qa_reviews WHERE agent = ? AND reviewed_utc >= ? AND reviewed_utc < ?
                               QUALIFY version = max(version) OVER (PARTITION BY review_id))
@@ -241,9 +249,9 @@ def _low_csat(store: Store, day: date, params: MetricParams, calls: Sequence[Han
 def _low_adherence(store: Store, calls: Sequence[HandledCall], below: float) -> list[HandledCall]:
     """Calls whose transcript was checked against a script with required stages done / required stages
     below ``below``; calls without a transcript or a script are not picked (their adherence is unknown)."""
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         "SELECT DISTINCT call_id FROM transcripts WHERE call_id IS NOT NULL AND required_stages > 0 "
-        "AND required_done::DOUBLE / required_stages < ?", [below]).fetchall()
+        "AND CAST(required_done AS DOUBLE) / required_stages < ?", [float(below)])
     low = {r[0] for r in rows}
     return [c for c in calls if c.call_id in low]
 
@@ -261,7 +269,7 @@ def pick_call(store: Store, call_id: str, *, user: str, agent: str | None = None
     chosen = agent or (agents[0] if agents else None)
     if chosen is None or chosen not in agents:
         raise ReviewError(f"call {call_id!r} has no agent {agent or ''} to review".replace("  ", " "))
-    row = first_row(store.connection.execute(
+    row = first_row(store.fetch_all(
         "SELECT start_utc, queue, campaign, direction, talk_s FROM calls WHERE call_id = ?", [call_id]))
     assert row is not None  # call_agents found the call
     call = HandledCall(call_id, chosen, float(row[4] or 0), row[1], row[2], row[3],
@@ -275,11 +283,13 @@ def _queue_where(agents: Sequence[str], queues: Sequence[str], teams: Sequence[s
     where, params = ["r.review_id IS NULL"], []
     for column, values in (("s.agent", agents), ("c.queue", queues)):
         if values:
-            where.append(f"list_contains(?, {column})")
-            params.append(list(values))
+            condition, bound = in_list(column, values)
+            where.append(condition)
+            params += bound
     if teams:
-        where.append("s.agent IN (SELECT agent FROM agents WHERE list_contains(?, team))")
-        params.append(list(teams))
+        condition, bound = in_list("team", teams)
+        where.append(f"s.agent IN (SELECT agent FROM agents WHERE {condition})")  # noqa: S608 - values are bound
+        params += bound
     return " AND ".join(where), params
 
 
@@ -295,16 +305,15 @@ def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[s
                  teams: Sequence[str] = (), limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
     """Sampled calls nobody has reviewed yet for that agent, oldest day first (``offset`` rows skipped; the
     order is total, so pages neither repeat nor skip a row)."""
-    require_engine(store, "qa_reviews")
     where, params = _queue_where(agents, queues, teams)
-    rows = store.connection.execute(
+    rows = store.fetch_all(
         f"""
         SELECT s.call_id, s.agent, s.day, s.call_type, s.reason, c.queue, c.start_utc, c.talk_s
         {_QUEUE_FROM}
         WHERE {where}
         ORDER BY s.day, c.start_utc, s.call_id, s.agent LIMIT ? OFFSET ?
         """,
-        [*params, limit, offset]).fetchall()
+        [*params, limit, offset])
     names = ("call_id", "agent", "day", "call_type", "reason", "queue", "start_utc", "talk_s")
     return [dict(zip(names, r, strict=True)) for r in rows]
 
@@ -312,8 +321,6 @@ def review_queue(store: Store, *, agents: Sequence[str] = (), queues: Sequence[s
 def review_queue_size(store: Store, *, agents: Sequence[str] = (), queues: Sequence[str] = (),
                       teams: Sequence[str] = ()) -> int:
     """How many sampled calls wait for a review (the length of :func:`review_queue` without a limit)."""
-    require_engine(store, "qa_reviews")
     where, params = _queue_where(agents, queues, teams)
-    row = store.connection.execute(f"SELECT count(*) {_QUEUE_FROM} WHERE {where}",
-                                   params).fetchone()
+    row = first_row(store.fetch_all(f"SELECT count(*) {_QUEUE_FROM} WHERE {where}", params))
     return int(row[0]) if row else 0

@@ -10,19 +10,12 @@ from callkpi.ingest.base import DUPLICATE_PREFIX
 from callkpi.ingest.cdr import asterisk as cdr_asterisk
 from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
 from callkpi.ingest.cdr import generic as cdr_generic
-from callkpi.metrics.backends import require_engine
 from callkpi.model.schema import SOURCES
-from callkpi.queries._rows import plain, rows, sql_rows
+from callkpi.queries._rows import in_list, plain, rows, sql_rows
 from callkpi.storage import Store
 
 SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "lines_quarantined", "first_utc",
                   "last_utc", "loaded_at_utc", "loads", "timezone")
-
-
-def _listing_params() -> dict[str, Any]:
-    return {"duplicate": DUPLICATE_PREFIX, "queue_log_formats": list(queue_log.FORMATS),
-            "cdr_formats": [cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON,
-                            cdr_generic.FORMAT]}
 
 
 def source_rows(store: Store) -> list[dict[str, Any]]:
@@ -37,29 +30,36 @@ def source_call_counts(store: Store) -> dict[int, int | None]:
     return {row["id"]: row["calls"] for row in source_listing(store)}
 
 
+_QUEUE_LOG_FORMATS = tuple(queue_log.FORMATS)
+_CDR_FORMATS = (cdr_asterisk.FORMAT, cdr_freeswitch.FORMAT_CSV, cdr_freeswitch.FORMAT_JSON, cdr_generic.FORMAT)
+_LISTING_SQL = """
+    SELECT s.source_id AS id, s.path AS file, s.format AS format, s.lines_read AS lines,
+           s.lines_loaded AS loaded, s.lines_quarantined AS quarantined, coalesce(d.n, 0) AS duplicates,
+           CASE WHEN {queue_log} THEN coalesce(e.n, 0) WHEN {cdr} THEN coalesce(r.n, 0) END AS calls,
+           s.first_utc AS first_utc, s.last_utc AS last_utc, s.loads AS loads, s.timezone AS timezone
+    FROM sources s
+    LEFT JOIN (SELECT source_id, count(*) AS n FROM quarantine WHERE substring(reason, 1, {width}) = ?
+               GROUP BY source_id) d ON d.source_id = s.source_id
+    LEFT JOIN (SELECT source_id, count(DISTINCT callid) AS n FROM queue_log_events WHERE event = 'ENTERQUEUE'
+               GROUP BY source_id) e ON e.source_id = s.source_id
+    LEFT JOIN (SELECT source_id, count(DISTINCT call_key) AS n FROM cdr_records GROUP BY source_id) r
+        ON r.source_id = s.source_id
+    ORDER BY s.source_id
+"""
+
+
 def source_listing(store: Store) -> list[dict[str, Any]]:
     """Sources as `callkpi sources` lists them: id, file, format, lines, loaded, quarantined, calls,
-    first and last time (UTC text), loads, time zone."""
-    require_engine(store, "sources_listing")
-    return sql_rows(
-        store,
-        """
-        SELECT s.source_id AS id, s.path AS file, s.format, s.lines_read AS lines, s.lines_loaded AS loaded,
-               s.lines_quarantined AS quarantined,
-               (SELECT count(*) FROM quarantine q WHERE q.source_id = s.source_id
-                AND starts_with(q.reason, $duplicate)) AS duplicates,
-               CASE WHEN list_contains($queue_log_formats, s.format)
-                    THEN (SELECT count(DISTINCT callid) FROM queue_log_events e
-                          WHERE e.source_id = s.source_id AND e.event = 'ENTERQUEUE')
-                    WHEN list_contains($cdr_formats, s.format)
-                    THEN (SELECT count(DISTINCT call_key) FROM cdr_records r WHERE r.source_id = s.source_id)
-               END AS calls,
-               strftime(s.first_utc, '%Y-%m-%d %H:%M:%S') AS first_utc,
-               strftime(s.last_utc, '%Y-%m-%d %H:%M:%S') AS last_utc, s.loads, s.timezone
-        FROM sources s ORDER BY s.source_id
-        """,
-        _listing_params(),
-    )
+    first and last time (UTC text), loads, time zone. Portable SQL (joined counts, no correlated
+    subquery): the same rows on DuckDB and ClickHouse."""
+    queue_log_sql, queue_log_params = in_list("s.format", _QUEUE_LOG_FORMATS)
+    cdr_sql, cdr_params = in_list("s.format", _CDR_FORMATS)
+    sql = _LISTING_SQL.format(queue_log=queue_log_sql, cdr=cdr_sql, width=len(DUPLICATE_PREFIX))
+    found = sql_rows(store, sql, [*queue_log_params, *cdr_params, DUPLICATE_PREFIX])
+    for row in found:
+        for column in ("first_utc", "last_utc"):
+            row[column] = None if row[column] is None else row[column].strftime("%Y-%m-%d %H:%M:%S")
+    return found
 
 
 def quarantine_lines(store: Store, limit: int | None = None) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ results come back as Arrow with DuckDB's types (naive UTC timestamps, signed int
 
 A ClickHouse store is filled by ``callkpi ingest`` (staged in DuckDB, see
 :mod:`callkpi.storage.clickhouse_ingest`) or by ``callkpi copy`` from a DuckDB store (and copied
-back the same way); tenants and ClickHouse-side rollups are not there yet (docs/engines.md).
+back the same way). Its rollups are AggregatingMergeTree tables that ClickHouse fills itself
+(:func:`callkpi.metrics.rollup.build_on_clickhouse`); tenants are not there yet (docs/engines.md).
 """
 
 from __future__ import annotations
@@ -151,6 +152,24 @@ def arrow_ddl(name: str, schema: pa.Schema, *, temporary: bool = False) -> str:
             "\nSETTINGS allow_nullable_key = 1")
 
 
+def aggregating_ddl(name: str, schema: pa.Schema, keys: tuple[str, ...], merges: dict[str, str]) -> str:
+    """CREATE TABLE of a rollup kept by ClickHouse: an AggregatingMergeTree keyed by ``keys`` (the
+    bucket and the grain's dimensions) whose value columns are ``SimpleAggregateFunction(f, ...)``
+    (``merges``: column -> sum, max or min), so the rows of one key merge into one by ``f`` and a
+    reader that re-aggregates by ``f`` gets the same answer before the merge as after it."""
+    columns = []
+    for field in schema:
+        kind = _arrow_to_clickhouse(field.type)
+        if field.name in merges:
+            kind = f"SimpleAggregateFunction({merges[field.name]}, {kind})"
+        elif kind == "Nullable(String)":
+            kind = "LowCardinality(Nullable(String))"
+        columns.append(f'"{field.name}" {kind}')
+    order = ", ".join(f'"{k}"' for k in keys)
+    return (f'CREATE TABLE "{name}" (\n  ' + ",\n  ".join(columns) + f"\n) ENGINE = AggregatingMergeTree"
+            f"\nORDER BY ({order})\nSETTINGS allow_nullable_key = 1")
+
+
 def _arrow_to_clickhouse(kind: pa.DataType) -> str:
     if pa.types.is_dictionary(kind):
         kind = kind.value_type
@@ -177,7 +196,8 @@ _CH_TO_IBIS = {
 def ibis_type(ch_type: str) -> dt.DataType:
     """The Ibis type of a ClickHouse column type (timestamps naive: stored times are UTC)."""
     inner = ch_type
-    while (match := re.fullmatch(r"(?:Nullable|LowCardinality)\((.*)\)", inner)) is not None:
+    while (match := re.fullmatch(r"(?:Nullable\(|LowCardinality\(|SimpleAggregateFunction\(\w+,\s*)(.*)\)",
+                                 inner)) is not None:
         inner = match.group(1)
     if inner.startswith("Array("):
         return dt.Array(ibis_type(inner[6:-1]))
@@ -422,6 +442,41 @@ class ClickHouseStore:
     def arrow_schema(self, name: str) -> pa.Schema:
         return self.query_arrow(f'SELECT * FROM "{name}" LIMIT 0').schema  # noqa: S608
 
+    def create_working_table(self, table: Table, *, empty: bool = False) -> None:
+        """One of the model's working tables as a temporary table of this session (``empty``: made
+        anew, without rows)."""
+        if empty:
+            self._engine.command(f'DROP TEMPORARY TABLE IF EXISTS "{table.name}"')
+            self._registered.pop(table.name, None)
+        if table.name in self._registered:
+            return
+        columns = ", ".join(f'"{n}" {clickhouse_type(n, k)}' for n, k in table.columns)
+        self._engine.command(f'CREATE TEMPORARY TABLE IF NOT EXISTS "{table.name}" ({columns}) ENGINE = Memory')
+        self._registered[table.name] = ibis.schema({n: ibis_type(clickhouse_type(n, k)) for n, k in table.columns})
+
+    def replace_aggregating_table(self, name: str, select: str, keys: tuple[str, ...],
+                                  merges: dict[str, str]) -> None:
+        """(Re)build a rollup from a query, in ClickHouse: the rows of ``select`` inserted into a new
+        AggregatingMergeTree (:func:`aggregating_ddl`) beside the live table, then swapped in by
+        ``EXCHANGE TABLES`` (readers see the old rollup or the new one, never a part of it)."""
+        staged = f"_staged_{name}"
+        schema = self.query_arrow(f"SELECT * FROM ({select}) LIMIT 0").schema  # noqa: S608 - our compiled SQL
+        self._engine.command(f'DROP TABLE IF EXISTS "{staged}"')
+        self._engine.command(aggregating_ddl(staged, schema, keys, merges))
+        self._engine.command(f'INSERT INTO "{staged}" SELECT * FROM ({select})')  # noqa: S608
+        if self.has_table(name):
+            self._engine.command(f'EXCHANGE TABLES "{staged}" AND "{name}"')
+            self._engine.command(f'DROP TABLE "{staged}"')
+        else:
+            self._engine.command(f'RENAME TABLE "{staged}" TO "{name}"')
+        self._schemas.pop(name, None)
+
+    def table_engine(self, name: str) -> str | None:
+        """The ClickHouse engine of a stored table (``MergeTree``, ``AggregatingMergeTree``...), or None."""
+        rows = self.fetch_all("SELECT engine FROM system.tables WHERE database = currentDatabase() AND name = ?",
+                              [name])
+        return str(rows[0][0]) if rows else None
+
     def truncate(self, name: str) -> None:
         self._engine.command(f'TRUNCATE TABLE IF EXISTS "{name}"')
 
@@ -567,4 +622,6 @@ def _param_type(value: object) -> str:
         return "Float64"
     if isinstance(value, datetime):
         return "DateTime64(6, 'UTC')"
+    if isinstance(value, date):
+        return "Date32"
     return "String"

@@ -24,7 +24,7 @@ disk; beyond that, load into DuckDB in batches and ``callkpi copy``.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,12 @@ def table_fingerprints(store: Store) -> dict[str, tuple[int, int]]:
 
 
 @contextmanager
-def staged_import(target: Any) -> Iterator[Store]:
+def staged_import(target: Any, *, derived: tuple[str, ...] = (),
+                  on_publish: Callable[[list[str]], object] | None = None) -> Iterator[Store]:
     """A DuckDB store holding ``target``'s rows to import into; on a normal exit the tables the
-    imports changed replace ``target``'s (see the module's text), on an exception nothing does."""
+    imports changed replace ``target``'s (see the module's text), on an exception nothing does.
+    Tables whose names start with one of ``derived`` (the rollups, which ClickHouse builds itself)
+    are not uploaded; ``on_publish`` is then called with every changed table's name."""
     drop_staged(target)
     with tempfile.TemporaryDirectory(prefix="callkpi-stage-") as folder:
         stage = Store(Path(folder) / "stage.duckdb")
@@ -61,7 +64,9 @@ def staged_import(target: Any) -> Iterator[Store]:
             after = table_fingerprints(stage)
             present = set(target.table_sizes())  # a table the store lacks (a newer model's) comes too
             changed = [name for name, print_ in after.items() if before.get(name) != print_ or name not in present]
-            publish(stage, target, changed)
+            publish(stage, target, [name for name in changed if not name.startswith(derived)])
+            if on_publish is not None:
+                on_publish(changed)
         finally:
             stage.close()
 
