@@ -214,6 +214,42 @@ def _cel_table() -> bytes:
     return _csv([["id", *columns], *([n, *row] for n, row in enumerate(rows, 1))])
 
 
+def _transcripts_json() -> bytes:
+    """Three of the hand-marked transcripts in callkpi's JSON layout."""
+    path = Path(__file__).parent / "transcripts" / "marked.json"
+    marked = json.loads(path.read_text(encoding="utf-8"))["transcripts"][:3]
+    return json.dumps({"transcripts": marked}, ensure_ascii=False, indent=1).encode()
+
+
+WEBVTT = """WEBVTT
+
+1
+00:00:00.000 --> 00:00:04.000
+<v agent>Добрый день, компания Окна Плюс, меня зовут Анна.
+
+2
+00:00:04.500 --> 00:00:07.000
+<v customer>Здравствуйте, я насчёт окон.
+
+3
+00:00:07.500 --> 00:00:12.000
+<v agent>Оформим заказ на завтра? Спасибо за звонок, до свидания.
+""".encode()
+
+SRT = b"""1
+00:00:00,000 --> 00:00:03,500
+Agent: Good morning, Windows Plus, this is Anna speaking.
+
+2
+00:00:04,000 --> 00:00:06,000
+Customer: Hello, I am calling about the windows.
+
+3
+00:00:06,500 --> 00:00:10,000
+Agent: Shall we place the order? Thank you for calling, goodbye.
+"""
+
+
 TEXT_FIXTURES = [
     Fixture("queue_log", "queue_log", _queue_log_plain()),
     Fixture("queue_log_table", "queue_log_table.csv", _queue_log_table(), fmt="asterisk-queue-log-csv"),
@@ -232,6 +268,9 @@ TEXT_FIXTURES = [
     Fixture("training", "training.csv", TRAINING),
     Fixture("schedules", "schedules.csv", SCHEDULES),
     Fixture("qa_reviews", "qa_reviews.csv", QA_REVIEWS),
+    Fixture("transcripts_json", "transcripts.json", _transcripts_json(), fmt="transcripts"),
+    Fixture("transcripts_vtt", "m01.vtt", WEBVTT, fmt="transcripts"),
+    Fixture("transcripts_srt", "m02.srt", SRT, fmt="transcripts"),
 ]
 
 SCORECARDS_YAML = """scorecards:
