@@ -99,6 +99,14 @@ def test_bad_values_are_reported_not_loaded(tmp_path: Path) -> None:
     assert [p.line_no for p in reader.problems] == [19]
 
 
+def test_a_row_the_dump_cannot_give_is_read_and_quarantined(tmp_path: Path) -> None:
+    """Lines read = loaded + quarantined + duplicates, also when the dump itself is damaged."""
+    text = HAND_DUMP.replace("('2024-01-02 10:05:00','102','200','NO ANSWER',0,NULL)", "('2024-01-02 10:05:00')")
+    report = formats.load_file(Store(tmp_path / "store.duckdb"), write(tmp_path, text), Settings())
+    assert (report.lines_read, report.lines_loaded, report.quarantined) == (5, 3, 2)
+    assert sorted(i.line_no for i in report.issues) == [19, 19]  # the short row and billsec -1
+
+
 def test_detection_takes_dumps_and_only_dumps(tmp_path: Path) -> None:
     assert formats.detect(write(tmp_path, HAND_DUMP)) == "sql-dump"
     assert looks_like_dump(b"/*\n Navicat Premium Data Transfer\n*/\nSET NAMES utf8mb4;\nCREATE TABLE `cdr` (\n")
