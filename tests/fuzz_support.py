@@ -250,6 +250,29 @@ Agent: Shall we place the order? Thank you for calling, goodbye.
 """
 
 
+def _sql_value(value: str) -> str:
+    if value == "":
+        return "''"
+    if re.fullmatch(r"-?\d+", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _sql_dump() -> bytes:
+    """A mysqldump of asteriskcdrdb: its cdr and cel tables (the CSV fixtures' rows), one INSERT each."""
+    parts = ["-- MySQL dump 10.13  Distrib 10.11.6-MariaDB, for debian-linux-gnu (x86_64)\n",
+             "-- Host: localhost    Database: asteriskcdrdb\n", "/*!40101 SET NAMES utf8mb4 */;\n"]
+    for table, data in (("cdr", _cdr_table()), ("cel", _cel_table())):
+        header, *rows = list(csv.reader(io.StringIO(data.decode())))
+        columns = ",\n".join(f"  `{c}` varchar(80) NOT NULL DEFAULT ''" for c in header)
+        values = ",".join("(" + ",".join(_sql_value(v) for v in row) + ")" for row in rows)
+        parts += [f"DROP TABLE IF EXISTS `{table}`;\n",
+                  f"CREATE TABLE `{table}` (\n{columns}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
+                  f"LOCK TABLES `{table}` WRITE;\n", f"INSERT INTO `{table}` VALUES {values};\n",  # noqa: S608 - a fixture's own text
+                  "UNLOCK TABLES;\n"]
+    return "".join(parts).encode()
+
+
 TEXT_FIXTURES = [
     Fixture("queue_log", "queue_log", _queue_log_plain()),
     Fixture("queue_log_table", "queue_log_table.csv", _queue_log_table(), fmt="asterisk-queue-log-csv"),
@@ -271,6 +294,7 @@ TEXT_FIXTURES = [
     Fixture("transcripts_json", "transcripts.json", _transcripts_json(), fmt="transcripts"),
     Fixture("transcripts_vtt", "m01.vtt", WEBVTT, fmt="transcripts"),
     Fixture("transcripts_srt", "m02.srt", SRT, fmt="transcripts"),
+    Fixture("sql_dump", "asteriskcdrdb.sql", _sql_dump()),
 ]
 
 SCORECARDS_YAML = """scorecards:

@@ -107,6 +107,29 @@ def test_a_row_the_dump_cannot_give_is_read_and_quarantined(tmp_path: Path) -> N
     assert sorted(i.line_no for i in report.issues) == [19, 19]  # the short row and billsec -1
 
 
+def test_a_row_the_dump_cannot_give_is_in_the_quarantine_once(tmp_path: Path) -> None:
+    text = HAND_DUMP.replace("('2024-01-02 10:05:00','102','200','NO ANSWER',0,NULL)", "('2024-01-02 10:05:00')")
+    path = write(tmp_path, text)
+    store = Store(tmp_path / "store.duckdb")
+    assert formats.load_file(store, path, Settings()).status == "loaded"
+    listed = store.connection.execute("SELECT line_no, reason FROM quarantine WHERE path = ?", [str(path)])
+    assert listed.fetchall() == [(19, "cdr: 1 values, the table has 6 columns")]
+    assert formats.load_file(store, path, Settings()).status == "unchanged"
+    assert store.connection.execute("SELECT count(*) FROM quarantine").fetchall()[0][0] == 2  # + billsec -1
+
+
+def test_a_dump_cut_inside_an_insert_says_so(tmp_path: Path) -> None:
+    cut = HAND_DUMP.index("('2024-01-02 10:05:00'") + len("('2024-01-02 10:05")
+    path = write(tmp_path, HAND_DUMP[:cut])
+    store = Store(tmp_path / "store.duckdb")
+    report = formats.load_file(store, path, Settings())
+    assert report.status == "loaded"
+    assert report.lines_read == report.lines_loaded + report.quarantined + report.duplicates
+    listed = store.connection.execute("SELECT line_no, reason FROM quarantine WHERE path = ?", [str(path)])
+    assert listed.fetchall() == [(19, "the dump ends inside an INSERT INTO cdr")]
+    assert formats.load_file(store, path, Settings()).status == "unchanged"
+
+
 def test_detection_takes_dumps_and_only_dumps(tmp_path: Path) -> None:
     assert formats.detect(write(tmp_path, HAND_DUMP)) == "sql-dump"
     assert looks_like_dump(b"/*\n Navicat Premium Data Transfer\n*/\nSET NAMES utf8mb4;\nCREATE TABLE `cdr` (\n")

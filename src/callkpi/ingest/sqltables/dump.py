@@ -104,6 +104,9 @@ class DumpReader:
                 yield from parser.feed(piece[insert.end():], line_no)
                 if parser.done:
                     parser = None
+        if parser is not None:  # a dump cut short (e.g. copied while being written)
+            self.problems.append(DumpProblem(parser.unfinished_line(),
+                                             f"the dump ends inside an INSERT INTO {parser.table}"))
 
     def _create(self, line: str) -> str | None:
         found = _CREATE.match(line)
@@ -142,6 +145,8 @@ def _pieces(path: Path) -> Iterator[tuple[int, str, bool]]:
         while True:
             piece = handle.readline(PIECE_CHARS)
             if not piece:
+                if not line_start:  # a last line without its newline is still a line
+                    yield line_no, "\n", False
                 return
             yield line_no, piece, line_start
             line_start = piece.endswith("\n")
@@ -203,6 +208,10 @@ class _Values:
             elif not ch.isspace():
                 self._token.append(ch)
             i += 1
+
+    def unfinished_line(self) -> int:
+        """The line of the row being read when the text ended (or of the INSERT, between rows)."""
+        return self._row_line
 
     def _string(self, text: str, i: int) -> int:
         quote = self._quote

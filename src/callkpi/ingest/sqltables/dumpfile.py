@@ -16,9 +16,16 @@ from pathlib import Path
 from typing import TextIO
 
 from callkpi.config import Settings
-from callkpi.ingest.base import ImportReport, LineIssue
+from callkpi.ingest.base import (
+    ImportReport,
+    LineIssue,
+    find_known_source,
+    next_source_id,
+    quarantine_rows,
+    record_source,
+)
 from callkpi.ingest.sqltables import spool
-from callkpi.ingest.sqltables.dump import DumpReader, looks_like_dump
+from callkpi.ingest.sqltables.dump import DumpProblem, DumpReader, looks_like_dump
 from callkpi.ingest.sqltables.loading import Importers, load_spool, merge, table_kinds
 from callkpi.storage import Store
 
@@ -81,10 +88,12 @@ def load(store: Store, path: Path, settings: Settings, importers: Importers, *, 
         spools.add(row.table, kind, row.columns, row.values, row.line_no)
     files = spools.finish()
     report = ImportReport(str(path), FORMAT, status="unchanged")
-    for problem in reader.problems:
-        report.issues.append(LineIssue(problem.line_no, "", problem.reason))
-        report.lines_read += 1  # a row the dump could not give is read and quarantined, as in every importer
-        report.quarantined += 1
+    problems = _by_line(reader.problems)
+    report.issues.extend(problems)
+    report.lines_read += len(problems)  # a row the dump could not give is read and quarantined
+    report.quarantined += len(problems)
+    if _record_problems(store, path, problems, timezone, has_tables=bool(files)):
+        report.status = "loaded"
     for table, spool_path in files.items():
         kind = kind_of_table[table]
         part = load_spool(store, spool_path, kind, settings, importers, timezone=timezone, progress=progress)
@@ -102,6 +111,36 @@ def load(store: Store, path: Path, settings: Settings, importers: Importers, *, 
             why = f"a second {kinds[table]} table"
         report.messages.append(f"table {table}: skipped ({why}; {reader.counts.get(table, 0)} rows)")
     return report
+
+
+def _by_line(problems: list[DumpProblem]) -> list[LineIssue]:
+    """One issue per line of the dump (a mysqldump line holds many rows): its reasons joined."""
+    reasons: dict[int, list[str]] = {}
+    for problem in problems:
+        reasons.setdefault(problem.line_no, []).append(problem.reason)
+    return [LineIssue(line, "", "; ".join(why)) for line, why in reasons.items()]
+
+
+def _record_problems(store: Store, path: Path, problems: list[LineIssue], timezone: str, *,
+                     has_tables: bool) -> bool:
+    """The rows the dump itself could not give go to the quarantine under a source row of the dump
+    (its tables' rows are the sources of their spool files); a dump with no table rows at all gets
+    that row too, so that loading it again says "unchanged". Written again only when the dump
+    changed; True when written."""
+    known = find_known_source(store, path)
+    if known is not None and known.format != FORMAT:
+        known = None
+    size = path.stat().st_size
+    if (known is not None and known.bytes_loaded == size) or (known is None and not problems and has_tables):
+        return False
+    source_id = known.source_id if known is not None else next_source_id(store)
+    with store.transaction():
+        store.connection.execute("DELETE FROM quarantine WHERE source_id = ?", [source_id])
+        quarantine_rows(store, source_id, path, problems)
+        record_source(store, path=path, fmt=FORMAT, source_id=source_id, known=known, bytes_loaded=size,
+                      lines_read=len(problems), lines_loaded=0, report=ImportReport(str(path), FORMAT),
+                      timezone=timezone)
+    return True
 
 
 DESCRIPTION = "SQL dump (mysqldump, Navicat) of the PBX's database: its cdr, cel and queue_log tables"
