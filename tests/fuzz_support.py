@@ -29,6 +29,7 @@ class Fixture:
     data: bytes
     fmt: str | None = None  # None: detected from the content, as `callkpi ingest` does
     mapping: str = ""  # generic CDR exports: the shipped mapping to read them with
+    one_record_a_line: bool = True  # False: a document (a transcript) or statements (a SQL dump)
 
 
 def _stamp(offset_s: float) -> str:
@@ -273,7 +274,7 @@ def _sql_dump() -> bytes:
     return "".join(parts).encode()
 
 
-TEXT_FIXTURES = [
+TEXT_FIXTURES: list[Fixture] = [
     Fixture("queue_log", "queue_log", _queue_log_plain()),
     Fixture("queue_log_table", "queue_log_table.csv", _queue_log_table(), fmt="asterisk-queue-log-csv"),
     Fixture("asterisk_master_csv", "Master.csv", _csv(MASTER_ROWS)),
@@ -291,10 +292,10 @@ TEXT_FIXTURES = [
     Fixture("training", "training.csv", TRAINING),
     Fixture("schedules", "schedules.csv", SCHEDULES),
     Fixture("qa_reviews", "qa_reviews.csv", QA_REVIEWS),
-    Fixture("transcripts_json", "transcripts.json", _transcripts_json(), fmt="transcripts"),
-    Fixture("transcripts_vtt", "m01.vtt", WEBVTT, fmt="transcripts"),
-    Fixture("transcripts_srt", "m02.srt", SRT, fmt="transcripts"),
-    Fixture("sql_dump", "asteriskcdrdb.sql", _sql_dump()),
+    Fixture("transcripts_json", "transcripts.json", _transcripts_json(), fmt="transcripts", one_record_a_line=False),
+    Fixture("transcripts_vtt", "m01.vtt", WEBVTT, fmt="transcripts", one_record_a_line=False),
+    Fixture("transcripts_srt", "m02.srt", SRT, fmt="transcripts", one_record_a_line=False),
+    Fixture("sql_dump", "asteriskcdrdb.sql", _sql_dump(), one_record_a_line=False),
 ]
 
 SCORECARDS_YAML = """scorecards:

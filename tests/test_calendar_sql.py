@@ -12,6 +12,7 @@ import pytest
 
 from callkpi.metrics.calendar import calendar_sql, calendar_table
 from callkpi.model.schema import SLICE_SECONDS
+from callkpi.storage import Store
 
 AROUND = (
     ("Europe/Berlin", "2026-03-29"), ("Europe/Berlin", "2026-10-25"), ("America/New_York", "2026-11-01"),
@@ -37,3 +38,21 @@ def test_the_sql_calendar_has_the_python_calendars_rows(zone: str, day: str, min
         names = [d[0] for d in cursor.description]
         got = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     assert got == expected
+
+
+def test_a_calendar_is_made_once_per_connection_whichever_way_it_was_asked_for() -> None:
+    """A calendar's name says its content: a connection that reads it already (made from SQL by
+    one query, or from Arrow by a compilation) does not make it again, which DuckDB would refuse."""
+    import pyarrow as pa
+
+    with Store(":memory:") as store:
+        store.register_query("callkpi_calendar_test", "SELECT 1 AS slice_id")
+        store.register_arrow("callkpi_calendar_test", pa.table({"slice_id": [1]}))
+        store.register_arrow("callkpi_calendar_arrow", pa.table({"slice_id": [2]}))
+        store.register_query("callkpi_calendar_arrow", "SELECT 2 AS slice_id")
+        again = Store.__new__(Store)  # another store object over the same connection, as the web's
+        again.__dict__.update({k: v for k, v in store.__dict__.items() if k != "_registered_names"})
+        again.register_query("callkpi_calendar_test", "SELECT 1 AS slice_id")
+        again.register_arrow("callkpi_calendar_arrow", pa.table({"slice_id": [2]}))
+        assert store.fetch_all('SELECT slice_id FROM "callkpi_calendar_test"') == [(1,)]
+        assert store.fetch_all('SELECT slice_id FROM "callkpi_calendar_arrow"') == [(2,)]

@@ -11,8 +11,8 @@ from datetime import date
 from typing import Any
 
 from callkpi.qa.sample import day_bounds
-from callkpi.queries._rows import in_list
 from callkpi.storage import Store
+from callkpi.storage.portable_sql import in_list
 
 _LATEST = """
     latest AS (

@@ -19,8 +19,8 @@ from typing import Any
 
 from callkpi.model.schema import SLICE_SECONDS
 from callkpi.qa.scorecards import Scorecard, load_scorecard
-from callkpi.queries._rows import in_list
 from callkpi.storage import Store, first_row
+from callkpi.storage.portable_sql import in_list
 
 SCORE_VALUES = (0.0, 0.5, 1.0)
 RESPONSES = ("acknowledged", "disputed")

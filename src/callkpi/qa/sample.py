@@ -34,8 +34,8 @@ from callkpi.metrics.catalogue import REGISTRY
 from callkpi.metrics.catalogue.business import LOW_SURVEY_ANSWERS
 from callkpi.metrics.registry import Context
 from callkpi.qa.scorecards import Scorecard, list_scorecards
-from callkpi.queries._rows import in_list
 from callkpi.storage import Store, first_row
+from callkpi.storage.portable_sql import in_list
 
 DEFAULT_SEED = "callkpi-qa"
 RULES = ("new_agent", "missed_plan", "long_call", "low_csat", "low_adherence")

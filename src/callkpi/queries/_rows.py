@@ -32,14 +32,6 @@ def sql_rows(store: Store, sql: str, params: Sequence[Any] | Mapping[str, Any] |
     return store.fetch_records(sql, list(params or []))
 
 
-def in_list(column: str, values: Sequence[Any]) -> tuple[str, list[Any]]:
-    """``column IN (?, ?, ...)`` and its values, a condition both engines read alike (DuckDB's
-    ``list_contains`` has no ClickHouse form); no values: a condition that is never true."""
-    if not values:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join('?' for _ in values)})", list(values)
-
-
 def iso(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.replace(tzinfo=None).isoformat() + "Z"

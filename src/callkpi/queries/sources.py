@@ -11,8 +11,9 @@ from callkpi.ingest.cdr import asterisk as cdr_asterisk
 from callkpi.ingest.cdr import freeswitch as cdr_freeswitch
 from callkpi.ingest.cdr import generic as cdr_generic
 from callkpi.model.schema import SOURCES
-from callkpi.queries._rows import in_list, plain, rows, sql_rows
+from callkpi.queries._rows import plain, rows, sql_rows
 from callkpi.storage import Store
+from callkpi.storage.portable_sql import in_list
 
 SOURCE_COLUMNS = ("source_id", "path", "format", "lines_read", "lines_loaded", "lines_quarantined", "first_utc",
                   "last_utc", "loaded_at_utc", "loads", "timezone")

@@ -293,7 +293,10 @@ class Store:
         return [d[0] for d in cursor.description], [str(d[1]) for d in cursor.description], rows
 
     def register_arrow(self, name: str, data: pa.Table) -> None:
-        """Make an Arrow table readable by name for this connection's queries (a calendar)."""
+        """Make an Arrow table readable by name for this connection's queries (a calendar; its name
+        says its content, so a name this connection can already read is not made again)."""
+        if self._readable(name):
+            return
         _relations()  # Arrow sources need the duckdb package
         self._con.register(name, data)
         self._registered().add(name)
@@ -302,9 +305,21 @@ class Store:
         """Make the rows of a query readable by name for this connection's queries, as a temporary
         table made once (a calendar: its name says its content). No Arrow: a report by day of a few
         rows need not import pyarrow and NumPy."""
-        if name not in self._registered():
-            self._con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+        if not self._readable(name):
+            self._con.execute(f'CREATE TEMP TABLE "{name}" AS {sql}')
             self._registered().add(name)
+
+    def _readable(self, name: str) -> bool:
+        """True when this connection reads ``name`` already: made through this store, or through
+        another store over the same connection (as an Arrow view or a temporary table)."""
+        if name in self._registered():
+            return True
+        found = self._con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE temporary AND table_name = ? "
+            "UNION ALL SELECT 1 FROM duckdb_views() WHERE temporary AND view_name = ?", [name, name]).fetchall()
+        if found:
+            self._registered().add(name)
+        return bool(found)
 
     def _registered(self) -> set[str]:
         """Names this connection can read its own tables by (calendars), made on first use (a
