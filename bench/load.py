@@ -62,6 +62,13 @@ class Tally:
     errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))
     kinds: dict[str, int] = field(default_factory=dict)  # "agents: HTTP 500", "calls: ReadTimeout"
     reconnects: int = 0  # GETs sent again over a new connection (timed from the first try)
+
+    def count(self, name: str, seconds: float, problem: str | None) -> None:
+        """One answer of ``name`` (or its failure, ``problem``: "HTTP 500", "ReadTimeout")."""
+        self.latencies[name].append(seconds)
+        if problem:
+            self.errors[name] += 1
+            self.kinds[f"{name}: {problem}"] = self.kinds.get(f"{name}: {problem}", 0) + 1
     received: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ENDPOINTS, 0))  # body bytes
 
 
@@ -247,10 +254,7 @@ async def one_raw_client(index: int, session: RawSession, token: str, deadline: 
         except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError) as exc:
             session.close()
             problem = type(exc).__name__
-        tally.latencies[name].append(time.perf_counter() - started)
-        if problem:
-            tally.errors[name] += 1
-            tally.kinds[f"{name}: {problem}"] = tally.kinds.get(f"{name}: {problem}", 0) + 1
+        tally.count(name, time.perf_counter() - started, problem)
 
 
 async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline: float, tally: Tally,
@@ -273,10 +277,7 @@ async def one_client(index: int, client: httpx.AsyncClient, token: str, deadline
             tally.received[name] += int(response.headers.get("content-length", len(response.content)))
         except httpx.HTTPError as exc:
             problem = type(exc).__name__
-        tally.latencies[name].append(time.perf_counter() - started)
-        if problem:
-            tally.errors[name] += 1
-            tally.kinds[f"{name}: {problem}"] = tally.kinds.get(f"{name}: {problem}", 0) + 1
+        tally.count(name, time.perf_counter() - started, problem)
 
 
 async def append_in_chunks(watched: Path, rest: bytes, seconds: float, chunks: int = 20) -> None:

@@ -27,7 +27,7 @@ from test_training_effect_cohorts import write_centre
 pytest.importorskip("chdb")
 
 from callkpi.storage.clickhouse import ClickHouseStore
-from callkpi.storage.copy import copy_store
+from test_engine_conformance import open_stores
 
 Pair = tuple[Store, ClickHouseStore]
 # A few of the hand-made scenarios, queue_log and CDR (all of them take most of a minute to load)
@@ -62,22 +62,8 @@ def load_dataset(name: str, work: Path, store: Store) -> None:
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pair]]:
     """Each dataset in DuckDB and copied to chDB, built once for the module (the QA tests write into
     copies of their own)."""
-    base = tmp_path_factory.mktemp("chanalyses")
-    opened: dict[str, Pair] = {}
-    try:
-        for name in ("scenarios", "members", "training", "simulated"):
-            work = base / name
-            work.mkdir()
-            duck = Store(work / "store.duckdb")
-            load_dataset(name, work, duck)
-            ch = ClickHouseStore(f"chdb://{base / 'ch'}?database={name}")  # chDB: one directory per process
-            copy_store(duck, ch)
-            opened[name] = (duck, ch)
-        yield opened
-    finally:
-        for duck, ch in opened.values():
-            duck.close()
-            ch.close()
+    yield from open_stores(tmp_path_factory.mktemp("chanalyses"), ("scenarios", "members", "training", "simulated"),
+                           load=load_dataset, clickhouse_rollups=False)
 
 
 def same(a: Any, b: Any) -> bool:

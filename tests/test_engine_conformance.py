@@ -16,7 +16,7 @@ metrics a value: test_engine_conformance_registry.py.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -77,18 +77,22 @@ def _load_dataset(name: str, work: Path, store: Store) -> None:
         load_file(store, SCENARIOS.parent / "transcripts" / "marked.json", Settings(), timezone="UTC")
 
 
-def open_stores(base: Path, datasets: tuple[str, ...]) -> Iterator[dict[str, tuple[Store, ClickHouseStore]]]:
-    """Each dataset loaded into DuckDB and copied into chDB, closed after use."""
+def open_stores(base: Path, datasets: tuple[str, ...],
+                load: Callable[[str, Path, Store], None] | None = None,
+                clickhouse_rollups: bool = True) -> Iterator[dict[str, tuple[Store, ClickHouseStore]]]:
+    """Each dataset loaded into DuckDB (by ``load``, default the conformance datasets) and copied
+    into chDB, closed after use."""
     opened: dict[str, tuple[Store, ClickHouseStore]] = {}
     try:
         for name in datasets:
             work = base / name
             work.mkdir()
             duck = Store(work / "store.duckdb")
-            _load_dataset(name, work, duck)
+            (load or _load_dataset)(name, work, duck)
             ch = ClickHouseStore(f"chdb://{base / 'ch'}?database={name}")  # chDB: one directory per process
             copy_store(duck, ch)
-            build_on_clickhouse(ch)  # the rollups ClickHouse keeps itself, not DuckDB's copied
+            if clickhouse_rollups:
+                build_on_clickhouse(ch)  # the rollups ClickHouse keeps itself, not DuckDB's copied
             opened[name] = (duck, ch)
         yield opened
     finally:
